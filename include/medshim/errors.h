@@ -1,0 +1,87 @@
+/**
+ * @file errors.h
+ * @brief Error codes shared by every libmedshim module.
+ *
+ * Thread safety: every function here is safe to call from any thread; they
+ * read only static data.
+ *
+ * Every fallible function returns MEDSHIM_OK (0) or one of the negative codes
+ * below. Codes are only ever appended, never renumbered. Detailed text (which
+ * field, which file, which record) is kept per handle, see for example
+ * medshim_journal_errmsg(), or in a caller-supplied ::medshim_error.
+ */
+#ifndef MEDSHIM_ERRORS_H
+#define MEDSHIM_ERRORS_H
+
+#include "medshim/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * X-macro list of error codes: X(NAME, value, "static text").
+ * Append only.
+ */
+#define MEDSHIM_ERROR_LIST(X)                                                  \
+  X(OK, 0, "success")                                                          \
+  X(EINVAL, -1, "invalid argument")                                            \
+  X(ENOMEM, -2, "out of memory")                                               \
+  X(EIO, -3, "input/output error")                                             \
+  X(EBUSY, -4, "journal busy: another process is writing to it")               \
+  X(EKEY, -5, "key error: missing, malformed or wrong key")                    \
+  X(ECORRUPT, -6, "journal damaged or tampered with")                          \
+  X(ECONFLICT, -7, "visit_id already stored with different content")           \
+  X(ENOTFOUND, -8, "not found")                                                \
+  X(EPOISONED, -9, "handle unusable after an earlier write or sync failure")   \
+  X(EFORMAT, -10, "unsupported format version")                                \
+  X(EPARSE, -11, "malformed input")                                            \
+  X(ESIGNATURE, -12, "signature missing or invalid")                           \
+  X(EREADONLY, -13, "handle is read-only")                                     \
+  X(ESTATE, -14, "operation not allowed in the current state")                 \
+  X(EUSER, -15, "aborted by a callback")                                       \
+  X(ECRYPTO, -16, "cryptographic library failure")                             \
+  X(EEXIST, -17, "already exists")                                             \
+  X(ERANGE, -18, "value out of range")
+
+/** Error codes. */
+typedef enum medshim_code {
+#define MEDSHIM__ENUM(name, value, text) MEDSHIM_##name = (value),
+  MEDSHIM_ERROR_LIST(MEDSHIM__ENUM)
+#undef MEDSHIM__ENUM
+} medshim_code;
+
+/**
+ * Static English text for an error code.
+ * @param[in] code a ::medshim_code (any int is accepted)
+ * @return static text, never NULL, never allocated; "unknown error" for a
+ *         value that is not a code.
+ */
+MEDSHIM_API const char *medshim_strerror(int code);
+
+/**
+ * Symbolic name of an error code, e.g. "MEDSHIM_EBUSY".
+ * @return static text, never NULL.
+ */
+MEDSHIM_API const char *medshim_code_name(int code);
+
+/** Size of medshim_error::text. */
+#define MEDSHIM_ERROR_TEXT_MAX 256
+/** Size of medshim_error::where. */
+#define MEDSHIM_ERROR_WHERE_MAX 128
+
+/**
+ * Caller-supplied detail for functions that have no handle (parsers).
+ * Zero-initialise it; the function fills it on failure. Texts never contain
+ * personal data (names, ID numbers, card numbers).
+ */
+typedef struct medshim_error {
+  int code;                            /**< a ::medshim_code */
+  char where[MEDSHIM_ERROR_WHERE_MAX]; /**< field or JSON path, e.g. "patient.id_no" */
+  char text[MEDSHIM_ERROR_TEXT_MAX];   /**< reason, e.g. "must be 6 digits" */
+} medshim_error;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MEDSHIM_ERRORS_H */

@@ -1,0 +1,286 @@
+/**
+ * @file journal.h
+ * @brief The encrypted, tamper-evident, crash-safe claim journal.
+ *
+ * Thread safety: a ::medshim_journal handle may be shared by any number of
+ * threads; every function on it takes the handle's lock. Concurrent
+ * medshim_journal_defer() calls share one fdatasync (group commit).
+ * medshim_journal_errmsg() text belongs to the handle and may be replaced by
+ * another thread's failing call: read it right after the failure, from the
+ * thread that failed, when several threads share a handle.
+ *
+ * Process rule: one writer process per journal directory at a time (a second
+ * writer gets MEDSHIM_EBUSY). Read-only handles may be opened by any number
+ * of processes, also while a writer appends; they see what was durable when
+ * they opened.
+ *
+ * Durability: a call that returns MEDSHIM_OK has written, flushed and
+ * fdatasync'ed its records. After any write or sync failure the handle is
+ * poisoned: every later write returns MEDSHIM_EPOISONED and nothing is
+ * retried. Close it and open the journal again, which trims a torn tail.
+ *
+ * The on-disk format is documented in docs/journal-format.md.
+ */
+#ifndef MEDSHIM_JOURNAL_H
+#define MEDSHIM_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medshim/claim.h"
+#include "medshim/errors.h"
+#include "medshim/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Size of a key-encryption key (KEK), bytes. */
+#define MEDSHIM_KEY_BYTES 32
+
+/**
+ * Callback that supplies the key-encryption key, e.g. from the HIS's secret
+ * store. Write exactly MEDSHIM_KEY_BYTES bytes to @p key.
+ * @return 0 on success, non-zero to fail the open with MEDSHIM_EKEY.
+ */
+typedef int (*medshim_key_fn)(unsigned char key[MEDSHIM_KEY_BYTES],
+                              void *payload);
+
+/** Open for reading only (no lock taken, nothing written, tail not trimmed). */
+#define MEDSHIM_JOURNAL_READONLY 0x1u
+/** Create the journal (directory and keyring) if it does not exist. */
+#define MEDSHIM_JOURNAL_CREATE 0x2u
+
+/** Options for medshim_journal_open(). */
+typedef struct medshim_journal_options {
+  unsigned int version;       /**< MEDSHIM_JOURNAL_OPTIONS_VERSION */
+  unsigned int flags;         /**< MEDSHIM_JOURNAL_READONLY, _CREATE */
+  const char *key_file;       /**< path of a 32-byte key file, or NULL */
+  medshim_key_fn key_fn;      /**< used when key_file is NULL */
+  void *key_payload;          /**< passed to key_fn */
+  uint64_t segment_max_bytes; /**< roll to a new segment past this; 0: 64 MiB */
+} medshim_journal_options;
+
+#define MEDSHIM_JOURNAL_OPTIONS_VERSION 1
+#define MEDSHIM_JOURNAL_OPTIONS_INIT {MEDSHIM_JOURNAL_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u}
+
+/** @return MEDSHIM_OK or MEDSHIM_EINVAL (NULL or unknown version). */
+MEDSHIM_API int medshim_journal_options_init(medshim_journal_options *opts,
+                                             unsigned int version);
+
+/** Opaque journal handle. */
+typedef struct medshim_journal medshim_journal;
+
+/**
+ * Open (or with MEDSHIM_JOURNAL_CREATE create) the journal in directory
+ * @p dir. A writer trims a torn tail left by a crash and starts a new
+ * segment; it never appends to a segment written by an earlier handle.
+ * The index is built by streaming the records: claims are not kept in memory.
+ * @param[out] out the handle, or NULL on failure
+ * @param[in] dir the journal directory
+ * @param[in] opts options (NULL: defaults, which lack a key and fail)
+ * @param[out] err optional detail on failure (where = file, text = reason)
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL; MEDSHIM_ENOTFOUND (no journal there and
+ *         no CREATE); MEDSHIM_EKEY (no key, bad key file, wrong key);
+ *         MEDSHIM_EBUSY (another writer); MEDSHIM_ECORRUPT (damage other than
+ *         a torn tail; run medshim_journal_verify() for the report);
+ *         MEDSHIM_EFORMAT; MEDSHIM_EIO; MEDSHIM_ENOMEM.
+ */
+MEDSHIM_API int medshim_journal_open(medshim_journal **out, const char *dir,
+                                     const medshim_journal_options *opts,
+                                     medshim_error *err);
+
+/** Write a checkpoint (writers), release the lock, wipe keys, free. NULL ok. */
+MEDSHIM_API void medshim_journal_close(medshim_journal *journal);
+
+/**
+ * Detail of the last failure on this handle (never personal data).
+ * @return text valid until the next call on the handle; "" if none.
+ */
+MEDSHIM_API const char *medshim_journal_errmsg(const medshim_journal *journal);
+
+/** Outcome of a defer. */
+typedef enum medshim_defer_result {
+  MEDSHIM_DEFER_STORED = 1,   /**< new claim, durable */
+  MEDSHIM_DEFER_DUPLICATE = 2 /**< same visit_id and content already stored */
+} medshim_defer_result;
+
+/**
+ * Journal a self-paid claim durably. Returns after fdatasync.
+ * @param[out] out STORED or DUPLICATE (may be NULL)
+ * @return MEDSHIM_OK; MEDSHIM_ECONFLICT (visit_id stored with other
+ *         content: nothing written); MEDSHIM_EREADONLY; MEDSHIM_EPOISONED;
+ *         MEDSHIM_EIO (write or sync failed: the claim is NOT acknowledged
+ *         and the handle is now poisoned); MEDSHIM_ENOMEM; MEDSHIM_EINVAL.
+ */
+MEDSHIM_API int medshim_journal_defer(medshim_journal *journal,
+                                      const medshim_claim *claim,
+                                      medshim_defer_result *out);
+
+/**
+ * Journal several claims with one fdatasync. Each claim gets its own
+ * outcome in @p results: MEDSHIM_DEFER_STORED, MEDSHIM_DEFER_DUPLICATE or a
+ * negative code (MEDSHIM_ECONFLICT); a conflict does not stop the others.
+ * @return MEDSHIM_OK when every claim was either stored, a duplicate or a
+ *         conflict (see results); otherwise the fatal code (EIO, EPOISONED,
+ *         ...) and then no claim of the batch is acknowledged.
+ */
+MEDSHIM_API int medshim_journal_defer_batch(medshim_journal *journal,
+                                            const medshim_claim *const *claims,
+                                            size_t count, int *results);
+
+/** Lifecycle states of a claim. */
+typedef enum medshim_claim_state {
+  MEDSHIM_STATE_PENDING = 1,    /**< deferred, waiting for its replay window */
+  MEDSHIM_STATE_IN_DOUBT = 2,   /**< an attempt was sent; outcome unknown */
+  MEDSHIM_STATE_SETTLED = 3,    /**< settled on the platform */
+  MEDSHIM_STATE_REJECTED = 4,   /**< permanent rejection: needs a person */
+  MEDSHIM_STATE_RETRY_WAIT = 5, /**< transient failure; retry after a delay */
+  MEDSHIM_STATE_EXPIRED = 6,    /**< window closed before settlement */
+  MEDSHIM_STATE_MANUAL = 7,     /**< route agency: manual reimbursement */
+  MEDSHIM_STATE_VOIDED = 8      /**< cancelled or refunded by the HIS */
+} medshim_claim_state;
+
+/** Name of a state ("pending", "in_doubt", ...); NULL for an unknown value. */
+MEDSHIM_API const char *medshim_state_name(medshim_claim_state state);
+/** Parse a state name. @return MEDSHIM_OK or MEDSHIM_EINVAL. */
+MEDSHIM_API int medshim_state_parse(medshim_claim_state *out, const char *name);
+
+#define MEDSHIM_SETTLEMENT_ID_MAX 64
+#define MEDSHIM_REJECT_CODE_MAX 32
+#define MEDSHIM_REJECT_MESSAGE_MAX 256
+
+/**
+ * The current status of a claim: its last state change. Money in fen.
+ * Strings are NUL-terminated and empty when not applicable.
+ */
+typedef struct medshim_claim_status {
+  unsigned int version;            /**< MEDSHIM_CLAIM_STATUS_VERSION */
+  medshim_claim_state state;       /**< current state */
+  int64_t changed_at;              /**< instant of the change (Unix s) */
+  uint32_t attempts;               /**< settle attempts made so far */
+  int64_t not_before;              /**< retry_wait: next attempt not before */
+  char settlement_id[MEDSHIM_SETTLEMENT_ID_MAX + 1]; /**< platform setl_id */
+  int64_t fund_paid_fen;           /**< paid by the funds */
+  int64_t acct_paid_fen;           /**< paid from the personal account */
+  int64_t patient_paid_fen;        /**< what the patient owed in cash */
+  int64_t refund_fen;              /**< self_paid - patient_paid; may be < 0 */
+  char code[MEDSHIM_REJECT_CODE_MAX + 1];          /**< rejection code */
+  char message[MEDSHIM_REJECT_MESSAGE_MAX + 1];    /**< rejection text */
+  uint64_t seq;                    /**< journal sequence of the claim record */
+} medshim_claim_status;
+
+#define MEDSHIM_CLAIM_STATUS_VERSION 1
+
+/** Zero a status and set its version and state PENDING. */
+MEDSHIM_API int medshim_claim_status_init(medshim_claim_status *status,
+                                          unsigned int version);
+
+/**
+ * Durably record a state change for a stored claim (used by replay, void,
+ * retry). The whole @p status becomes the claim's current status.
+ * @return MEDSHIM_OK; MEDSHIM_ENOTFOUND; MEDSHIM_EINVAL; MEDSHIM_EREADONLY;
+ *         MEDSHIM_EPOISONED; MEDSHIM_EIO.
+ */
+MEDSHIM_API int medshim_journal_set_status(medshim_journal *journal,
+                                           const char *visit_id,
+                                           const medshim_claim_status *status);
+
+/**
+ * Look up one claim.
+ * @param[out] claim the claim, caller frees (may be NULL if not wanted)
+ * @param[out] status its current status (may be NULL)
+ * @return MEDSHIM_OK, MEDSHIM_ENOTFOUND, MEDSHIM_ECORRUPT, MEDSHIM_EIO.
+ */
+MEDSHIM_API int medshim_journal_get(medshim_claim **claim,
+                                    medshim_claim_status *status,
+                                    medshim_journal *journal,
+                                    const char *visit_id);
+
+/**
+ * Called once per claim, in journal order. The claim and status are valid
+ * only during the call. @return 0 to go on, non-zero to stop.
+ */
+typedef int (*medshim_journal_visit_fn)(const medshim_claim *claim,
+                                        const medshim_claim_status *status,
+                                        void *payload);
+
+/**
+ * Visit every claim with its current status, reading records from disk one
+ * at a time. The handle's lock is NOT held during the callback, but claims
+ * deferred by other threads meanwhile may or may not be visited.
+ * @return MEDSHIM_OK; MEDSHIM_EUSER when the callback stopped the walk;
+ *         MEDSHIM_ECORRUPT; MEDSHIM_EIO; MEDSHIM_ENOMEM.
+ */
+MEDSHIM_API int medshim_journal_foreach(medshim_journal *journal,
+                                        medshim_journal_visit_fn fn,
+                                        void *payload);
+
+/** Number of distinct claims in the journal. */
+MEDSHIM_API size_t medshim_journal_count(const medshim_journal *journal);
+
+/** What medshim_journal_verify() found. */
+typedef enum medshim_damage {
+  MEDSHIM_DAMAGE_NONE = 0,
+  MEDSHIM_DAMAGE_BAD_RECORD = 1,      /**< record fails authentication (bit flip, splice) */
+  MEDSHIM_DAMAGE_SEQUENCE = 2,        /**< record sequence gap, duplicate or reorder */
+  MEDSHIM_DAMAGE_CHAIN = 3,           /**< running hash does not link */
+  MEDSHIM_DAMAGE_MISSING_SEGMENT = 4, /**< a segment is missing or out of order */
+  MEDSHIM_DAMAGE_BAD_SEGMENT = 5,     /**< segment header damaged or foreign */
+  MEDSHIM_DAMAGE_TRUNCATED = 6,       /**< fewer records than the checkpoint says */
+  MEDSHIM_DAMAGE_BAD_CHECKPOINT = 7,  /**< checkpoint damaged */
+  MEDSHIM_DAMAGE_TORN_TAIL = 8        /**< incomplete last record (a crash, not tampering) */
+} medshim_damage;
+
+/** Report of medshim_journal_verify(). */
+typedef struct medshim_verify_report {
+  unsigned int version;    /**< MEDSHIM_VERIFY_REPORT_VERSION */
+  medshim_damage damage;   /**< first damage found, NONE if intact */
+  uint64_t segments;       /**< segments checked */
+  uint64_t records;        /**< records authenticated */
+  uint64_t claims;         /**< claim records among them */
+  uint64_t segment;        /**< segment number of the damage */
+  uint64_t seq;            /**< record sequence at or after the damage */
+  uint64_t offset;         /**< byte offset in that segment */
+  char text[MEDSHIM_ERROR_TEXT_MAX]; /**< human description */
+} medshim_verify_report;
+
+#define MEDSHIM_VERIFY_REPORT_VERSION 1
+
+/** Name of a damage kind ("bad_record", ...). */
+MEDSHIM_API const char *medshim_damage_name(medshim_damage damage);
+
+/**
+ * Check every segment, record, link and the checkpoint without changing
+ * anything. A torn tail beyond the checkpoint is reported as TORN_TAIL with
+ * MEDSHIM_OK (it is what a crash leaves; the next writer trims it).
+ * @param[out] report filled in (set its version first)
+ * @return MEDSHIM_OK when intact; MEDSHIM_ECORRUPT with the report;
+ *         MEDSHIM_EKEY, MEDSHIM_ENOTFOUND, MEDSHIM_EIO, MEDSHIM_EINVAL.
+ */
+MEDSHIM_API int medshim_journal_verify(const char *dir,
+                                       const medshim_journal_options *opts,
+                                       medshim_verify_report *report);
+
+/**
+ * Replace the key-encryption key: re-wraps the journal's data key with the
+ * key named in @p next (key_file or key_fn) and replaces the keyring
+ * atomically. Records are not rewritten. Needs the writer lock.
+ * @return MEDSHIM_OK, MEDSHIM_EKEY, MEDSHIM_EBUSY, MEDSHIM_EIO, ...
+ */
+MEDSHIM_API int medshim_journal_rekey(const char *dir,
+                                      const medshim_journal_options *current,
+                                      const medshim_journal_options *next,
+                                      medshim_error *err);
+
+/**
+ * Create a key file of MEDSHIM_KEY_BYTES random bytes, mode 0600. Refuses
+ * to overwrite an existing file (MEDSHIM_EEXIST). The file and its directory
+ * are fsync'ed.
+ */
+MEDSHIM_API int medshim_key_generate(const char *path, medshim_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MEDSHIM_JOURNAL_H */

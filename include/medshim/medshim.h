@@ -1,0 +1,16 @@
+/**
+ * @file medshim.h
+ * @brief Umbrella header of libmedshim: include this one.
+ *
+ * Thread safety: see each module's header.
+ */
+#ifndef MEDSHIM_MEDSHIM_H
+#define MEDSHIM_MEDSHIM_H
+
+#include "medshim/errors.h"
+#include "medshim/export.h"
+#include "medshim/version.h"
+#include "medshim/claim.h"
+#include "medshim/journal.h"
+
+#endif /* MEDSHIM_MEDSHIM_H */

@@ -1,0 +1,41 @@
+/* The claim's representation and its canonical binary encoding, shared by
+ * the claim module and the journal. Never installed. */
+#ifndef MEDSHIM_CLAIM_INTERNAL_H
+#define MEDSHIM_CLAIM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medshim/claim.h"
+
+struct medshim_claim {
+  char visit_id[MEDSHIM_VISIT_ID_MAX + 1];
+  medshim_service service;
+  char insured_admdvs[7];
+  char treated_admdvs[7];
+  int64_t visit_time;
+  int64_t total_fen;
+  int64_t self_paid_fen;
+  char *invoice_no;        /* NULL when absent */
+  char *patient_name;      /* personal */
+  char *patient_id_no;     /* personal */
+  char *patient_psn_no;    /* personal */
+  char *patient_cert_type;
+  char *detail;            /* byte-exact JSON, NUL-terminated copy; NULL if absent */
+  size_t detail_len;
+};
+
+/* Canonical binary encoding: the same claim always gives the same bytes, so
+ * the journal compares encodings to tell a duplicate from a conflict.
+ * *out is malloc'ed; the caller wipes (personal data) and frees it.
+ * Returns MEDSHIM_OK, MEDSHIM_EINVAL or MEDSHIM_ENOMEM. */
+int medshim__claim_encode(unsigned char **out, size_t *out_len,
+                          const medshim_claim *claim);
+
+/* Decode what medshim__claim_encode() wrote, validating every field as
+ * medshim_claim_create() does. Returns MEDSHIM_OK, MEDSHIM_ECORRUPT for bytes
+ * that are not a valid encoding, or MEDSHIM_ENOMEM. */
+int medshim__claim_decode(medshim_claim **out, const unsigned char *buf,
+                          size_t len);
+
+#endif

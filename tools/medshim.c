@@ -1,0 +1,53 @@
+/* medshim: the command-line face of libmedshim. Dispatches to commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "medshim/medshim.h"
+
+struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+};
+
+static const struct command commands[] = {
+    {"keygen", cli_cmd_keygen, "create a new key file (32 random bytes, 0600)"},
+    {"defer", cli_cmd_defer, "journal self-paid claims read as JSON lines"},
+    {"list", cli_cmd_list, "list journaled claims with their state"},
+    {"verify", cli_cmd_verify, "check a journal for damage or tampering"},
+    {"rekey", cli_cmd_rekey, "replace a journal's key-encryption key"},
+    {"check", cli_cmd_check, "decide online / try_online / defer for a visit"},
+    {"schedule", cli_cmd_schedule, "lint, sign, verify or show schedules"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: medshim COMMAND [OPTIONS]   (medshim COMMAND --help)\n\n"
+             "commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\nlibmedshim %s\n", medshim_version());
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("medshim %s\n", medshim_version());
+    return CLI_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    if (strcmp(argv[1], commands[i].name) == 0)
+      return commands[i].run(argc - 1, argv + 1);
+  }
+  fprintf(stderr, "medshim: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return CLI_EXIT_USAGE;
+}
