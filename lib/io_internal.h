@@ -1,0 +1,27 @@
+/* Every write and sync of the journal goes through here, so that tests can
+ * inject ENOSPC/EIO at the Nth call without LD_PRELOAD (which fights ASan). */
+#ifndef MEDSHIM_IO_INTERNAL_H
+#define MEDSHIM_IO_INTERNAL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write all of buf at the file's position; -1 with errno on failure (a short
+ * write that cannot be completed is a failure). */
+int medshim__io_write_all(int fd, const void *buf, size_t len);
+/* pwrite all of buf at off. */
+int medshim__io_pwrite_all(int fd, const void *buf, size_t len, off_t off);
+/* Read exactly len bytes at off: returns bytes read (< len only at EOF) or -1. */
+ssize_t medshim__io_pread_full(int fd, void *buf, size_t len, off_t off);
+int medshim__io_fdatasync(int fd);
+int medshim__io_fsync(int fd);
+/* fsync the directory itself, after creating, renaming or removing in it. */
+int medshim__io_fsync_dir(const char *dir);
+
+/* Fault injection for tests. kind: which call fails. after: how many calls
+ * of that kind succeed first (0: the next one fails). err: the errno.
+ * after < 0 disarms. The counters are process-wide. */
+enum medshim__io_kind { MEDSHIM__IO_WRITE = 0, MEDSHIM__IO_SYNC = 1 };
+void medshim__io_inject(enum medshim__io_kind kind, long after, int err);
+
+#endif

@@ -1,0 +1,918 @@
+/* The journal handle: open (index by streaming), defer with group commit,
+ * status changes, lookups and walks, close with a checkpoint. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "claim_internal.h"
+#include "claim_status_internal.h"
+#include "errors_internal.h"
+#include "io_internal.h"
+#include "journal_internal.h"
+#include "keyfile_internal.h"
+#include "keyring_internal.h"
+#include "memory_internal.h"
+
+#define DEFAULT_SEGMENT_MAX (64ull << 20)
+
+int medshim_journal_options_init(medshim_journal_options *opts,
+                                 unsigned int version) {
+  if (opts == NULL || version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+    return MEDSHIM_EINVAL;
+  memset(opts, 0, sizeof *opts);
+  opts->version = version;
+  return MEDSHIM_OK;
+}
+
+const char *medshim_journal_errmsg(const medshim_journal *j) {
+  return j == NULL ? "" : j->errmsg;
+}
+
+/* Record the failure text on the handle and return code. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(medshim_journal *j, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  (void)vsnprintf(j->errmsg, sizeof j->errmsg, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* Once a write or sync failed, nothing more is written or acknowledged. */
+static int poison(medshim_journal *j, const char *what, int err) {
+  j->poisoned = 1;
+  pthread_cond_broadcast(&j->cv);
+  return fail(j, MEDSHIM_EIO, "%s failed: %s; the journal handle is now "
+              "unusable: close it and open the journal again",
+              what, strerror(err));
+}
+
+/* ---- index building while scanning ----------------------------------- */
+
+typedef struct open_ctx {
+  medshim__jscan scan;
+  medshim__jindex *ix;
+} open_ctx;
+
+static int index_damage(open_ctx *o, uint32_t seg_index, uint64_t off,
+                        const medshim__jrec *rec, medshim_damage kind,
+                        const char *what) {
+  medshim_verify_report *r = &o->scan.report;
+  r->damage = kind;
+  r->segment = o->scan.segs[seg_index].segno;
+  r->seq = rec->seq;
+  r->offset = off;
+  medshim__fmt(r->text, sizeof r->text,
+               "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64
+               ": %s", r->segment, rec->seq, off, what);
+  return MEDSHIM_ECORRUPT;
+}
+
+/* Called for each authentic record while opening: builds the index. */
+static int index_record(void *payload, uint32_t seg_index, uint64_t off,
+                        const medshim__jrec *rec) {
+  open_ctx *o = payload;
+  medshim__jentry *e = medshim__jindex_find(o->ix, rec->id, rec->id_len);
+  medshim_claim_status st;
+  if (rec->type == JF_REC_CLAIM) {
+    if (e != NULL)
+      return index_damage(o, seg_index, off, rec, MEDSHIM_DAMAGE_SEQUENCE,
+                          "a second claim record for the same visit_id");
+    e = medshim__jindex_add(o->ix, rec->id, rec->id_len);
+    if (e == NULL)
+      return MEDSHIM_ENOMEM;
+    e->claim_seg = seg_index;
+    e->claim_off = off;
+    e->seq = rec->seq;
+    e->state = MEDSHIM_STATE_PENDING;
+    memcpy(e->digest, rec->digest, JF_DIGEST_BYTES);
+    return MEDSHIM_OK;
+  }
+  if (e == NULL || rec->body == NULL ||
+      medshim__status_decode(&st, rec->body, rec->body_len) != MEDSHIM_OK)
+    return index_damage(o, seg_index, off, rec, MEDSHIM_DAMAGE_BAD_RECORD,
+                        "status change for an unknown claim, or malformed");
+  e->status_seg = seg_index;
+  e->status_off = off;
+  e->seq = rec->seq;
+  e->state = (uint8_t)st.state;
+  return MEDSHIM_OK;
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+static int ensure_dir(medshim_journal *j, int create, medshim_error *err) {
+  struct stat st;
+  if (stat(j->dir, &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      return medshim__error_set(err, MEDSHIM_EINVAL, j->dir,
+                                "is not a directory");
+    return MEDSHIM_OK;
+  }
+  if (errno != ENOENT || !create)
+    return medshim__error_set(err, MEDSHIM_ENOTFOUND, j->dir,
+                              "no journal here: %s", strerror(errno));
+  if (mkdir(j->dir, 0700) != 0)
+    return medshim__error_set(err, MEDSHIM_EIO, j->dir,
+                              "cannot create the journal directory: %s",
+                              strerror(errno));
+  {
+    char parent[4096];
+    const char *slash = strrchr(j->dir, '/');
+    if (slash == NULL)
+      medshim__fmt(parent, sizeof parent, ".");
+    else if (slash == j->dir)
+      medshim__fmt(parent, sizeof parent, "/");
+    else
+      medshim__fmt(parent, sizeof parent, "%.*s", (int)(slash - j->dir),
+                   j->dir);
+    if (medshim__io_fsync_dir(parent) != 0)
+      return medshim__error_set(err, MEDSHIM_EIO, parent,
+                                "cannot sync directory: %s", strerror(errno));
+  }
+  return MEDSHIM_OK;
+}
+
+static int take_lock(medshim_journal *j, medshim_error *err) {
+  char path[4096];
+  medshim__fmt(path, sizeof path, "%s/%s", j->dir, JF_LOCK_NAME);
+  j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (j->lock_fd < 0)
+    return medshim__error_set(err, MEDSHIM_EIO, JF_LOCK_NAME,
+                              "cannot open %s: %s", path, strerror(errno));
+  /* flock, not fcntl: fcntl locks are per process, and a second handle in
+   * the same process must be refused as well. */
+  if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    int busy = errno == EWOULDBLOCK;
+    close(j->lock_fd);
+    j->lock_fd = -1;
+    if (busy)
+      return medshim__error_set(err, MEDSHIM_EBUSY, j->dir,
+                                "journal busy: another process or handle is "
+                                "writing to it");
+    return medshim__error_set(err, MEDSHIM_EIO, JF_LOCK_NAME,
+                              "cannot lock %s: %s", path, strerror(errno));
+  }
+  return MEDSHIM_OK;
+}
+
+/* Remove what a crash left half-written at the end of the last segment. */
+static int trim_torn_tail(medshim_journal *j, const medshim__jscan *s,
+                          uint64_t last_segno, medshim_error *err) {
+  char path[4096];
+  int fd;
+  medshim__segment_path(path, sizeof path, j->dir, last_segno);
+  if (s->torn_segment_empty) {
+    if (unlink(path) != 0 || medshim__io_fsync_dir(j->dir) != 0)
+      return medshim__error_set(err, MEDSHIM_EIO, path,
+                                "cannot remove a half-created segment: %s",
+                                strerror(errno));
+    return MEDSHIM_OK;
+  }
+  fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, (off_t)s->torn_offset) != 0 ||
+      medshim__io_fsync(fd) != 0) {
+    int saved = errno;
+    if (fd >= 0)
+      close(fd);
+    return medshim__error_set(err, MEDSHIM_EIO, path,
+                              "cannot trim the torn tail: %s", strerror(saved));
+  }
+  close(fd);
+  return MEDSHIM_OK;
+}
+
+static void journal_free(medshim_journal *j) {
+  if (j == NULL)
+    return;
+  if (j->fd >= 0)
+    close(j->fd);
+  for (size_t i = 0; i < j->nsegs; i++)
+    if (j->segs[i].rfd >= 0)
+      close(j->segs[i].rfd);
+  if (j->segs != NULL) {
+    medshim__wipe(j->segs, j->segs_cap * sizeof *j->segs);
+    free(j->segs);
+  }
+  if (j->lock_fd >= 0)
+    close(j->lock_fd); /* releases the flock */
+  medshim__jindex_free(&j->ix);
+  medshim__jcrypto_free(j->wcrypto);
+  medshim__jcrypto_free(j->rcrypto);
+  medshim__jscratch_free(&j->wscratch);
+  medshim__jscratch_free(&j->rscratch);
+  if (j->wbuf != NULL) {
+    medshim__wipe(j->wbuf, j->wbuf_cap);
+    free(j->wbuf);
+  }
+  medshim__wipe(&j->keys, sizeof j->keys);
+  pthread_mutex_destroy(&j->mu);
+  pthread_cond_destroy(&j->cv);
+  free(j->dir);
+  free(j);
+}
+
+int medshim_journal_open(medshim_journal **out, const char *dir,
+                         const medshim_journal_options *opts,
+                         medshim_error *err) {
+  medshim_journal *j = NULL;
+  unsigned char kek[MEDSHIM_KEY_BYTES];
+  open_ctx oc;
+  uint64_t *segnos = NULL;
+  size_t nseg = 0;
+  int rc, create, ckrc;
+
+  memset(&oc, 0, sizeof oc);
+  if (out != NULL)
+    *out = NULL;
+  if (out == NULL || dir == NULL || *dir == '\0')
+    return medshim__error_set(err, MEDSHIM_EINVAL, "dir", "is required");
+  if (opts == NULL || opts->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+    return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
+                              "options missing or of an unknown version");
+  j = calloc(1, sizeof *j);
+  if (j == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+  j->fd = -1;
+  j->lock_fd = -1;
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_cond_init(&j->cv, NULL);
+  medshim__jindex_init(&j->ix);
+  j->readonly = (opts->flags & MEDSHIM_JOURNAL_READONLY) != 0;
+  create = !j->readonly && (opts->flags & MEDSHIM_JOURNAL_CREATE) != 0;
+  j->seg_max = opts->segment_max_bytes ? opts->segment_max_bytes
+                                       : DEFAULT_SEGMENT_MAX;
+  j->dir = strdup(dir);
+  j->wcrypto = medshim__jcrypto_new();
+  j->rcrypto = medshim__jcrypto_new();
+  if (j->dir == NULL || j->wcrypto == NULL || j->rcrypto == NULL) {
+    rc = medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+    goto fail;
+  }
+  if ((rc = ensure_dir(j, create, err)) != MEDSHIM_OK)
+    goto fail;
+  if ((rc = medshim__kek_obtain(kek, opts, err)) != MEDSHIM_OK)
+    goto fail;
+  if (!j->readonly && (rc = take_lock(j, err)) != MEDSHIM_OK)
+    goto fail;
+  rc = medshim__keyring_open(j->dir, kek, j->keys.dk, j->keys.id, err);
+  if (rc == MEDSHIM_ENOTFOUND && create) {
+    if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
+      rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
+                              "keyring missing but segments exist in %s",
+                              j->dir);
+      goto fail;
+    }
+    rc = medshim__keyring_create(j->dir, kek, j->keys.dk, j->keys.id, err);
+  }
+  medshim__wipe(kek, sizeof kek);
+  if (rc != MEDSHIM_OK)
+    goto fail;
+  if (medshim__jkeys_derive(&j->keys) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_ECRYPTO, "", "key derivation failed");
+    goto fail;
+  }
+
+  oc.scan.dir = j->dir;
+  oc.scan.keys = &j->keys;
+  oc.scan.crypto = j->rcrypto;
+  oc.scan.scratch = &j->rscratch;
+  oc.scan.want_status_body = 1;
+  oc.scan.fn = index_record;
+  oc.scan.payload = &oc;
+  oc.ix = &j->ix;
+  ckrc = medshim__checkpoint_read(j->dir, &j->keys, &oc.scan.checkpoint);
+  if (ckrc == MEDSHIM_OK) {
+    oc.scan.have_checkpoint = 1;
+  } else if (ckrc == MEDSHIM_ENOTFOUND) {
+    free(segnos);
+    segnos = NULL;
+    if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
+      rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_CHECKPOINT_NAME,
+                              "checkpoint missing: it was removed; run verify");
+      goto fail;
+    }
+    if (!j->readonly) {
+      medshim__jcheckpoint ck;
+      memset(&ck, 0, sizeof ck);
+      if ((rc = medshim__checkpoint_write(j->dir, &j->keys, &ck, err)) !=
+          MEDSHIM_OK)
+        goto fail;
+    }
+  } else {
+    rc = medshim__error_set(err, ckrc, JF_CHECKPOINT_NAME,
+                            ckrc == MEDSHIM_ECORRUPT
+                                ? "checkpoint damaged or altered; run verify"
+                                : "cannot read the checkpoint");
+    goto fail;
+  }
+  rc = medshim__jscan_run(&oc.scan);
+  if (rc != MEDSHIM_OK) {
+    medshim__error_set(err, rc, "journal", "%s",
+                       oc.scan.report.text[0] ? oc.scan.report.text
+                                              : medshim_strerror(rc));
+    goto fail;
+  }
+  if (oc.scan.torn && !j->readonly) {
+    uint64_t last = oc.scan.torn_segment_empty ? oc.scan.nsegs + 1
+                                               : oc.scan.segs[oc.scan.nsegs - 1].segno;
+    if ((rc = trim_torn_tail(j, &oc.scan, last, err)) != MEDSHIM_OK)
+      goto fail;
+  }
+  j->segs = oc.scan.segs;
+  j->nsegs = oc.scan.nsegs;
+  j->segs_cap = oc.scan.nsegs ? oc.scan.nsegs : 1;
+  oc.scan.segs = NULL;
+  for (size_t i = 0; i < j->nsegs; i++)
+    j->segs[i].rfd = -1;
+  j->next_seq = oc.scan.next_seq;
+  memcpy(j->chain, oc.scan.chain, JF_HASH_BYTES);
+  j->written_seq = j->synced_seq = j->next_seq - 1;
+  free(segnos);
+  *out = j;
+  return MEDSHIM_OK;
+fail:
+  medshim__wipe(kek, sizeof kek);
+  if (oc.scan.segs != NULL) {
+    medshim__wipe(oc.scan.segs, (oc.scan.nsegs ? oc.scan.nsegs : 1) *
+                                    sizeof *oc.scan.segs);
+    free(oc.scan.segs);
+  }
+  free(segnos);
+  journal_free(j);
+  return rc;
+}
+
+void medshim_journal_close(medshim_journal *j) {
+  if (j == NULL)
+    return;
+  if (!j->readonly && !j->poisoned && j->fd >= 0) {
+    medshim__jcheckpoint ck;
+    pthread_mutex_lock(&j->mu);
+    while (j->syncing)
+      pthread_cond_wait(&j->cv, &j->mu);
+    /* Everything acknowledged is already synced; the checkpoint only has to
+     * cover what was synced. */
+    if (j->synced_seq == j->written_seq) {
+      ck.segno = j->nsegs;
+      ck.seq = j->synced_seq;
+      memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+      (void)medshim__checkpoint_write(j->dir, &j->keys, &ck, NULL);
+    }
+    pthread_mutex_unlock(&j->mu);
+  }
+  journal_free(j);
+}
+
+size_t medshim_journal_count(const medshim_journal *j) {
+  size_t n;
+  if (j == NULL)
+    return 0;
+  pthread_mutex_lock((pthread_mutex_t *)&j->mu);
+  n = j->ix.count;
+  pthread_mutex_unlock((pthread_mutex_t *)&j->mu);
+  return n;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* Start a new segment for this writer: a fresh salt means a fresh record
+ * key, so nonces never repeat even after a crash reused sequence numbers. */
+static int new_segment(medshim_journal *j) {
+  unsigned char hdr[JF_SEGMENT_HEADER_BYTES], salt[JF_SALT_BYTES];
+  char path[4096];
+  uint64_t segno = j->nsegs + 1;
+  medshim__jseg *seg;
+  int fd;
+
+  if (j->fd >= 0) {
+    /* Roll (no sync in flight, see ensure_segment): make the old segment
+     * durable before leaving it. */
+    if (j->synced_seq < j->written_seq) {
+      if (medshim__io_fdatasync(j->fd) != 0)
+        return poison(j, "fdatasync", errno);
+      j->synced_seq = j->written_seq;
+      pthread_cond_broadcast(&j->cv);
+    }
+    close(j->fd);
+    j->fd = -1;
+  }
+  if (j->nsegs == j->segs_cap || j->segs == NULL) {
+    size_t cap = j->segs_cap ? j->segs_cap * 2 : 4;
+    medshim__jseg *n = calloc(cap, sizeof *n);
+    if (n == NULL)
+      return fail(j, MEDSHIM_ENOMEM, "out of memory");
+    if (j->segs != NULL) {
+      memcpy(n, j->segs, j->nsegs * sizeof *n);
+      medshim__wipe(j->segs, j->segs_cap * sizeof *j->segs);
+      free(j->segs);
+    }
+    j->segs = n;
+    j->segs_cap = cap;
+  }
+  seg = &j->segs[j->nsegs];
+  memset(seg, 0, sizeof *seg);
+  seg->rfd = -1;
+  seg->segno = segno;
+  seg->first_seq = j->next_seq;
+  if (medshim__random(salt, sizeof salt) != 0 ||
+      medshim__segment_key(seg->key, &j->keys, segno, salt) != 0 ||
+      medshim__segment_header_build(hdr, &j->keys, segno, j->next_seq, salt,
+                                    j->chain) != 0)
+    return fail(j, MEDSHIM_ECRYPTO, "cannot set up a new segment's keys");
+  medshim__segment_path(path, sizeof path, j->dir, segno);
+  fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return poison(j, "creating a segment", errno);
+  if (medshim__io_write_all(fd, hdr, sizeof hdr) != 0) {
+    int saved = errno;
+    close(fd);
+    return poison(j, "writing a segment header", saved);
+  }
+  if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync_dir(j->dir) != 0) {
+    int saved = errno;
+    close(fd);
+    return poison(j, "syncing a new segment", saved);
+  }
+  seg->end = JF_SEGMENT_HEADER_BYTES;
+  j->fd = fd;
+  j->nsegs++;
+  if (segno > 1) {
+    /* The checkpoint follows every roll, so a removed segment is noticed. */
+    medshim__jcheckpoint ck;
+    medshim_error e;
+    ck.segno = segno - 1;
+    ck.seq = j->next_seq - 1;
+    memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+    if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK)
+      return poison(j, "writing the checkpoint", EIO);
+  }
+  return MEDSHIM_OK;
+}
+
+/* Make sure the current segment can take incoming bytes, rolling to a new
+ * one if not. A roll waits for an fdatasync in flight on the old segment;
+ * the wait releases the lock, so the state is checked again after it. */
+static int ensure_segment(medshim_journal *j, size_t incoming) {
+  for (;;) {
+    if (j->poisoned)
+      return fail(j, MEDSHIM_EPOISONED,
+                  "an earlier write or sync failed; nothing more is accepted");
+    if (j->fd >= 0 && (j->segs[j->nsegs - 1].end + incoming <= j->seg_max ||
+                       j->segs[j->nsegs - 1].end == JF_SEGMENT_HEADER_BYTES))
+      return MEDSHIM_OK; /* fits, or an empty segment takes any record */
+    if (j->fd >= 0 && j->syncing) {
+      pthread_cond_wait(&j->cv, &j->mu);
+      continue;
+    }
+    return new_segment(j);
+  }
+}
+
+/* Append one record (already checked) to the write buffer, sealing it. */
+static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
+                        const char *id, size_t id_len,
+                        const unsigned char digest[JF_DIGEST_BYTES],
+                        const unsigned char *body, size_t body_len,
+                        uint32_t *seg_index, uint64_t *off) {
+  unsigned char tag[JF_TAG_BYTES];
+  size_t before = *staged;
+  medshim__jseg *seg;
+  int rc;
+
+  /* Roll first if this record would overflow the segment; flush what is
+   * staged for the old segment before that. */
+  if (j->fd >= 0 && *staged > 0 &&
+      j->segs[j->nsegs - 1].end + *staged + body_len + 4096 > j->seg_max) {
+    if (medshim__io_write_all(j->fd, j->wbuf, *staged) != 0)
+      return poison(j, "write", errno);
+    j->segs[j->nsegs - 1].end += *staged;
+    j->written_seq = j->next_seq - 1;
+    *staged = before = 0;
+  }
+  if ((rc = ensure_segment(j, *staged + body_len + 4096)) != MEDSHIM_OK)
+    return rc;
+  seg = &j->segs[j->nsegs - 1];
+  rc = medshim__jrec_seal(j->wcrypto, &j->wscratch, seg->key, type, j->next_seq,
+                          j->chain, id, id_len, digest, body, body_len,
+                          &j->wbuf, &j->wbuf_cap, staged, tag);
+  if (rc != MEDSHIM_OK)
+    return fail(j, rc, "cannot seal a record: %s", medshim_strerror(rc));
+  if (medshim__chain_next(j->chain, j->wbuf + before, JF_RECORD_HEADER_BYTES,
+                          tag) != 0)
+    return fail(j, MEDSHIM_ECRYPTO, "cannot extend the running hash");
+  *seg_index = (uint32_t)(j->nsegs - 1);
+  *off = seg->end + before;
+  j->next_seq++;
+  return MEDSHIM_OK;
+}
+
+/* Write what is staged, then wait until every record up to target is
+ * durable, sharing fdatasync calls with other threads (group commit). */
+static int commit(medshim_journal *j, size_t staged, uint64_t target) {
+  if (staged > 0) {
+    if (medshim__io_write_all(j->fd, j->wbuf, staged) != 0)
+      return poison(j, "write", errno);
+    j->segs[j->nsegs - 1].end += staged;
+    j->written_seq = j->next_seq - 1;
+  }
+  while (j->synced_seq < target && !j->poisoned) {
+    if (!j->syncing) {
+      uint64_t upto = j->written_seq;
+      int fd = j->fd, rc, saved;
+      j->syncing = 1;
+      pthread_mutex_unlock(&j->mu);
+      rc = medshim__io_fdatasync(fd);
+      saved = errno;
+      pthread_mutex_lock(&j->mu);
+      j->syncing = 0;
+      if (rc != 0)
+        return poison(j, "fdatasync", saved);
+      if (upto > j->synced_seq)
+        j->synced_seq = upto;
+      pthread_cond_broadcast(&j->cv);
+    } else {
+      pthread_cond_wait(&j->cv, &j->mu);
+    }
+  }
+  if (j->synced_seq < target)
+    return fail(j, MEDSHIM_EPOISONED,
+                "an earlier write or sync failed; nothing more is accepted");
+  return MEDSHIM_OK;
+}
+
+int medshim_journal_defer_batch(medshim_journal *j,
+                                const medshim_claim *const *claims,
+                                size_t count, int *results) {
+  unsigned char **enc = NULL;
+  size_t *enc_len = NULL, staged = 0;
+  unsigned char (*dig)[JF_DIGEST_BYTES] = NULL;
+  uint64_t target = 0;
+  int rc = MEDSHIM_OK, locked = 0;
+
+  if (j == NULL || (count > 0 && (claims == NULL || results == NULL)))
+    return MEDSHIM_EINVAL;
+  if (count == 0)
+    return MEDSHIM_OK;
+  if (j->readonly)
+    return fail(j, MEDSHIM_EREADONLY, "journal opened read-only");
+  enc = calloc(count, sizeof *enc);
+  enc_len = calloc(count, sizeof *enc_len);
+  dig = calloc(count, sizeof *dig);
+  if (enc == NULL || enc_len == NULL || dig == NULL) {
+    rc = MEDSHIM_ENOMEM;
+    goto cleanup;
+  }
+  /* Encoding and hashing need no lock: keep them out of the critical path. */
+  for (size_t i = 0; i < count; i++) {
+    if (claims[i] == NULL) {
+      rc = MEDSHIM_EINVAL;
+      goto cleanup;
+    }
+    rc = medshim__claim_encode(&enc[i], &enc_len[i], claims[i]);
+    if (rc != MEDSHIM_OK)
+      goto cleanup;
+    if (medshim__digest16(dig[i], enc[i], enc_len[i]) != 0) {
+      rc = MEDSHIM_ECRYPTO;
+      goto cleanup;
+    }
+  }
+  pthread_mutex_lock(&j->mu);
+  locked = 1;
+  if (j->poisoned) {
+    rc = fail(j, MEDSHIM_EPOISONED,
+              "an earlier write or sync failed; nothing more is accepted");
+    goto cleanup;
+  }
+  for (size_t i = 0; i < count; i++) {
+    const char *id = claims[i]->visit_id;
+    size_t id_len = strlen(id);
+    medshim__jentry *e = medshim__jindex_find(&j->ix, id, id_len);
+    uint32_t seg_index;
+    uint64_t off;
+    if (e != NULL) {
+      if (medshim__ct_equal(e->digest, dig[i], JF_DIGEST_BYTES)) {
+        results[i] = MEDSHIM_DEFER_DUPLICATE;
+        /* A duplicate is acknowledged only once the original is durable. */
+        if (e->seq > target)
+          target = e->seq;
+      } else {
+        results[i] = MEDSHIM_ECONFLICT;
+      }
+      continue;
+    }
+    rc = stage_record(j, &staged, JF_REC_CLAIM, id, id_len, dig[i], enc[i],
+                      enc_len[i], &seg_index, &off);
+    if (rc != MEDSHIM_OK)
+      goto cleanup;
+    e = medshim__jindex_add(&j->ix, id, id_len);
+    if (e == NULL) {
+      rc = poison(j, "indexing", ENOMEM);
+      goto cleanup;
+    }
+    e->claim_seg = seg_index;
+    e->claim_off = off;
+    e->seq = j->next_seq - 1;
+    e->state = MEDSHIM_STATE_PENDING;
+    memcpy(e->digest, dig[i], JF_DIGEST_BYTES);
+    results[i] = MEDSHIM_DEFER_STORED;
+    target = e->seq;
+  }
+  rc = commit(j, staged, target);
+  if (rc != MEDSHIM_OK && !j->poisoned)
+    rc = poison(j, "commit", EIO);
+cleanup:
+  if (locked) {
+    if (rc != MEDSHIM_OK && staged > 0 && !j->poisoned)
+      (void)poison(j, "staging", EIO); /* staged records were never written */
+    pthread_mutex_unlock(&j->mu);
+  }
+  if (enc != NULL) {
+    for (size_t i = 0; i < count; i++) {
+      if (enc[i] != NULL) {
+        medshim__wipe(enc[i], enc_len[i]);
+        free(enc[i]);
+      }
+    }
+  }
+  free(enc);
+  free(enc_len);
+  free(dig);
+  return rc;
+}
+
+int medshim_journal_defer(medshim_journal *j, const medshim_claim *claim,
+                          medshim_defer_result *out) {
+  int result = 0, rc;
+  if (j == NULL || claim == NULL)
+    return MEDSHIM_EINVAL;
+  rc = medshim_journal_defer_batch(j, &claim, 1, &result);
+  if (rc != MEDSHIM_OK)
+    return rc;
+  if (result < 0)
+    return fail(j, result, "visit_id %s is already stored with different "
+                "content; nothing was written", claim->visit_id);
+  if (out != NULL)
+    *out = (medshim_defer_result)result;
+  return MEDSHIM_OK;
+}
+
+int medshim_journal_set_status(medshim_journal *j, const char *visit_id,
+                               const medshim_claim_status *status) {
+  unsigned char body[MEDSHIM__STATUS_MAX_BYTES], zero[JF_DIGEST_BYTES] = {0};
+  medshim__jentry *e;
+  size_t body_len, staged = 0, id_len;
+  uint32_t seg_index;
+  uint64_t off;
+  int rc;
+
+  if (j == NULL || visit_id == NULL || status == NULL ||
+      status->version != MEDSHIM_CLAIM_STATUS_VERSION)
+    return MEDSHIM_EINVAL;
+  body_len = medshim__status_encode(body, status);
+  if (body_len == 0)
+    return fail(j, MEDSHIM_EINVAL, "status has an unknown state or an "
+                "overlong text");
+  if (j->readonly)
+    return fail(j, MEDSHIM_EREADONLY, "journal opened read-only");
+  id_len = strlen(visit_id);
+  pthread_mutex_lock(&j->mu);
+  if (j->poisoned) {
+    rc = fail(j, MEDSHIM_EPOISONED,
+              "an earlier write or sync failed; nothing more is accepted");
+    goto cleanup;
+  }
+  e = medshim__jindex_find(&j->ix, visit_id, id_len);
+  if (e == NULL) {
+    rc = fail(j, MEDSHIM_ENOTFOUND, "no claim with visit_id %.64s", visit_id);
+    goto cleanup;
+  }
+  rc = stage_record(j, &staged, JF_REC_STATUS, visit_id, id_len, zero, body,
+                    body_len, &seg_index, &off);
+  if (rc != MEDSHIM_OK)
+    goto cleanup;
+  /* Entry pointers stay valid: staging a status never adds to the index. */
+  e->status_seg = seg_index;
+  e->status_off = off;
+  e->seq = j->next_seq - 1;
+  e->state = (uint8_t)status->state;
+  rc = commit(j, staged, e->seq);
+  staged = 0;
+cleanup:
+  if (rc != MEDSHIM_OK && staged > 0 && !j->poisoned)
+    (void)poison(j, "staging", EIO);
+  pthread_mutex_unlock(&j->mu);
+  return rc;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* Read and open the record at (seg_index, off). Caller holds the lock. */
+static int read_record(medshim_journal *j, uint32_t seg_index, uint64_t off,
+                       medshim__jrec *rec, unsigned char **buf, size_t *cap) {
+  medshim__jseg *seg = &j->segs[seg_index];
+  unsigned char hdr[JF_RECORD_HEADER_BYTES];
+  uint32_t len;
+  if (seg->rfd < 0) {
+    char path[4096];
+    medshim__segment_path(path, sizeof path, j->dir, seg->segno);
+    seg->rfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (seg->rfd < 0)
+      return fail(j, MEDSHIM_EIO, "cannot open %s: %s", path, strerror(errno));
+  }
+  if (medshim__io_pread_full(seg->rfd, hdr, sizeof hdr, (off_t)off) !=
+      (ssize_t)sizeof hdr)
+    return fail(j, MEDSHIM_ECORRUPT, "segment %" PRIu64 " offset %" PRIu64
+                ": record header unreadable", seg->segno, off);
+  len = jf_get32(hdr);
+  if (len > JF_RECORD_MAX || len < JF_RECORD_OVERHEAD)
+    return fail(j, MEDSHIM_ECORRUPT, "segment %" PRIu64 " offset %" PRIu64
+                ": record length invalid", seg->segno, off);
+  if (*cap < len) {
+    unsigned char *n = realloc(*buf, len);
+    if (n == NULL)
+      return fail(j, MEDSHIM_ENOMEM, "out of memory");
+    *buf = n;
+    *cap = len;
+  }
+  if (medshim__io_pread_full(seg->rfd, *buf, len, (off_t)off) != (ssize_t)len)
+    return fail(j, MEDSHIM_ECORRUPT, "segment %" PRIu64 " offset %" PRIu64
+                ": record cut short", seg->segno, off);
+  if (medshim__jrec_open(j->rcrypto, &j->rscratch, seg->key, *buf, len, 1,
+                         rec) != JREC_OK)
+    return fail(j, MEDSHIM_ECORRUPT, "segment %" PRIu64 " offset %" PRIu64
+                ": record fails authentication (altered since open)",
+                seg->segno, off);
+  return MEDSHIM_OK;
+}
+
+/* Current status of an entry. Caller holds the lock. */
+static int entry_status(medshim_journal *j, const medshim__jentry *e,
+                        medshim_claim_status *st, unsigned char **buf,
+                        size_t *cap) {
+  medshim__jrec rec;
+  int rc;
+  if (e->status_off == 0) {
+    medshim_claim_status_init(st, MEDSHIM_CLAIM_STATUS_VERSION);
+  } else {
+    if ((rc = read_record(j, e->status_seg, e->status_off, &rec, buf, cap)) !=
+        MEDSHIM_OK)
+      return rc;
+    if (rec.type != JF_REC_STATUS ||
+        medshim__status_decode(st, rec.body, rec.body_len) != MEDSHIM_OK)
+      return fail(j, MEDSHIM_ECORRUPT, "status record malformed");
+  }
+  return MEDSHIM_OK;
+}
+
+int medshim_journal_get(medshim_claim **claim, medshim_claim_status *status,
+                        medshim_journal *j, const char *visit_id) {
+  medshim__jentry *e;
+  medshim__jrec rec;
+  unsigned char *buf = NULL;
+  size_t cap = 0;
+  uint64_t claim_seq;
+  int rc = MEDSHIM_OK;
+
+  if (claim != NULL)
+    *claim = NULL;
+  if (j == NULL || visit_id == NULL)
+    return MEDSHIM_EINVAL;
+  pthread_mutex_lock(&j->mu);
+  if (j->poisoned) {
+    rc = fail(j, MEDSHIM_EPOISONED, "handle unusable after a failed write");
+    goto cleanup;
+  }
+  e = medshim__jindex_find(&j->ix, visit_id, strlen(visit_id));
+  if (e == NULL) {
+    rc = fail(j, MEDSHIM_ENOTFOUND, "no claim with visit_id %.64s", visit_id);
+    goto cleanup;
+  }
+  if ((rc = read_record(j, e->claim_seg, e->claim_off, &rec, &buf, &cap)) !=
+      MEDSHIM_OK)
+    goto cleanup;
+  claim_seq = rec.seq;
+  if (claim != NULL &&
+      medshim__claim_decode(claim, rec.body, rec.body_len) != MEDSHIM_OK) {
+    rc = fail(j, MEDSHIM_ECORRUPT, "claim record %" PRIu64 " malformed",
+              rec.seq);
+    goto cleanup;
+  }
+  if (status != NULL) {
+    if ((rc = entry_status(j, e, status, &buf, &cap)) != MEDSHIM_OK)
+      goto cleanup;
+    status->seq = claim_seq;
+  }
+cleanup:
+  pthread_mutex_unlock(&j->mu);
+  if (buf != NULL) {
+    medshim__wipe(buf, cap);
+    free(buf);
+  }
+  if (rc != MEDSHIM_OK && claim != NULL && *claim != NULL) {
+    medshim_claim_free(*claim);
+    *claim = NULL;
+  }
+  return rc;
+}
+
+typedef struct walk_ctx {
+  medshim_journal *j;
+  medshim__jscan *scan;
+  medshim_journal_visit_fn fn;
+  void *payload;
+  uint64_t last_seq;
+  unsigned char *buf;
+  size_t cap;
+  int user_stopped;
+} walk_ctx;
+
+static int walk_record(void *payload, uint32_t seg_index, uint64_t off,
+                       const medshim__jrec *rec) {
+  walk_ctx *w = payload;
+  medshim_claim *claim = NULL;
+  medshim_claim_status st;
+  medshim__jentry *e;
+  int rc;
+  (void)seg_index;
+  (void)off;
+  if (rec->seq > w->last_seq)
+    return 1; /* past the snapshot: stop, successfully */
+  if (rec->type != JF_REC_CLAIM)
+    return MEDSHIM_OK;
+  if (medshim__claim_decode(&claim, rec->body, rec->body_len) != MEDSHIM_OK)
+    return MEDSHIM_ECORRUPT;
+  pthread_mutex_lock(&w->j->mu);
+  e = medshim__jindex_find(&w->j->ix, rec->id, rec->id_len);
+  rc = e == NULL ? MEDSHIM_ECORRUPT
+                 : entry_status(w->j, e, &st, &w->buf, &w->cap);
+  pthread_mutex_unlock(&w->j->mu);
+  if (rc == MEDSHIM_OK) {
+    st.seq = rec->seq;
+    if (w->fn(claim, &st, w->payload) != 0) {
+      w->user_stopped = 1;
+      rc = MEDSHIM_EUSER;
+    }
+  }
+  medshim_claim_free(claim);
+  return rc;
+}
+
+int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
+                            void *payload) {
+  walk_ctx w;
+  medshim__jscan scan;
+  medshim__jscratch scratch;
+  int rc;
+
+  if (j == NULL || fn == NULL)
+    return MEDSHIM_EINVAL;
+  memset(&w, 0, sizeof w);
+  memset(&scan, 0, sizeof scan);
+  memset(&scratch, 0, sizeof scratch);
+  pthread_mutex_lock(&j->mu);
+  w.last_seq = j->synced_seq;
+  rc = j->poisoned ? MEDSHIM_EPOISONED : MEDSHIM_OK;
+  pthread_mutex_unlock(&j->mu);
+  if (rc != MEDSHIM_OK)
+    return fail(j, rc, "handle unusable after a failed write");
+  w.j = j;
+  w.fn = fn;
+  w.payload = payload;
+  w.scan = &scan;
+  /* Walk with a crypto context of our own: the handle's are used by other
+   * threads under the lock while the callback runs without it. */
+  scan.dir = j->dir;
+  scan.keys = &j->keys;
+  scan.crypto = medshim__jcrypto_new();
+  scan.scratch = &scratch;
+  scan.want_claim_body = 1;
+  scan.fn = walk_record;
+  scan.payload = &w;
+  if (scan.crypto == NULL)
+    return fail(j, MEDSHIM_ENOMEM, "out of memory");
+  rc = medshim__jscan_run(&scan);
+  if (rc == MEDSHIM_ECORRUPT)
+    fail(j, rc, "%s", scan.report.text[0] ? scan.report.text
+                                          : "claim record malformed");
+  medshim__jcrypto_free(scan.crypto);
+  medshim__jscratch_free(&scratch);
+  if (scan.segs != NULL) {
+    medshim__wipe(scan.segs, (scan.nsegs ? scan.nsegs : 1) * sizeof *scan.segs);
+    free(scan.segs);
+  }
+  if (w.buf != NULL) {
+    medshim__wipe(w.buf, w.cap);
+    free(w.buf);
+  }
+  return rc;
+}

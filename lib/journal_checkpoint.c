@@ -1,0 +1,56 @@
+/* The checkpoint file: the last durable sequence and chain hash, MAC'ed, so
+ * that verify notices records cut off the end of the journal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors_internal.h"
+#include "io_internal.h"
+#include "journal_internal.h"
+#include "keyring_internal.h"
+
+int medshim__checkpoint_write(const char *dir, const medshim__jkeys *k,
+                              const medshim__jcheckpoint *ck,
+                              medshim_error *err) {
+  unsigned char buf[JF_CHECKPOINT_BYTES];
+  memset(buf, 0, sizeof buf);
+  memcpy(buf, JF_CHECKPOINT_MAGIC, 8);
+  jf_put16(buf + 8, JF_VERSION);
+  memcpy(buf + 16, k->id, JF_ID_BYTES);
+  jf_put64(buf + 32, ck->segno);
+  jf_put64(buf + 40, ck->seq);
+  memcpy(buf + 48, ck->chain, JF_HASH_BYTES);
+  if (medshim__hmac(buf + JF_CHECKPOINT_BODY_BYTES, k->ckpt, buf,
+                    JF_CHECKPOINT_BODY_BYTES) != 0)
+    return medshim__error_set(err, MEDSHIM_ECRYPTO, JF_CHECKPOINT_NAME,
+                              "cannot authenticate the checkpoint");
+  return medshim__file_replace(dir, JF_CHECKPOINT_NAME, buf, sizeof buf, err);
+}
+
+int medshim__checkpoint_read(const char *dir, const medshim__jkeys *k,
+                             medshim__jcheckpoint *ck) {
+  unsigned char buf[JF_CHECKPOINT_BYTES + 1], mac[JF_HASH_BYTES];
+  char path[4096];
+  ssize_t n;
+  int fd;
+  medshim__fmt(path, sizeof path, "%s/%s", dir, JF_CHECKPOINT_NAME);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? MEDSHIM_ENOTFOUND : MEDSHIM_EIO;
+  n = medshim__io_pread_full(fd, buf, sizeof buf, 0);
+  close(fd);
+  if (n < 0)
+    return MEDSHIM_EIO;
+  if (n != JF_CHECKPOINT_BYTES || memcmp(buf, JF_CHECKPOINT_MAGIC, 8) != 0 ||
+      jf_get16(buf + 8) != JF_VERSION)
+    return MEDSHIM_ECORRUPT;
+  if (medshim__hmac(mac, k->ckpt, buf, JF_CHECKPOINT_BODY_BYTES) != 0 ||
+      !medshim__ct_equal(mac, buf + JF_CHECKPOINT_BODY_BYTES, JF_HASH_BYTES) ||
+      !medshim__ct_equal(buf + 16, k->id, JF_ID_BYTES))
+    return MEDSHIM_ECORRUPT;
+  ck->segno = jf_get64(buf + 32);
+  ck->seq = jf_get64(buf + 40);
+  memcpy(ck->chain, buf + 48, JF_HASH_BYTES);
+  return MEDSHIM_OK;
+}

@@ -1,0 +1,57 @@
+/* Cryptography and compression of journal records, through OpenSSL EVP and
+ * zlib. A medshim__jcrypto holds reusable contexts; it is not thread-safe and
+ * is used under the journal handle's lock (one per reader/writer path). */
+#ifndef MEDSHIM_JOURNAL_CRYPTO_INTERNAL_H
+#define MEDSHIM_JOURNAL_CRYPTO_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "journal_format_internal.h"
+
+typedef struct medshim__jcrypto medshim__jcrypto;
+
+medshim__jcrypto *medshim__jcrypto_new(void);
+void medshim__jcrypto_free(medshim__jcrypto *c);
+
+/* AES-256-GCM. Return 0, or -1 (seal: library failure; open: the data or its
+ * AAD does not authenticate). */
+int medshim__jcrypto_seal(medshim__jcrypto *c, const unsigned char key[32],
+                          const unsigned char nonce[JF_NONCE_BYTES],
+                          const unsigned char *aad, size_t aad_len,
+                          const unsigned char *pt, size_t len,
+                          unsigned char *ct, unsigned char tag[JF_TAG_BYTES]);
+int medshim__jcrypto_open(medshim__jcrypto *c, const unsigned char key[32],
+                          const unsigned char nonce[JF_NONCE_BYTES],
+                          const unsigned char *aad, size_t aad_len,
+                          const unsigned char *ct, size_t len,
+                          const unsigned char tag[JF_TAG_BYTES],
+                          unsigned char *pt);
+
+/* zlib with a preset dictionary of the words claims repeat. compress returns
+ * the compressed size, or 0 when it does not pay (caller stores raw).
+ * decompress returns 0 when exactly raw_len bytes came out, else -1. */
+size_t medshim__jcrypto_compress(medshim__jcrypto *c, const unsigned char *in,
+                                 size_t len, unsigned char *out, size_t cap);
+int medshim__jcrypto_decompress(medshim__jcrypto *c, const unsigned char *in,
+                                size_t len, unsigned char *out, size_t raw_len);
+
+/* HKDF-SHA256(ikm = key, salt, info) -> 32 bytes. */
+int medshim__hkdf(unsigned char out[32], const unsigned char key[32],
+                  const unsigned char *salt, size_t salt_len, const char *label,
+                  const unsigned char *ctx, size_t ctx_len);
+/* HMAC-SHA256. */
+int medshim__hmac(unsigned char out[JF_HASH_BYTES], const unsigned char key[32],
+                  const unsigned char *data, size_t len);
+/* chain' = SHA-256(chain || header || tag). */
+int medshim__chain_next(unsigned char chain[JF_HASH_BYTES],
+                        const unsigned char *header, size_t header_len,
+                        const unsigned char tag[JF_TAG_BYTES]);
+/* 16-byte content digest (SHA-256 prefix). */
+int medshim__digest16(unsigned char out[JF_DIGEST_BYTES],
+                      const unsigned char *data, size_t len);
+int medshim__random(unsigned char *buf, size_t len);
+/* Constant-time equality: 1 when equal. */
+int medshim__ct_equal(const void *a, const void *b, size_t len);
+
+#endif

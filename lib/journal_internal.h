@@ -1,0 +1,187 @@
+/* Private structure of a journal handle and the pieces shared by the files
+ * that implement it: record sealing (journal_record.c), segment scanning
+ * (journal_scan.c), checkpoints (journal_checkpoint.c), open/defer
+ * (journal.c) and verification (journal_verify.c). */
+#ifndef MEDSHIM_JOURNAL_INTERNAL_H
+#define MEDSHIM_JOURNAL_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "journal_crypto_internal.h"
+#include "journal_format_internal.h"
+#include "journal_index_internal.h"
+#include "medshim/journal.h"
+
+/* Keys of one journal, derived from its data key. */
+typedef struct medshim__jkeys {
+  unsigned char dk[32];
+  unsigned char id[JF_ID_BYTES];
+  unsigned char hdr[32];  /* MAC of segment headers */
+  unsigned char ckpt[32]; /* MAC of the checkpoint */
+} medshim__jkeys;
+
+int medshim__jkeys_derive(medshim__jkeys *k);
+/* Record key of a segment. */
+int medshim__segment_key(unsigned char out[32], const medshim__jkeys *k,
+                         uint64_t segno, const unsigned char salt[JF_SALT_BYTES]);
+
+typedef struct medshim__jseg {
+  uint64_t segno;
+  uint64_t first_seq;
+  uint64_t end; /* bytes of valid records (what readers may read) */
+  unsigned char key[32];
+  int rfd; /* read descriptor, opened on first use (handle's copy only) */
+} medshim__jseg;
+
+/* Growable scratch buffers for sealing and opening records. */
+typedef struct medshim__jscratch {
+  unsigned char *plain;
+  size_t plain_cap;
+  unsigned char *body;
+  size_t body_cap;
+} medshim__jscratch;
+void medshim__jscratch_free(medshim__jscratch *s);
+
+/* A decrypted record. Pointers into the scratch buffers. */
+typedef struct medshim__jrec {
+  uint8_t type;
+  uint64_t seq;
+  uint32_t len; /* bytes on disk */
+  const char *id;
+  size_t id_len;
+  unsigned char digest[JF_DIGEST_BYTES];
+  const unsigned char *body; /* decompressed; NULL unless asked for */
+  size_t body_len;
+  unsigned char tag[JF_TAG_BYTES];
+  unsigned char header[JF_RECORD_HEADER_BYTES];
+} medshim__jrec;
+
+/* Append a sealed record to *out (grown as needed) at *out_len. */
+int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
+                       const unsigned char key[32], uint8_t type, uint64_t seq,
+                       const unsigned char prev_chain[JF_HASH_BYTES],
+                       const char *id, size_t id_len,
+                       const unsigned char digest[JF_DIGEST_BYTES],
+                       const unsigned char *body, size_t body_len,
+                       unsigned char **out, size_t *out_cap, size_t *out_len,
+                       unsigned char tag_out[JF_TAG_BYTES]);
+
+/* Why a record failed to open. */
+enum medshim__jrec_fail {
+  JREC_OK = 0,
+  JREC_SHORT,    /* not enough bytes for the header or the stated length */
+  JREC_HEADER,   /* impossible header (length, type, version) */
+  JREC_AUTH,     /* fails authentication */
+  JREC_PLAIN,    /* authenticates but the plaintext is malformed */
+  JREC_NOMEM
+};
+/* Parse the header at rec (avail bytes available), authenticate and decrypt.
+ * want_body: decompress the body too. */
+enum medshim__jrec_fail medshim__jrec_open(medshim__jcrypto *c,
+                                           medshim__jscratch *s,
+                                           const unsigned char key[32],
+                                           const unsigned char *rec,
+                                           size_t avail, int want_body,
+                                           medshim__jrec *out);
+
+/* Segment file name for a number. */
+void medshim__segment_path(char *out, size_t size, const char *dir,
+                           uint64_t segno);
+/* Sorted segment numbers found in dir (caller frees). -1 on I/O error. */
+int medshim__segment_list(const char *dir, uint64_t **out, size_t *count);
+
+/* Build a segment header. */
+int medshim__segment_header_build(unsigned char out[JF_SEGMENT_HEADER_BYTES],
+                                  const medshim__jkeys *k, uint64_t segno,
+                                  uint64_t first_seq,
+                                  const unsigned char salt[JF_SALT_BYTES],
+                                  const unsigned char prev_chain[JF_HASH_BYTES]);
+/* Check a segment header: 0 ok, -1 not ours / bad MAC. Fills the fields. */
+int medshim__segment_header_check(const unsigned char in[JF_SEGMENT_HEADER_BYTES],
+                                  const medshim__jkeys *k, uint64_t *segno,
+                                  uint64_t *first_seq,
+                                  unsigned char salt[JF_SALT_BYTES],
+                                  unsigned char prev_chain[JF_HASH_BYTES]);
+
+/* Checkpoint: the last durable sequence and chain, MAC'ed. */
+typedef struct medshim__jcheckpoint {
+  uint64_t segno;
+  uint64_t seq;
+  unsigned char chain[JF_HASH_BYTES];
+} medshim__jcheckpoint;
+int medshim__checkpoint_write(const char *dir, const medshim__jkeys *k,
+                              const medshim__jcheckpoint *ck,
+                              medshim_error *err);
+/* MEDSHIM_OK, MEDSHIM_ENOTFOUND (no file), MEDSHIM_ECORRUPT (bad MAC...). */
+int medshim__checkpoint_read(const char *dir, const medshim__jkeys *k,
+                             medshim__jcheckpoint *ck);
+
+/* Callback of the scan for each authenticated record, in order. Return 0 to
+ * go on, a positive value to stop the walk successfully, or a negative
+ * medshim code to stop with it. */
+typedef int (*medshim__jscan_fn)(void *payload, uint32_t seg_index,
+                                 uint64_t offset, const medshim__jrec *rec);
+
+typedef struct medshim__jscan {
+  /* inputs */
+  const char *dir;
+  const medshim__jkeys *keys;
+  medshim__jcrypto *crypto;
+  medshim__jscratch *scratch;
+  int want_claim_body;
+  int want_status_body;
+  int have_checkpoint;
+  medshim__jcheckpoint checkpoint;
+  medshim__jscan_fn fn;
+  void *payload;
+  /* outputs */
+  medshim__jseg *segs; /* one per segment, caller frees (wipe keys) */
+  size_t nsegs;
+  uint64_t next_seq;
+  unsigned char chain[JF_HASH_BYTES];
+  uint64_t records;
+  int torn;               /* a torn tail follows the last good record */
+  uint64_t torn_offset;   /* in the last segment */
+  int torn_segment_empty; /* last segment has no valid header: remove it */
+  medshim_verify_report report; /* damage found (report.damage) */
+} medshim__jscan;
+
+/* Walk the whole journal: segments, links, records, checkpoint coverage.
+ * MEDSHIM_OK (maybe with scan->torn), MEDSHIM_ECORRUPT with scan->report,
+ * or the callback's code, MEDSHIM_EIO, MEDSHIM_ENOMEM. */
+int medshim__jscan_run(medshim__jscan *scan);
+
+struct medshim_journal {
+  char *dir;
+  int readonly;
+  medshim__jkeys keys;
+  int lock_fd;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  medshim__jseg *segs;
+  size_t nsegs;
+  size_t segs_cap;
+  medshim__jindex ix;
+  /* writer */
+  int fd;                 /* current segment, -1 until the first write */
+  uint64_t seg_max;
+  uint64_t next_seq;      /* sequence of the next record */
+  unsigned char chain[JF_HASH_BYTES];
+  uint64_t written_seq;   /* records [1, written_seq] are in the file */
+  uint64_t synced_seq;    /* records [1, synced_seq] are durable */
+  int syncing;            /* a thread is in fdatasync */
+  int poisoned;
+  uint64_t since_checkpoint;
+  medshim__jcrypto *wcrypto;
+  medshim__jscratch wscratch;
+  unsigned char *wbuf;
+  size_t wbuf_cap;
+  /* readers (get) under the lock */
+  medshim__jcrypto *rcrypto;
+  medshim__jscratch rscratch;
+  char errmsg[512];
+};
+
+#endif

@@ -1,0 +1,130 @@
+/* Segment files: names, listing, authenticated headers, and the keys derived
+ * from the journal's data key. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors_internal.h"
+#include "journal_internal.h"
+#include "memory_internal.h"
+
+int medshim__jkeys_derive(medshim__jkeys *k) {
+  if (medshim__hkdf(k->hdr, k->dk, k->id, JF_ID_BYTES,
+                    "medshim v1 segment header", NULL, 0) != 0 ||
+      medshim__hkdf(k->ckpt, k->dk, k->id, JF_ID_BYTES, "medshim v1 checkpoint",
+                    NULL, 0) != 0)
+    return -1;
+  return 0;
+}
+
+int medshim__segment_key(unsigned char out[32], const medshim__jkeys *k,
+                         uint64_t segno,
+                         const unsigned char salt[JF_SALT_BYTES]) {
+  unsigned char ctx[JF_ID_BYTES + 8];
+  memcpy(ctx, k->id, JF_ID_BYTES);
+  jf_put64(ctx + JF_ID_BYTES, segno);
+  return medshim__hkdf(out, k->dk, salt, JF_SALT_BYTES,
+                       "medshim v1 segment records", ctx, sizeof ctx);
+}
+
+void medshim__segment_path(char *out, size_t size, const char *dir,
+                           uint64_t segno) {
+  medshim__fmt(out, size, "%s/" JF_SEGMENT_PREFIX "%016" PRIu64
+               JF_SEGMENT_SUFFIX, dir, segno);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int medshim__segment_list(const char *dir, uint64_t **out, size_t *count) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  uint64_t *list = NULL;
+  size_t n = 0, cap = 0;
+  const size_t plen = strlen(JF_SEGMENT_PREFIX), slen = strlen(JF_SEGMENT_SUFFIX);
+
+  *out = NULL;
+  *count = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    const char *name = e->d_name;
+    size_t len = strlen(name);
+    uint64_t v = 0;
+    size_t i;
+    if (len != plen + 16 + slen || strncmp(name, JF_SEGMENT_PREFIX, plen) != 0 ||
+        strcmp(name + plen + 16, JF_SEGMENT_SUFFIX) != 0)
+      continue;
+    for (i = plen; i < plen + 16; i++) {
+      if (name[i] < '0' || name[i] > '9')
+        break;
+      v = v * 10 + (uint64_t)(name[i] - '0');
+    }
+    if (i != plen + 16)
+      continue;
+    if (n == cap) {
+      size_t c = cap ? cap * 2 : 16;
+      uint64_t *l = realloc(list, c * sizeof *l);
+      if (l == NULL) {
+        free(list);
+        closedir(d);
+        errno = ENOMEM;
+        return -1;
+      }
+      list = l;
+      cap = c;
+    }
+    list[n++] = v;
+  }
+  closedir(d);
+  if (n > 0)
+    qsort(list, n, sizeof *list, cmp_u64);
+  *out = list;
+  *count = n;
+  return 0;
+}
+
+int medshim__segment_header_build(unsigned char out[JF_SEGMENT_HEADER_BYTES],
+                                  const medshim__jkeys *k, uint64_t segno,
+                                  uint64_t first_seq,
+                                  const unsigned char salt[JF_SALT_BYTES],
+                                  const unsigned char prev_chain[JF_HASH_BYTES]) {
+  memset(out, 0, JF_SEGMENT_HEADER_BYTES);
+  memcpy(out, JF_SEGMENT_MAGIC, 8);
+  jf_put16(out + 8, JF_VERSION);
+  jf_put16(out + 10, JF_SEGMENT_HEADER_BYTES);
+  jf_put32(out + 12, 0);
+  memcpy(out + 16, k->id, JF_ID_BYTES);
+  jf_put64(out + 32, segno);
+  jf_put64(out + 40, first_seq);
+  memcpy(out + 48, salt, JF_SALT_BYTES);
+  memcpy(out + 64, prev_chain, JF_HASH_BYTES);
+  return medshim__hmac(out + JF_SEGMENT_MAC_OFFSET, k->hdr, out,
+                       JF_SEGMENT_MAC_OFFSET);
+}
+
+int medshim__segment_header_check(const unsigned char in[JF_SEGMENT_HEADER_BYTES],
+                                  const medshim__jkeys *k, uint64_t *segno,
+                                  uint64_t *first_seq,
+                                  unsigned char salt[JF_SALT_BYTES],
+                                  unsigned char prev_chain[JF_HASH_BYTES]) {
+  unsigned char mac[JF_HASH_BYTES];
+  if (memcmp(in, JF_SEGMENT_MAGIC, 8) != 0 || jf_get16(in + 8) != JF_VERSION ||
+      jf_get16(in + 10) != JF_SEGMENT_HEADER_BYTES)
+    return -1;
+  if (medshim__hmac(mac, k->hdr, in, JF_SEGMENT_MAC_OFFSET) != 0 ||
+      !medshim__ct_equal(mac, in + JF_SEGMENT_MAC_OFFSET, JF_HASH_BYTES))
+    return -1;
+  if (!medshim__ct_equal(in + 16, k->id, JF_ID_BYTES))
+    return -1;
+  *segno = jf_get64(in + 32);
+  *first_seq = jf_get64(in + 40);
+  memcpy(salt, in + 48, JF_SALT_BYTES);
+  memcpy(prev_chain, in + 64, JF_HASH_BYTES);
+  return 0;
+}

@@ -1,0 +1,198 @@
+/* medshim_journal_verify and medshim_journal_rekey: whole-journal checks and
+ * key rotation, both working from the directory rather than a handle. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "claim_internal.h"
+#include "errors_internal.h"
+#include "journal_internal.h"
+#include "keyfile_internal.h"
+#include "keyring_internal.h"
+#include "memory_internal.h"
+
+static const char *const damage_names[] = {
+    "none",          "bad_record",     "sequence",  "chain",
+    "missing_segment", "bad_segment",  "truncated", "bad_checkpoint",
+    "torn_tail"};
+
+const char *medshim_damage_name(medshim_damage damage) {
+  if ((int)damage < 0 || (int)damage > 8)
+    return "unknown";
+  return damage_names[damage];
+}
+
+typedef struct verify_ctx {
+  medshim__jscan *scan;
+  uint64_t claims;
+} verify_ctx;
+
+/* Decode every claim as well: authentic but undecodable content would be a
+ * writer bug, and verify is where it should surface. */
+static int verify_record(void *payload, uint32_t seg_index, uint64_t off,
+                         const medshim__jrec *rec) {
+  verify_ctx *v = payload;
+  medshim_claim *claim = NULL;
+  if (rec->type != JF_REC_CLAIM)
+    return MEDSHIM_OK;
+  if (medshim__claim_decode(&claim, rec->body, rec->body_len) != MEDSHIM_OK) {
+    medshim_verify_report *r = &v->scan->report;
+    r->damage = MEDSHIM_DAMAGE_BAD_RECORD;
+    r->segment = v->scan->segs[seg_index].segno;
+    r->seq = rec->seq;
+    r->offset = off;
+    medshim__fmt(r->text, sizeof r->text,
+                 "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64
+                 ": authentic claim record that does not decode",
+                 r->segment, rec->seq, off);
+    return MEDSHIM_ECORRUPT;
+  }
+  medshim_claim_free(claim);
+  v->claims++;
+  return MEDSHIM_OK;
+}
+
+int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
+                           medshim_verify_report *report) {
+  unsigned char kek[MEDSHIM_KEY_BYTES];
+  medshim__jkeys keys;
+  medshim__jscratch scratch;
+  medshim__jscan scan;
+  verify_ctx v;
+  medshim_error err;
+  uint64_t *segnos = NULL;
+  size_t nseg = 0;
+  int rc, ckrc;
+
+  if (dir == NULL || opts == NULL || report == NULL ||
+      report->version != MEDSHIM_VERIFY_REPORT_VERSION ||
+      opts->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+    return MEDSHIM_EINVAL;
+  memset(report, 0, sizeof *report);
+  report->version = MEDSHIM_VERIFY_REPORT_VERSION;
+  memset(&keys, 0, sizeof keys);
+  memset(&scratch, 0, sizeof scratch);
+  memset(&scan, 0, sizeof scan);
+  memset(&err, 0, sizeof err);
+  v.scan = &scan;
+  v.claims = 0;
+
+  if ((rc = medshim__kek_obtain(kek, opts, &err)) != MEDSHIM_OK)
+    goto cleanup;
+  rc = medshim__keyring_open(dir, kek, keys.dk, keys.id, &err);
+  medshim__wipe(kek, sizeof kek);
+  if (rc != MEDSHIM_OK)
+    goto cleanup;
+  if (medshim__jkeys_derive(&keys) != 0) {
+    rc = MEDSHIM_ECRYPTO;
+    goto cleanup;
+  }
+  ckrc = medshim__checkpoint_read(dir, &keys, &scan.checkpoint);
+  if (ckrc == MEDSHIM_OK) {
+    scan.have_checkpoint = 1;
+  } else if (ckrc == MEDSHIM_ENOTFOUND) {
+    if (medshim__segment_list(dir, &segnos, &nseg) == 0 && nseg > 0) {
+      report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
+      medshim__fmt(report->text, sizeof report->text,
+                   "checkpoint file missing (removed?) while %zu segment(s) "
+                   "exist: tail truncation cannot be ruled out", nseg);
+      rc = MEDSHIM_ECORRUPT;
+      goto cleanup;
+    }
+  } else {
+    report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
+    medshim__fmt(report->text, sizeof report->text,
+                 "checkpoint file damaged or altered");
+    rc = ckrc == MEDSHIM_EIO ? MEDSHIM_EIO : MEDSHIM_ECORRUPT;
+    goto cleanup;
+  }
+  scan.dir = dir;
+  scan.keys = &keys;
+  scan.crypto = medshim__jcrypto_new();
+  scan.scratch = &scratch;
+  scan.want_claim_body = 1;
+  scan.fn = verify_record;
+  scan.payload = &v;
+  if (scan.crypto == NULL) {
+    rc = MEDSHIM_ENOMEM;
+    goto cleanup;
+  }
+  rc = medshim__jscan_run(&scan);
+  *report = scan.report;
+  report->version = MEDSHIM_VERIFY_REPORT_VERSION;
+  report->segments = scan.nsegs;
+  report->records = scan.records;
+  report->claims = v.claims;
+  if (rc == MEDSHIM_OK && scan.torn) {
+    report->damage = MEDSHIM_DAMAGE_TORN_TAIL;
+    report->segment = scan.torn_segment_empty ? scan.nsegs + 1
+                                              : scan.segs[scan.nsegs - 1].segno;
+    report->seq = scan.next_seq;
+    report->offset = scan.torn_offset;
+    medshim__fmt(report->text, sizeof report->text,
+                 "incomplete record at the end of segment %" PRIu64
+                 " (offset %" PRIu64 "), after the last checkpoint: what a "
+                 "crash leaves; the next writer trims it",
+                 report->segment, report->offset);
+  }
+cleanup:
+  if (rc != MEDSHIM_OK && report->text[0] == '\0')
+    medshim__fmt(report->text, sizeof report->text, "%s%s%s",
+                 err.where[0] ? err.where : "", err.where[0] ? ": " : "",
+                 err.text[0] ? err.text : medshim_strerror(rc));
+  medshim__jcrypto_free(scan.crypto);
+  medshim__jscratch_free(&scratch);
+  if (scan.segs != NULL) {
+    medshim__wipe(scan.segs, (scan.nsegs ? scan.nsegs : 1) * sizeof *scan.segs);
+    free(scan.segs);
+  }
+  free(segnos);
+  medshim__wipe(&keys, sizeof keys);
+  return rc;
+}
+
+int medshim_journal_rekey(const char *dir,
+                          const medshim_journal_options *current,
+                          const medshim_journal_options *next,
+                          medshim_error *err) {
+  unsigned char old_kek[MEDSHIM_KEY_BYTES], new_kek[MEDSHIM_KEY_BYTES];
+  unsigned char dk[32], id[JF_ID_BYTES];
+  char path[4096];
+  int lock_fd = -1, rc;
+
+  memset(old_kek, 0, sizeof old_kek);
+  memset(new_kek, 0, sizeof new_kek);
+  memset(dk, 0, sizeof dk);
+  if (dir == NULL || current == NULL || next == NULL ||
+      current->version != MEDSHIM_JOURNAL_OPTIONS_VERSION ||
+      next->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+    return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
+  medshim__fmt(path, sizeof path, "%s/%s", dir, JF_LOCK_NAME);
+  lock_fd = open(path, O_RDWR | O_CLOEXEC);
+  if (lock_fd < 0)
+    return medshim__error_set(err, MEDSHIM_ENOTFOUND, dir,
+                              "no journal here (no lock file)");
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_EBUSY, dir,
+                            "journal busy: a writer has it open");
+    goto cleanup;
+  }
+  if ((rc = medshim__kek_obtain(old_kek, current, err)) != MEDSHIM_OK)
+    goto cleanup;
+  if ((rc = medshim__keyring_open(dir, old_kek, dk, id, err)) != MEDSHIM_OK)
+    goto cleanup;
+  if ((rc = medshim__kek_obtain(new_kek, next, err)) != MEDSHIM_OK)
+    goto cleanup;
+  rc = medshim__keyring_write(dir, new_kek, dk, id, err);
+cleanup:
+  medshim__wipe(old_kek, sizeof old_kek);
+  medshim__wipe(new_kek, sizeof new_kek);
+  medshim__wipe(dk, sizeof dk);
+  if (lock_fd >= 0)
+    close(lock_fd);
+  return rc;
+}

@@ -1,0 +1,135 @@
+/* Wrapping the journal's data key. Records are encrypted under keys derived
+ * from the data key, so replacing the key-encryption key rewrites only this
+ * small file (medshim rekey). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors_internal.h"
+#include "io_internal.h"
+#include "journal_crypto_internal.h"
+#include "keyring_internal.h"
+#include "memory_internal.h"
+
+int medshim__file_replace(const char *dir, const char *name,
+                          const unsigned char *data, size_t len,
+                          medshim_error *err) {
+  char tmp[4096], path[4096];
+  int fd;
+  medshim__fmt(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+  medshim__fmt(path, sizeof path, "%s/%s", dir, name);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return medshim__error_set(err, MEDSHIM_EIO, name, "cannot create %s: %s",
+                              tmp, strerror(errno));
+  if (medshim__io_write_all(fd, data, len) != 0 || medshim__io_fsync(fd) != 0) {
+    int saved = errno;
+    close(fd);
+    (void)unlink(tmp);
+    return medshim__error_set(err, MEDSHIM_EIO, name, "cannot write %s: %s",
+                              tmp, strerror(saved));
+  }
+  if (close(fd) != 0 || rename(tmp, path) != 0) {
+    int saved = errno;
+    (void)unlink(tmp);
+    return medshim__error_set(err, MEDSHIM_EIO, name, "cannot replace %s: %s",
+                              path, strerror(saved));
+  }
+  if (medshim__io_fsync_dir(dir) != 0)
+    return medshim__error_set(err, MEDSHIM_EIO, name,
+                              "cannot sync directory %s: %s", dir,
+                              strerror(errno));
+  return MEDSHIM_OK;
+}
+
+int medshim__keyring_write(const char *dir, const unsigned char kek[32],
+                           const unsigned char dk[32],
+                           const unsigned char journal_id[JF_ID_BYTES],
+                           medshim_error *err) {
+  unsigned char buf[JF_KEYRING_BYTES];
+  medshim__jcrypto *c = NULL;
+  int rc;
+
+  memset(buf, 0, sizeof buf);
+  memcpy(buf, JF_KEYRING_MAGIC, 8);
+  jf_put16(buf + 8, JF_VERSION);
+  jf_put32(buf + 12, JF_WRAP_AES256GCM);
+  memcpy(buf + 16, journal_id, JF_ID_BYTES);
+  c = medshim__jcrypto_new();
+  /* A random nonce per wrap: the KEK wraps only a handful of keys ever. */
+  if (c == NULL || medshim__random(buf + 32, JF_NONCE_BYTES) != 0 ||
+      medshim__jcrypto_seal(c, kek, buf + 32, buf, JF_KEYRING_AAD_BYTES, dk,
+                            32, buf + 32 + JF_NONCE_BYTES,
+                            buf + 32 + JF_NONCE_BYTES + 32) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_ECRYPTO, JF_KEYRING_NAME,
+                            "cannot wrap the data key");
+    goto cleanup;
+  }
+  rc = medshim__file_replace(dir, JF_KEYRING_NAME, buf, sizeof buf, err);
+cleanup:
+  medshim__jcrypto_free(c);
+  return rc;
+}
+
+int medshim__keyring_create(const char *dir, const unsigned char kek[32],
+                            unsigned char dk[32],
+                            unsigned char journal_id[JF_ID_BYTES],
+                            medshim_error *err) {
+  if (medshim__random(dk, 32) != 0 ||
+      medshim__random(journal_id, JF_ID_BYTES) != 0)
+    return medshim__error_set(err, MEDSHIM_ECRYPTO, JF_KEYRING_NAME,
+                              "random number generator failed");
+  return medshim__keyring_write(dir, kek, dk, journal_id, err);
+}
+
+int medshim__keyring_open(const char *dir, const unsigned char kek[32],
+                          unsigned char dk[32],
+                          unsigned char journal_id[JF_ID_BYTES],
+                          medshim_error *err) {
+  unsigned char buf[JF_KEYRING_BYTES + 1];
+  char path[4096];
+  medshim__jcrypto *c = NULL;
+  ssize_t n;
+  int fd, rc = MEDSHIM_OK;
+
+  medshim__fmt(path, sizeof path, "%s/%s", dir, JF_KEYRING_NAME);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return medshim__error_set(err, MEDSHIM_ENOTFOUND, JF_KEYRING_NAME,
+                                "no journal in %s (keyring missing)", dir);
+    return medshim__error_set(err, MEDSHIM_EIO, JF_KEYRING_NAME,
+                              "cannot open %s: %s", path, strerror(errno));
+  }
+  n = medshim__io_pread_full(fd, buf, sizeof buf, 0);
+  close(fd);
+  if (n < 0)
+    return medshim__error_set(err, MEDSHIM_EIO, JF_KEYRING_NAME,
+                              "cannot read %s: %s", path, strerror(errno));
+  if (n != JF_KEYRING_BYTES || memcmp(buf, JF_KEYRING_MAGIC, 8) != 0)
+    return medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
+                              "%s is not a medshim keyring", path);
+  if (jf_get16(buf + 8) != JF_VERSION ||
+      jf_get32(buf + 12) != JF_WRAP_AES256GCM)
+    return medshim__error_set(err, MEDSHIM_EFORMAT, JF_KEYRING_NAME,
+                              "keyring format version %u is not supported",
+                              (unsigned)jf_get16(buf + 8));
+  c = medshim__jcrypto_new();
+  if (c == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, JF_KEYRING_NAME,
+                              "cannot set up the cipher");
+  if (medshim__jcrypto_open(c, kek, buf + 32, buf, JF_KEYRING_AAD_BYTES,
+                            buf + 32 + JF_NONCE_BYTES, 32,
+                            buf + 32 + JF_NONCE_BYTES + 32, dk) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_EKEY, JF_KEYRING_NAME,
+                            "wrong key: it does not unlock this journal's "
+                            "keyring (or the keyring was altered)");
+    goto cleanup;
+  }
+  memcpy(journal_id, buf + 16, JF_ID_BYTES);
+cleanup:
+  medshim__jcrypto_free(c);
+  return rc;
+}
