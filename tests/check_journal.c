@@ -1,0 +1,881 @@
+/* The journal: round trips, idempotency, keys, locking, every kind of
+ * damage, crashes (fork + SIGKILL), injected I/O failures, threads. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io_internal.h"
+#include "journal_format_internal.h"
+#include "medshim/medshim.h"
+#include "testutil.h"
+
+static char *dir, *jdir, *key, *key2;
+
+static void setup(void) {
+  dir = tu_tempdir();
+  jdir = tu_path(dir, "journal");
+  key = tu_path(dir, "key");
+  key2 = tu_path(dir, "key2");
+  tu_write_key(key, 1);
+  tu_write_key(key2, 2);
+  medshim__io_inject(MEDSHIM__IO_WRITE, -1, 0);
+  medshim__io_inject(MEDSHIM__IO_SYNC, -1, 0);
+}
+
+static void teardown(void) {
+  medshim__io_inject(MEDSHIM__IO_WRITE, -1, 0);
+  medshim__io_inject(MEDSHIM__IO_SYNC, -1, 0);
+  tu_rmtree(dir);
+  free(dir);
+  free(jdir);
+  free(key);
+  free(key2);
+}
+
+static medshim_journal *open_rw(unsigned extra) {
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE | extra);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  ck_assert_msg(medshim_journal_open(&j, jdir, &o, &err) == MEDSHIM_OK,
+                "open: %s: %s", err.where, err.text);
+  return j;
+}
+
+static medshim_journal *open_small_segments(void) {
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  o.segment_max_bytes = 8192;
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, NULL), MEDSHIM_OK);
+  return j;
+}
+
+static int try_open(unsigned flags, const char *k, medshim_error *err) {
+  medshim_journal_options o = tu_opts(k, flags);
+  medshim_journal *j = NULL;
+  int rc = medshim_journal_open(&j, jdir, &o, err);
+  if (rc == MEDSHIM_OK)
+    medshim_journal_close(j);
+  else
+    ck_assert_ptr_null(j);
+  return rc;
+}
+
+static void defer_n(medshim_journal *j, const char *prefix, int from, int n) {
+  for (int i = from; i < from + n; i++) {
+    medshim_claim *c = tu_claim(prefix, i);
+    medshim_defer_result r = 0;
+    ck_assert_msg(medshim_journal_defer(j, c, &r) == MEDSHIM_OK, "%s",
+                  medshim_journal_errmsg(j));
+    ck_assert_int_eq(r, MEDSHIM_DEFER_STORED);
+    medshim_claim_free(c);
+  }
+}
+
+static medshim_damage verify(medshim_verify_report *rep, int *rc) {
+  medshim_journal_options o = tu_opts(key, 0);
+  memset(rep, 0, sizeof *rep);
+  rep->version = MEDSHIM_VERIFY_REPORT_VERSION;
+  *rc = medshim_journal_verify(jdir, &o, rep);
+  return rep->damage;
+}
+
+static int same_claim(const medshim_claim *a, const medshim_claim *b) {
+  char *ja = NULL, *jb = NULL;
+  int same;
+  ck_assert_int_eq(medshim_claim_to_json(&ja, a, MEDSHIM_CLAIM_JSON_REVEAL), 0);
+  ck_assert_int_eq(medshim_claim_to_json(&jb, b, MEDSHIM_CLAIM_JSON_REVEAL), 0);
+  same = strcmp(ja, jb) == 0;
+  medshim_free(ja);
+  medshim_free(jb);
+  return same;
+}
+
+/* Path of segment number n. */
+static char *seg_path(unsigned n) {
+  char name[64];
+  snprintf(name, sizeof name, "seg-%016u.msj", n);
+  return tu_path(jdir, name);
+}
+
+/* Offsets of records in a segment file (walks the length fields). */
+static size_t record_offsets(const unsigned char *buf, size_t len,
+                             size_t *offs, size_t max) {
+  size_t n = 0, off = JF_SEGMENT_HEADER_BYTES;
+  while (off + JF_RECORD_HEADER_BYTES <= len && n < max) {
+    uint32_t l = jf_get32(buf + off);
+    if (l == 0 || off + l > len)
+      break;
+    offs[n++] = off;
+    off += l;
+  }
+  return n;
+}
+
+START_TEST(test_journal_round_trip) {
+  medshim_journal *j = open_rw(0);
+  defer_n(j, "V", 0, 50);
+  ck_assert_uint_eq(medshim_journal_count(j), 50);
+  medshim_journal_close(j);
+
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, NULL), MEDSHIM_OK);
+  ck_assert_uint_eq(medshim_journal_count(j), 50);
+  for (int i = 0; i < 50; i++) {
+    char id[32];
+    medshim_claim *got = NULL, *want = tu_claim("V", i);
+    medshim_claim_status st;
+    snprintf(id, sizeof id, "V%d", i);
+    ck_assert_int_eq(medshim_journal_get(&got, &st, j, id), MEDSHIM_OK);
+    ck_assert(same_claim(got, want));
+    ck_assert_int_eq(st.state, MEDSHIM_STATE_PENDING);
+    medshim_claim_free(got);
+    medshim_claim_free(want);
+  }
+  ck_assert_int_eq(medshim_journal_get(NULL, NULL, j, "nope"),
+                   MEDSHIM_ENOTFOUND);
+  medshim_journal_close(j);
+  int rc;
+  medshim_verify_report rep;
+  ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+  ck_assert_int_eq(rc, MEDSHIM_OK);
+  ck_assert_uint_eq(rep.claims, 50);
+}
+END_TEST
+
+static int count_visit(const medshim_claim *c, const medshim_claim_status *st,
+                       void *payload) {
+  int *n = payload;
+  char want[32];
+  snprintf(want, sizeof want, "V%d", *n);
+  ck_assert_str_eq(medshim_claim_visit_id(c), want); /* journal order */
+  ck_assert_int_eq(st->state, *n == 3 ? MEDSHIM_STATE_SETTLED
+                                      : MEDSHIM_STATE_PENDING);
+  (*n)++;
+  return 0;
+}
+
+START_TEST(test_journal_foreach_and_status) {
+  medshim_journal *j = open_rw(0);
+  medshim_claim_status st, got;
+  int n = 0;
+  defer_n(j, "V", 0, 10);
+  medshim_claim_status_init(&st, MEDSHIM_CLAIM_STATUS_VERSION);
+  st.state = MEDSHIM_STATE_SETTLED;
+  st.attempts = 1;
+  st.fund_paid_fen = 8000;
+  st.patient_paid_fen = 4000;
+  st.refund_fen = 8039;
+  snprintf(st.settlement_id, sizeof st.settlement_id, "S-0001");
+  ck_assert_int_eq(medshim_journal_set_status(j, "V3", &st), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_set_status(j, "nope", &st),
+                   MEDSHIM_ENOTFOUND);
+  ck_assert_int_eq(medshim_journal_foreach(j, count_visit, &n), MEDSHIM_OK);
+  ck_assert_int_eq(n, 10);
+  medshim_journal_close(j);
+  j = open_rw(0);
+  ck_assert_int_eq(medshim_journal_get(NULL, &got, j, "V3"), MEDSHIM_OK);
+  ck_assert_int_eq(got.state, MEDSHIM_STATE_SETTLED);
+  ck_assert_str_eq(got.settlement_id, "S-0001");
+  ck_assert_int_eq(got.refund_fen, 8039);
+  n = 0;
+  ck_assert_int_eq(medshim_journal_foreach(j, count_visit, &n), MEDSHIM_OK);
+  ck_assert_int_eq(n, 10);
+  medshim_journal_close(j);
+}
+END_TEST
+
+START_TEST(test_journal_duplicate_and_conflict) {
+  medshim_journal *j = open_rw(0);
+  medshim_claim *c = tu_claim("V", 1), *other = tu_claim("V", 2);
+  medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
+  medshim_claim *conflict = NULL;
+  medshim_defer_result r;
+  const medshim_claim *batch[3];
+  int results[3];
+  ck_assert_int_eq(medshim_journal_defer(j, c, &r), MEDSHIM_OK);
+  ck_assert_int_eq(r, MEDSHIM_DEFER_STORED);
+  ck_assert_int_eq(medshim_journal_defer(j, c, &r), MEDSHIM_OK);
+  ck_assert_int_eq(r, MEDSHIM_DEFER_DUPLICATE);
+  /* Same visit_id, other amount: a conflict, and nothing is written. */
+  f.visit_id = "V1";
+  f.service = MEDSHIM_SERVICE_OUTPATIENT;
+  f.insured_admdvs = "330102";
+  f.treated_admdvs = "330106";
+  f.visit_time = 1644456600;
+  f.total_fen = 1;
+  f.self_paid_fen = 1;
+  ck_assert_int_eq(medshim_claim_create(&conflict, &f, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_defer(j, conflict, &r), MEDSHIM_ECONFLICT);
+  ck_assert_ptr_nonnull(strstr(medshim_journal_errmsg(j), "V1"));
+  /* In a batch the conflict does not stop the good claims. */
+  batch[0] = other;
+  batch[1] = conflict;
+  batch[2] = c;
+  ck_assert_int_eq(medshim_journal_defer_batch(j, batch, 3, results),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(results[0], MEDSHIM_DEFER_STORED);
+  ck_assert_int_eq(results[1], MEDSHIM_ECONFLICT);
+  ck_assert_int_eq(results[2], MEDSHIM_DEFER_DUPLICATE);
+  ck_assert_uint_eq(medshim_journal_count(j), 2);
+  medshim_journal_close(j);
+  j = open_rw(0);
+  ck_assert_uint_eq(medshim_journal_count(j), 2);
+  medshim_journal_close(j);
+  medshim_claim_free(c);
+  medshim_claim_free(other);
+  medshim_claim_free(conflict);
+}
+END_TEST
+
+START_TEST(test_journal_wrong_key) {
+  medshim_journal *j = open_rw(0);
+  medshim_error err;
+  defer_n(j, "V", 0, 3);
+  medshim_journal_close(j);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(try_open(0, key2, &err), MEDSHIM_EKEY);
+  ck_assert_ptr_nonnull(strstr(err.text, "wrong key"));
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_READONLY, key2, &err), MEDSHIM_EKEY);
+  ck_assert_int_eq(try_open(0, NULL, &err), MEDSHIM_EKEY);
+  /* A key file of the wrong size. */
+  char *bad = tu_path(dir, "badkey");
+  tu_write_file(bad, (const unsigned char *)"short", 5);
+  chmod(bad, 0600);
+  ck_assert_int_eq(try_open(0, bad, &err), MEDSHIM_EKEY);
+  ck_assert_ptr_nonnull(strstr(err.text, "32 bytes"));
+  free(bad);
+}
+END_TEST
+
+static int key_from_callback(unsigned char k[MEDSHIM_KEY_BYTES], void *payload) {
+  size_t len;
+  unsigned char *buf = tu_read_file(payload, &len);
+  ck_assert_uint_eq(len, MEDSHIM_KEY_BYTES);
+  memcpy(k, buf, MEDSHIM_KEY_BYTES);
+  free(buf);
+  return 0;
+}
+
+START_TEST(test_journal_key_callback_and_rekey) {
+  medshim_journal *j = open_rw(0);
+  medshim_journal_options cb = MEDSHIM_JOURNAL_OPTIONS_INIT, cur, next;
+  medshim_error err;
+  defer_n(j, "V", 0, 5);
+  medshim_journal_close(j);
+  cb.key_fn = key_from_callback;
+  cb.key_payload = key;
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &cb, NULL), MEDSHIM_OK);
+  ck_assert_uint_eq(medshim_journal_count(j), 5);
+  /* rekey needs the writer lock */
+  cur = tu_opts(key, 0);
+  next = tu_opts(key2, 0);
+  ck_assert_int_eq(medshim_journal_rekey(jdir, &cur, &next, &err), MEDSHIM_EBUSY);
+  medshim_journal_close(j);
+  ck_assert_int_eq(medshim_journal_rekey(jdir, &next, &cur, &err), MEDSHIM_EKEY);
+  ck_assert_int_eq(medshim_journal_rekey(jdir, &cur, &next, &err), MEDSHIM_OK);
+  ck_assert_int_eq(try_open(0, key, &err), MEDSHIM_EKEY);
+  ck_assert_int_eq(try_open(0, key2, &err), MEDSHIM_OK);
+}
+END_TEST
+
+START_TEST(test_journal_busy) {
+  medshim_journal *j = open_rw(0), *j2 = NULL, *ro = NULL;
+  medshim_journal_options o = tu_opts(key, 0), r = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+  medshim_error err;
+  pid_t pid;
+  int status;
+  defer_n(j, "V", 0, 2);
+  /* A second writer in this process... */
+  ck_assert_int_eq(medshim_journal_open(&j2, jdir, &o, &err), MEDSHIM_EBUSY);
+  ck_assert_ptr_nonnull(strstr(err.text, "busy"));
+  /* ...and in another process. */
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0)
+    _exit(medshim_journal_open(&j2, jdir, &o, NULL) == MEDSHIM_EBUSY ? 0 : 1);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* Readers are welcome and see what is durable. */
+  ck_assert_int_eq(medshim_journal_open(&ro, jdir, &r, NULL), MEDSHIM_OK);
+  ck_assert_uint_eq(medshim_journal_count(ro), 2);
+  medshim_claim *c = tu_claim("V", 9);
+  ck_assert_int_eq(medshim_journal_defer(ro, c, NULL), MEDSHIM_EREADONLY);
+  medshim_claim_free(c);
+  medshim_journal_close(ro);
+  medshim_journal_close(j);
+  ck_assert_int_eq(medshim_journal_open(&j2, jdir, &o, NULL), MEDSHIM_OK);
+  medshim_journal_close(j2);
+}
+END_TEST
+
+START_TEST(test_journal_no_plaintext_personal_data) {
+  medshim_journal *j = open_rw(0);
+  DIR *d;
+  struct dirent *e;
+  int files = 0;
+  defer_n(j, "V", 0, 20);
+  medshim_journal_close(j);
+  d = opendir(jdir);
+  ck_assert_ptr_nonnull(d);
+  while ((e = readdir(d)) != NULL) {
+    size_t len;
+    char *p;
+    unsigned char *buf;
+    if (e->d_name[0] == '.')
+      continue;
+    p = tu_path(jdir, e->d_name);
+    buf = tu_read_file(p, &len);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_ptr_null(memmem(buf, len, "张三丰", strlen("张三丰")));
+    ck_assert_ptr_null(memmem(buf, len, "110101199003077777", 18));
+    ck_assert_ptr_null(memmem(buf, len, "33000012345678", 14));
+    ck_assert_ptr_null(memmem(buf, len, "XA01BCX123", 10)); /* detail too */
+    files++;
+    free(buf);
+    free(p);
+  }
+  closedir(d);
+  ck_assert_int_ge(files, 3);
+}
+END_TEST
+
+/* ---- damage ------------------------------------------------------------ */
+
+/* A closed journal of n claims in one segment; returns the segment bytes. */
+static unsigned char *journal_with(int n, size_t *len, size_t *offs,
+                                   size_t *nrec) {
+  medshim_journal *j = open_rw(0);
+  char *p = seg_path(1);
+  unsigned char *buf;
+  defer_n(j, "V", 0, n);
+  medshim_journal_close(j);
+  buf = tu_read_file(p, len);
+  *nrec = record_offsets(buf, *len, offs, 64);
+  ck_assert_uint_eq(*nrec, (size_t)n);
+  free(p);
+  return buf;
+}
+
+static void expect_damage(medshim_damage want) {
+  medshim_verify_report rep;
+  medshim_error err;
+  int rc;
+  ck_assert_int_eq(verify(&rep, &rc), want);
+  ck_assert_int_eq(rc, MEDSHIM_ECORRUPT);
+  ck_assert_msg(strlen(rep.text) > 10, "report text: %s", rep.text);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(try_open(0, key, &err), MEDSHIM_ECORRUPT);
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_READONLY, key, &err),
+                   MEDSHIM_ECORRUPT);
+}
+
+START_TEST(test_journal_detects_bit_flip) {
+  size_t len, offs[64], n;
+  unsigned char *buf = journal_with(10, &len, offs, &n);
+  char *p = seg_path(1);
+  buf[offs[4] + 100] ^= 0x01;
+  tu_write_file(p, buf, len);
+  expect_damage(MEDSHIM_DAMAGE_BAD_RECORD);
+  medshim_verify_report rep;
+  int rc;
+  verify(&rep, &rc);
+  ck_assert_uint_eq(rep.seq, 5);
+  ck_assert_uint_eq(rep.offset, offs[4]);
+  ck_assert_uint_eq(rep.segment, 1);
+  /* Even a flip in the last record is damage: the checkpoint covers it. */
+  buf[offs[4] + 100] ^= 0x01;
+  buf[offs[9] + 60] ^= 0x80;
+  tu_write_file(p, buf, len);
+  expect_damage(MEDSHIM_DAMAGE_BAD_RECORD);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_deleted_record) {
+  size_t len, offs[64], n;
+  unsigned char *buf = journal_with(10, &len, offs, &n);
+  char *p = seg_path(1);
+  size_t rl = offs[4] - offs[3];
+  memmove(buf + offs[3], buf + offs[4], len - offs[4]);
+  tu_write_file(p, buf, len - rl);
+  expect_damage(MEDSHIM_DAMAGE_SEQUENCE);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_duplicated_record) {
+  size_t len, offs[64], n;
+  unsigned char *buf = journal_with(10, &len, offs, &n);
+  char *p = seg_path(1);
+  size_t rl = offs[3] - offs[2];
+  unsigned char *out = malloc(len + rl);
+  memcpy(out, buf, offs[3]);
+  memcpy(out + offs[3], buf + offs[2], rl); /* record 3 twice */
+  memcpy(out + offs[3] + rl, buf + offs[3], len - offs[3]);
+  tu_write_file(p, out, len + rl);
+  expect_damage(MEDSHIM_DAMAGE_SEQUENCE);
+  free(out);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_reordered_records) {
+  size_t len, offs[64], n;
+  unsigned char *buf = journal_with(10, &len, offs, &n);
+  char *p = seg_path(1);
+  size_t a = offs[5] - offs[4], b = offs[6] - offs[5];
+  unsigned char *tmp = malloc(a + b);
+  memcpy(tmp, buf + offs[5], b);
+  memcpy(tmp + b, buf + offs[4], a);
+  memcpy(buf + offs[4], tmp, a + b);
+  tu_write_file(p, buf, len);
+  expect_damage(MEDSHIM_DAMAGE_SEQUENCE);
+  free(tmp);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_spliced_record) {
+  /* A record from another journal under the same key, in place of ours. */
+  size_t len, offs[64], n, olen, ooffs[64], on;
+  unsigned char *buf = journal_with(10, &len, offs, &n), *other;
+  char *p = seg_path(1), *saved = jdir;
+  jdir = tu_path(dir, "other");
+  other = journal_with(10, &olen, ooffs, &on);
+  free(jdir);
+  jdir = saved;
+  ck_assert_uint_eq(offs[3] - offs[2], ooffs[3] - ooffs[2]);
+  memcpy(buf + offs[2], other + ooffs[2], offs[3] - offs[2]);
+  tu_write_file(p, buf, len);
+  expect_damage(MEDSHIM_DAMAGE_BAD_RECORD);
+  free(other);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_missing_segment) {
+  medshim_journal *j = open_small_segments();
+  char *p;
+  defer_n(j, "V", 0, 40);
+  medshim_journal_close(j);
+  p = seg_path(2);
+  ck_assert_int_eq(unlink(p), 0);
+  expect_damage(MEDSHIM_DAMAGE_MISSING_SEGMENT);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_truncated_tail) {
+  medshim_journal *j = open_small_segments();
+  uint64_t *dummy = NULL;
+  char *p;
+  int last = 0;
+  (void)dummy;
+  defer_n(j, "V", 0, 40);
+  medshim_journal_close(j);
+  for (int i = 1; i < 100; i++) {
+    struct stat st;
+    p = seg_path((unsigned)i);
+    if (stat(p, &st) != 0) {
+      free(p);
+      break;
+    }
+    last = i;
+    free(p);
+  }
+  ck_assert_int_ge(last, 3);
+  /* Remove the whole last segment: links still hold, the checkpoint does not. */
+  p = seg_path((unsigned)last);
+  ck_assert_int_eq(unlink(p), 0);
+  expect_damage(MEDSHIM_DAMAGE_TRUNCATED);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_cut_records_at_end) {
+  size_t len, offs[64], n;
+  unsigned char *buf = journal_with(10, &len, offs, &n);
+  char *p = seg_path(1);
+  tu_write_file(p, buf, offs[8]); /* drop the last two whole records */
+  expect_damage(MEDSHIM_DAMAGE_TRUNCATED);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_bad_segment_header) {
+  size_t len, offs[64], n;
+  unsigned char *buf = journal_with(5, &len, offs, &n);
+  char *p = seg_path(1);
+  buf[40] ^= 0x04; /* first_seq */
+  tu_write_file(p, buf, len);
+  expect_damage(MEDSHIM_DAMAGE_BAD_SEGMENT);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_journal_detects_checkpoint_tampering) {
+  size_t len, offs[64], n;
+  unsigned char *buf = journal_with(5, &len, offs, &n), *ck;
+  char *p = tu_path(jdir, "checkpoint");
+  size_t cl;
+  ck = tu_read_file(p, &cl);
+  ck[41] ^= 0x01;
+  tu_write_file(p, ck, cl);
+  expect_damage(MEDSHIM_DAMAGE_BAD_CHECKPOINT);
+  ck_assert_int_eq(unlink(p), 0);
+  expect_damage(MEDSHIM_DAMAGE_BAD_CHECKPOINT);
+  free(ck);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+/* ---- crashes ------------------------------------------------------------ */
+
+/* Child: defer claims forever, reporting each acknowledged visit number on
+ * the pipe only after medshim_journal_defer returned. */
+static void crash_child(int wfd, int round, int threads) {
+  medshim_journal *j = open_rw(0);
+  char prefix[32];
+  snprintf(prefix, sizeof prefix, "R%d-", round);
+  (void)threads;
+  for (int i = 0;; i++) {
+    medshim_claim *c = tu_claim(prefix, i);
+    medshim_defer_result r;
+    if (medshim_journal_defer(j, c, &r) != MEDSHIM_OK)
+      _exit(3);
+    if (write(wfd, &i, sizeof i) != (ssize_t)sizeof i)
+      _exit(4);
+    medshim_claim_free(c);
+  }
+}
+
+START_TEST(test_journal_survives_sigkill) {
+  unsigned seed = (unsigned)time(NULL);
+  int rounds = 25;
+  long total = 0;
+  srand(seed);
+  for (int round = 0; round < rounds; round++) {
+    int fds[2], status, acked = -1, v;
+    pid_t pid;
+    medshim_journal *j;
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      crash_child(fds[1], round, 1);
+    }
+    close(fds[1]);
+    usleep((useconds_t)(2000 + rand() % 40000));
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status), "child exited by itself (%d), seed %u",
+                  WEXITSTATUS(status), seed);
+    while (read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+      acked = v;
+    close(fds[0]);
+    /* A reader sees at least what was acknowledged, without trimming. */
+    {
+      medshim_journal_options ro = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+      ck_assert_int_eq(medshim_journal_open(&j, jdir, &ro, NULL), MEDSHIM_OK);
+      medshim_journal_close(j);
+    }
+    j = open_rw(0); /* trims a torn tail, if any */
+    for (int i = 0; i <= acked; i++) {
+      char id[48];
+      snprintf(id, sizeof id, "R%d-%d", round, i);
+      ck_assert_msg(medshim_journal_get(NULL, NULL, j, id) == MEDSHIM_OK,
+                    "acknowledged %s lost (round %d, seed %u)", id, round, seed);
+    }
+    total += acked + 1;
+    medshim_journal_close(j);
+    {
+      medshim_verify_report rep;
+      int rc;
+      ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+      ck_assert_int_eq(rc, MEDSHIM_OK);
+    }
+  }
+  ck_assert_int_gt(total, 0);
+}
+END_TEST
+
+START_TEST(test_journal_torn_tail_is_trimmed_not_damage) {
+  medshim_journal *j;
+  pid_t pid = fork();
+  int status;
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    j = open_rw(0);
+    defer_n(j, "V", 0, 6);
+    _exit(0); /* no close: no checkpoint beyond the records */
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  {
+    char *p = seg_path(1);
+    size_t len, offs[64], n;
+    unsigned char *buf = tu_read_file(p, &len);
+    n = record_offsets(buf, len, offs, 64);
+    ck_assert_uint_eq(n, 6);
+    tu_write_file(p, buf, offs[5] + 100); /* half of the last record */
+    medshim_verify_report rep;
+    int rc;
+    ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_TORN_TAIL);
+    ck_assert_int_eq(rc, MEDSHIM_OK);
+    j = open_rw(0);
+    ck_assert_uint_eq(medshim_journal_count(j), 5);
+    defer_n(j, "W", 0, 2);
+    medshim_journal_close(j);
+    ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+    ck_assert_int_eq(rc, MEDSHIM_OK);
+    free(buf);
+    free(p);
+  }
+}
+END_TEST
+
+START_TEST(test_journal_authentic_record_after_failure_is_damage) {
+  /* Not torn: a flipped record followed by good ones, beyond any checkpoint. */
+  medshim_journal *j;
+  pid_t pid = fork();
+  int status;
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    j = open_rw(0);
+    defer_n(j, "V", 0, 6);
+    _exit(0);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  char *p = seg_path(1);
+  size_t len, offs[64];
+  unsigned char *buf = tu_read_file(p, &len);
+  ck_assert_uint_eq(record_offsets(buf, len, offs, 64), 6);
+  buf[offs[2] + 70] ^= 0x10;
+  tu_write_file(p, buf, len);
+  expect_damage(MEDSHIM_DAMAGE_BAD_RECORD);
+  free(buf);
+  free(p);
+}
+END_TEST
+
+/* ---- injected I/O failures ------------------------------------------------ */
+
+static void injected_failure(enum medshim__io_kind kind, int err) {
+  medshim_journal *j = open_rw(0);
+  medshim_claim *c = tu_claim("X", 1), *d = tu_claim("X", 2);
+  medshim_defer_result r;
+  defer_n(j, "V", 0, 3);
+  medshim__io_inject(kind, 0, err);
+  ck_assert_int_eq(medshim_journal_defer(j, c, &r), MEDSHIM_EIO);
+  ck_assert_ptr_nonnull(strstr(medshim_journal_errmsg(j), strerror(err)));
+  /* Fatal for the handle, even once the disk is back. */
+  medshim__io_inject(kind, -1, 0);
+  ck_assert_int_eq(medshim_journal_defer(j, d, &r), MEDSHIM_EPOISONED);
+  ck_assert_int_eq(medshim_journal_get(NULL, NULL, j, "V0"), MEDSHIM_EPOISONED);
+  medshim_journal_close(j);
+  /* Reopening recovers every acknowledged claim. */
+  j = open_rw(0);
+  for (int i = 0; i < 3; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "V%d", i);
+    ck_assert_int_eq(medshim_journal_get(NULL, NULL, j, id), MEDSHIM_OK);
+  }
+  if (kind == MEDSHIM__IO_WRITE) /* the torn half-record was trimmed */
+    ck_assert_int_eq(medshim_journal_get(NULL, NULL, j, "X1"), MEDSHIM_ENOTFOUND);
+  ck_assert_int_eq(medshim_journal_defer(j, d, &r), MEDSHIM_OK);
+  medshim_journal_close(j);
+  medshim_claim_free(c);
+  medshim_claim_free(d);
+}
+
+START_TEST(test_journal_enospc_on_write_poisons) {
+  injected_failure(MEDSHIM__IO_WRITE, ENOSPC);
+}
+END_TEST
+
+START_TEST(test_journal_eio_on_write_poisons) {
+  injected_failure(MEDSHIM__IO_WRITE, EIO);
+}
+END_TEST
+
+START_TEST(test_journal_eio_on_fsync_poisons) {
+  injected_failure(MEDSHIM__IO_SYNC, EIO);
+}
+END_TEST
+
+START_TEST(test_journal_enospc_on_fsync_poisons) {
+  injected_failure(MEDSHIM__IO_SYNC, ENOSPC);
+}
+END_TEST
+
+START_TEST(test_journal_failure_creating_journal) {
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  medshim__io_inject(MEDSHIM__IO_SYNC, 0, EIO);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EIO);
+  ck_assert_ptr_null(j);
+}
+END_TEST
+
+/* ---- threads ----------------------------------------------------------- */
+
+typedef struct worker {
+  medshim_journal *j;
+  int t;
+  int ok;
+} worker;
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  char prefix[16];
+  snprintf(prefix, sizeof prefix, "T%d-", w->t);
+  for (int i = 0; i < 100; i++) {
+    medshim_claim *c = tu_claim(prefix, i);
+    medshim_defer_result r;
+    if (medshim_journal_defer(w->j, c, &r) == MEDSHIM_OK &&
+        r == MEDSHIM_DEFER_STORED)
+      w->ok++;
+    medshim_claim_free(c);
+  }
+  return NULL;
+}
+
+START_TEST(test_journal_concurrent_threads) {
+  medshim_journal *j = open_small_segments(); /* rolls under contention */
+  pthread_t th[8];
+  worker w[8];
+  for (int t = 0; t < 8; t++) {
+    w[t].j = j;
+    w[t].t = t;
+    w[t].ok = 0;
+    ck_assert_int_eq(pthread_create(&th[t], NULL, worker_main, &w[t]), 0);
+  }
+  for (int t = 0; t < 8; t++) {
+    pthread_join(th[t], NULL);
+    ck_assert_int_eq(w[t].ok, 100);
+  }
+  ck_assert_uint_eq(medshim_journal_count(j), 800);
+  medshim_journal_close(j);
+  j = open_rw(0);
+  ck_assert_uint_eq(medshim_journal_count(j), 800);
+  medshim_journal_close(j);
+  medshim_verify_report rep;
+  int rc;
+  ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+  ck_assert_uint_eq(rep.claims, 800);
+  ck_assert_uint_gt(rep.segments, 3);
+}
+END_TEST
+
+START_TEST(test_journal_new_segment_per_writer_session) {
+  /* Each writer session writes under a fresh segment key (no nonce reuse). */
+  for (int s = 0; s < 3; s++) {
+    medshim_journal *j = open_rw(0);
+    defer_n(j, "S", s * 10, 10);
+    medshim_journal_close(j);
+  }
+  medshim_verify_report rep;
+  int rc;
+  ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+  ck_assert_uint_eq(rep.segments, 3);
+  ck_assert_uint_eq(rep.claims, 30);
+}
+END_TEST
+
+START_TEST(test_journal_bad_arguments) {
+  medshim_journal *j = NULL;
+  medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+  ck_assert_int_eq(medshim_journal_open(NULL, jdir, &o, NULL), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_journal_open(&j, NULL, &o, NULL), MEDSHIM_EINVAL);
+  o.version = 99;
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, NULL), MEDSHIM_EINVAL);
+  ck_assert_int_eq(try_open(0, key, NULL), MEDSHIM_ENOTFOUND);
+  medshim_journal_close(NULL);
+  ck_assert_str_eq(medshim_journal_errmsg(NULL), "");
+  ck_assert_int_eq(medshim_journal_defer(NULL, NULL, NULL), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_journal_options_init(&o, 1), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_options_init(&o, 2), MEDSHIM_EINVAL);
+  ck_assert_str_eq(medshim_state_name(MEDSHIM_STATE_IN_DOUBT), "in_doubt");
+  medshim_claim_state s;
+  ck_assert_int_eq(medshim_state_parse(&s, "retry_wait"), MEDSHIM_OK);
+  ck_assert_int_eq(s, MEDSHIM_STATE_RETRY_WAIT);
+  ck_assert_int_eq(medshim_state_parse(&s, "done"), MEDSHIM_EINVAL);
+  ck_assert_str_eq(medshim_damage_name(MEDSHIM_DAMAGE_TORN_TAIL), "torn_tail");
+}
+END_TEST
+
+START_TEST(test_journal_keygen) {
+  char *p = tu_path(dir, "newkey");
+  struct stat st;
+  medshim_error err;
+  ck_assert_int_eq(medshim_key_generate(p, &err), MEDSHIM_OK);
+  ck_assert_int_eq(stat(p, &st), 0);
+  ck_assert_int_eq(st.st_mode & 0777, 0600);
+  ck_assert_int_eq(st.st_size, MEDSHIM_KEY_BYTES);
+  ck_assert_int_eq(medshim_key_generate(p, &err), MEDSHIM_EEXIST);
+  free(p);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("journal");
+  TCase *tc = tcase_create("journal");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, test_journal_round_trip);
+  tcase_add_test(tc, test_journal_foreach_and_status);
+  tcase_add_test(tc, test_journal_duplicate_and_conflict);
+  tcase_add_test(tc, test_journal_wrong_key);
+  tcase_add_test(tc, test_journal_key_callback_and_rekey);
+  tcase_add_test(tc, test_journal_busy);
+  tcase_add_test(tc, test_journal_no_plaintext_personal_data);
+  tcase_add_test(tc, test_journal_detects_bit_flip);
+  tcase_add_test(tc, test_journal_detects_deleted_record);
+  tcase_add_test(tc, test_journal_detects_duplicated_record);
+  tcase_add_test(tc, test_journal_detects_reordered_records);
+  tcase_add_test(tc, test_journal_detects_spliced_record);
+  tcase_add_test(tc, test_journal_detects_missing_segment);
+  tcase_add_test(tc, test_journal_detects_truncated_tail);
+  tcase_add_test(tc, test_journal_detects_cut_records_at_end);
+  tcase_add_test(tc, test_journal_detects_bad_segment_header);
+  tcase_add_test(tc, test_journal_detects_checkpoint_tampering);
+  tcase_add_test(tc, test_journal_survives_sigkill);
+  tcase_add_test(tc, test_journal_torn_tail_is_trimmed_not_damage);
+  tcase_add_test(tc, test_journal_authentic_record_after_failure_is_damage);
+  tcase_add_test(tc, test_journal_enospc_on_write_poisons);
+  tcase_add_test(tc, test_journal_eio_on_write_poisons);
+  tcase_add_test(tc, test_journal_eio_on_fsync_poisons);
+  tcase_add_test(tc, test_journal_enospc_on_fsync_poisons);
+  tcase_add_test(tc, test_journal_failure_creating_journal);
+  tcase_add_test(tc, test_journal_concurrent_threads);
+  tcase_add_test(tc, test_journal_new_segment_per_writer_session);
+  tcase_add_test(tc, test_journal_bad_arguments);
+  tcase_add_test(tc, test_journal_keygen);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

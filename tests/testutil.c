@@ -1,0 +1,121 @@
+/* Helpers shared by the Check suites. */
+#define _XOPEN_SOURCE 700
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+char *tu_tempdir(void) {
+  const char *base = getenv("TMPDIR");
+  char *p = malloc(4096);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, 4096, "%s/medshim-test-XXXXXX", base ? base : "/tmp");
+  ck_assert_ptr_nonnull(mkdtemp(p));
+  return p;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+                  struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+void tu_rmtree(const char *path) {
+  if (path != NULL)
+    (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tu_path(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+void tu_write_key(const char *path, unsigned char seed) {
+  unsigned char key[MEDSHIM_KEY_BYTES];
+  int fd;
+  for (size_t i = 0; i < sizeof key; i++)
+    key[i] = (unsigned char)(seed * 31 + i * 7 + 1);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, key, sizeof key), (ssize_t)sizeof key);
+  close(fd);
+}
+
+medshim_claim *tu_claim(const char *prefix, int i) {
+  medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
+  medshim_claim *c = NULL;
+  medshim_error err;
+  char id[80], inv[32], detail[600];
+  memset(&err, 0, sizeof err);
+  snprintf(id, sizeof id, "%s%d", prefix, i);
+  snprintf(inv, sizeof inv, "INV%08d", i);
+  snprintf(detail, sizeof detail,
+           "{\"items\":[{\"feedetl_sn\":\"%d-1\",\"med_list_codg\":"
+           "\"XA01BCX123\",\"det_item_fee_sumamt\":\"%d.%02d\",\"cnt\":\"1\","
+           "\"pric\":\"%d.%02d\",\"fee_ocur_time\":\"2022-02-11 09:30:00\"},"
+           "{\"feedetl_sn\":\"%d-2\",\"med_list_codg\":\"001102000010000\","
+           "\"det_item_fee_sumamt\":\"12.00\",\"cnt\":\"1\",\"pric\":\"12.00\"}],"
+           "\"diag_code\":\"J06.900\"}",
+           i, 100 + i % 900, i % 100, 100 + i % 900, i % 100, i);
+  f.visit_id = id;
+  f.service = (i % 3 == 0)   ? MEDSHIM_SERVICE_OUTPATIENT
+              : (i % 3 == 1) ? MEDSHIM_SERVICE_PHARMACY
+                             : MEDSHIM_SERVICE_INPATIENT;
+  f.insured_admdvs = "330102";
+  f.treated_admdvs = "330106";
+  f.visit_time = 1644456600 + i * 60; /* 2022-02-10 09:30 +08:00 onward */
+  f.total_fen = 12000 + (int64_t)i * 13;
+  f.self_paid_fen = f.total_fen;
+  f.invoice_no = inv;
+  f.patient_name = "张三丰";
+  f.patient_id_no = "110101199003077777";
+  f.patient_psn_no = "33000012345678";
+  f.patient_cert_type = "02";
+  f.detail = detail;
+  f.detail_len = strlen(detail);
+  ck_assert_msg(medshim_claim_create(&c, &f, &err) == MEDSHIM_OK, "%s: %s",
+                err.where, err.text);
+  return c;
+}
+
+unsigned char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  unsigned char *buf;
+  long n;
+  if (f == NULL)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  buf = malloc(n > 0 ? (size_t)n : 1);
+  ck_assert_ptr_nonnull(buf);
+  ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+void tu_write_file(const char *path, const unsigned char *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+  fclose(f);
+}
+
+medshim_journal_options tu_opts(const char *keyfile, unsigned flags) {
+  medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+  o.key_file = keyfile;
+  o.flags = flags;
+  return o;
+}

@@ -1,0 +1,27 @@
+/* Helpers shared by the Check suites: temporary directories, key files,
+ * sample claims, reading and patching files. */
+#ifndef MEDSHIM_TESTUTIL_H
+#define MEDSHIM_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medshim/medshim.h"
+
+/* mkdtemp under $TMPDIR or /tmp; returns a malloc'ed path. */
+char *tu_tempdir(void);
+/* rm -rf path (no-op for NULL). */
+void tu_rmtree(const char *path);
+/* dir + "/" + name, malloc'ed. */
+char *tu_path(const char *dir, const char *name);
+/* Write a key file of 32 bytes derived from seed, mode 0600. */
+void tu_write_key(const char *path, unsigned char seed);
+/* A valid claim numbered i; the visit_id is prefix + i. */
+medshim_claim *tu_claim(const char *prefix, int i);
+/* Whole file into memory (malloc'ed); *len set. NULL if unreadable. */
+unsigned char *tu_read_file(const char *path, size_t *len);
+void tu_write_file(const char *path, const unsigned char *data, size_t len);
+/* Options for a key file, READONLY/CREATE flags. */
+medshim_journal_options tu_opts(const char *keyfile, unsigned flags);
+
+#endif
