@@ -507,7 +507,7 @@ static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
                           &j->wbuf, &j->wbuf_cap, staged, tag);
   if (rc != MEDSHIM_OK)
     return fail(j, rc, "cannot seal a record: %s", medshim_strerror(rc));
-  if (medshim__chain_next(j->chain, j->wbuf + before, JF_RECORD_HEADER_BYTES,
+  if (medshim__chain_next(j->wcrypto, j->chain, j->wbuf + before, JF_RECORD_HEADER_BYTES,
                           tag) != 0)
     return fail(j, MEDSHIM_ECRYPTO, "cannot extend the running hash");
   *seg_index = (uint32_t)(j->nsegs - 1);

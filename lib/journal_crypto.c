@@ -18,6 +18,7 @@ struct medshim__jcrypto {
   EVP_CIPHER *gcm;
   EVP_CIPHER_CTX *ctx;
   EVP_MD *sha256;
+  EVP_MD_CTX *md;
   z_stream def;
   z_stream inf;
   int def_ready;
@@ -42,7 +43,8 @@ medshim__jcrypto *medshim__jcrypto_new(void) {
   c->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
   c->ctx = EVP_CIPHER_CTX_new();
   c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-  if (c->gcm == NULL || c->ctx == NULL || c->sha256 == NULL)
+  c->md = EVP_MD_CTX_new();
+  if (c->gcm == NULL || c->ctx == NULL || c->sha256 == NULL || c->md == NULL)
     goto fail;
   if (deflateInit2(&c->def, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     goto fail;
@@ -62,6 +64,7 @@ void medshim__jcrypto_free(medshim__jcrypto *c) {
   EVP_CIPHER_free(c->gcm);
   EVP_CIPHER_CTX_free(c->ctx); /* clears the expanded key */
   EVP_MD_free(c->sha256);
+  EVP_MD_CTX_free(c->md);
   if (c->def_ready)
     deflateEnd(&c->def);
   if (c->inf_ready)
@@ -208,21 +211,18 @@ int medshim__hmac(unsigned char out[JF_HASH_BYTES], const unsigned char key[32],
   return 0;
 }
 
-int medshim__chain_next(unsigned char chain[JF_HASH_BYTES],
+int medshim__chain_next(medshim__jcrypto *c, unsigned char chain[JF_HASH_BYTES],
                         const unsigned char *header, size_t header_len,
                         const unsigned char tag[JF_TAG_BYTES]) {
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  EVP_MD_CTX *md = c->md;
   unsigned int outl = 0;
   int rc = -1;
-  if (md == NULL)
-    return -1;
-  if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+  if (EVP_DigestInit_ex(md, c->sha256, NULL) == 1 &&
       EVP_DigestUpdate(md, chain, JF_HASH_BYTES) == 1 &&
       EVP_DigestUpdate(md, header, header_len) == 1 &&
       EVP_DigestUpdate(md, tag, JF_TAG_BYTES) == 1 &&
       EVP_DigestFinal_ex(md, chain, &outl) == 1 && outl == JF_HASH_BYTES)
     rc = 0;
-  EVP_MD_CTX_free(md);
   return rc;
 }
 

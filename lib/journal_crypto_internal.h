@@ -43,8 +43,8 @@ int medshim__hkdf(unsigned char out[32], const unsigned char key[32],
 /* HMAC-SHA256. */
 int medshim__hmac(unsigned char out[JF_HASH_BYTES], const unsigned char key[32],
                   const unsigned char *data, size_t len);
-/* chain' = SHA-256(chain || header || tag). */
-int medshim__chain_next(unsigned char chain[JF_HASH_BYTES],
+/* chain' = SHA-256(chain || header || tag), reusing c's digest context. */
+int medshim__chain_next(medshim__jcrypto *c, unsigned char chain[JF_HASH_BYTES],
                         const unsigned char *header, size_t header_len,
                         const unsigned char tag[JF_TAG_BYTES]);
 /* 16-byte content digest (SHA-256 prefix). */

@@ -240,7 +240,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
                   "running hash does not link to the previous record");
       goto cleanup;
     }
-    if (medshim__chain_next(s->chain, rec.header, JF_RECORD_HEADER_BYTES,
+    if (medshim__chain_next(s->crypto, s->chain, rec.header, JF_RECORD_HEADER_BYTES,
                             rec.tag) != 0) {
       rc = MEDSHIM_ECRYPTO;
       goto cleanup;
