@@ -916,3 +916,23 @@ int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
   }
   return rc;
 }
+
+int medshim_journal_replay_key(char out[MEDSHIM_REPLAY_KEY_LEN + 1],
+                               const medshim_journal *j, const char *visit_id) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char mac[JF_HASH_BYTES];
+  if (out == NULL || j == NULL || visit_id == NULL)
+    return MEDSHIM_EINVAL;
+  /* The keys are fixed after open: no lock needed to read them. */
+  if (medshim__hmac(mac, j->keys.replay, (const unsigned char *)visit_id,
+                    strlen(visit_id)) != 0)
+    return MEDSHIM_ECRYPTO;
+  out[0] = 'M';
+  out[1] = 'S';
+  for (int i = 0; i < (MEDSHIM_REPLAY_KEY_LEN - 2) / 2; i++) {
+    out[2 + 2 * i] = hex[mac[i] >> 4];
+    out[3 + 2 * i] = hex[mac[i] & 15];
+  }
+  out[MEDSHIM_REPLAY_KEY_LEN] = '\0';
+  return MEDSHIM_OK;
+}

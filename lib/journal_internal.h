@@ -20,6 +20,7 @@ typedef struct medshim__jkeys {
   unsigned char id[JF_ID_BYTES];
   unsigned char hdr[32];  /* MAC of segment headers */
   unsigned char ckpt[32]; /* MAC of the checkpoint */
+  unsigned char replay[32]; /* keyed hash behind replay keys */
 } medshim__jkeys;
 
 int medshim__jkeys_derive(medshim__jkeys *k);

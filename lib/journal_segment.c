@@ -15,7 +15,9 @@ int medshim__jkeys_derive(medshim__jkeys *k) {
   if (medshim__hkdf(k->hdr, k->dk, k->id, JF_ID_BYTES,
                     "medshim v1 segment header", NULL, 0) != 0 ||
       medshim__hkdf(k->ckpt, k->dk, k->id, JF_ID_BYTES, "medshim v1 checkpoint",
-                    NULL, 0) != 0)
+                    NULL, 0) != 0 ||
+      medshim__hkdf(k->replay, k->dk, k->id, JF_ID_BYTES,
+                    "medshim v1 replay key", NULL, 0) != 0)
     return -1;
   return 0;
 }

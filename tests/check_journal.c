@@ -838,6 +838,27 @@ START_TEST(test_journal_keygen) {
 }
 END_TEST
 
+START_TEST(test_journal_replay_key_is_stable) {
+  medshim_journal *j = open_rw(0);
+  char a[MEDSHIM_REPLAY_KEY_LEN + 1], b[MEDSHIM_REPLAY_KEY_LEN + 1];
+  char c[MEDSHIM_REPLAY_KEY_LEN + 1];
+  medshim_journal_options cur = tu_opts(key, 0), next = tu_opts(key2, 0);
+  ck_assert_int_eq(medshim_journal_replay_key(a, j, "V1"), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_replay_key(c, j, "V2"), MEDSHIM_OK);
+  ck_assert_str_ne(a, c);
+  ck_assert_uint_eq(strlen(a), MEDSHIM_REPLAY_KEY_LEN);
+  ck_assert(a[0] == 'M' && a[1] == 'S');
+  ck_assert_uint_eq(strspn(a + 2, "0123456789abcdef"), MEDSHIM_REPLAY_KEY_LEN - 2);
+  medshim_journal_close(j);
+  /* Same after reopening and after a rekey. */
+  ck_assert_int_eq(medshim_journal_rekey(jdir, &cur, &next, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &next, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_replay_key(b, j, "V1"), MEDSHIM_OK);
+  ck_assert_str_eq(a, b);
+  medshim_journal_close(j);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("journal");
   TCase *tc = tcase_create("journal");
@@ -872,6 +893,7 @@ int main(void) {
   tcase_add_test(tc, test_journal_new_segment_per_writer_session);
   tcase_add_test(tc, test_journal_bad_arguments);
   tcase_add_test(tc, test_journal_keygen);
+  tcase_add_test(tc, test_journal_replay_key_is_stable);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -219,6 +219,24 @@ MEDSHIM_API int medshim_journal_foreach(medshim_journal *journal,
 /** Number of distinct claims in the journal. */
 MEDSHIM_API size_t medshim_journal_count(const medshim_journal *journal);
 
+/** Length of a replay key, without the terminating NUL. */
+#define MEDSHIM_REPLAY_KEY_LEN 30
+
+/**
+ * The claim's stable replay key: "MS" followed by 28 lowercase hex digits,
+ * derived with a keyed hash from the journal's data key and the visit_id.
+ * It is the same on every attempt and in every run (rekey does not change
+ * it), differs between journals, and reveals nothing about the visit
+ * without the key. The HIS adapter passes it to the platform (for example
+ * in the request's msgid sequence or as its own idempotency key) so that a
+ * lost answer can be looked up.
+ * @param[out] out MEDSHIM_REPLAY_KEY_LEN + 1 bytes
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL, MEDSHIM_ECRYPTO.
+ */
+MEDSHIM_API int medshim_journal_replay_key(char out[MEDSHIM_REPLAY_KEY_LEN + 1],
+                                           const medshim_journal *journal,
+                                           const char *visit_id);
+
 /** What medshim_journal_verify() found. */
 typedef enum medshim_damage {
   MEDSHIM_DAMAGE_NONE = 0,
