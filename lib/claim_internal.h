@@ -25,6 +25,10 @@ struct medshim_claim {
   size_t detail_len;
 };
 
+/* Validate fields as medshim_claim_create() does. */
+int medshim__claim_validate(const medshim_claim_fields *fields,
+                            medshim_error *err);
+
 /* Canonical binary encoding: the same claim always gives the same bytes, so
  * the journal compares encodings to tell a duplicate from a conflict.
  * *out is malloc'ed; the caller wipes (personal data) and frees it.

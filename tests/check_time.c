@@ -1,0 +1,82 @@
+/* Instants: ISO 8601 with and without offsets, "24:00", impossible dates. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timeutil_internal.h"
+
+static int64_t parse(const char *s) {
+  int64_t t = 0;
+  ck_assert_msg(medshim__time_parse(&t, s, strlen(s)) == 0, "refused %s", s);
+  return t;
+}
+
+static void refuse(const char *s) {
+  int64_t t;
+  ck_assert_msg(medshim__time_parse(&t, s, strlen(s)) != 0, "accepted %s", s);
+}
+
+START_TEST(test_time_offsets) {
+  /* 2022-02-10 00:00 China Standard Time = 2022-02-09T16:00Z */
+  ck_assert_int_eq(parse("2022-02-10T00:00:00+08:00"), 1644422400);
+  ck_assert_int_eq(parse("2022-02-10T00:00"), 1644422400);
+  ck_assert_int_eq(parse("2022-02-10 00:00:00"), 1644422400);
+  ck_assert_int_eq(parse("2022-02-10"), 1644422400);
+  ck_assert_int_eq(parse("2022-02-09T16:00:00Z"), 1644422400);
+  ck_assert_int_eq(parse("2022-02-09T11:00:00-05:00"), 1644422400);
+  ck_assert_int_eq(parse("2022-02-10T00:00:00+0800"), 1644422400);
+}
+END_TEST
+
+START_TEST(test_time_24h) {
+  ck_assert_int_eq(parse("2021-12-14T24:00"), parse("2021-12-15T00:00"));
+  ck_assert_int_eq(parse("2021-12-31T24:00:00+08:00"), parse("2022-01-01"));
+  refuse("2021-12-14T24:01");
+  refuse("2021-12-14T25:00");
+  refuse("2021-02-29T24:00");
+}
+END_TEST
+
+START_TEST(test_time_leap_years) {
+  ck_assert_int_eq(parse("2024-02-29T12:00") + 86400, parse("2024-03-01T12:00"));
+  refuse("2022-02-29");
+  refuse("2100-02-29");
+  ck_assert_int_gt(parse("2000-02-29"), 0);
+}
+END_TEST
+
+START_TEST(test_time_malformed) {
+  const char *bad[] = {"", "2022", "2022-1-01", "2022-13-01", "2022-00-10",
+                       "2022-04-31", "2022-02-10T9:00", "2022-02-10T09:60",
+                       "2022-02-10T09:00:61", "2022-02-10X09:00",
+                       "2022-02-10T09:00+8", "2022-02-10T09:00+15:00",
+                       "2022-02-10T09:00Zjunk", " 2022-02-10"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    refuse(bad[i]);
+}
+END_TEST
+
+START_TEST(test_time_format) {
+  char buf[MEDSHIM_TIME_TEXT];
+  medshim__time_format(buf, 1644422400);
+  ck_assert_str_eq(buf, "2022-02-10T00:00:00+08:00");
+  medshim__time_format(buf, parse("2021-12-22T17:00"));
+  ck_assert_str_eq(buf, "2021-12-22T17:00:00+08:00");
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("time");
+  TCase *tc = tcase_create("time");
+  tcase_add_test(tc, test_time_offsets);
+  tcase_add_test(tc, test_time_24h);
+  tcase_add_test(tc, test_time_leap_years);
+  tcase_add_test(tc, test_time_malformed);
+  tcase_add_test(tc, test_time_format);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
