@@ -1,11 +1,131 @@
-/* TEMPORARY placeholder until the command is written; never shipped as done. */
+/* medshim list: every claim with its state, one JSON line each. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "cli.h"
+#include "cli_util.h"
+
+typedef struct list_ctx {
+  medshim_journal *j;
+  int filter;
+  medshim_claim_state state;
+  unsigned flags;
+  int failed;
+} list_ctx;
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: medshim list --journal DIR --key KEYFILE [--state S] "
+             "[--reveal]\n\n"
+             "One JSON line per claim: its fields, \"state\", \"attempts\",\n"
+             "\"replay_key\" and, once settled, settlement_id, fund_paid_fen,\n"
+             "acct_paid_fen, patient_paid_fen, refund_fen; once rejected,\n"
+             "code and message. Personal fields (name, ID and insurance\n"
+             "numbers) are masked unless --reveal is given.\n"
+             "States: pending in_doubt settled rejected retry_wait expired "
+             "manual voided\n");
+}
+
+/* The claim's own JSON (detail byte-exact) with status members spliced in
+ * before its closing brace. */
+static int print_claim(const medshim_claim *claim,
+                       const medshim_claim_status *st, void *payload) {
+  list_ctx *l = payload;
+  char key[MEDSHIM_REPLAY_KEY_LEN + 1];
+  char *cj = NULL, *sj = NULL;
+  json_t *o;
+  if (l->filter && st->state != l->state)
+    return 0;
+  if (medshim_journal_replay_key(key, l->j, medshim_claim_visit_id(claim)) !=
+      MEDSHIM_OK)
+    key[0] = '\0';
+  o = json_pack("{s:s, s:i, s:s}", "state", medshim_state_name(st->state),
+                "attempts", (json_int_t)st->attempts, "replay_key", key);
+  if (o != NULL && st->state == MEDSHIM_STATE_SETTLED) {
+    json_object_set_new(o, "settlement_id", json_string(st->settlement_id));
+    json_object_set_new(o, "fund_paid_fen", json_integer(st->fund_paid_fen));
+    json_object_set_new(o, "acct_paid_fen", json_integer(st->acct_paid_fen));
+    json_object_set_new(o, "patient_paid_fen",
+                        json_integer(st->patient_paid_fen));
+    json_object_set_new(o, "refund_fen", json_integer(st->refund_fen));
+  }
+  if (o != NULL && st->code[0] != '\0') {
+    json_object_set_new(o, "code", json_string(st->code));
+    json_object_set_new(o, "message", json_string(st->message));
+  }
+  if (o != NULL && st->state == MEDSHIM_STATE_RETRY_WAIT)
+    json_object_set_new(o, "not_before", json_integer(st->not_before));
+  sj = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (sj == NULL || medshim_claim_to_json(&cj, claim, l->flags) != MEDSHIM_OK) {
+    free(sj);
+    l->failed = 1;
+    return 1;
+  }
+  /* cj ends with '}', sj starts with '{' */
+  printf("%.*s,%s\n", (int)(strlen(cj) - 1), cj, sj + 1);
+  if (l->flags & MEDSHIM_CLAIM_JSON_REVEAL)
+    memset(cj, 0, strlen(cj));
+  medshim_free(cj);
+  free(sj);
+  return 0;
+}
 
 int cli_cmd_list(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "medshim list: not built yet\n");
-  return CLI_EXIT_FAIL;
+  static const struct option opts[] = {{"journal", required_argument, 0, 'j'},
+                                       {"key", required_argument, 0, 'k'},
+                                       {"state", required_argument, 0, 's'},
+                                       {"reveal", no_argument, 0, 'r'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *dir = NULL, *key = NULL;
+  list_ctx l;
+  int c, rc;
+  memset(&l, 0, sizeof l);
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j':
+      dir = optarg;
+      break;
+    case 'k':
+      key = optarg;
+      break;
+    case 's':
+      if (medshim_state_parse(&l.state, optarg) != MEDSHIM_OK) {
+        fprintf(stderr, "medshim list: --state: unknown state '%s'\n", optarg);
+        return CLI_EXIT_USAGE;
+      }
+      l.filter = 1;
+      break;
+    case 'r':
+      l.flags |= MEDSHIM_CLAIM_JSON_REVEAL;
+      break;
+    case 'h':
+      usage(stdout);
+      return CLI_EXIT_OK;
+    default:
+      usage(stderr);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (dir == NULL || key == NULL || optind != argc) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  l.j = cli_open_journal("list", dir, key, MEDSHIM_JOURNAL_READONLY);
+  if (l.j == NULL)
+    return CLI_EXIT_FAIL;
+  rc = medshim_journal_foreach(l.j, print_claim, &l);
+  if (rc != MEDSHIM_OK && !(rc == MEDSHIM_EUSER && !l.failed)) {
+    cli_error("list", dir, l.failed ? MEDSHIM_ENOMEM : rc,
+              medshim_journal_errmsg(l.j));
+    medshim_journal_close(l.j);
+    return CLI_EXIT_FAIL;
+  }
+  medshim_journal_close(l.j);
+  return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

@@ -1,0 +1,21 @@
+/* Helpers shared by the journal commands of the medshim tool. */
+#ifndef MEDSHIM_CLI_UTIL_H
+#define MEDSHIM_CLI_UTIL_H
+
+#include <stdio.h>
+
+#include "medshim/medshim.h"
+
+/* Print "medshim CMD: what: code text (detail)" to stderr. */
+void cli_error(const char *cmd, const char *what, int code, const char *detail);
+/* The same with a medshim_error. */
+void cli_error_err(const char *cmd, const char *what, int code,
+                   const medshim_error *err);
+/* Open the journal at dir with key file; flags as for the options. Prints
+ * the error and returns NULL on failure. */
+medshim_journal *cli_open_journal(const char *cmd, const char *dir,
+                                  const char *key, unsigned flags);
+/* 1 when argv[i] is --help or -h. */
+int cli_wants_help(int argc, char **argv);
+
+#endif
