@@ -1,0 +1,369 @@
+/* The journal commands of the medshim tool, run as a user would run them. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "testutil.h"
+
+static char *dir, *jdir, *key, *key2;
+static const char *cli;
+
+static void setup(void) {
+  cli = getenv("MEDSHIM_CLI");
+  ck_assert_msg(cli != NULL, "MEDSHIM_CLI not set");
+  dir = tu_tempdir();
+  jdir = tu_path(dir, "journal");
+  key = tu_path(dir, "key");
+  key2 = tu_path(dir, "key2");
+}
+
+static void teardown(void) {
+  tu_rmtree(dir);
+  free(dir);
+  free(jdir);
+  free(key);
+  free(key2);
+}
+
+/* Run medshim with args, feeding input; stdout and stderr captured. */
+static int run(const char *input, char **out, char **err, ...) {
+  char *argv[16], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
+  char *ip = tu_path(dir, "stdin");
+  va_list ap;
+  int argc = 0, status;
+  size_t len;
+  pid_t pid;
+  argv[argc++] = (char *)cli;
+  va_start(ap, err);
+  for (char *a; (a = va_arg(ap, char *)) != NULL;)
+    argv[argc++] = a;
+  va_end(ap);
+  argv[argc] = NULL;
+  tu_write_file(ip, (const unsigned char *)(input ? input : ""),
+                input ? strlen(input) : 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int i = open(ip, O_RDONLY), o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(i, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    execv(cli, argv);
+    _exit(127);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  if (out) {
+    *out = (char *)tu_read_file(op, &len);
+    *out = realloc(*out, len + 1);
+    (*out)[len] = '\0';
+  }
+  if (err) {
+    *err = (char *)tu_read_file(ep, &len);
+    *err = realloc(*err, len + 1);
+    (*err)[len] = '\0';
+  }
+  free(op);
+  free(ep);
+  free(ip);
+  ck_assert(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+static int count_lines(const char *s) {
+  int n = 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+#define CLAIM(id, extra)                                                       \
+  "{\"visit_id\":\"" id "\",\"service\":\"outpatient\",\"insured_admdvs\":"   \
+  "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"                   \
+  "\"2022-02-11T09:30:00+08:00\",\"total_fen\":23850,\"self_paid_fen\":23850," \
+  "\"patient\":{\"name\":\"王小明\",\"id_no\":\"330102198001014321\"}" extra "}\n"
+
+static void keygen(void) {
+  ck_assert_int_eq(run(NULL, NULL, NULL, "keygen", key, NULL), 0);
+}
+
+START_TEST(test_cli_keygen) {
+  struct stat st;
+  char *err;
+  keygen();
+  ck_assert_int_eq(stat(key, &st), 0);
+  ck_assert_int_eq(st.st_mode & 0777, 0600);
+  ck_assert_int_eq(st.st_size, 32);
+  ck_assert_int_ne(run(NULL, NULL, &err, "keygen", key, NULL), 0);
+  ck_assert_ptr_nonnull(strstr(err, "refusing to overwrite"));
+  free(err);
+}
+END_TEST
+
+START_TEST(test_cli_defer_list_and_duplicates) {
+  char *out, *err;
+  keygen();
+  ck_assert_int_eq(run(CLAIM("A1", "") CLAIM("A2", ""), &out, &err, "defer",
+                       "--journal", jdir, "--key", key, NULL), 0);
+  ck_assert_str_eq(out, "{\"visit_id\":\"A1\",\"status\":\"stored\"}\n"
+                        "{\"visit_id\":\"A2\",\"status\":\"stored\"}\n");
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(CLAIM("A1", ""), &out, &err, "defer", "--journal", jdir,
+                       "--key", key, NULL), 0);
+  ck_assert_str_eq(out, "{\"visit_id\":\"A1\",\"status\":\"duplicate\"}\n");
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_int_eq(count_lines(out), 2);
+  ck_assert_ptr_nonnull(strstr(out, "\"state\":\"pending\""));
+  ck_assert_ptr_nonnull(strstr(out, "\"replay_key\":\"MS"));
+  ck_assert_ptr_null(strstr(out, "王小明")); /* masked */
+  ck_assert_ptr_null(strstr(out, "330102198001014321"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       "--reveal", NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "王小明"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       "--state", "settled", NULL), 0);
+  ck_assert_str_eq(out, "");
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       "--state", "bogus", NULL), 64);
+  ck_assert_ptr_nonnull(strstr(err, "bogus"));
+  free(out);
+  free(err);
+}
+END_TEST
+
+START_TEST(test_cli_defer_bad_lines_keep_good_ones) {
+  char *out, *err;
+  const char *input =
+      CLAIM("B1", "")                                               /* 1 ok */
+      "this is not json\n"                                           /* 2 */
+      CLAIM("B3", ",\"total_fen\":1.5")                              /* 3 dup key */
+      "{\"visit_id\":\"B4\",\"service\":\"outpatient\",\"insured_admdvs\":"
+      "\"3301\",\"treated_admdvs\":\"330106\",\"visit_time\":\"2022-02-11\","
+      "\"total_fen\":1,\"self_paid_fen\":1}\n"                       /* 4 admdvs */
+      "\n"                                                           /* 5 empty */
+      "{\"visit_id\":\"B1\",\"service\":\"pharmacy\",\"insured_admdvs\":"
+      "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":\"2022-02-11\","
+      "\"total_fen\":1,\"self_paid_fen\":1}\n"                       /* 6 conflict */
+      "{\"visit_id\":\"B7\",\"service\":\"outpatient\",\"insured_admdvs\":"
+      "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":\"2022-02-11\","
+      "\"total_fen\":100,\"self_paid_fen\":101,\"patient\":{\"name\":\"赵六\"}}\n"
+      CLAIM("B8", "");                                               /* 8 ok */
+  keygen();
+  ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
+                       key, NULL), 2);
+  ck_assert_str_eq(out, "{\"visit_id\":\"B1\",\"status\":\"stored\"}\n"
+                        "{\"visit_id\":\"B8\",\"status\":\"stored\"}\n");
+  ck_assert_ptr_nonnull(strstr(err, "line 2: "));
+  ck_assert_ptr_nonnull(strstr(err, "not valid JSON"));
+  ck_assert_ptr_nonnull(strstr(err, "line 3: "));
+  ck_assert_ptr_nonnull(strstr(err, "line 4: insured_admdvs: must be 6 digits"));
+  ck_assert_ptr_nonnull(strstr(err, "line 6: visit_id: B1"));
+  ck_assert_ptr_nonnull(strstr(err, "conflict"));
+  ck_assert_ptr_nonnull(strstr(err, "line 7: self_paid_fen"));
+  ck_assert_ptr_null(strstr(err, "line 5"));
+  ck_assert_ptr_null(strstr(err, "赵六")); /* personal data never in errors */
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_int_eq(count_lines(out), 2);
+  free(out);
+  free(err);
+}
+END_TEST
+
+START_TEST(test_cli_defer_acks_stream) {
+  /* The ack for a line arrives while stdin is still open. */
+  int in[2], outp[2], status;
+  char buf[256];
+  struct pollfd p;
+  ssize_t n;
+  pid_t pid;
+  keygen();
+  ck_assert_int_eq(pipe(in), 0);
+  ck_assert_int_eq(pipe(outp), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(outp[1], 1);
+    close(in[1]);
+    close(outp[0]);
+    execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+    _exit(127);
+  }
+  close(in[0]);
+  close(outp[1]);
+  ck_assert(write(in[1], CLAIM("S1", ""), strlen(CLAIM("S1", ""))) > 0);
+  p.fd = outp[0];
+  p.events = POLLIN;
+  ck_assert_int_eq(poll(&p, 1, 20000), 1); /* generous: not a timing test */
+  n = read(outp[0], buf, sizeof buf - 1);
+  ck_assert_int_gt(n, 0);
+  buf[n] = '\0';
+  ck_assert_str_eq(buf, "{\"visit_id\":\"S1\",\"status\":\"stored\"}\n");
+  ck_assert(write(in[1], CLAIM("S2", ""), strlen(CLAIM("S2", ""))) > 0);
+  ck_assert_int_eq(poll(&p, 1, 20000), 1);
+  n = read(outp[0], buf, sizeof buf - 1);
+  buf[n > 0 ? n : 0] = '\0';
+  ck_assert_str_eq(buf, "{\"visit_id\":\"S2\",\"status\":\"stored\"}\n");
+  close(in[1]);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(outp[0]);
+}
+END_TEST
+
+START_TEST(test_cli_verify_and_damage) {
+  char *out, *err, *seg;
+  size_t len;
+  unsigned char *buf;
+  DIR *d;
+  struct dirent *e;
+  keygen();
+  ck_assert_int_eq(run(CLAIM("V1", "") CLAIM("V2", "") CLAIM("V3", ""), NULL,
+                       NULL, "defer", "--journal", jdir, "--key", key, NULL), 0);
+  ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", jdir, "--key",
+                       key, NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"intact\":true"));
+  ck_assert_ptr_nonnull(strstr(out, "\"claims\":3"));
+  free(out);
+  free(err);
+  d = opendir(jdir);
+  seg = NULL;
+  while ((e = readdir(d)) != NULL)
+    if (strstr(e->d_name, "seg-") != NULL)
+      seg = tu_path(jdir, e->d_name);
+  closedir(d);
+  ck_assert_ptr_nonnull(seg);
+  buf = tu_read_file(seg, &len);
+  buf[len / 2] ^= 0x20;
+  tu_write_file(seg, buf, len);
+  ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", jdir, "--key",
+                       key, NULL), 1);
+  ck_assert_ptr_nonnull(strstr(out, "\"intact\":false"));
+  ck_assert_ptr_nonnull(strstr(err, "bad_record"));
+  ck_assert_ptr_nonnull(strstr(err, "segment 1, record 2"));
+  free(out);
+  free(err);
+  /* list refuses a damaged journal rather than skipping a record */
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 1);
+  ck_assert_ptr_nonnull(strstr(err, "damaged"));
+  free(out);
+  free(err);
+  free(buf);
+  free(seg);
+}
+END_TEST
+
+START_TEST(test_cli_wrong_key_and_rekey) {
+  char *out, *err;
+  keygen();
+  ck_assert_int_eq(run(NULL, NULL, NULL, "keygen", key2, NULL), 0);
+  ck_assert_int_eq(run(CLAIM("K1", ""), NULL, NULL, "defer", "--journal", jdir,
+                       "--key", key, NULL), 0);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key2,
+                       NULL), 1);
+  ck_assert_ptr_nonnull(strstr(err, "wrong key"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "rekey", "--journal", jdir, "--key",
+                       key, "--new-key", key2, NULL), 0);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 1);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key2,
+                       NULL), 0);
+  ck_assert_int_eq(count_lines(out), 1);
+  free(out);
+  free(err);
+}
+END_TEST
+
+START_TEST(test_cli_help_and_usage) {
+  const char *cmds[] = {"keygen", "defer", "list", "verify", "rekey"};
+  char *out, *err;
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    ck_assert_int_eq(run(NULL, &out, &err, cmds[i], "--help", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: medshim"));
+    free(out);
+    free(err);
+  }
+  ck_assert_int_eq(run(NULL, &out, &err, "defer", NULL), 64);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "frobnicate", NULL), 64);
+  ck_assert_ptr_nonnull(strstr(err, "unknown command"));
+  free(out);
+  free(err);
+}
+END_TEST
+
+START_TEST(test_cli_files_hold_no_plaintext) {
+  DIR *d;
+  struct dirent *e;
+  keygen();
+  ck_assert_int_eq(run(CLAIM("P1", "") CLAIM("P2", ""), NULL, NULL, "defer",
+                       "--journal", jdir, "--key", key, NULL), 0);
+  d = opendir(jdir);
+  while ((e = readdir(d)) != NULL) {
+    size_t len;
+    char *p;
+    unsigned char *buf;
+    if (e->d_name[0] == '.')
+      continue;
+    p = tu_path(jdir, e->d_name);
+    buf = tu_read_file(p, &len);
+    ck_assert_ptr_null(memmem(buf, len, "王小明", strlen("王小明")));
+    ck_assert_ptr_null(memmem(buf, len, "330102198001014321", 18));
+    free(buf);
+    free(p);
+  }
+  closedir(d);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cli_journal");
+  TCase *tc = tcase_create("cli");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_cli_keygen);
+  tcase_add_test(tc, test_cli_defer_list_and_duplicates);
+  tcase_add_test(tc, test_cli_defer_bad_lines_keep_good_ones);
+  tcase_add_test(tc, test_cli_defer_acks_stream);
+  tcase_add_test(tc, test_cli_verify_and_damage);
+  tcase_add_test(tc, test_cli_wrong_key_and_rekey);
+  tcase_add_test(tc, test_cli_help_and_usage);
+  tcase_add_test(tc, test_cli_files_hold_no_plaintext);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
