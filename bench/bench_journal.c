@@ -1,0 +1,380 @@
+/* Journal benchmark: durable defers per second against a raw
+ * write+fdatasync loop and against SQLite (WAL, synchronous=FULL), bulk
+ * `medshim defer` against one SQLite transaction, and the open time and peak
+ * memory of a large journal. Prints figures; asserts nothing.
+ *
+ * usage: bench_journal [--ops N] [--claims N] [--cli PATH] [--dir DIR] */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "medshim/medshim.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static char base[4096];
+static unsigned char keybytes[32];
+
+static int key_cb(unsigned char k[MEDSHIM_KEY_BYTES], void *payload) {
+  (void)payload;
+  memcpy(k, keybytes, MEDSHIM_KEY_BYTES);
+  return 0;
+}
+
+/* A realistic out-patient claim with a few fee items (~500 bytes detail). */
+static void claim_json(char *buf, size_t size, const char *prefix, long i) {
+  snprintf(buf, size,
+           "{\"visit_id\":\"%s%ld\",\"service\":\"outpatient\","
+           "\"insured_admdvs\":\"330102\",\"treated_admdvs\":\"330106\","
+           "\"visit_time\":\"2022-02-11T09:30:00+08:00\",\"total_fen\":%ld,"
+           "\"self_paid_fen\":%ld,\"invoice_no\":\"E%08ld\",\"patient\":{"
+           "\"name\":\"张三丰\",\"id_no\":\"3301021980010%05ld\",\"psn_no\":"
+           "\"3300001%07ld\",\"cert_type\":\"02\"},\"detail\":{\"items\":["
+           "{\"feedetl_sn\":\"%ld-1\",\"med_list_codg\":\"XA01BCX123\","
+           "\"medins_list_codg\":\"H0001\",\"det_item_fee_sumamt\":\"%ld.%02ld\","
+           "\"cnt\":\"1\",\"pric\":\"%ld.%02ld\",\"fee_ocur_time\":"
+           "\"2022-02-11 09:30:00\",\"bilg_dept_codg\":\"A03\",\"bilg_dr_codg\":"
+           "\"D0001\"},{\"feedetl_sn\":\"%ld-2\",\"med_list_codg\":"
+           "\"001102000010000\",\"medins_list_codg\":\"H0002\","
+           "\"det_item_fee_sumamt\":\"12.00\",\"cnt\":\"1\",\"pric\":\"12.00\","
+           "\"fee_ocur_time\":\"2022-02-11 09:31:00\",\"bilg_dept_codg\":\"A03\","
+           "\"bilg_dr_codg\":\"D0001\"}],\"diag_code\":\"J06.900\",\"med_type\":"
+           "\"11\",\"insutype\":\"310\"}}",
+           prefix, i, 10000 + i % 50000, 10000 + i % 50000, i, i % 100000,
+           i % 10000000, i, 100 + i % 400, i % 100, 100 + i % 400, i % 100, i);
+}
+
+static medshim_claim *make_claim(const char *prefix, long i) {
+  char buf[2048];
+  medshim_claim *c = NULL;
+  claim_json(buf, sizeof buf, prefix, i);
+  if (medshim_claim_parse_json(&c, buf, strlen(buf), NULL) != MEDSHIM_OK) {
+    fprintf(stderr, "bad claim json\n");
+    exit(1);
+  }
+  return c;
+}
+
+static medshim_journal *open_journal(const char *name) {
+  medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+  medshim_journal *j = NULL;
+  char dir[4200];
+  medshim_error err;
+  snprintf(dir, sizeof dir, "%s/%s", base, name);
+  o.key_fn = key_cb;
+  o.flags = MEDSHIM_JOURNAL_CREATE;
+  if (medshim_journal_open(&j, dir, &o, &err) != MEDSHIM_OK) {
+    fprintf(stderr, "open %s: %s\n", dir, err.text);
+    exit(1);
+  }
+  return j;
+}
+
+/* (a) raw write + fdatasync of a record-sized buffer */
+static double bench_raw(int ops) {
+  char path[4200];
+  unsigned char rec[576];
+  int fd;
+  double t;
+  snprintf(path, sizeof path, "%s/raw", base);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+  memset(rec, 0xab, sizeof rec);
+  t = now();
+  for (int i = 0; i < ops; i++) {
+    if (write(fd, rec, sizeof rec) != (ssize_t)sizeof rec || fdatasync(fd) != 0)
+      exit(1);
+  }
+  t = now() - t;
+  close(fd);
+  return ops / t;
+}
+
+typedef struct job {
+  medshim_journal *j;
+  sqlite3 *db;
+  int t, ops;
+  const char *path;
+} job;
+
+static void *defer_worker(void *arg) {
+  job *w = arg;
+  char prefix[32];
+  snprintf(prefix, sizeof prefix, "T%d-", w->t);
+  for (int i = 0; i < w->ops; i++) {
+    medshim_claim *c = make_claim(prefix, i);
+    if (medshim_journal_defer(w->j, c, NULL) != MEDSHIM_OK)
+      exit(1);
+    medshim_claim_free(c);
+  }
+  return NULL;
+}
+
+/* (b)(c) medshim_journal_defer from n threads sharing one handle */
+static double bench_defer(int threads, int ops_total, const char *name) {
+  medshim_journal *j = open_journal(name);
+  pthread_t th[64];
+  job w[64];
+  double t = now();
+  for (int i = 0; i < threads; i++) {
+    w[i].j = j;
+    w[i].t = i;
+    w[i].ops = ops_total / threads;
+    pthread_create(&th[i], NULL, defer_worker, &w[i]);
+  }
+  for (int i = 0; i < threads; i++)
+    pthread_join(th[i], NULL);
+  t = now() - t;
+  medshim_journal_close(j);
+  return (ops_total / threads * threads) / t;
+}
+
+static sqlite3 *sqlite_open(const char *path) {
+  sqlite3 *db;
+  if (sqlite3_open(path, &db) != SQLITE_OK)
+    exit(1);
+  sqlite3_busy_timeout(db, 60000);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL,
+               NULL, NULL);
+  sqlite3_exec(db,
+               "CREATE TABLE IF NOT EXISTS claims (visit_id TEXT PRIMARY KEY, "
+               "body TEXT NOT NULL)",
+               NULL, NULL, NULL);
+  return db;
+}
+
+static void sqlite_insert(sqlite3 *db, sqlite3_stmt *st, const char *prefix,
+                          long i) {
+  char id[64], body[2048];
+  (void)db;
+  snprintf(id, sizeof id, "%s%ld", prefix, i);
+  claim_json(body, sizeof body, prefix, i);
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, body, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
+    exit(1);
+  }
+  sqlite3_reset(st);
+}
+
+static void *sqlite_worker(void *arg) {
+  job *w = arg;
+  sqlite3 *db = sqlite_open(w->path);
+  sqlite3_stmt *st;
+  char prefix[32];
+  snprintf(prefix, sizeof prefix, "T%d-", w->t);
+  sqlite3_prepare_v2(db, "INSERT INTO claims VALUES (?, ?)", -1, &st, NULL);
+  for (int i = 0; i < w->ops; i++)
+    sqlite_insert(db, st, prefix, i); /* autocommit: one transaction each */
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return NULL;
+}
+
+/* (d) SQLite, one transaction per claim, n connections */
+static double bench_sqlite(int threads, int ops_total, const char *name) {
+  char path[4200];
+  pthread_t th[64];
+  job w[64];
+  double t;
+  snprintf(path, sizeof path, "%s/%s.db", base, name);
+  sqlite3_close(sqlite_open(path));
+  t = now();
+  for (int i = 0; i < threads; i++) {
+    w[i].t = i;
+    w[i].ops = ops_total / threads;
+    w[i].path = path;
+    pthread_create(&th[i], NULL, sqlite_worker, &w[i]);
+  }
+  for (int i = 0; i < threads; i++)
+    pthread_join(th[i], NULL);
+  t = now() - t;
+  return (ops_total / threads * threads) / t;
+}
+
+/* (e) bulk: N claims through `medshim defer`, vs SQLite in one transaction */
+static double bench_bulk_cli(const char *cli, int n) {
+  char input[4200], keyfile[4200], dir[4200], cmd[13000], line[2048];
+  FILE *f;
+  double t;
+  int fd;
+  snprintf(input, sizeof input, "%s/bulk.jsonl", base);
+  snprintf(keyfile, sizeof keyfile, "%s/bulk.key", base);
+  snprintf(dir, sizeof dir, "%s/bulk-journal", base);
+  f = fopen(input, "w");
+  for (int i = 0; i < n; i++) {
+    claim_json(line, sizeof line, "B", i);
+    fprintf(f, "%s\n", line);
+  }
+  fclose(f);
+  fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (write(fd, keybytes, 32) != 32)
+    exit(1);
+  close(fd);
+  snprintf(cmd, sizeof cmd, "%s defer --journal %s --key %s < %s > /dev/null",
+           cli, dir, keyfile, input);
+  t = now();
+  if (system(cmd) != 0) {
+    fprintf(stderr, "bulk defer failed\n");
+    exit(1);
+  }
+  return now() - t;
+}
+
+static double bench_bulk_sqlite(int n) {
+  char path[4200];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  double t;
+  snprintf(path, sizeof path, "%s/bulk.db", base);
+  t = now();
+  db = sqlite_open(path);
+  sqlite3_prepare_v2(db, "INSERT INTO claims VALUES (?, ?)", -1, &st, NULL);
+  sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+  for (int i = 0; i < n; i++)
+    sqlite_insert(db, st, "B", i);
+  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return now() - t;
+}
+
+/* (f) build a journal of n claims, then open it in a child and report the
+ * open time and the child's peak RSS. */
+static void bench_open(long n) {
+  medshim_journal *j = open_journal("big");
+  const int B = 2000;
+  medshim_claim **cs = malloc(sizeof *cs * (size_t)B);
+  int *res = malloc(sizeof *res * (size_t)B);
+  int fds[2];
+  double t = now(), result[2];
+  pid_t pid;
+  for (long i = 0; i < n; i += B) {
+    int k = (int)((n - i) < B ? (n - i) : B);
+    for (int x = 0; x < k; x++)
+      cs[x] = make_claim("M", i + x);
+    if (medshim_journal_defer_batch(j, (const medshim_claim *const *)cs,
+                                    (size_t)k, res) != MEDSHIM_OK)
+      exit(1);
+    for (int x = 0; x < k; x++)
+      medshim_claim_free(cs[x]);
+  }
+  medshim_journal_close(j);
+  printf("  built %ld claims in %.1f s (defer_batch of %d)\n", n, now() - t, B);
+  if (pipe(fds) != 0)
+    exit(1);
+  pid = fork();
+  if (pid == 0) {
+    medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+    struct rusage ru;
+    char dir[4200];
+    double r[2];
+    snprintf(dir, sizeof dir, "%s/big", base);
+    o.key_fn = key_cb;
+    o.flags = MEDSHIM_JOURNAL_READONLY;
+    r[0] = now();
+    if (medshim_journal_open(&j, dir, &o, NULL) != MEDSHIM_OK)
+      _exit(1);
+    r[0] = now() - r[0];
+    if ((long)medshim_journal_count(j) != n)
+      _exit(2);
+    getrusage(RUSAGE_SELF, &ru);
+    r[1] = (double)ru.ru_maxrss / 1024.0;
+    if (write(fds[1], r, sizeof r) != (ssize_t)sizeof r)
+      _exit(3);
+    _exit(0);
+  }
+  close(fds[1]);
+  if (read(fds[0], result, sizeof result) != (ssize_t)sizeof result) {
+    fprintf(stderr, "open child failed\n");
+    exit(1);
+  }
+  waitpid(pid, NULL, 0);
+  {
+    char path[4200];
+    struct stat st;
+    long bytes = 0;
+    for (int s = 1; s < 10000; s++) {
+      snprintf(path, sizeof path, "%s/big/seg-%016d.msj", base, s);
+      if (stat(path, &st) != 0)
+        break;
+      bytes += st.st_size;
+    }
+    printf("  journal size %.1f MiB (%.0f bytes/claim on disk)\n",
+           bytes / 1048576.0, (double)bytes / (double)n);
+  }
+  printf("open %ld claims: %.3f s, peak RSS %.0f MiB (target < 2 s)\n", n,
+         result[0], result[1]);
+}
+
+int main(int argc, char **argv) {
+  int ops = 2000;
+  long claims = 1000000;
+  const char *cli = getenv("MEDSHIM_CLI");
+  const char *where = NULL;
+  char cmd[4200];
+  double raw, one, eight, sq1, sq8, bulk_cli, bulk_sql;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
+      ops = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--claims") == 0 && i + 1 < argc)
+      claims = atol(argv[++i]);
+    else if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc)
+      cli = argv[++i];
+    else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+      where = argv[++i];
+    else {
+      fprintf(stderr, "usage: bench_journal [--ops N] [--claims N] [--cli "
+                      "PATH] [--dir DIR]\n");
+      return 64;
+    }
+  }
+  snprintf(base, sizeof base, "%s/medshim-bench-XXXXXX",
+           where ? where : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
+  if (mkdtemp(base) == NULL)
+    return 1;
+  for (int i = 0; i < 32; i++)
+    keybytes[i] = (unsigned char)(i * 13 + 5);
+  printf("bench_journal: %d durable operations per case, in %s\n", ops, base);
+
+  raw = bench_raw(ops);
+  printf("raw write+fdatasync loop:       %8.0f ops/s\n", raw);
+  one = bench_defer(1, ops, "one");
+  printf("medshim defer, 1 thread:        %8.0f claims/s  (raw/medshim = %.2fx, "
+         "target <= 1.3x)\n", one, raw / one);
+  sq1 = bench_sqlite(1, ops, "sq1");
+  printf("SQLite WAL FULL, 1 connection:  %8.0f claims/s\n", sq1);
+  eight = bench_defer(8, ops * 4, "eight");
+  printf("medshim defer, 8 threads:       %8.0f claims/s\n", eight);
+  sq8 = bench_sqlite(8, ops * 4, "sq8");
+  printf("SQLite WAL FULL, 8 connections: %8.0f claims/s  (medshim/SQLite = "
+         "%.1fx, target >= 4x)\n", sq8, eight / sq8);
+  if (cli != NULL) {
+    bulk_cli = bench_bulk_cli(cli, 3000);
+    bulk_sql = bench_bulk_sqlite(3000);
+    printf("bulk 3000: medshim defer CLI %.3f s, SQLite one transaction %.3f s "
+           "(ratio %.2fx, target <= 2x)\n", bulk_cli, bulk_sql,
+           bulk_cli / bulk_sql);
+  } else {
+    printf("bulk: skipped (set MEDSHIM_CLI or --cli)\n");
+  }
+  if (claims > 0)
+    bench_open(claims);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+  if (system(cmd) != 0)
+    return 1;
+  return 0;
+}
