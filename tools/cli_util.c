@@ -1,4 +1,5 @@
 /* Error printing and journal opening shared by the medshim commands. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_util.h"
@@ -43,3 +44,49 @@ int cli_wants_help(int argc, char **argv) {
       return 1;
   return 0;
 }
+
+/* Load --schedule files into a new set; prints errors and notices. */
+medshim_schedule_set *cli_load_schedules(const char *cmd, char **files,
+                                         size_t nfiles, const char *pubkey,
+                                         int require_signed) {
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  char *pem = NULL;
+  memset(&err, 0, sizeof err);
+  if (pubkey != NULL) {
+    FILE *f = fopen(pubkey, "rb");
+    long n;
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0 || (pem = calloc(1, (size_t)n + 1)) == NULL ||
+        fread(pem, 1, (size_t)n, f) != (size_t)n) {
+      fprintf(stderr, "medshim %s: cannot read public key %s\n", cmd, pubkey);
+      if (f)
+        fclose(f);
+      free(pem);
+      return NULL;
+    }
+    fclose(f);
+  }
+  o.public_key_pem = pem;
+  o.require_signed = require_signed;
+  if (medshim_schedule_set_new(&set, &o, &err) != MEDSHIM_OK) {
+    cli_error_err(cmd, "schedules", err.code, &err);
+    free(pem);
+    return NULL;
+  }
+  free(pem);
+  for (size_t i = 0; i < nfiles; i++) {
+    int rc = medshim_schedule_set_load_file(set, files[i], &err);
+    if (rc != MEDSHIM_OK) {
+      fprintf(stderr, "medshim %s: %s: %s\n", cmd, err.where, err.text);
+      medshim_schedule_set_free(set);
+      return NULL;
+    }
+  }
+  for (size_t i = 0; i < medshim_schedule_set_notice_count(set); i++)
+    fprintf(stderr, "medshim %s: note: %s\n", cmd,
+            medshim_schedule_set_notice(set, i));
+  return set;
+}
+

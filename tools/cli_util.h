@@ -18,4 +18,10 @@ medshim_journal *cli_open_journal(const char *cmd, const char *dir,
 /* 1 when argv[i] is --help or -h. */
 int cli_wants_help(int argc, char **argv);
 
+/* Load schedule files into a new set (with an optional Ed25519 public key
+ * file); prints errors and amendment notices. NULL on failure. */
+medshim_schedule_set *cli_load_schedules(const char *cmd, char **files,
+                                         size_t nfiles, const char *pubkey,
+                                         int require_signed);
+
 #endif

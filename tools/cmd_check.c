@@ -1,11 +1,148 @@
-/* TEMPORARY placeholder until the command is written; never shipped as done. */
+/* medshim check: the decision for one visit, as one JSON object. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "cli.h"
+#include "cli_util.h"
+#include "timeutil_internal.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: medshim check --schedule FILE [--schedule FILE ...] --at TIME\n"
+          "                     --service S --insured ADMDVS [--treated ADMDVS]\n"
+          "                     [--pubkey PEM [--require-signed]]\n\n"
+          "Prints {\"decision\":\"online\"|\"try_online\"|\"defer\", \"reason\",\n"
+          "\"until\", \"window\", \"advice\", \"replay\"} for the visit. TIME is\n"
+          "ISO 8601 (+08:00 unless given; 24:00 allowed). A visit is affected\n"
+          "when either region is in a window; the most restrictive effect wins.\n");
+}
+
+static json_t *time_json(int64_t t) {
+  char buf[MEDSHIM_TIME_TEXT];
+  if (t == 0)
+    return json_null();
+  medshim__time_format(buf, t);
+  return json_string(buf);
+}
 
 int cli_cmd_check(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "medshim check: not built yet\n");
-  return CLI_EXIT_FAIL;
+  static const struct option opts[] = {
+      {"schedule", required_argument, 0, 's'},
+      {"at", required_argument, 0, 'a'},
+      {"service", required_argument, 0, 'v'},
+      {"insured", required_argument, 0, 'i'},
+      {"treated", required_argument, 0, 't'},
+      {"pubkey", required_argument, 0, 'p'},
+      {"require-signed", no_argument, 0, 'r'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  char *files[64];
+  size_t nfiles = 0;
+  const char *at = NULL, *service = NULL, *insured = NULL, *treated = NULL,
+             *pubkey = NULL;
+  int c, svc, require_signed = 0, rc;
+  int64_t t;
+  medshim_schedule_set *set;
+  medshim_decision d;
+  json_t *o, *advice;
+  char *s;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 's':
+      if (nfiles == 64) {
+        fprintf(stderr, "medshim check: at most 64 --schedule files\n");
+        return CLI_EXIT_USAGE;
+      }
+      files[nfiles++] = optarg;
+      break;
+    case 'a':
+      at = optarg;
+      break;
+    case 'v':
+      service = optarg;
+      break;
+    case 'i':
+      insured = optarg;
+      break;
+    case 't':
+      treated = optarg;
+      break;
+    case 'p':
+      pubkey = optarg;
+      break;
+    case 'r':
+      require_signed = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return CLI_EXIT_OK;
+    default:
+      usage(stderr);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (nfiles == 0 || at == NULL || service == NULL || insured == NULL ||
+      optind != argc) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  if (medshim__time_parse(&t, at, strlen(at)) != 0) {
+    fprintf(stderr, "medshim check: --at: not an ISO 8601 time: %s\n", at);
+    return CLI_EXIT_USAGE;
+  }
+  if (medshim_sched_service_parse(&svc, service) != MEDSHIM_OK) {
+    fprintf(stderr, "medshim check: --service: unknown service '%s'\n", service);
+    return CLI_EXIT_USAGE;
+  }
+  set = cli_load_schedules("check", files, nfiles, pubkey, require_signed);
+  if (set == NULL)
+    return CLI_EXIT_FAIL;
+  rc = medshim_schedule_decide(&d, set, svc, insured, treated, t);
+  if (rc != MEDSHIM_OK) {
+    fprintf(stderr, "medshim check: --insured/--treated must be 6-digit "
+                    "administrative division codes\n");
+    medshim_schedule_set_free(set);
+    return CLI_EXIT_USAGE;
+  }
+  o = json_object();
+  json_object_set_new(o, "decision", json_string(medshim_verdict_name(d.decision)));
+  json_object_set_new(o, "reason", json_string(d.reason));
+  json_object_set_new(o, "until", time_json(d.until));
+  if (d.has_window)
+    json_object_set_new(o, "window",
+                        json_pack("{s:s, s:i, s:o, s:o}", "schedule",
+                                  d.window.schedule_id, "version",
+                                  (json_int_t)d.window.version, "from",
+                                  time_json(d.window.from), "until",
+                                  time_json(d.window.until)));
+  else
+    json_object_set_new(o, "window", json_null());
+  advice = json_array();
+  for (size_t i = 0; i < d.advice_count; i++)
+    json_array_append_new(
+        advice, json_pack("{s:s, s:o, s:s}", "kind",
+                          medshim_advice_kind_name(d.advice[i].kind), "at",
+                          time_json(d.advice[i].at), "text",
+                          d.advice[i].text ? d.advice[i].text : ""));
+  json_object_set_new(o, "advice", advice);
+  if (d.has_replay)
+    json_object_set_new(o, "replay",
+                        json_pack("{s:o, s:o, s:s}", "from",
+                                  time_json(d.replay.from), "until",
+                                  time_json(d.replay.until), "route",
+                                  medshim_route_name(d.replay.route)));
+  else
+    json_object_set_new(o, "replay", json_null());
+  s = json_dumps(o, JSON_COMPACT);
+  printf("%s\n", s ? s : "{}");
+  free(s);
+  json_decref(o);
+  medshim_schedule_set_free(set);
+  return CLI_EXIT_OK;
 }

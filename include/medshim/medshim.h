@@ -12,5 +12,6 @@
 #include "medshim/version.h"
 #include "medshim/claim.h"
 #include "medshim/journal.h"
+#include "medshim/schedule.h"
 
 #endif /* MEDSHIM_MEDSHIM_H */

@@ -1,0 +1,258 @@
+/**
+ * @file schedule.h
+ * @brief Cutover schedules and the online / try_online / defer decision.
+ *
+ * Thread safety: a ::medshim_schedule_set is built by one thread
+ * (medshim_schedule_set_load_file() / _load_json() and
+ * medshim_schedule_set_compile() are not thread-safe); once compiled it is
+ * read-only and medshim_schedule_decide() and
+ * medshim_schedule_replay_window() may be called from any number of threads
+ * at once. The circuit breaker (medshim_schedule_report_outcome()) is
+ * internally locked and may be fed from any thread while others decide.
+ *
+ * medshim_schedule_decide() does no I/O and no allocation: its result lives
+ * in the caller's ::medshim_decision, and its reason text points into the
+ * set (valid until the set is freed).
+ *
+ * The file format is documented in docs/schedule-format.md.
+ */
+#ifndef MEDSHIM_SCHEDULE_H
+#define MEDSHIM_SCHEDULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medshim/claim.h"
+#include "medshim/errors.h"
+#include "medshim/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Services a schedule can name: the settlement services of ::medshim_service
+ * (same numbers) and agency services.
+ */
+typedef enum medshim_sched_service {
+  MEDSHIM_SCHED_ENROLLMENT = 16,          /**< 参保登记 */
+  MEDSHIM_SCHED_COLLECTION = 17,          /**< contribution collection */
+  MEDSHIM_SCHED_FILING = 18,              /**< off-site / special filing 备案 */
+  MEDSHIM_SCHED_MANUAL_REIMBURSEMENT = 19, /**< 零星报销 at the agency */
+  MEDSHIM_SCHED_ONLINE_SERVICES = 20      /**< online agency services */
+} medshim_sched_service;
+
+/** Name of any schedule service ("outpatient", ..., "enrollment"); NULL if unknown. */
+MEDSHIM_API const char *medshim_sched_service_name(int service);
+/** Parse a schedule service name. @return MEDSHIM_OK or MEDSHIM_EINVAL. */
+MEDSHIM_API int medshim_sched_service_parse(int *out, const char *name);
+
+/** The decision. Ordered: a larger value is more restrictive. */
+typedef enum medshim_verdict {
+  MEDSHIM_ONLINE = 0,     /**< settle online as usual */
+  MEDSHIM_TRY_ONLINE = 1, /**< attempt online; on failure defer */
+  MEDSHIM_DEFER = 2       /**< collect in full, journal the claim */
+} medshim_verdict;
+
+/** "online", "try_online", "defer". */
+MEDSHIM_API const char *medshim_verdict_name(medshim_verdict v);
+
+/** Where a deferred claim is re-settled. */
+typedef enum medshim_route {
+  MEDSHIM_ROUTE_NONE = 0,     /**< no re-settlement rule applies */
+  MEDSHIM_ROUTE_HOSPITAL = 1, /**< replayed through the platform by the HIS */
+  MEDSHIM_ROUTE_AGENCY = 2    /**< manual reimbursement at the agency */
+} medshim_route;
+
+/** "none", "hospital", "agency". */
+MEDSHIM_API const char *medshim_route_name(medshim_route route);
+
+/** A re-settlement window. until == 0: no deadline given. */
+typedef struct medshim_replay_window {
+  medshim_route route;
+  int64_t from;  /**< Unix seconds */
+  int64_t until; /**< exclusive; 0 when open-ended */
+} medshim_replay_window;
+
+/** Kinds of advice. */
+typedef enum medshim_advice_kind {
+  MEDSHIM_ADVICE_SETTLE_BEFORE = 1, /**< discharge-settle in-patients before `at` */
+  MEDSHIM_ADVICE_ADMIT_SELF_PAY = 2 /**< admit as self-pay (until `at`) */
+} medshim_advice_kind;
+
+/** "settle_before", "admit_self_pay". */
+MEDSHIM_API const char *medshim_advice_kind_name(medshim_advice_kind kind);
+
+/** One piece of advice for the cashier. */
+typedef struct medshim_advice {
+  medshim_advice_kind kind;
+  int64_t at;        /**< the deadline / the end of the self-pay period */
+  const char *text;  /**< the notice's wording; owned by the set */
+} medshim_advice;
+
+#define MEDSHIM_ADVICE_MAX 4
+#define MEDSHIM_SCHEDULE_ID_MAX 64
+
+/** Result of medshim_schedule_decide(). */
+typedef struct medshim_decision {
+  unsigned int version;     /**< MEDSHIM_DECISION_VERSION */
+  medshim_verdict decision;
+  const char *reason;       /**< human text; owned by the set or static */
+  int64_t until;            /**< when this decision next changes; 0: never */
+  int has_window;           /**< 1 when a schedule's phase decided */
+  struct {
+    const char *schedule_id; /**< owned by the set */
+    uint32_t version;
+    int64_t from;
+    int64_t until;
+  } window;
+  size_t advice_count;
+  medshim_advice advice[MEDSHIM_ADVICE_MAX];
+  int has_replay;           /**< for defer: the replay window that applies */
+  medshim_replay_window replay;
+} medshim_decision;
+
+#define MEDSHIM_DECISION_VERSION 1
+
+/** Options of a schedule set. */
+typedef struct medshim_schedule_options {
+  unsigned int version;          /**< MEDSHIM_SCHEDULE_OPTIONS_VERSION */
+  const char *public_key_pem;    /**< Ed25519 public key (PEM text) for signatures, or NULL */
+  int require_signed;            /**< refuse files without a valid signature */
+  uint32_t breaker_threshold;    /**< consecutive failures that open a region's breaker; 0: 5 */
+  uint32_t breaker_open_seconds; /**< how long it stays open before a probe; 0: 300 */
+} medshim_schedule_options;
+
+#define MEDSHIM_SCHEDULE_OPTIONS_VERSION 1
+#define MEDSHIM_SCHEDULE_OPTIONS_INIT {MEDSHIM_SCHEDULE_OPTIONS_VERSION, NULL, 0, 0u, 0u}
+
+/** @return MEDSHIM_OK or MEDSHIM_EINVAL. */
+MEDSHIM_API int medshim_schedule_options_init(medshim_schedule_options *opts,
+                                              unsigned int version);
+
+/** Opaque set of loaded schedules. */
+typedef struct medshim_schedule_set medshim_schedule_set;
+
+/**
+ * Create an empty set.
+ * @param[out] out the set (free with medshim_schedule_set_free()), NULL on failure
+ * @param[in] opts options, or NULL for defaults
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL (bad options or public key), MEDSHIM_ENOMEM.
+ */
+MEDSHIM_API int medshim_schedule_set_new(medshim_schedule_set **out,
+                                         const medshim_schedule_options *opts,
+                                         medshim_error *err);
+
+/** Free a set; NULL is a no-op. */
+MEDSHIM_API void medshim_schedule_set_free(medshim_schedule_set *set);
+
+/**
+ * Load a schedule from JSON text. A newer version of a schedule id already
+ * loaded supersedes it (and the older is dropped with a notice); an older
+ * one is ignored with a notice. Signatures are checked against
+ * @p signature (base64 Ed25519 over @p json exactly) when given.
+ * @param[in] name label used in messages (e.g. the file name)
+ * @param[in] signature base64 text, or NULL
+ * @param[out] err on failure: where = JSON path ("phases[2].until"), text = reason
+ * @return MEDSHIM_OK; MEDSHIM_EPARSE (not JSON); MEDSHIM_EINVAL (invalid
+ *         schedule); MEDSHIM_ESIGNATURE (missing when required, or invalid);
+ *         MEDSHIM_ENOMEM.
+ */
+MEDSHIM_API int medshim_schedule_set_load_json(medshim_schedule_set *set,
+                                               const char *name,
+                                               const char *json, size_t len,
+                                               const char *signature,
+                                               medshim_error *err);
+
+/**
+ * Load FILE, with its detached signature FILE.sig when that exists.
+ * @return as medshim_schedule_set_load_json(), plus MEDSHIM_EIO.
+ */
+MEDSHIM_API int medshim_schedule_set_load_file(medshim_schedule_set *set,
+                                               const char *path,
+                                               medshim_error *err);
+
+/** Number of notices (amendments applied, versions ignored) so far. */
+MEDSHIM_API size_t medshim_schedule_set_notice_count(const medshim_schedule_set *set);
+/** Notice i (0-based); NULL when out of range. Owned by the set. */
+MEDSHIM_API const char *medshim_schedule_set_notice(const medshim_schedule_set *set,
+                                                    size_t i);
+/** Number of schedules in effect. */
+MEDSHIM_API size_t medshim_schedule_set_count(const medshim_schedule_set *set);
+
+/**
+ * Decide for one visit. Either region inside a window for the service
+ * affects the visit; the most restrictive effect wins (defer > try_online >
+ * online); an open circuit breaker for either region means defer.
+ * No I/O, no allocation. Loading more schedules after deciding is allowed
+ * from the same thread only.
+ * @param[out] out the decision (set out->version first, or zero it)
+ * @param[in] service a ::medshim_service or ::medshim_sched_service value
+ * @param[in] insured insured region (6 digits)
+ * @param[in] treated treatment region (6 digits), or NULL for the same
+ * @param[in] at the instant (Unix seconds)
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL (bad region or service).
+ */
+MEDSHIM_API int medshim_schedule_decide(medshim_decision *out,
+                                        const medshim_schedule_set *set,
+                                        int service, const char *insured,
+                                        const char *treated, int64_t at);
+
+/**
+ * The re-settlement window for a claim deferred at @p visit_time: the rule
+ * of a schedule covering either region whose services include @p service
+ * and whose visit period contains the visit. route NONE when none applies.
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL.
+ */
+MEDSHIM_API int medshim_schedule_replay_window(medshim_replay_window *out,
+                                               const medshim_schedule_set *set,
+                                               int service, const char *insured,
+                                               const char *treated,
+                                               int64_t visit_time);
+
+/** Circuit breaker states. */
+typedef enum medshim_breaker_state {
+  MEDSHIM_BREAKER_CLOSED = 0,   /**< attempts go online */
+  MEDSHIM_BREAKER_OPEN = 1,     /**< too many failures: defer */
+  MEDSHIM_BREAKER_HALF_OPEN = 2 /**< one probe allowed */
+} medshim_breaker_state;
+
+/**
+ * Report the outcome of an online settlement attempt for a region (the
+ * region whose platform answered or failed: usually the treatment region).
+ * After `breaker_threshold` consecutive failures the region's breaker opens
+ * and decisions for it become defer; after `breaker_open_seconds` it goes
+ * half-open: the next decision is try_online (a probe); a success closes
+ * it, a failure opens it again.
+ * @param[in] ok 1 success, 0 failure (timeout, platform unavailable)
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL, MEDSHIM_ENOMEM (breaker table full).
+ */
+MEDSHIM_API int medshim_schedule_report_outcome(medshim_schedule_set *set,
+                                                const char *region, int ok,
+                                                int64_t at);
+
+/** Current breaker state of a region at instant @p at. */
+MEDSHIM_API medshim_breaker_state medshim_schedule_breaker_state(
+    const medshim_schedule_set *set, const char *region, int64_t at);
+
+/**
+ * Sign a schedule: base64 Ed25519 signature of @p len bytes.
+ * @param[out] out NUL-terminated base64, caller frees with medshim_free()
+ * @param[in] private_key_pem PEM text of an Ed25519 private key
+ * @return MEDSHIM_OK, MEDSHIM_EKEY, MEDSHIM_ECRYPTO, MEDSHIM_ENOMEM.
+ */
+MEDSHIM_API int medshim_schedule_sign(char **out, const char *data, size_t len,
+                                      const char *private_key_pem);
+
+/**
+ * Verify a base64 signature over data with a PEM public key.
+ * @return MEDSHIM_OK, MEDSHIM_ESIGNATURE (does not verify), MEDSHIM_EKEY.
+ */
+MEDSHIM_API int medshim_schedule_verify(const char *data, size_t len,
+                                        const char *signature_b64,
+                                        const char *public_key_pem);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MEDSHIM_SCHEDULE_H */
