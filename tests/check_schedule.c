@@ -1,0 +1,596 @@
+/* Schedules and the decision: the five shipped notices at their
+ * transitions, the either-region rule, amendments, signatures, invalid
+ * files, the circuit breaker, and random visits against a slow reference. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "medshim/medshim.h"
+#include "timeutil_internal.h"
+
+static const char *FILES[] = {"wuhan-2021", "hangzhou-2022", "ningxia-2021",
+                              "beijing-2022", "shanxi-2021"};
+#define NFILES 5
+
+static char *example(const char *name) {
+  const char *src = getenv("MEDSHIM_SOURCE_DIR");
+  char *p = malloc(4096);
+  ck_assert_ptr_nonnull(src);
+  snprintf(p, 4096, "%s/examples/schedules/%s.json", src, name);
+  return p;
+}
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  long n;
+  ck_assert_ptr_nonnull(f);
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  buf = malloc((size_t)n + 1);
+  ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+  buf[n] = '\0';
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+static int64_t T(const char *s) {
+  int64_t t;
+  ck_assert_msg(medshim__time_parse(&t, s, strlen(s)) == 0, "bad time %s", s);
+  return t;
+}
+
+static medshim_schedule_set *load_all(void) {
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, &err), MEDSHIM_OK);
+  for (int i = 0; i < NFILES; i++) {
+    char *p = example(FILES[i]);
+    ck_assert_msg(medshim_schedule_set_load_file(set, p, &err) == MEDSHIM_OK,
+                  "%s: %s", err.where, err.text);
+    free(p);
+  }
+  return set;
+}
+
+static int svc(const char *name) {
+  int s;
+  ck_assert_int_eq(medshim_sched_service_parse(&s, name), MEDSHIM_OK);
+  return s;
+}
+
+static medshim_decision decide(const medshim_schedule_set *set, const char *service,
+                               const char *ins, const char *trt, const char *at) {
+  medshim_decision d;
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, svc(service), ins, trt, T(at)),
+                   MEDSHIM_OK);
+  return d;
+}
+
+#define EXPECT(set, service, ins, trt, at, verdict)                            \
+  do {                                                                         \
+    medshim_decision d_ = decide(set, service, ins, trt, at);                  \
+    ck_assert_msg(d_.decision == (verdict), "%s %s %s at %s: got %s", service, \
+                  ins, trt ? trt : "-", at, medshim_verdict_name(d_.decision)); \
+  } while (0)
+
+START_TEST(test_schedule_hangzhou_transitions) {
+  medshim_schedule_set *set = load_all();
+  medshim_decision d;
+  EXPECT(set, "outpatient", "330102", NULL, "2022-02-09T23:59", MEDSHIM_ONLINE);
+  EXPECT(set, "outpatient", "330102", NULL, "2022-02-10T00:00", MEDSHIM_DEFER);
+  EXPECT(set, "outpatient", "330102", NULL, "2022-02-10T00:01", MEDSHIM_DEFER);
+  EXPECT(set, "pharmacy", "330185", NULL, "2022-02-14T23:59", MEDSHIM_DEFER);
+  EXPECT(set, "pharmacy", "330185", NULL, "2022-02-15T00:00", MEDSHIM_TRY_ONLINE);
+  EXPECT(set, "pharmacy", "330185", NULL, "2022-02-21T23:59", MEDSHIM_TRY_ONLINE);
+  EXPECT(set, "pharmacy", "330185", NULL, "2022-02-22T00:00", MEDSHIM_ONLINE);
+  EXPECT(set, "enrollment", "330102", NULL, "2022-02-05T23:59", MEDSHIM_ONLINE);
+  EXPECT(set, "enrollment", "330102", NULL, "2022-02-06T00:00", MEDSHIM_DEFER);
+  EXPECT(set, "online_services", "330102", NULL, "2022-02-01T00:00", MEDSHIM_DEFER);
+  /* until, window and replay of an out-patient in the stop */
+  d = decide(set, "outpatient", "330102", NULL, "2022-02-11T09:30");
+  ck_assert_int_eq(d.until, T("2022-02-15T00:00"));
+  ck_assert(d.has_window);
+  ck_assert_str_eq(d.window.schedule_id, "hangzhou-2022");
+  ck_assert_int_eq(d.window.from, T("2022-02-10T00:00"));
+  ck_assert(d.has_replay);
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(d.replay.from, T("2022-03-15T00:00"));
+  ck_assert_int_eq(d.replay.until, T("2022-12-31T24:00"));
+  /* in-patients go to the agency */
+  d = decide(set, "inpatient", "330102", NULL, "2022-02-11T09:30");
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_AGENCY);
+  ck_assert_int_eq(d.replay.until, T("2023-12-31T24:00"));
+  /* advice before the stop: settle before 02-10, self-pay admission */
+  d = decide(set, "inpatient", "330102", NULL, "2022-02-09T23:59");
+  ck_assert_uint_eq(d.advice_count, 2);
+  ck_assert_int_eq(d.advice[0].kind, MEDSHIM_ADVICE_SETTLE_BEFORE);
+  ck_assert_int_eq(d.advice[0].at, T("2022-02-10T00:00"));
+  ck_assert_int_eq(d.advice[1].kind, MEDSHIM_ADVICE_ADMIT_SELF_PAY);
+  d = decide(set, "inpatient", "330102", NULL, "2022-02-10T00:00");
+  ck_assert_uint_eq(d.advice_count, 1); /* the settle deadline has passed */
+  d = decide(set, "outpatient", "330102", NULL, "2022-02-09T12:00");
+  ck_assert_uint_eq(d.advice_count, 0); /* in-patient advice only */
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+START_TEST(test_schedule_wuhan_ningxia_beijing_shanxi) {
+  medshim_schedule_set *set = load_all();
+  medshim_decision d;
+  /* Wuhan: staged by service */
+  EXPECT(set, "enrollment", "420102", NULL, "2021-12-14T17:29", MEDSHIM_ONLINE);
+  EXPECT(set, "enrollment", "420102", NULL, "2021-12-14T17:30", MEDSHIM_DEFER);
+  EXPECT(set, "collection", "420102", NULL, "2021-12-14T23:59", MEDSHIM_ONLINE);
+  EXPECT(set, "collection", "420102", NULL, "2021-12-14T24:00", MEDSHIM_DEFER);
+  EXPECT(set, "inpatient", "420102", NULL, "2021-12-22T17:59", MEDSHIM_ONLINE);
+  EXPECT(set, "inpatient", "420102", NULL, "2021-12-22T18:00", MEDSHIM_DEFER);
+  EXPECT(set, "work_injury", "420102", NULL, "2021-12-31T22:59", MEDSHIM_DEFER);
+  EXPECT(set, "work_injury", "420102", NULL, "2021-12-31T23:00", MEDSHIM_TRY_ONLINE);
+  EXPECT(set, "outpatient", "420102", NULL, "2021-12-31T23:00", MEDSHIM_ONLINE);
+  d = decide(set, "inpatient", "420102", NULL, "2021-12-22T16:59");
+  ck_assert_uint_eq(d.advice_count, 1);
+  ck_assert_int_eq(d.advice[0].at, T("2021-12-22T17:00"));
+  d = decide(set, "inpatient", "420102", NULL, "2021-12-22T17:00");
+  ck_assert_uint_eq(d.advice_count, 0);
+  d = decide(set, "outpatient", "420102", NULL, "2021-12-25T10:00");
+  ck_assert(d.has_replay);
+  ck_assert_int_eq(d.replay.from, T("2021-12-31T23:00"));
+  ck_assert_int_eq(d.replay.until, 0); /* no deadline in the notice */
+  /* Ningxia: the whole region, gradual return */
+  EXPECT(set, "pharmacy", "640104", NULL, "2021-11-20T23:59", MEDSHIM_ONLINE);
+  EXPECT(set, "pharmacy", "640104", NULL, "2021-11-21T00:00", MEDSHIM_DEFER);
+  EXPECT(set, "pharmacy", "640522", NULL, "2021-11-30T06:59", MEDSHIM_DEFER);
+  EXPECT(set, "pharmacy", "640522", NULL, "2021-11-30T07:00", MEDSHIM_TRY_ONLINE);
+  EXPECT(set, "pharmacy", "640522", NULL, "2021-12-05T00:00", MEDSHIM_ONLINE);
+  d = decide(set, "inpatient", "640104", NULL, "2021-11-20T17:59");
+  ck_assert_uint_eq(d.advice_count, 1);
+  ck_assert_int_eq(d.advice[0].at, T("2021-11-20T18:00"));
+  /* Beijing: settlement nominally up but may fail */
+  EXPECT(set, "outpatient", "110105", NULL, "2022-08-12T18:59", MEDSHIM_ONLINE);
+  EXPECT(set, "outpatient", "110105", NULL, "2022-08-12T19:00", MEDSHIM_TRY_ONLINE);
+  EXPECT(set, "manual_reimbursement", "110105", NULL, "2022-08-12T19:00", MEDSHIM_DEFER);
+  EXPECT(set, "outpatient", "110105", NULL, "2022-08-15T06:00", MEDSHIM_ONLINE);
+  /* Shanxi: city by city (illustrative batches) */
+  EXPECT(set, "inpatient", "140105", NULL, "2021-07-20T00:00", MEDSHIM_DEFER);
+  EXPECT(set, "inpatient", "140905", NULL, "2021-07-20T00:00", MEDSHIM_ONLINE);
+  EXPECT(set, "inpatient", "140905", NULL, "2021-11-12T00:00", MEDSHIM_DEFER);
+  EXPECT(set, "inpatient", "140105", NULL, "2021-07-27T00:00", MEDSHIM_TRY_ONLINE);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+START_TEST(test_schedule_either_region) {
+  medshim_schedule_set *set = load_all();
+  /* insured in Hangzhou, treated in Beijing, and the reverse (Shanxi rule) */
+  EXPECT(set, "outpatient", "330102", "110105", "2022-02-11T10:00", MEDSHIM_DEFER);
+  EXPECT(set, "outpatient", "110105", "330106", "2022-02-11T10:00", MEDSHIM_DEFER);
+  EXPECT(set, "outpatient", "110105", "110105", "2022-02-11T10:00", MEDSHIM_ONLINE);
+  /* Shanxi batch 1 insured, treated in a batch 3 city before its switch */
+  EXPECT(set, "outpatient", "140105", "140905", "2021-07-21T10:00", MEDSHIM_DEFER);
+  EXPECT(set, "outpatient", "140905", "140105", "2021-07-21T10:00", MEDSHIM_DEFER);
+  /* most restrictive wins: Beijing degraded + Hangzhou... none overlap; use
+   * Shanxi degraded (batch 1 after switch) with a batch 2 stop */
+  EXPECT(set, "outpatient", "140105", "140405", "2021-07-28T10:00", MEDSHIM_TRY_ONLINE);
+  EXPECT(set, "outpatient", "140405", "140105", "2021-09-16T10:00", MEDSHIM_DEFER);
+  /* until reflects when the combined decision changes */
+  {
+    medshim_decision d = decide(set, "outpatient", "330102", "110105",
+                                "2022-02-11T10:00");
+    ck_assert_int_eq(d.until, T("2022-02-15T00:00"));
+  }
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+static const char *NX_V2 =
+    "{\"schedule\":\"ningxia-2021\",\"version\":2,\"issued\":\"2021-11-28T12:00\","
+    "\"source\":\"amendment: the switch is slower\",\"regions\":[\"640000\"],"
+    "\"phases\":[{\"services\":[\"pharmacy\",\"outpatient\"],\"from\":"
+    "\"2021-11-21T00:00\",\"until\":\"2021-12-02T07:00\",\"effect\":\"stopped\"}]}";
+
+START_TEST(test_schedule_amendments) {
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  char *p = example("ningxia-2021");
+  ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, &err), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_file(set, p, &err), MEDSHIM_OK);
+  EXPECT(set, "pharmacy", "640104", NULL, "2021-12-01T10:00", MEDSHIM_TRY_ONLINE);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "v2", NX_V2,
+                                                  strlen(NX_V2), NULL, &err),
+                   MEDSHIM_OK);
+  ck_assert_uint_eq(medshim_schedule_set_count(set), 1);
+  ck_assert_uint_eq(medshim_schedule_set_notice_count(set), 1);
+  ck_assert_ptr_nonnull(strstr(medshim_schedule_set_notice(set, 0),
+                               "v2 supersedes v1"));
+  EXPECT(set, "pharmacy", "640104", NULL, "2021-12-01T10:00", MEDSHIM_DEFER);
+  EXPECT(set, "pharmacy", "640104", NULL, "2021-12-02T07:00", MEDSHIM_ONLINE);
+  /* the older version loaded afterwards is ignored, and said so */
+  ck_assert_int_eq(medshim_schedule_set_load_file(set, p, &err), MEDSHIM_OK);
+  ck_assert_uint_eq(medshim_schedule_set_notice_count(set), 2);
+  ck_assert_ptr_nonnull(strstr(medshim_schedule_set_notice(set, 1), "ignored"));
+  EXPECT(set, "pharmacy", "640104", NULL, "2021-12-01T10:00", MEDSHIM_DEFER);
+  medshim_schedule_set_free(set);
+  free(p);
+}
+END_TEST
+
+static void make_keys(char **priv, char **pub) {
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+  BIO *a = BIO_new(BIO_s_mem()), *b = BIO_new(BIO_s_mem());
+  char *data;
+  long n;
+  ck_assert_ptr_nonnull(k);
+  PEM_write_bio_PrivateKey(a, k, NULL, NULL, 0, NULL, NULL);
+  PEM_write_bio_PUBKEY(b, k);
+  n = BIO_get_mem_data(a, &data);
+  *priv = strndup(data, (size_t)n);
+  n = BIO_get_mem_data(b, &data);
+  *pub = strndup(data, (size_t)n);
+  BIO_free(a);
+  BIO_free(b);
+  EVP_PKEY_free(k);
+}
+
+START_TEST(test_schedule_signatures) {
+  char *priv, *pub, *priv2, *pub2, *sig = NULL, *json, *p = example("hangzhou-2022");
+  size_t len;
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  make_keys(&priv, &pub);
+  make_keys(&priv2, &pub2);
+  json = slurp(p, &len);
+  ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, priv), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub2),
+                   MEDSHIM_ESIGNATURE);
+  o.public_key_pem = pub;
+  o.require_signed = 1;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+  /* unsigned, when signatures are required */
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "f", json, len, NULL, &err),
+                   MEDSHIM_ESIGNATURE);
+  ck_assert_ptr_nonnull(strstr(err.text, "unsigned"));
+  /* tampered: one date moved */
+  {
+    char *t = strdup(json), *at = strstr(t, "2022-02-10T00:00");
+    ck_assert_ptr_nonnull(at);
+    at[9] = '2';
+    ck_assert_int_eq(medshim_schedule_set_load_json(set, "f", t, len, sig, &err),
+                     MEDSHIM_ESIGNATURE);
+    free(t);
+  }
+  /* signed with another key */
+  {
+    char *other = NULL;
+    ck_assert_int_eq(medshim_schedule_sign(&other, json, len, priv2), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_schedule_set_load_json(set, "f", json, len, other,
+                                                    &err),
+                     MEDSHIM_ESIGNATURE);
+    medshim_free(other);
+  }
+  ck_assert_uint_eq(medshim_schedule_set_count(set), 0);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "f", json, len, sig, &err),
+                   MEDSHIM_OK);
+  EXPECT(set, "outpatient", "330102", NULL, "2022-02-11T10:00", MEDSHIM_DEFER);
+  medshim_schedule_set_free(set);
+  /* a bad public key is refused up front */
+  o.public_key_pem = "not a key";
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_EKEY);
+  ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, "junk"), MEDSHIM_EKEY);
+  medshim_free(sig);
+  free(json);
+  free(p);
+  free(priv);
+  free(pub);
+  free(priv2);
+  free(pub2);
+}
+END_TEST
+
+static void expect_invalid(const char *json, int code, const char *where,
+                           const char *fragment) {
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, &err), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "x", json, strlen(json),
+                                                  NULL, &err),
+                   code);
+  ck_assert_msg(strcmp(err.where, where) == 0, "where '%s' != '%s' (%s)",
+                err.where, where, err.text);
+  ck_assert_msg(strstr(err.text, fragment) != NULL, "'%s' lacks '%s'", err.text,
+                fragment);
+  ck_assert_uint_eq(medshim_schedule_set_count(set), 0);
+  medshim_schedule_set_free(set);
+}
+
+#define HEAD "{\"schedule\":\"x\",\"version\":1,\"issued\":\"2022-01-01\",\"source\":\"s\","
+#define PH(body) HEAD "\"regions\":[\"330100\"],\"phases\":[" body "]}"
+#define OKPH "{\"services\":[\"outpatient\"],\"from\":\"2022-02-10\",\"until\":\"2022-02-15\",\"effect\":\"stopped\"}"
+
+START_TEST(test_schedule_invalid_files) {
+  expect_invalid("{", MEDSHIM_EPARSE, "", "not valid JSON");
+  expect_invalid("[]", MEDSHIM_EPARSE, "", "object");
+  expect_invalid("{\"version\":1}", MEDSHIM_EINVAL, "schedule", "required");
+  expect_invalid(HEAD "\"regions\":[\"330100\"]}", MEDSHIM_EINVAL, "phases",
+                 "required");
+  expect_invalid("{\"schedule\":\"x\",\"version\":0}", MEDSHIM_EINVAL, "version",
+                 "positive");
+  expect_invalid(HEAD "\"regions\":[\"33010\"],\"phases\":[" OKPH "]}",
+                 MEDSHIM_EINVAL, "regions[0]", "6-digit");
+  expect_invalid(HEAD "\"regions\":[\"000000\"],\"phases\":[" OKPH "]}",
+                 MEDSHIM_EINVAL, "regions[0]", "6-digit");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-15\","
+                    "\"until\":\"2022-02-10\",\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[0].until", "after from");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-15\","
+                    "\"until\":\"2022-02-15\",\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[0].until", "after from");
+  expect_invalid(PH(OKPH ",{\"services\":[\"dentistry\"],\"from\":\"2022-02-10\","
+                         "\"until\":\"2022-02-15\",\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[1].services[0]", "unknown service");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-30\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[0].from", "not a time");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"until\":\"2022-03-15\","
+                    "\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[0].from", "required");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"closed\"}"),
+                 MEDSHIM_EINVAL, "phases[0].effect", "stopped");
+  expect_invalid(PH(OKPH ",{\"services\":[\"outpatient\",\"pharmacy\"],\"from\":"
+                         "\"2022-02-14\",\"until\":\"2022-02-20\",\"effect\":"
+                         "\"degraded\"}"),
+                 MEDSHIM_EINVAL, "phases[1]", "overlaps phases[0]");
+  expect_invalid(PH("{\"services\":\"outpatient\",\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[0].services", "array");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\",\"colour\":1}"),
+                 MEDSHIM_EINVAL, "phases[0]", "unknown member");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"resettlement\":[{\"services\":[\"outpatient\"],"
+                      "\"route\":\"post\",\"from\":\"2022-03-15\"}]}",
+                 MEDSHIM_EINVAL, "resettlement[0].route", "hospital");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"advice\":[{\"kind\":\"settle_before\",\"services\":"
+                      "[\"inpatient\"]}]}",
+                 MEDSHIM_EINVAL, "advice[0].at", "required");
+}
+END_TEST
+
+START_TEST(test_schedule_circuit_breaker) {
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  int64_t t0 = T("2023-03-01T09:00");
+  medshim_decision d;
+  o.breaker_threshold = 3;
+  o.breaker_open_seconds = 60;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+#define AT(off, want)                                                          \
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT, \
+                                           "330102", "330106", t0 + (off)),    \
+                   MEDSHIM_OK);                                                \
+  ck_assert_int_eq(d.decision, (want))
+  AT(0, MEDSHIM_ONLINE);
+  medshim_schedule_report_outcome(set, "330106", 0, t0);
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 1);
+  AT(2, MEDSHIM_ONLINE); /* two failures: still closed */
+  medshim_schedule_report_outcome(set, "330106", 1, t0 + 2);
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 3);
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 4);
+  AT(5, MEDSHIM_ONLINE); /* a success reset the run */
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 5);
+  ck_assert_int_eq(medshim_schedule_breaker_state(set, "330106", t0 + 5),
+                   MEDSHIM_BREAKER_OPEN);
+  AT(6, MEDSHIM_DEFER);
+  ck_assert_ptr_nonnull(strstr(d.reason, "circuit breaker"));
+  AT(64, MEDSHIM_DEFER);
+  AT(65, MEDSHIM_TRY_ONLINE); /* half-open: a probe */
+  ck_assert_int_eq(medshim_schedule_breaker_state(set, "330106", t0 + 65),
+                   MEDSHIM_BREAKER_HALF_OPEN);
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 66); /* probe fails */
+  AT(67, MEDSHIM_DEFER);
+  AT(125, MEDSHIM_DEFER);
+  AT(126, MEDSHIM_TRY_ONLINE);
+  medshim_schedule_report_outcome(set, "330106", 1, t0 + 127); /* probe ok */
+  AT(128, MEDSHIM_ONLINE);
+  ck_assert_int_eq(medshim_schedule_breaker_state(set, "330106", t0 + 128),
+                   MEDSHIM_BREAKER_CLOSED);
+  /* other regions were never affected; agency services ignore it */
+  ck_assert_int_eq(medshim_schedule_breaker_state(set, "420102", t0 + 6),
+                   MEDSHIM_BREAKER_CLOSED);
+  ck_assert_int_eq(medshim_schedule_report_outcome(set, "33", 0, t0), MEDSHIM_EINVAL);
+#undef AT
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+/* ---- reference evaluation ------------------------------------------------ */
+
+typedef struct ref_phase {
+  char regions[16][7];
+  int nregions;
+  char sched_regions[16][7];
+  int nsched;
+  unsigned services;
+  int64_t from, until;
+  int effect;
+} ref_phase;
+
+static ref_phase refs[256];
+static int nrefs;
+
+/* "330100" covers "330106": compare the code without its trailing 00s */
+static int ref_covers(const char *area, const char *visit) {
+  int n = 6;
+  while (n > 2 && area[n - 1] == '0' && area[n - 2] == '0')
+    n -= 2;
+  return strncmp(area, visit, (size_t)n) == 0;
+}
+
+static void ref_load(void) {
+  nrefs = 0;
+  for (int f = 0; f < NFILES; f++) {
+    char *p = example(FILES[f]);
+    json_error_t e;
+    json_t *root = json_load_file(p, 0, &e), *ph, *r;
+    size_t i, k;
+    ck_assert_ptr_nonnull(root);
+    json_array_foreach(json_object_get(root, "phases"), i, ph) {
+      ref_phase *x = &refs[nrefs++];
+      const char *eff = json_string_value(json_object_get(ph, "effect"));
+      json_t *s;
+      memset(x, 0, sizeof *x);
+      json_array_foreach(json_object_get(root, "regions"), k, r)
+          snprintf(x->sched_regions[x->nsched++], 7, "%s", json_string_value(r));
+      json_array_foreach(json_object_get(ph, "regions"), k, r)
+          snprintf(x->regions[x->nregions++], 7, "%s", json_string_value(r));
+      json_array_foreach(json_object_get(ph, "services"), k, s)
+          x->services |= 1u << svc(json_string_value(s));
+      x->from = T(json_string_value(json_object_get(ph, "from")));
+      x->until = T(json_string_value(json_object_get(ph, "until")));
+      x->effect = strcmp(eff, "stopped") == 0 ? MEDSHIM_DEFER : MEDSHIM_TRY_ONLINE;
+    }
+    json_decref(root);
+    free(p);
+  }
+}
+
+static int ref_region(const char *region, int service, int64_t t) {
+  int best = MEDSHIM_ONLINE;
+  for (int i = 0; i < nrefs; i++) {
+    const ref_phase *x = &refs[i];
+    int in = 0;
+    if (!(x->services & (1u << service)) || t < x->from || t >= x->until)
+      continue;
+    for (int k = 0; k < x->nsched; k++)
+      in |= ref_covers(x->sched_regions[k], region);
+    if (in && x->nregions > 0) {
+      in = 0;
+      for (int k = 0; k < x->nregions; k++)
+        in |= ref_covers(x->regions[k], region);
+    }
+    if (in && x->effect > best)
+      best = x->effect;
+  }
+  return best;
+}
+
+static int ref_decide(int service, const char *a, const char *b, int64_t t) {
+  int x = ref_region(a, service, t), y = ref_region(b, service, t);
+  return x > y ? x : y;
+}
+
+START_TEST(test_schedule_matches_reference) {
+  static const char *regions[] = {"330102", "330185", "330200", "420102",
+                                  "420100", "640104", "640522", "110105",
+                                  "140105", "140405", "140905", "141102",
+                                  "500101", "330100"};
+  static const int services[] = {1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20};
+  medshim_schedule_set *set = load_all();
+  int64_t lo = T("2021-07-01"), hi = T("2022-09-01");
+  unsigned seed = 20211221;
+  int checked = 0, changes = 0;
+  ref_load();
+  for (int i = 0; i < 20000; i++) {
+    medshim_decision d;
+    const char *a, *b;
+    int s;
+    int64_t t;
+    seed = seed * 1103515245u + 12345u;
+    a = regions[(seed >> 8) % 14];
+    seed = seed * 1103515245u + 12345u;
+    b = regions[(seed >> 8) % 14];
+    seed = seed * 1103515245u + 12345u;
+    s = services[(seed >> 8) % 11];
+    seed = seed * 1103515245u + 12345u;
+    if (i % 2 == 0) { /* near a phase boundary */
+      const ref_phase *x = &refs[(seed >> 8) % (unsigned)nrefs];
+      int64_t base = ((seed >> 4) & 1) ? x->from : x->until;
+      t = base + (int64_t)((seed >> 12) % 5) * 60 - 120;
+    } else {
+      t = lo + (int64_t)((((uint64_t)seed << 20) ^ (uint64_t)i * 7919u) %
+                         (uint64_t)(hi - lo));
+    }
+    ck_assert_int_eq(medshim_schedule_decide(&d, set, s, a, b, t), MEDSHIM_OK);
+    ck_assert_msg((int)d.decision == ref_decide(s, a, b, t),
+                  "service %d %s/%s at %lld: %s vs reference %d", s, a, b,
+                  (long long)t, medshim_verdict_name(d.decision),
+                  ref_decide(s, a, b, t));
+    if (d.until != 0) {
+      /* the decision holds until `until`, and changes there */
+      ck_assert_int_gt(d.until, t);
+      ck_assert_int_eq(ref_decide(s, a, b, d.until - 1), (int)d.decision);
+      ck_assert_int_ne(ref_decide(s, a, b, d.until), (int)d.decision);
+      changes++;
+    }
+    checked++;
+  }
+  ck_assert_int_eq(checked, 20000);
+  ck_assert_int_gt(changes, 1000);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+START_TEST(test_schedule_replay_window_and_bad_input) {
+  medshim_schedule_set *set = load_all();
+  medshim_replay_window w;
+  medshim_decision d;
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                                  "330102", "330106",
+                                                  T("2022-02-12T10:00")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(w.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(w.from, T("2022-03-15"));
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_INPATIENT,
+                                                  "330102", NULL,
+                                                  T("2022-02-12T10:00")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(w.route, MEDSHIM_ROUTE_AGENCY);
+  /* an out-patient visit outside the stop has no Hangzhou rule */
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                                  "330102", NULL,
+                                                  T("2022-05-01T10:00")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(w.route, MEDSHIM_ROUTE_NONE);
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, 1, "3301", NULL, 0), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, 99, "330102", NULL, 0),
+                   MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, 1, "330102", "abcdef", 0),
+                   MEDSHIM_EINVAL);
+  medshim_schedule_set_free(set);
+  medshim_schedule_set_free(NULL);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("schedule");
+  TCase *tc = tcase_create("schedule");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_schedule_hangzhou_transitions);
+  tcase_add_test(tc, test_schedule_wuhan_ningxia_beijing_shanxi);
+  tcase_add_test(tc, test_schedule_either_region);
+  tcase_add_test(tc, test_schedule_amendments);
+  tcase_add_test(tc, test_schedule_signatures);
+  tcase_add_test(tc, test_schedule_invalid_files);
+  tcase_add_test(tc, test_schedule_circuit_breaker);
+  tcase_add_test(tc, test_schedule_matches_reference);
+  tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
