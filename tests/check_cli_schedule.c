@@ -1,0 +1,185 @@
+/* medshim check and medshim schedule, run as an operator runs them. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <jansson.h>
+
+#include "testutil.h"
+
+static char *dir;
+
+static void setup(void) { dir = tu_tempdir(); }
+static void teardown(void) {
+  tu_rmtree(dir);
+  free(dir);
+}
+
+/* Run a shell command line; stdout captured (stderr to a file). */
+static int sh(char **out, char **err, const char *fmt, ...) {
+  char cmd[16384], line[8192];
+  va_list ap;
+  char *op = tu_path(dir, "out"), *ep = tu_path(dir, "err");
+  size_t len;
+  int status;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "cd '%s' && %s >'%s' 2>'%s'",
+           getenv("MEDSHIM_SOURCE_DIR"), line, op, ep);
+  status = system(cmd);
+  *out = (char *)tu_read_file(op, &len);
+  *out = realloc(*out, len + 1);
+  (*out)[len] = '\0';
+  if (err != NULL) {
+    *err = (char *)tu_read_file(ep, &len);
+    *err = realloc(*err, len + 1);
+    (*err)[len] = '\0';
+  }
+  free(op);
+  free(ep);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_cli_check_output_shape) {
+  char *out;
+  json_t *o, *w, *r, *adv;
+  json_error_t e;
+  ck_assert_int_eq(sh(&out, NULL, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at "
+                      "2022-02-11T09:30 --service inpatient --insured 330102 "
+                      "--treated 330106", getenv("MEDSHIM_CLI")), 0);
+  o = json_loads(out, 0, &e);
+  ck_assert_msg(o != NULL, "not JSON: %s", out);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "decision")), "defer");
+  ck_assert_ptr_nonnull(json_string_value(json_object_get(o, "reason")));
+  ck_assert_str_eq(json_string_value(json_object_get(o, "until")),
+                   "2022-02-15T00:00:00+08:00");
+  w = json_object_get(o, "window");
+  ck_assert_str_eq(json_string_value(json_object_get(w, "schedule")),
+                   "hangzhou-2022");
+  ck_assert_str_eq(json_string_value(json_object_get(w, "from")),
+                   "2022-02-10T00:00:00+08:00");
+  r = json_object_get(o, "replay");
+  ck_assert_str_eq(json_string_value(json_object_get(r, "route")), "agency");
+  ck_assert_str_eq(json_string_value(json_object_get(r, "until")),
+                   "2024-01-01T00:00:00+08:00");
+  adv = json_object_get(o, "advice");
+  ck_assert(json_is_array(adv));
+  json_decref(o);
+  free(out);
+  /* before the stop: advice, no replay */
+  ck_assert_int_eq(sh(&out, NULL, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at "
+                      "2022-02-09T09:30 --service inpatient --insured 330102",
+                      getenv("MEDSHIM_CLI")), 0);
+  o = json_loads(out, 0, &e);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "decision")), "online");
+  adv = json_object_get(o, "advice");
+  ck_assert_uint_eq(json_array_size(adv), 2);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(adv, 0), "kind")),
+                   "settle_before");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(adv, 0), "at")),
+                   "2022-02-10T00:00:00+08:00");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(adv, 1), "kind")),
+                   "admit_self_pay");
+  ck_assert(json_is_null(json_object_get(o, "replay")));
+  json_decref(o);
+  free(out);
+}
+END_TEST
+
+START_TEST(test_cli_check_bad_input) {
+  char *out, *err;
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at yesterday "
+                      "--service outpatient --insured 330102",
+                      getenv("MEDSHIM_CLI")), 64);
+  ck_assert_ptr_nonnull(strstr(err, "--at"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule nosuch.json --at "
+                      "2022-02-11 --service outpatient --insured 330102",
+                      getenv("MEDSHIM_CLI")), 1);
+  ck_assert_ptr_nonnull(strstr(err, "nosuch.json"));
+  free(out);
+  free(err);
+}
+END_TEST
+
+START_TEST(test_cli_schedule_lint_sign_verify) {
+  char *out, *err;
+  const char *cli = getenv("MEDSHIM_CLI");
+  char bad[4096];
+  snprintf(bad, sizeof bad, "%s/bad.json", dir);
+  static const char bad_json[] =
+                "{\"schedule\":\"x\",\"version\":1,\"issued\":\"2022-01-01\","
+                "\"source\":\"s\",\"regions\":[\"330100\"],\"phases\":[{"
+                "\"services\":[\"outpatient\"],\"from\":\"2022-02-15\","
+                "\"until\":\"2022-02-10\",\"effect\":\"stopped\"}]}";
+  tu_write_file(bad, (const unsigned char *)bad_json, strlen(bad_json));
+  ck_assert_int_eq(sh(&out, &err, "%s schedule lint examples/schedules/*.json",
+                      cli), 0);
+  ck_assert_ptr_nonnull(strstr(out, "hangzhou-2022.json: ok"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule lint %s", cli, bad), 1);
+  ck_assert_ptr_nonnull(strstr(err, "phases[0].until: must be after from"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule timeline "
+                      "examples/schedules/hangzhou-2022.json", cli), 0);
+  ck_assert_ptr_nonnull(strstr(out, "2022-02-10T00:00:00+08:00"));
+  ck_assert_ptr_nonnull(strstr(out, "settle before"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "cp examples/schedules/beijing-2022.json %s/b.json"
+                      " && %s schedule keygen %s/k.pem %s/k.pub && %s schedule "
+                      "sign --key %s/k.pem %s/b.json && %s schedule verify "
+                      "--pubkey %s/k.pub %s/b.json", dir, cli, dir, dir, cli, dir,
+                      dir, cli, dir, dir), 0);
+  ck_assert_ptr_nonnull(strstr(out, "signature valid"));
+  free(out);
+  free(err);
+  /* signed file accepted with --require-signed; tampered one refused */
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule %s/b.json --pubkey "
+                      "%s/k.pub --require-signed --at 2022-08-13 --service "
+                      "outpatient --insured 110105", cli, dir, dir), 0);
+  ck_assert_ptr_nonnull(strstr(out, "try_online"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "sed -i 's/2022-08-15T06:00/2022-08-25T06:00/' "
+                      "%s/b.json && %s check --schedule %s/b.json --pubkey "
+                      "%s/k.pub --at 2022-08-13 --service outpatient --insured "
+                      "110105", dir, cli, dir, dir), 1);
+  ck_assert_ptr_nonnull(strstr(err, "signature does not verify"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule "
+                      "examples/schedules/beijing-2022.json --pubkey %s/k.pub "
+                      "--require-signed --at 2022-08-13 --service outpatient "
+                      "--insured 110105", cli, dir), 1);
+  ck_assert_ptr_nonnull(strstr(err, "unsigned"));
+  free(out);
+  free(err);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cli_schedule");
+  TCase *tc = tcase_create("cli");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_cli_check_output_shape);
+  tcase_add_test(tc, test_cli_check_bad_input);
+  tcase_add_test(tc, test_cli_schedule_lint_sign_verify);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
