@@ -285,8 +285,9 @@ START_TEST(test_schedule_signatures) {
   /* a bad public key is refused up front */
   o.public_key_pem = "not a key";
   ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_EKEY);
-  ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, "junk"), MEDSHIM_EKEY);
   medshim_free(sig);
+  ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, "junk"), MEDSHIM_EKEY);
+  ck_assert_ptr_null(sig);
   free(json);
   free(p);
   free(priv);
