@@ -13,5 +13,6 @@
 #include "medshim/claim.h"
 #include "medshim/journal.h"
 #include "medshim/schedule.h"
+#include "medshim/replay.h"
 
 #endif /* MEDSHIM_MEDSHIM_H */
