@@ -18,5 +18,10 @@ int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_rekey(int argc, char **argv);
 int cli_cmd_check(int argc, char **argv);
 int cli_cmd_schedule(int argc, char **argv);
+int cli_cmd_replay(int argc, char **argv);
+int cli_cmd_void(int argc, char **argv);
+int cli_cmd_retry(int argc, char **argv);
+int cli_cmd_report(int argc, char **argv);
+int cli_cmd_export(int argc, char **argv);
 
 #endif

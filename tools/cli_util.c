@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli_util.h"
 
 void cli_error(const char *cmd, const char *what, int code, const char *detail) {
@@ -90,3 +92,50 @@ medshim_schedule_set *cli_load_schedules(const char *cmd, char **files,
   return set;
 }
 
+
+char *cli_claim_json(const medshim_claim *claim, const medshim_claim_status *st,
+                     const char *replay_key, unsigned flags) {
+  char *cj = NULL, *sj = NULL, *out = NULL;
+  json_t *o = json_pack("{s:s, s:i, s:s}", "state", medshim_state_name(st->state),
+                        "attempts", (json_int_t)st->attempts, "replay_key",
+                        replay_key ? replay_key : "");
+  if (o != NULL && st->state == MEDSHIM_STATE_SETTLED) {
+    json_object_set_new(o, "settlement_id", json_string(st->settlement_id));
+    json_object_set_new(o, "fund_paid_fen", json_integer(st->fund_paid_fen));
+    json_object_set_new(o, "acct_paid_fen", json_integer(st->acct_paid_fen));
+    json_object_set_new(o, "patient_paid_fen", json_integer(st->patient_paid_fen));
+    json_object_set_new(o, "refund_fen", json_integer(st->refund_fen));
+  }
+  if (o != NULL && st->code[0] != '\0') {
+    json_object_set_new(o, "code", json_string(st->code));
+    json_object_set_new(o, "message", json_string(st->message));
+  }
+  if (o != NULL && st->state == MEDSHIM_STATE_RETRY_WAIT)
+    json_object_set_new(o, "not_before", json_integer(st->not_before));
+  sj = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (sj != NULL && medshim_claim_to_json(&cj, claim, flags) == MEDSHIM_OK) {
+    size_t a = strlen(cj), b = strlen(sj);
+    out = malloc(a + b + 1);
+    if (out != NULL) {
+      /* the claim's JSON (detail byte-exact) with the status spliced in
+       * before its closing brace: {...claim... , ...status...} */
+      memcpy(out, cj, a - 1);
+      out[a - 1] = ',';
+      memcpy(out + a, sj + 1, b);
+    }
+  }
+  if (cj != NULL) {
+    memset(cj, 0, strlen(cj)); /* may hold revealed personal data */
+    medshim_free(cj);
+  }
+  free(sj);
+  return out;
+}
+
+void cli_free_line(char *line) {
+  if (line != NULL) {
+    memset(line, 0, strlen(line));
+    free(line);
+  }
+}

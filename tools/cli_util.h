@@ -24,4 +24,11 @@ medshim_schedule_set *cli_load_schedules(const char *cmd, char **files,
                                          size_t nfiles, const char *pubkey,
                                          int require_signed);
 
+/* One claim as a JSON line: its fields (masked unless flags reveal) plus
+ * state, attempts, replay_key and the settlement or rejection. malloc'ed;
+ * free with cli_free_line(), which wipes it. NULL when out of memory. */
+char *cli_claim_json(const medshim_claim *claim, const medshim_claim_status *st,
+                     const char *replay_key, unsigned flags);
+void cli_free_line(char *line);
+
 #endif

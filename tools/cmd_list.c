@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -29,48 +28,23 @@ static void usage(FILE *f) {
              "manual voided\n");
 }
 
-/* The claim's own JSON (detail byte-exact) with status members spliced in
- * before its closing brace. */
 static int print_claim(const medshim_claim *claim,
                        const medshim_claim_status *st, void *payload) {
   list_ctx *l = payload;
   char key[MEDSHIM_REPLAY_KEY_LEN + 1];
-  char *cj = NULL, *sj = NULL;
-  json_t *o;
+  char *line;
   if (l->filter && st->state != l->state)
     return 0;
   if (medshim_journal_replay_key(key, l->j, medshim_claim_visit_id(claim)) !=
       MEDSHIM_OK)
     key[0] = '\0';
-  o = json_pack("{s:s, s:i, s:s}", "state", medshim_state_name(st->state),
-                "attempts", (json_int_t)st->attempts, "replay_key", key);
-  if (o != NULL && st->state == MEDSHIM_STATE_SETTLED) {
-    json_object_set_new(o, "settlement_id", json_string(st->settlement_id));
-    json_object_set_new(o, "fund_paid_fen", json_integer(st->fund_paid_fen));
-    json_object_set_new(o, "acct_paid_fen", json_integer(st->acct_paid_fen));
-    json_object_set_new(o, "patient_paid_fen",
-                        json_integer(st->patient_paid_fen));
-    json_object_set_new(o, "refund_fen", json_integer(st->refund_fen));
-  }
-  if (o != NULL && st->code[0] != '\0') {
-    json_object_set_new(o, "code", json_string(st->code));
-    json_object_set_new(o, "message", json_string(st->message));
-  }
-  if (o != NULL && st->state == MEDSHIM_STATE_RETRY_WAIT)
-    json_object_set_new(o, "not_before", json_integer(st->not_before));
-  sj = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
-  if (sj == NULL || medshim_claim_to_json(&cj, claim, l->flags) != MEDSHIM_OK) {
-    free(sj);
+  line = cli_claim_json(claim, st, key, l->flags);
+  if (line == NULL) {
     l->failed = 1;
     return 1;
   }
-  /* cj ends with '}', sj starts with '{' */
-  printf("%.*s,%s\n", (int)(strlen(cj) - 1), cj, sj + 1);
-  if (l->flags & MEDSHIM_CLAIM_JSON_REVEAL)
-    memset(cj, 0, strlen(cj));
-  medshim_free(cj);
-  free(sj);
+  printf("%s\n", line);
+  cli_free_line(line);
   return 0;
 }
 

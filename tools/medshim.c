@@ -19,6 +19,11 @@ static const struct command commands[] = {
     {"rekey", cli_cmd_rekey, "replace a journal's key-encryption key"},
     {"check", cli_cmd_check, "decide online / try_online / defer for a visit"},
     {"schedule", cli_cmd_schedule, "lint, sign, verify or show schedules"},
+    {"replay", cli_cmd_replay, "re-settle deferred claims through the adapter"},
+    {"void", cli_cmd_void, "mark a claim cancelled or refunded by hand"},
+    {"retry", cli_cmd_retry, "send a rejected claim back after fixing it"},
+    {"report", cli_cmd_report, "counts, amounts and refunds due (JSON/CSV)"},
+    {"export", cli_cmd_export, "claims for manual reimbursement (--manual)"},
 };
 
 static void usage(FILE *f) {
