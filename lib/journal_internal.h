@@ -6,6 +6,7 @@
 #define MEDSHIM_JOURNAL_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -173,6 +174,7 @@ struct medshim_journal {
   uint64_t written_seq;   /* records [1, written_seq] are in the file */
   uint64_t synced_seq;    /* records [1, synced_seq] are durable */
   int syncing;            /* a thread is in fdatasync */
+  atomic_int arriving;    /* threads in defer that have not written yet */
   int poisoned;
   uint64_t since_checkpoint;
   medshim__jcrypto *wcrypto;

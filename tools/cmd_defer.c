@@ -3,10 +3,10 @@
  *
  * Two threads form a pipeline: a reader splits stdin into lines and parses
  * them (JSON parsing is the larger half of the CPU work), while the main
- * thread journals what has been parsed. Whenever the main thread finds
- * nothing more parsed, it journals what it holds (one fsync for all of it)
- * and prints the acks: nothing ever waits for more input before what was
- * read is acknowledged. */
+ * thread journals what has been parsed. Whenever the reader is about to
+ * read more input (which may block) or the input ends, the main thread
+ * journals what it holds (one fsync for all of it) and prints the acks:
+ * nothing ever waits for more input before what was read is acknowledged. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <jansson.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -39,6 +37,7 @@ typedef struct pipeline {
   int eof;        /* the reader is done (input ended or failed) */
   int read_error; /* reading stdin failed */
   int stop;       /* the main thread gave up (fatal journal error) */
+  int reading;    /* the reader is in read(): it may wait for input */
 } pipeline;
 
 static void usage(FILE *f) {
@@ -52,22 +51,46 @@ static void usage(FILE *f) {
           "Exit status: 0 all stored, 2 some lines refused, 1 journal error.\n");
 }
 
-/* Reader side: hand one item to the main thread (blocks while full). */
-static int push(pipeline *p, item it) {
+#define CHUNK 64
+
+/* Items parsed by the reader, handed over CHUNK at a time: waking the main
+ * thread for every line cost more than parsing it. */
+typedef struct chunk {
+  item items[CHUNK];
+  size_t n;
+} chunk;
+
+/* Reader side: hand the chunk to the main thread (blocks while full). */
+static int hand_over(pipeline *p, chunk *c) {
+  size_t i = 0;
   pthread_mutex_lock(&p->mu);
-  while (p->count == QUEUE_MAX && !p->stop)
-    pthread_cond_wait(&p->cv, &p->mu);
-  if (p->stop) {
-    pthread_mutex_unlock(&p->mu);
-    medshim_claim_free(it.claim);
-    free(it.error);
+  while (i < c->n) {
+    while (p->count == QUEUE_MAX && !p->stop)
+      pthread_cond_wait(&p->cv, &p->mu);
+    if (p->stop)
+      break;
+    for (; i < c->n && p->count < QUEUE_MAX; i++) {
+      p->q[(p->head + p->count) % QUEUE_MAX] = c->items[i];
+      p->count++;
+    }
+    pthread_cond_broadcast(&p->cv);
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (i < c->n) { /* stopped: drop the rest */
+    for (; i < c->n; i++) {
+      medshim_claim_free(c->items[i].claim);
+      free(c->items[i].error);
+    }
+    c->n = 0;
     return -1;
   }
-  p->q[(p->head + p->count) % QUEUE_MAX] = it;
-  p->count++;
-  pthread_cond_broadcast(&p->cv);
-  pthread_mutex_unlock(&p->mu);
+  c->n = 0;
   return 0;
+}
+
+static int push(pipeline *p, chunk *c, item it) {
+  c->items[c->n++] = it;
+  return c->n == CHUNK ? hand_over(p, c) : 0;
 }
 
 static char *format_error(long line, const medshim_error *err) {
@@ -87,7 +110,8 @@ static int only_space(const char *s, size_t n) {
 }
 
 /* One line of input: parse it and pass it on. */
-static int handle_line(pipeline *p, const char *text, size_t len, long line) {
+static int handle_line(pipeline *p, chunk *c, const char *text, size_t len,
+                       long line) {
   item it = {NULL, line, NULL};
   medshim_error err;
   if (only_space(text, len))
@@ -95,7 +119,7 @@ static int handle_line(pipeline *p, const char *text, size_t len, long line) {
   memset(&err, 0, sizeof err);
   if (medshim_claim_parse_json(&it.claim, text, len, &err) != MEDSHIM_OK)
     it.error = format_error(line, &err);
-  return push(p, it);
+  return push(p, c, it);
 }
 
 static void *reader_main(void *arg) {
@@ -104,7 +128,12 @@ static void *reader_main(void *arg) {
   char *buf = malloc(cap);
   long line = 0;
   int eof = 0, skipping = 0;
+  chunk *c = calloc(1, sizeof *c);
 
+  if (c == NULL) {
+    free(buf);
+    buf = NULL;
+  }
   while (buf != NULL) {
     char *nl = memchr(buf + start, '\n', len - start);
     if (nl == NULL && !eof) {
@@ -122,7 +151,7 @@ static void *reader_main(void *arg) {
             if (it.error != NULL)
               snprintf(it.error, 96, "line %ld: longer than %u bytes; not "
                        "stored", line + 1, LINE_MAX_BYTES);
-            if (push(p, it) != 0)
+            if (push(p, c, it) != 0)
               break;
           }
           skipping = 1;
@@ -136,7 +165,18 @@ static void *reader_main(void *arg) {
           cap *= 2;
         }
       }
+      /* About to read, which may wait for input: hand over what is parsed
+       * and tell the main thread to acknowledge it rather than wait. */
+      if (c->n > 0 && hand_over(p, c) != 0)
+        break;
+      pthread_mutex_lock(&p->mu);
+      p->reading = 1;
+      pthread_cond_broadcast(&p->cv);
+      pthread_mutex_unlock(&p->mu);
       n = read(STDIN_FILENO, buf + len, cap - len);
+      pthread_mutex_lock(&p->mu);
+      p->reading = 0;
+      pthread_mutex_unlock(&p->mu);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0) {
@@ -159,10 +199,15 @@ static void *reader_main(void *arg) {
       line++;
       if (skipping)
         skipping = 0; /* the rest of the overlong line */
-      else if (handle_line(p, text, ll, line) != 0)
+      else if (handle_line(p, c, text, ll, line) != 0)
         break;
       start += nl ? ll + 1 : ll;
     }
+  }
+  if (c != NULL) {
+    if (c->n > 0)
+      (void)hand_over(p, c);
+    free(c);
   }
   if (buf != NULL) {
     memset(buf, 0, cap);
@@ -178,13 +223,16 @@ static void *reader_main(void *arg) {
   return NULL;
 }
 
+/* {"visit_id":...,"status":...}: visit ids are printable ASCII, so only
+ * quotes and backslashes need escaping. */
 static void ack(const char *visit_id, const char *status) {
-  json_t *o = json_pack("{s:s, s:s}", "visit_id", visit_id, "status", status);
-  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  if (s != NULL)
-    printf("%s\n", s);
-  free(s);
-  json_decref(o);
+  fputs("{\"visit_id\":\"", stdout);
+  for (const char *c = visit_id; *c; c++) {
+    if (*c == '"' || *c == '\\')
+      putchar('\\');
+    putchar(*c);
+  }
+  printf("\",\"status\":\"%s\"}\n", status);
 }
 
 typedef struct batch {
@@ -288,7 +336,9 @@ int cli_cmd_defer(int argc, char **argv) {
   started = 1;
   for (;;) {
     pthread_mutex_lock(&p->mu);
-    while (p->count == 0 && !p->eof && b->n == 0)
+    /* Wait while the reader is busy parsing; acknowledge as soon as it
+     * may have to wait for input (or the input ended). */
+    while (p->count == 0 && !p->eof && !(p->reading && b->n > 0))
       pthread_cond_wait(&p->cv, &p->mu);
     if (p->count == 0) {
       int finished = p->eof;
