@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Consumer test: install into a temporary prefix, then build examples out of
+# tree with pkg-config and with find_package(medshim CONFIG), compile the
+# public headers as C99, C11 and C++, and check the exported symbols.
+# usage: run.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1
+src=$2
+prefix=$(mktemp -d)
+work=$(mktemp -d)
+trap 'rm -rf "$prefix" "$work"' EXIT
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name libmedshim.so | head -n 1)")
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+
+echo "-- pkg-config: $(pkg-config --cflags --libs medshim)"
+cc -std=c11 -Wall -Wextra -Werror "$src/examples/outpatient_flow.c" \
+  $(pkg-config --cflags --libs medshim) -Wl,-rpath,"$libdir" -o "$work/outpatient_flow"
+"$prefix/bin/medshim" keygen "$work/key"
+"$work/outpatient_flow" "$src/examples/schedules/hangzhou-2022.json" "$work/journal" "$work/key" \
+  | grep -q "collect 238.50 yuan in full"
+"$prefix/bin/medshim" list --journal "$work/journal" --key "$work/key" | grep -q MZ20220211-0042
+
+echo "-- find_package(medshim CONFIG)"
+mkdir -p "$work/cm"
+cat > "$work/cm/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.16)
+project(consumer C)
+find_package(medshim 0.1 CONFIG REQUIRED)
+add_executable(inpatient_ward "$src/examples/inpatient_ward.c")
+target_link_libraries(inpatient_ward PRIVATE medshim::medshim)
+add_executable(replay_adapter "$src/examples/replay_adapter.c")
+target_link_libraries(replay_adapter PRIVATE medshim::sim)
+CMAKE
+cmake -S "$work/cm" -B "$work/cmb" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_RPATH="$libdir" >/dev/null
+cmake --build "$work/cmb" >/dev/null
+"$work/cmb/inpatient_ward" "$src/examples/schedules/hangzhou-2022.json" | grep -q settle_before
+"$work/cmb/replay_adapter" "$work/journal" "$work/key" "$work/ledger" \
+  | grep -q "settled 1, in doubt 0, double-settlement attempts 0"
+
+echo "-- headers as C99, C11 and C++"
+printf '#include <medshim/medshim.h>\n#include <medshim/sim.h>\nint main(void) { medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT; (void)f; return medshim_version() == 0; }\n' > "$work/h.c"
+for std in c99 c11; do
+  cc -std=$std -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$work/h.c" -o "$work/h-$std.o"
+done
+cp "$work/h.c" "$work/h.cpp"
+c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$work/h.cpp" -o "$work/h-cxx.o"
+
+echo "-- exported symbols"
+nm -D --defined-only "$libdir/libmedshim.so" | awk '$2 ~ /^[TDBRV]$/ {print $3}' | sort > "$work/symbols"
+diff -u "$src/tests/exported-symbols.txt" "$work/symbols"
+if grep -v '^medshim_' "$work/symbols"; then
+  echo "symbols without the medshim_ prefix are exported" >&2
+  exit 1
+fi
+echo "consumer: 1 passed, 0 failed"
