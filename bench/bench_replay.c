@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
     keybytes[i] = (unsigned char)(i + 1);
   t0 = replay(base, "fast", n, 0, 1);
   printf("zero-latency adapter, concurrency 1: %d claims in %.2f s: %.0f us "
-         "per claim (2 durable status records each)\n", n, t0, t0 / n * 1e6);
+         "per claim (in_doubt synced before the call, outcome synced with the next)\n", n, t0, t0 / n * 1e6);
   t0 = replay(base, "fast8", n, 0, 8);
   printf("zero-latency adapter, concurrency 8: %.0f us per claim (group "
          "commit)\n", t0 / n * 1e6);

@@ -57,6 +57,8 @@ static int poison(medshim_journal *j, const char *what, int err) {
               what, strerror(err));
 }
 
+static int commit(medshim_journal *j, size_t staged, uint64_t target);
+
 /* ---- index building while scanning ----------------------------------- */
 
 typedef struct open_ctx {
@@ -353,12 +355,22 @@ fail:
   return rc;
 }
 
+int medshim__journal_sync(medshim_journal *j) {
+  int rc;
+  pthread_mutex_lock(&j->mu);
+  rc = j->readonly || j->fd < 0 ? MEDSHIM_OK : commit(j, 0, j->written_seq);
+  pthread_mutex_unlock(&j->mu);
+  return rc;
+}
+
 void medshim_journal_close(medshim_journal *j) {
   if (j == NULL)
     return;
   if (!j->readonly && !j->poisoned && j->fd >= 0) {
     medshim__jcheckpoint ck;
     pthread_mutex_lock(&j->mu);
+    /* records written without a sync of their own become durable here */
+    (void)commit(j, 0, j->written_seq);
     while (j->syncing)
       pthread_cond_wait(&j->cv, &j->mu);
     /* Everything acknowledged is already synced; the checkpoint only has to
@@ -698,6 +710,11 @@ int medshim_journal_defer(medshim_journal *j, const medshim_claim *claim,
 
 int medshim_journal_set_status(medshim_journal *j, const char *visit_id,
                                const medshim_claim_status *status) {
+  return medshim__journal_set_status(j, visit_id, status, 1);
+}
+
+int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
+                                const medshim_claim_status *status, int sync) {
   unsigned char body[MEDSHIM__STATUS_MAX_BYTES], zero[JF_DIGEST_BYTES] = {0};
   medshim__jentry *e;
   size_t body_len, staged = 0, id_len;
@@ -735,7 +752,9 @@ int medshim_journal_set_status(medshim_journal *j, const char *visit_id,
   e->status_off = off;
   e->seq = j->next_seq - 1;
   e->state = (uint8_t)status->state;
-  rc = commit(j, staged, e->seq);
+  /* Without sync the record is written now and made durable by the next
+   * sync on this handle (or at close). */
+  rc = commit(j, staged, sync ? e->seq : 0);
   staged = 0;
 cleanup:
   if (rc != MEDSHIM_OK && staged > 0 && !j->poisoned)

@@ -187,4 +187,12 @@ struct medshim_journal {
   char errmsg[512];
 };
 
+/* medshim_journal_set_status(), optionally without waiting for the sync:
+ * the record is written and becomes durable with the next sync. Used by
+ * replay for outcomes, whose loss in a crash only means one more query. */
+int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
+                                const medshim_claim_status *status, int sync);
+/* Make everything written so far durable. */
+int medshim__journal_sync(medshim_journal *j);
+
 #endif

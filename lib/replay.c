@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "errors_internal.h"
+#include "journal_internal.h"
 #include "medshim/replay.h"
 #include "replay_internal.h"
 
@@ -170,11 +171,15 @@ static int cmp_items(const void *a, const void *b) {
 
 /* ---- recording ---------------------------------------------------------- */
 
+/* Record a state. Only in_doubt must be durable before going on (it is
+ * what prevents a second settlement); an outcome lost in a crash leaves the
+ * claim in_doubt, and the next run queries it. */
 static int record(run *r, const char *id, const medshim_claim_status *st) {
   int rc;
   if (r->o.dry_run)
     return MEDSHIM_OK;
-  rc = medshim_journal_set_status(r->j, id, st);
+  rc = medshim__journal_set_status(r->j, id, st,
+                                   st->state == MEDSHIM_STATE_IN_DOUBT);
   if (rc != MEDSHIM_OK) {
     pthread_mutex_lock(&r->mu);
     if (r->fatal == 0)
@@ -485,6 +490,8 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
     if (r.items[i].lost)
       (void)handle(&r, &r.items[i], 1);
   rc = r.fatal;
+  if (rc == MEDSHIM_OK && !r.o.dry_run)
+    rc = medshim__journal_sync(j); /* outcomes durable before we report */
   /* Count where every worked claim ended up. */
   {
     medshim_replay_summary final = r.sum;
