@@ -40,6 +40,20 @@ cmake --build "$work/cmb" >/dev/null
 "$work/cmb/replay_adapter" "$work/journal" "$work/key" "$work/ledger" \
   | grep -q "settled 1, in doubt 0, double-settlement attempts 0"
 
+echo "-- more examples against the installation"
+cc -std=c11 -Wall -Wextra -Werror "$src/examples/pharmacy_pos.c" \
+  $(pkg-config --cflags --libs medshim) -Wl,-rpath,"$libdir" -o "$work/pharmacy_pos"
+"$work/pharmacy_pos" "$src/examples/schedules/hangzhou-2022.json" "$work/pos" | grep -q "receipt printed"
+cc -std=c11 -Wall -Wextra -Werror "$src/examples/test_harness.c" -I"$prefix/include" \
+  -L"$libdir" -lmedshim-sim $(pkg-config --libs --static medshim) -Wl,-rpath,"$libdir" -o "$work/test_harness"
+mkdir -p "$work/harness"
+"$work/test_harness" "$work/harness"
+if command -v python3 >/dev/null; then
+  mkdir -p "$work/py"
+  python3 "$src/examples/python/harness.py" "$libdir/libmedshim.so" \
+    "$src/examples/schedules/hangzhou-2022.json" "$work/py" | grep -q "deferred: stored"
+fi
+
 echo "-- headers as C99, C11 and C++"
 printf '#include <medshim/medshim.h>\n#include <medshim/sim.h>\nint main(void) { medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT; (void)f; return medshim_version() == 0; }\n' > "$work/h.c"
 for std in c99 c11; do
