@@ -7,6 +7,7 @@
 
 #include "claim_internal.h"
 #include "medshim/medshim.h"
+#include "testutil.h"
 
 static const char *GOOD =
     "{\"visit_id\":\"MZ-1\",\"service\":\"outpatient\",\"insured_admdvs\":"
@@ -311,9 +312,5 @@ int main(void) {
   tcase_add_test(tc, test_claim_encoding_deterministic_and_robust);
   tcase_add_test(tc, test_claim_null_handling);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

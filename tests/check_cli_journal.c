@@ -361,9 +361,5 @@ int main(void) {
   tcase_add_test(tc, test_cli_help_and_usage);
   tcase_add_test(tc, test_cli_files_hold_no_plaintext);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

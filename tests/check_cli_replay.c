@@ -195,9 +195,5 @@ int main(void) {
   tcase_add_test(tc, test_cli_replay_with_exec_adapter);
   tcase_add_test(tc, test_cli_void_retry_and_unknown_answers);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

@@ -177,9 +177,5 @@ int main(void) {
   tcase_add_test(tc, test_cli_check_bad_input);
   tcase_add_test(tc, test_cli_schedule_lint_sign_verify);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "medshim/medshim.h"
+#include "testutil.h"
 
 START_TEST(test_errors_every_code_has_text) {
   static const int codes[] = {
@@ -41,9 +42,5 @@ int main(void) {
   tcase_add_test(tc, test_errors_unknown_code);
   tcase_add_test(tc, test_errors_version);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

@@ -895,9 +895,5 @@ int main(void) {
   tcase_add_test(tc, test_journal_keygen);
   tcase_add_test(tc, test_journal_replay_key_is_stable);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

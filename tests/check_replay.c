@@ -572,9 +572,5 @@ int main(void) {
   tcase_add_test(tc, test_replay_exactly_once_across_crashes);
   tcase_add_test(tc, test_replay_dry_run_changes_nothing);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

@@ -12,6 +12,7 @@
 
 #include "medshim/medshim.h"
 #include "timeutil_internal.h"
+#include "testutil.h"
 
 static const char *FILES[] = {"wuhan-2021", "hangzhou-2022", "ningxia-2021",
                               "beijing-2022", "shanxi-2021"};
@@ -589,9 +590,5 @@ int main(void) {
   tcase_add_test(tc, test_schedule_matches_reference);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "timeutil_internal.h"
+#include "testutil.h"
 
 static int64_t parse(const char *s) {
   int64_t t = 0;
@@ -74,9 +75,5 @@ int main(void) {
   tcase_add_test(tc, test_time_malformed);
   tcase_add_test(tc, test_time_format);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run(s);
 }

@@ -119,3 +119,12 @@ medshim_journal_options tu_opts(const char *keyfile, unsigned flags) {
   o.flags = flags;
   return o;
 }
+
+int tu_run(Suite *suite) {
+  SRunner *sr = srunner_create(suite);
+  int failed;
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

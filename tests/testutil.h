@@ -24,4 +24,8 @@ void tu_write_file(const char *path, const unsigned char *data, size_t len);
 /* Options for a key file, READONLY/CREATE flags. */
 medshim_journal_options tu_opts(const char *keyfile, unsigned flags);
 
+/* Run a suite with CK_NORMAL output; the process exit status. */
+struct Suite;
+int tu_run(struct Suite *suite);
+
 #endif
