@@ -545,6 +545,45 @@ START_TEST(test_schedule_matches_reference) {
 }
 END_TEST
 
+/* A district inside a reference phase's area. */
+static void district_of(char out[7], const ref_phase *x) {
+  const char *area = x->nregions > 0 ? x->regions[0] : x->sched_regions[0];
+  memcpy(out, area, 7);
+  if (strcmp(out + 4, "00") == 0)
+    out[5] = '2'; /* 330100 -> 330102; 640000 -> 640002 */
+}
+
+START_TEST(test_schedule_every_transition_of_every_notice) {
+  medshim_schedule_set *set = load_all();
+  int checked = 0;
+  ref_load();
+  for (int i = 0; i < nrefs; i++) {
+    const ref_phase *x = &refs[i];
+    char region[7];
+    district_of(region, x);
+    for (int svcn = 1; svcn <= 20; svcn++) {
+      if (!(x->services & (1u << svcn)))
+        continue;
+      for (int edge = 0; edge < 2; edge++) {
+        int64_t b = edge ? x->until : x->from;
+        for (int64_t off = -60; off <= 60; off += 60) {
+          medshim_decision d;
+          ck_assert_int_eq(medshim_schedule_decide(&d, set, svcn, region, NULL,
+                                                   b + off),
+                           MEDSHIM_OK);
+          ck_assert_msg((int)d.decision == ref_decide(svcn, region, region, b + off),
+                        "phase %d service %d %s at %lld%+lld", i, svcn, region,
+                        (long long)b, (long long)off);
+          checked++;
+        }
+      }
+    }
+  }
+  ck_assert_int_gt(checked, 300);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
 START_TEST(test_schedule_replay_window_and_bad_input) {
   medshim_schedule_set *set = load_all();
   medshim_replay_window w;
@@ -588,6 +627,7 @@ int main(void) {
   tcase_add_test(tc, test_schedule_invalid_files);
   tcase_add_test(tc, test_schedule_circuit_breaker);
   tcase_add_test(tc, test_schedule_matches_reference);
+  tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
   suite_add_tcase(s, tc);
   return tu_run(s);
