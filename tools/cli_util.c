@@ -1,9 +1,11 @@
 /* Error printing and journal opening shared by the medshim commands. */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "cli_util.h"
 
 void cli_error(const char *cmd, const char *what, int code, const char *detail) {
@@ -138,4 +140,33 @@ void cli_free_line(char *line) {
     memset(line, 0, strlen(line));
     free(line);
   }
+}
+
+int cli_journal_args(int argc, char **argv, const char **dir, const char **key,
+                     void (*usage)(FILE *)) {
+  static const struct option opts[] = {{"journal", required_argument, 0, 'j'},
+                                       {"key", required_argument, 0, 'k'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int c;
+  *dir = *key = NULL;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'j') {
+      *dir = optarg;
+    } else if (c == 'k') {
+      *key = optarg;
+    } else if (c == 'h') {
+      usage(stdout);
+      return CLI_EXIT_OK;
+    } else {
+      usage(stderr);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (*dir == NULL || *key == NULL || optind != argc) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  return -1;
 }

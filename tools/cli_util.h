@@ -15,6 +15,12 @@ void cli_error_err(const char *cmd, const char *what, int code,
  * the error and returns NULL on failure. */
 medshim_journal *cli_open_journal(const char *cmd, const char *dir,
                                   const char *key, unsigned flags);
+/* Parse the options every journal command takes: --journal DIR --key
+ * KEYFILE [--help]. Returns -1 to go on, or the exit code to return now
+ * (after printing usage). */
+int cli_journal_args(int argc, char **argv, const char **dir, const char **key,
+                     void (*usage)(FILE *));
+
 /* 1 when argv[i] is --help or -h. */
 int cli_wants_help(int argc, char **argv);
 

@@ -287,10 +287,6 @@ static int flush(medshim_journal *j, batch *b, int *refused) {
 }
 
 int cli_cmd_defer(int argc, char **argv) {
-  static const struct option opts[] = {{"journal", required_argument, 0, 'j'},
-                                       {"key", required_argument, 0, 'k'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   const char *dir = NULL, *key = NULL;
   medshim_journal *j;
   pipeline *p = NULL;
@@ -298,24 +294,8 @@ int cli_cmd_defer(int argc, char **argv) {
   pthread_t reader;
   int c, refused = 0, fatal = 0, started = 0;
 
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'j')
-      dir = optarg;
-    else if (c == 'k')
-      key = optarg;
-    else if (c == 'h') {
-      usage(stdout);
-      return CLI_EXIT_OK;
-    } else {
-      usage(stderr);
-      return CLI_EXIT_USAGE;
-    }
-  }
-  if (dir == NULL || key == NULL || optind != argc) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if ((c = cli_journal_args(argc, argv, &dir, &key, usage)) >= 0)
+    return c;
   j = cli_open_journal("defer", dir, key, MEDSHIM_JOURNAL_CREATE);
   if (j == NULL)
     return CLI_EXIT_FAIL;

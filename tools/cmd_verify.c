@@ -18,34 +18,14 @@ static void usage(FILE *f) {
 }
 
 int cli_cmd_verify(int argc, char **argv) {
-  static const struct option opts[] = {{"journal", required_argument, 0, 'j'},
-                                       {"key", required_argument, 0, 'k'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
   medshim_verify_report rep;
   const char *dir = NULL, *key = NULL;
   json_t *out;
   char *s;
   int c, rc;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'j')
-      dir = optarg;
-    else if (c == 'k')
-      key = optarg;
-    else if (c == 'h') {
-      usage(stdout);
-      return CLI_EXIT_OK;
-    } else {
-      usage(stderr);
-      return CLI_EXIT_USAGE;
-    }
-  }
-  if (dir == NULL || key == NULL || optind != argc) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if ((c = cli_journal_args(argc, argv, &dir, &key, usage)) >= 0)
+    return c;
   o.key_file = key;
   memset(&rep, 0, sizeof rep);
   rep.version = MEDSHIM_VERIFY_REPORT_VERSION;
