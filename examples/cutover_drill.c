@@ -140,7 +140,7 @@ static void write_html(const char *path, const day_stats *days) {
              "stops 2022-02-10 00:00, the platform returns 02-15, re-settlement "
              "opens 03-15. In-patients go to the agency (manual).</p>\n");
   fprintf(f, "<svg width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"backlog\">",
-          W, H + B);
+          W + 40, H + B); /* room for the last date label */
   for (int d = 0; d < DAYS; d++) {
     const size_t v[5] = {days[d].settled, days[d].manual, days[d].rejected,
                          days[d].in_doubt, days[d].pending};
