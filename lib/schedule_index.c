@@ -11,14 +11,18 @@ static size_t slot_of(uint32_t key, size_t nslots) {
   return (size_t)((key * 2654435761u) & (uint32_t)(nslots - 1));
 }
 
-void medshim__sched_index_free(medshim_schedule_set *set) {
-  for (size_t i = 0; i < set->nnodes; i++) {
+static void free_nodes(sched_node *nodes, size_t n, uint32_t *slots) {
+  for (size_t i = 0; nodes != NULL && i < n; i++) {
     for (int s = 0; s < SCHED_SLOTS; s++)
-      free(set->nodes[i].tl[s].pieces);
-    free(set->nodes[i].scheds);
+      free(nodes[i].tl[s].pieces);
+    free(nodes[i].scheds);
   }
-  free(set->nodes);
-  free(set->slots);
+  free(nodes);
+  free(slots);
+}
+
+void medshim__sched_index_free(medshim_schedule_set *set) {
+  free_nodes(set->nodes, set->nnodes, set->slots);
   set->nodes = NULL;
   set->slots = NULL;
   set->nnodes = set->nslots = 0;
@@ -135,44 +139,48 @@ static void add_key(uint32_t *keys, size_t *n, uint32_t k) {
   keys[(*n)++] = k;
 }
 
+/* Builds the whole index aside and swaps it in only when complete: on
+ * failure the set keeps deciding with its previous index. */
 int medshim__sched_compile(medshim_schedule_set *set) {
-  uint32_t *keys = NULL;
-  size_t nkeys = 0, cap = 0;
-  medshim__sched_index_free(set);
+  uint32_t *keys = NULL, *slots = NULL;
+  sched_node *nodes = NULL;
+  size_t nkeys = 0, cap = 0, nnodes = 0, nslots = 16;
+  int rc = MEDSHIM_ENOMEM;
   for (size_t i = 0; i < set->nscheds; i++) {
     cap += set->scheds[i]->nregions;
     for (size_t p = 0; p < set->scheds[i]->nphases; p++)
       cap += set->scheds[i]->phases[p].nregions;
   }
-  if (cap == 0)
+  if (cap == 0) {
+    medshim__sched_index_free(set);
     return MEDSHIM_OK;
+  }
   keys = malloc(cap * sizeof *keys);
   if (keys == NULL)
-    return MEDSHIM_ENOMEM;
+    goto cleanup;
   for (size_t i = 0; i < set->nscheds; i++) {
     const sched *sc = set->scheds[i];
     for (size_t r = 0; r < sc->nregions; r++)
       add_key(keys, &nkeys, sc->regions[r]);
-    /* a phase's own regions get nodes too, if inside the schedule's */
+    /* a phase's own regions (inside the schedule's) get nodes too */
     for (size_t p = 0; p < sc->nphases; p++)
       for (size_t r = 0; r < sc->phases[p].nregions; r++)
         add_key(keys, &nkeys, sc->phases[p].regions[r]);
   }
-  set->nodes = calloc(nkeys, sizeof *set->nodes);
-  set->nslots = 16;
-  while (set->nslots < nkeys * 2)
-    set->nslots *= 2;
-  set->slots = calloc(set->nslots, sizeof *set->slots);
-  if (set->nodes == NULL || set->slots == NULL)
-    goto nomem;
+  while (nslots < nkeys * 2)
+    nslots *= 2;
+  nodes = calloc(nkeys, sizeof *nodes);
+  slots = calloc(nslots, sizeof *slots);
+  if (nodes == NULL || slots == NULL)
+    goto cleanup;
   for (size_t k = 0; k < nkeys; k++) {
-    sched_node *node = &set->nodes[k];
+    sched_node *node = &nodes[k];
     size_t slot;
     node->key = keys[k];
+    nnodes = k + 1;
     node->scheds = calloc(set->nscheds, sizeof *node->scheds);
     if (node->scheds == NULL)
-      goto nomem;
-    set->nnodes = k + 1;
+      goto cleanup;
     for (size_t i = 0; i < set->nscheds; i++)
       for (size_t r = 0; r < set->scheds[i]->nregions; r++)
         if (medshim__sched_covers(set->scheds[i]->regions[r], keys[k])) {
@@ -183,18 +191,25 @@ int medshim__sched_compile(medshim_schedule_set *set) {
       if (medshim_sched_service_name(s) != NULL &&
           build_timeline(&node->tl[s], node->scheds, node->nscheds, s,
                          node->key) != 0)
-        goto nomem;
-    for (slot = slot_of(node->key, set->nslots); set->slots[slot] != 0;
-         slot = (slot + 1) & (set->nslots - 1))
+        goto cleanup;
+    for (slot = slot_of(node->key, nslots); slots[slot] != 0;
+         slot = (slot + 1) & (nslots - 1))
       ;
-    set->slots[slot] = (uint32_t)(k + 1);
+    slots[slot] = (uint32_t)(k + 1);
   }
-  free(keys);
-  return MEDSHIM_OK;
-nomem:
-  free(keys);
   medshim__sched_index_free(set);
-  return MEDSHIM_ENOMEM;
+  set->nodes = nodes;
+  set->nnodes = nnodes;
+  set->slots = slots;
+  set->nslots = nslots;
+  nodes = NULL;
+  nnodes = 0;
+  slots = NULL;
+  rc = MEDSHIM_OK;
+cleanup:
+  free_nodes(nodes, nnodes, slots);
+  free(keys);
+  return rc;
 }
 
 const sched_node *medshim__sched_lookup(const medshim_schedule_set *set,

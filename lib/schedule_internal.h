@@ -34,7 +34,7 @@ typedef struct sched_advice {
 
 typedef struct sched_resettle {
   sched_mask services;
-  medshim_route route;
+  medshim_route route; /* NONE: the notice says paid for good (Wuhan cash) */
   int64_t from, until;               /* until 0: open-ended */
   int64_t visits_from, visits_until; /* 0/0: any visit */
 } sched_resettle;
@@ -83,10 +83,11 @@ typedef struct sched_node {
 #define BREAKER_SLOTS 256
 typedef struct breaker {
   char region[7];
-  uint32_t failures;
-  int64_t opened_at;
-  medshim_breaker_state state;
-  int probing;
+  uint32_t failures;      /* consecutive, while closed */
+  int64_t opened_at;      /* start of the current pause */
+  medshim_breaker_state state; /* CLOSED or OPEN; half-open is derived */
+  int probing;            /* the half-open probe has been handed out */
+  int64_t probe_at;       /* ... at this instant */
 } breaker;
 
 struct medshim_schedule_set {
@@ -124,5 +125,15 @@ const sched_node *medshim__sched_lookup(const medshim_schedule_set *set,
 /* Piece of a timeline at t (NULL: online, before every boundary). */
 const sched_piece *medshim__sched_piece_at(const sched_timeline *tl, int64_t t,
                                            int64_t *first_boundary);
+/* The breaker's say on a visit (regions already validated): ONLINE when
+ * both are closed; TRY_ONLINE when this visit is the half-open probe (and
+ * the probe is claimed); DEFER otherwise, with *until the earliest instant
+ * that can change without a report and *reason static text. Locks only
+ * when some breaker has tripped; never allocates. */
+medshim_verdict medshim__sched_breaker_gate(const medshim_schedule_set *set,
+                                            const char *insured,
+                                            const char *treated, int64_t at,
+                                            int64_t *until,
+                                            const char **reason);
 
 #endif

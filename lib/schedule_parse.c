@@ -218,6 +218,19 @@ static int parse_phases(ctx *c, json_t *root, sched *s) {
       return rc;
     if ((rc = parse_regions(c, p, path, &ph->regions, &ph->nregions)) != 0)
       return rc;
+    /* A phase narrows its schedule; it cannot reach outside it, or the
+     * schedule's regions would misstate what it covers. */
+    for (size_t r = 0; r < ph->nregions; r++) {
+      size_t k;
+      for (k = 0; k < s->nregions; k++)
+        if (medshim__sched_covers(s->regions[k], ph->regions[r]))
+          break;
+      if (k == s->nregions) {
+        char where[96];
+        snprintf(where, sizeof where, "%s.regions[%zu]", path, r);
+        return bad(c, where, "not inside the schedule's regions");
+      }
+    }
     if (ph->until <= ph->from) {
       char where[80];
       snprintf(where, sizeof where, "%s.until", path);
@@ -290,6 +303,13 @@ static int parse_advice(ctx *c, json_t *root, sched *s) {
         return rc;
       if (ad->from == 0)
         ad->from = s->issued;
+      /* advice shown from `from` (or issue) until `at`: never, otherwise */
+      if (ad->at <= ad->from) {
+        snprintf(where, sizeof where, "%s.at", path);
+        return bad(c, where, json_object_get(a, "from") != NULL
+                                 ? "must be after from"
+                                 : "must be after the schedule's issued time");
+      }
     } else if (strcmp(kind, "admit_self_pay") == 0) {
       ad->kind = MEDSHIM_ADVICE_ADMIT_SELF_PAY;
       if ((rc = get_time(c, a, "from", path, 1, &ad->from)) ||
@@ -332,8 +352,25 @@ static int parse_resettle(ctx *c, json_t *root, sched *s) {
     if (!json_is_object(r))
       return bad(c, path, "must be an object");
     if ((rc = check_keys(c, r, path, keys)) ||
-        (rc = get_services(c, r, path, &rs->services)) ||
-        (rc = get_time(c, r, "from", path, 1, &rs->from)) ||
+        (rc = get_services(c, r, path, &rs->services)))
+      return rc;
+    route = json_object_get(r, "route");
+    rt = json_is_string(route) ? json_string_value(route) : "";
+    if (strcmp(rt, "hospital") == 0)
+      rs->route = MEDSHIM_ROUTE_HOSPITAL;
+    else if (strcmp(rt, "agency") == 0)
+      rs->route = MEDSHIM_ROUTE_AGENCY;
+    else if (strcmp(rt, "none") == 0)
+      rs->route = MEDSHIM_ROUTE_NONE; /* paid for good (Wuhan: cash) */
+    else {
+      snprintf(where, sizeof where, "%s.route", path);
+      return bad(c, where, route == NULL ? "is required"
+                                         : "must be \"hospital\", \"agency\" "
+                                           "or \"none\"");
+    }
+    /* "none" opens no window, so it has no dates of its own */
+    if ((rc = get_time(c, r, "from", path, rs->route != MEDSHIM_ROUTE_NONE,
+                       &rs->from)) ||
         (rc = get_time(c, r, "until", path, 0, &rs->until)) ||
         (rc = get_time(c, r, "visits_from", path, 0, &rs->visits_from)) ||
         (rc = get_time(c, r, "visits_until", path, 0, &rs->visits_until)))
@@ -345,17 +382,6 @@ static int parse_resettle(ctx *c, json_t *root, sched *s) {
     if (rs->visits_until != 0 && rs->visits_until <= rs->visits_from) {
       snprintf(where, sizeof where, "%s.visits_until", path);
       return bad(c, where, "must be after visits_from");
-    }
-    route = json_object_get(r, "route");
-    rt = json_is_string(route) ? json_string_value(route) : "";
-    if (strcmp(rt, "hospital") == 0)
-      rs->route = MEDSHIM_ROUTE_HOSPITAL;
-    else if (strcmp(rt, "agency") == 0)
-      rs->route = MEDSHIM_ROUTE_AGENCY;
-    else {
-      snprintf(where, sizeof where, "%s.route", path);
-      return bad(c, where, route == NULL ? "is required"
-                                         : "must be \"hospital\" or \"agency\"");
     }
   }
   return MEDSHIM_OK;
@@ -428,6 +454,16 @@ int medshim__sched_parse(sched **out, const char *json, size_t len,
     goto cleanup;
   }
   s->version = (uint32_t)json_integer_value(v);
+  v = json_object_get(root, "illustrative");
+  if (v != NULL && !json_is_boolean(v)) {
+    rc = bad(&c, "illustrative", "must be true or false");
+    goto cleanup;
+  }
+  v = json_object_get(root, "notes");
+  if (v != NULL && !json_is_string(v)) {
+    rc = bad(&c, "notes", "must be a string");
+    goto cleanup;
+  }
   if ((rc = get_time(&c, root, "issued", "", 1, &s->issued)) ||
       (rc = get_text(&c, root, "source", "", 1, &s->source)))
     goto cleanup;

@@ -2,6 +2,7 @@
  * transitions, the either-region rule, amendments, signatures, invalid
  * files, the circuit breaker, and random visits against a slow reference. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,10 +142,29 @@ START_TEST(test_schedule_wuhan_ningxia_beijing_shanxi) {
   ck_assert_int_eq(d.advice[0].at, T("2021-12-22T17:00"));
   d = decide(set, "inpatient", "420102", NULL, "2021-12-22T17:00");
   ck_assert_uint_eq(d.advice_count, 0);
-  d = decide(set, "outpatient", "420102", NULL, "2021-12-25T10:00");
+  /* work-injury in-patients have the same 17:00 deadline */
+  d = decide(set, "work_injury", "420102", NULL, "2021-12-22T16:59");
+  ck_assert_uint_eq(d.advice_count, 1);
+  ck_assert_int_eq(d.advice[0].kind, MEDSHIM_ADVICE_SETTLE_BEFORE);
+  /* chronic patients: prescriptions before the stop itself */
+  d = decide(set, "chronic_outpatient", "420102", NULL, "2021-12-22T17:59");
+  ck_assert_uint_eq(d.advice_count, 1);
+  ck_assert_int_eq(d.advice[0].at, T("2021-12-22T18:00"));
+  /* re-settlement service by service, as the notice says */
+  d = decide(set, "chronic_outpatient", "420102", NULL, "2021-12-25T10:00");
   ck_assert(d.has_replay);
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_HOSPITAL);
   ck_assert_int_eq(d.replay.from, T("2021-12-31T23:00"));
   ck_assert_int_eq(d.replay.until, 0); /* no deadline in the notice */
+  d = decide(set, "outpatient", "420102", NULL, "2021-12-25T10:00");
+  ck_assert_int_eq(d.decision, MEDSHIM_DEFER);
+  ck_assert(!d.has_replay); /* paid in cash for good */
+  d = decide(set, "pharmacy", "420102", NULL, "2021-12-25T10:00");
+  ck_assert(!d.has_replay);
+  d = decide(set, "maternity", "420102", NULL, "2021-12-25T10:00");
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_AGENCY);
+  d = decide(set, "enrollment", "420102", NULL, "2021-12-31T23:00");
+  ck_assert_int_eq(d.decision, MEDSHIM_TRY_ONLINE); /* "gradually" */
   /* Ningxia: the whole region, gradual return */
   EXPECT(set, "pharmacy", "640104", NULL, "2021-11-20T23:59", MEDSHIM_ONLINE);
   EXPECT(set, "pharmacy", "640104", NULL, "2021-11-21T00:00", MEDSHIM_DEFER);
@@ -367,6 +387,150 @@ START_TEST(test_schedule_invalid_files) {
                       "\"advice\":[{\"kind\":\"settle_before\",\"services\":"
                       "[\"inpatient\"]}]}",
                  MEDSHIM_EINVAL, "advice[0].at", "required");
+  /* a deadline before the notice was issued is never shown */
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"advice\":[{\"kind\":\"settle_before\",\"services\":"
+                      "[\"inpatient\"],\"at\":\"2021-12-31\"}]}",
+                 MEDSHIM_EINVAL, "advice[0].at", "after the schedule's issued");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"advice\":[{\"kind\":\"admit_self_pay\",\"services\":"
+                      "[\"inpatient\"],\"from\":\"2022-02-15\",\"until\":"
+                      "\"2022-02-01\"}]}",
+                 MEDSHIM_EINVAL, "advice[0].until", "after from");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"advice\":[{\"kind\":\"call_ahead\",\"services\":"
+                      "[\"inpatient\"]}]}",
+                 MEDSHIM_EINVAL, "advice[0].kind", "settle_before");
+  /* re-settlement windows */
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"resettlement\":[{\"services\":[\"outpatient\"],"
+                      "\"route\":\"hospital\",\"from\":\"2022-03-15\","
+                      "\"until\":\"2022-03-01\"}]}",
+                 MEDSHIM_EINVAL, "resettlement[0].until", "after from");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"resettlement\":[{\"services\":[\"outpatient\"],"
+                      "\"route\":\"hospital\"}]}",
+                 MEDSHIM_EINVAL, "resettlement[0].from", "required");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"resettlement\":[{\"services\":[\"outpatient\"],"
+                      "\"route\":\"hospital\",\"from\":\"2022-03-15\","
+                      "\"visits_from\":\"2022-02-15\",\"visits_until\":"
+                      "\"2022-02-10\"}]}",
+                 MEDSHIM_EINVAL, "resettlement[0].visits_until", "after visits_from");
+  /* wrong types and missing members */
+  expect_invalid("{\"schedule\":7,\"version\":1}", MEDSHIM_EINVAL, "schedule",
+                 "string");
+  expect_invalid("{\"schedule\":\"x\",\"version\":\"2\"}", MEDSHIM_EINVAL,
+                 "version", "positive integer");
+  expect_invalid("{\"schedule\":\"x\",\"version\":1,\"source\":\"s\"}",
+                 MEDSHIM_EINVAL, "issued", "required");
+  expect_invalid("{\"schedule\":\"x\",\"version\":1,\"issued\":20220101,"
+                 "\"source\":\"s\"}",
+                 MEDSHIM_EINVAL, "issued", "not a time");
+  expect_invalid("{\"schedule\":\"x\",\"version\":1,\"issued\":\"2022-01-01\","
+                 "\"source\":[]}",
+                 MEDSHIM_EINVAL, "source", "string");
+  expect_invalid(HEAD "\"phases\":[" OKPH "]}", MEDSHIM_EINVAL, "regions",
+                 "required");
+  expect_invalid(HEAD "\"regions\":\"330100\",\"phases\":[" OKPH "]}",
+                 MEDSHIM_EINVAL, "regions", "non-empty array");
+  expect_invalid(HEAD "\"regions\":[330100],\"phases\":[" OKPH "]}",
+                 MEDSHIM_EINVAL, "regions[0]", "6-digit");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[]}",
+                 MEDSHIM_EINVAL, "phases", "non-empty");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[7]}",
+                 MEDSHIM_EINVAL, "phases[0]", "object");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\","
+                    "\"note\":5}"),
+                 MEDSHIM_EINVAL, "phases[0].note", "string");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\"}"),
+                 MEDSHIM_EINVAL, "phases[0].effect", "required");
+  expect_invalid(PH("{\"services\":[],\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[0].services", "non-empty");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-10T25:00\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\"}"),
+                 MEDSHIM_EINVAL, "phases[0].from", "not a time");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"illustrative\":\"yes\"}",
+                 MEDSHIM_EINVAL, "illustrative", "true or false");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],"
+                      "\"notes\":[\"a\"]}",
+                 MEDSHIM_EINVAL, "notes", "string");
+  expect_invalid(HEAD "\"regions\":[\"330100\"],\"phases\":[" OKPH "],\"x\":1}",
+                 MEDSHIM_EINVAL, "(top)", "unknown member");
+  expect_invalid("{\"schedule\":\"x\",\"schedule\":\"y\"}", MEDSHIM_EPARSE, "",
+                 "duplicate");
+  /* a phase's regions must lie inside the schedule's */
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\","
+                    "\"regions\":[\"420100\"]}"),
+                 MEDSHIM_EINVAL, "phases[0].regions[0]", "not inside");
+  expect_invalid(PH("{\"services\":[\"outpatient\"],\"from\":\"2022-02-10\","
+                    "\"until\":\"2022-03-15\",\"effect\":\"stopped\","
+                    "\"regions\":[\"3301\"]}"),
+                 MEDSHIM_EINVAL, "phases[0].regions[0]", "6-digit");
+  /* overlapping contradictory phases in different cities are fine, in
+   * the same city they are not */
+  {
+    static const char two_cities[] =
+        HEAD "\"regions\":[\"140000\"],\"phases\":["
+        "{\"services\":[\"outpatient\"],\"from\":\"2021-07-20\",\"until\":"
+        "\"2021-07-27\",\"effect\":\"stopped\",\"regions\":[\"140100\"]},"
+        "{\"services\":[\"outpatient\"],\"from\":\"2021-07-20\",\"until\":"
+        "\"2021-07-27\",\"effect\":\"degraded\",\"regions\":[\"140200\"]}]}";
+    medshim_schedule_set *set = NULL;
+    ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, NULL), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_schedule_set_load_json(set, "x", two_cities,
+                                                    strlen(two_cities), NULL, NULL),
+                     MEDSHIM_OK);
+    medshim_schedule_set_free(set);
+  }
+  expect_invalid(HEAD "\"regions\":[\"140000\"],\"phases\":["
+                 "{\"services\":[\"outpatient\"],\"from\":\"2021-07-20\",\"until\":"
+                 "\"2021-07-27\",\"effect\":\"stopped\",\"regions\":[\"140100\"]},"
+                 "{\"services\":[\"outpatient\"],\"from\":\"2021-07-26\",\"until\":"
+                 "\"2021-08-27\",\"effect\":\"degraded\"}]}",
+                 MEDSHIM_EINVAL, "phases[1]", "overlaps phases[0]");
+}
+END_TEST
+
+START_TEST(test_schedule_route_none_and_unchecked_signature) {
+  static const char cash[] =
+      HEAD "\"regions\":[\"420100\"],\"phases\":[" OKPH "],"
+      "\"resettlement\":[{\"services\":[\"outpatient\"],\"route\":\"none\"}]}";
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  medshim_decision d;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, &err), MEDSHIM_OK);
+  /* a signature nobody can check: loaded as unsigned, and said so */
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "cash.json", cash,
+                                                  strlen(cash), "AAAA", &err),
+                   MEDSHIM_OK);
+  ck_assert_uint_eq(medshim_schedule_set_notice_count(set), 1);
+  ck_assert_ptr_nonnull(strstr(medshim_schedule_set_notice(set, 0),
+                               "signature not checked"));
+  ck_assert_ptr_null(medshim_schedule_set_notice(set, 1));
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                           "420105", NULL, T("2022-02-11")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(d.decision, MEDSHIM_DEFER);
+  ck_assert(!d.has_replay);
+  medshim_schedule_set_free(set);
+  /* requiring signatures with no key to check them is refused */
+  o.require_signed = 1;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_EINVAL);
+  ck_assert_ptr_null(set);
+  ck_assert_str_eq(err.where, "require_signed");
+  o.version = 99;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_schedule_options_init(&o, 99), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_schedule_options_init(&o, MEDSHIM_SCHEDULE_OPTIONS_VERSION),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(o.require_signed, 0);
 }
 END_TEST
 
@@ -384,36 +548,137 @@ START_TEST(test_schedule_circuit_breaker) {
                                            "330102", "330106", t0 + (off)),    \
                    MEDSHIM_OK);                                                \
   ck_assert_int_eq(d.decision, (want))
+#define STATE(off) medshim_schedule_breaker_state(set, "330106", t0 + (off))
   AT(0, MEDSHIM_ONLINE);
   medshim_schedule_report_outcome(set, "330106", 0, t0);
   medshim_schedule_report_outcome(set, "330106", 0, t0 + 1);
   AT(2, MEDSHIM_ONLINE); /* two failures: still closed */
+  ck_assert_int_eq(STATE(2), MEDSHIM_BREAKER_CLOSED);
   medshim_schedule_report_outcome(set, "330106", 1, t0 + 2);
   medshim_schedule_report_outcome(set, "330106", 0, t0 + 3);
   medshim_schedule_report_outcome(set, "330106", 0, t0 + 4);
   AT(5, MEDSHIM_ONLINE); /* a success reset the run */
+  /* closed -> open on the third consecutive failure */
   medshim_schedule_report_outcome(set, "330106", 0, t0 + 5);
-  ck_assert_int_eq(medshim_schedule_breaker_state(set, "330106", t0 + 5),
-                   MEDSHIM_BREAKER_OPEN);
+  ck_assert_int_eq(STATE(5), MEDSHIM_BREAKER_OPEN);
   AT(6, MEDSHIM_DEFER);
-  ck_assert_ptr_nonnull(strstr(d.reason, "circuit breaker"));
-  AT(64, MEDSHIM_DEFER);
-  AT(65, MEDSHIM_TRY_ONLINE); /* half-open: a probe */
-  ck_assert_int_eq(medshim_schedule_breaker_state(set, "330106", t0 + 65),
-                   MEDSHIM_BREAKER_HALF_OPEN);
-  medshim_schedule_report_outcome(set, "330106", 0, t0 + 66); /* probe fails */
-  AT(67, MEDSHIM_DEFER);
-  AT(125, MEDSHIM_DEFER);
-  AT(126, MEDSHIM_TRY_ONLINE);
-  medshim_schedule_report_outcome(set, "330106", 1, t0 + 127); /* probe ok */
-  AT(128, MEDSHIM_ONLINE);
-  ck_assert_int_eq(medshim_schedule_breaker_state(set, "330106", t0 + 128),
-                   MEDSHIM_BREAKER_CLOSED);
-  /* other regions were never affected; agency services ignore it */
+  ck_assert_ptr_nonnull(strstr(d.reason, "circuit breaker open"));
+  ck_assert_int_eq(d.until, t0 + 65); /* when a probe becomes possible */
+  ck_assert(!d.has_window);
+  ck_assert(d.has_replay); /* unplanned: the hospital, as soon as it can */
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(d.replay.from, t0 + 6);
+  /* the insured region alone is enough (either-region rule) */
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_PHARMACY,
+                                           "330106", "110105", t0 + 6),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(d.decision, MEDSHIM_DEFER);
+  /* agency services and other regions are not affected */
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SCHED_ENROLLMENT,
+                                           "330106", NULL, t0 + 6),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(d.decision, MEDSHIM_ONLINE);
   ck_assert_int_eq(medshim_schedule_breaker_state(set, "420102", t0 + 6),
                    MEDSHIM_BREAKER_CLOSED);
+  /* failures of attempts already under way change nothing while open */
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 30);
+  AT(64, MEDSHIM_DEFER);
+  /* open -> half-open: exactly one probe; the others keep deferring */
+  ck_assert_int_eq(STATE(65), MEDSHIM_BREAKER_HALF_OPEN);
+  AT(65, MEDSHIM_TRY_ONLINE);
+  ck_assert_ptr_nonnull(strstr(d.reason, "probe"));
+  AT(65, MEDSHIM_DEFER);
+  ck_assert_ptr_nonnull(strstr(d.reason, "probing"));
+  AT(70, MEDSHIM_DEFER);
+  /* half-open -> open when the probe fails */
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 66);
+  ck_assert_int_eq(STATE(67), MEDSHIM_BREAKER_OPEN);
+  AT(67, MEDSHIM_DEFER);
+  AT(125, MEDSHIM_DEFER);
+  AT(126, MEDSHIM_TRY_ONLINE); /* the next probe */
+  /* a probe whose outcome never comes is presumed lost after a pause */
+  AT(185, MEDSHIM_DEFER);
+  AT(186, MEDSHIM_TRY_ONLINE);
+  /* half-open -> closed when the probe succeeds */
+  medshim_schedule_report_outcome(set, "330106", 1, t0 + 187);
+  AT(188, MEDSHIM_ONLINE);
+  ck_assert_int_eq(STATE(188), MEDSHIM_BREAKER_CLOSED);
+  /* a schedule's own defer does not use up the probe */
+  {
+    char *p = example("hangzhou-2022");
+    int64_t stop = T("2022-02-11T10:00");
+    ck_assert_int_eq(medshim_schedule_set_load_file(set, p, &err), MEDSHIM_OK);
+    for (int i = 0; i < 3; i++)
+      medshim_schedule_report_outcome(set, "330106", 0, stop);
+    ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                             "330102", "330106", stop + 60),
+                     MEDSHIM_OK);
+    ck_assert_int_eq(d.decision, MEDSHIM_DEFER);
+    ck_assert(d.has_window); /* the stop, not the breaker, is the reason */
+    ck_assert_int_eq(d.replay.from, T("2022-03-15"));
+    ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                             "330102", "330106", stop + 60),
+                     MEDSHIM_OK);
+    ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                             "110105", "330106", T("2022-03-01")),
+                     MEDSHIM_OK);
+    ck_assert_int_eq(d.decision, MEDSHIM_TRY_ONLINE); /* still its probe */
+    free(p);
+  }
   ck_assert_int_eq(medshim_schedule_report_outcome(set, "33", 0, t0), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_schedule_report_outcome(NULL, "330106", 0, t0),
+                   MEDSHIM_EINVAL);
 #undef AT
+#undef STATE
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+/* Many threads decide while others report failures and successes: the
+ * breaker hands out at most one probe per pause, and nothing races (run it
+ * under the sanitizers / helgrind to see). */
+typedef struct race {
+  medshim_schedule_set *set;
+  int64_t at;
+  int probes;
+} race;
+
+static void *race_decide(void *arg) {
+  race *r = arg;
+  for (int i = 0; i < 2000; i++) {
+    medshim_decision d;
+    ck_assert_int_eq(medshim_schedule_decide(&d, r->set, MEDSHIM_SERVICE_INPATIENT,
+                                             "640104", "640104", r->at),
+                     MEDSHIM_OK);
+    ck_assert_int_ne(d.decision, MEDSHIM_ONLINE);
+    r->probes += d.decision == MEDSHIM_TRY_ONLINE;
+  }
+  return NULL;
+}
+
+START_TEST(test_schedule_breaker_threads) {
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  pthread_t th[4];
+  race r[4];
+  int probes = 0;
+  int64_t t0 = T("2023-05-01T08:00");
+  o.breaker_threshold = 2;
+  o.breaker_open_seconds = 10;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, NULL), MEDSHIM_OK);
+  medshim_schedule_report_outcome(set, "640104", 0, t0);
+  medshim_schedule_report_outcome(set, "640104", 0, t0);
+  for (int i = 0; i < 4; i++) {
+    r[i].set = set;
+    r[i].at = t0 + 10; /* half-open, all at the same instant */
+    r[i].probes = 0;
+    ck_assert_int_eq(pthread_create(&th[i], NULL, race_decide, &r[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    probes += r[i].probes;
+  }
+  ck_assert_int_eq(probes, 1);
   medshim_schedule_set_free(set);
 }
 END_TEST
@@ -599,12 +864,40 @@ START_TEST(test_schedule_replay_window_and_bad_input) {
                                                   T("2022-02-12T10:00")),
                    MEDSHIM_OK);
   ck_assert_int_eq(w.route, MEDSHIM_ROUTE_AGENCY);
-  /* an out-patient visit outside the stop has no Hangzhou rule */
-  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_OUTPATIENT,
+  /* an in-patient visit outside every window: no Hangzhou rule applies (it
+   * would say agency); it was deferred by an unplanned outage, so the
+   * hospital re-settles it as soon as the platform answers */
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_INPATIENT,
                                                   "330102", NULL,
                                                   T("2022-05-01T10:00")),
                    MEDSHIM_OK);
+  ck_assert_int_eq(w.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(w.from, T("2022-05-01T10:00"));
+  ck_assert_int_eq(w.until, 0);
+  /* the treated region's window counts too (either-region rule) */
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_INPATIENT,
+                                                  "110105", "330106",
+                                                  T("2022-02-12T10:00")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(w.route, MEDSHIM_ROUTE_AGENCY);
+  ck_assert_int_eq(w.until, T("2024-01-01T00:00"));
+  /* Wuhan out-patients paid in cash: nothing to replay */
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                                  "420102", NULL,
+                                                  T("2021-12-25T10:00")),
+                   MEDSHIM_OK);
   ck_assert_int_eq(w.route, MEDSHIM_ROUTE_NONE);
+  /* Hangzhou gradual return: a failed attempt re-settles like the stop */
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_PHARMACY,
+                                                  "330102", NULL,
+                                                  T("2022-02-16T10:00")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(w.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(w.from, T("2022-03-15"));
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, 99, "330102", NULL, 0),
+                   MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_schedule_replay_window(&w, set, 1, "33010x", NULL, 0),
+                   MEDSHIM_EINVAL);
   ck_assert_int_eq(medshim_schedule_decide(&d, set, 1, "3301", NULL, 0), MEDSHIM_EINVAL);
   ck_assert_int_eq(medshim_schedule_decide(&d, set, 99, "330102", NULL, 0),
                    MEDSHIM_EINVAL);
@@ -625,7 +918,9 @@ int main(void) {
   tcase_add_test(tc, test_schedule_amendments);
   tcase_add_test(tc, test_schedule_signatures);
   tcase_add_test(tc, test_schedule_invalid_files);
+  tcase_add_test(tc, test_schedule_route_none_and_unchecked_signature);
   tcase_add_test(tc, test_schedule_circuit_breaker);
+  tcase_add_test(tc, test_schedule_breaker_threads);
   tcase_add_test(tc, test_schedule_matches_reference);
   tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
