@@ -693,10 +693,37 @@ typedef struct ref_phase {
   unsigned services;
   int64_t from, until;
   int effect;
+  int file;
 } ref_phase;
 
 static ref_phase refs[256];
 static int nrefs;
+
+/* Re-settlement rules and advice, read straight from the files. */
+typedef struct ref_rule {
+  int file;
+  unsigned services;
+  int route;
+  int64_t from, until, visits_from, visits_until;
+} ref_rule;
+
+typedef struct ref_advice {
+  int file;
+  unsigned services;
+  int64_t shown_from, at;
+} ref_advice;
+
+static ref_rule rules[64];
+static int nrules;
+static ref_advice advs[32];
+static int nadvs;
+static char file_regions[NFILES][16][7];
+static int file_nregions[NFILES];
+
+static int64_t opt_time(json_t *o, const char *key) {
+  json_t *v = json_object_get(o, key);
+  return v == NULL ? 0 : T(json_string_value(v));
+}
 
 /* "330100" covers "330106": compare the code without its trailing 00s */
 static int ref_covers(const char *area, const char *visit) {
@@ -707,13 +734,50 @@ static int ref_covers(const char *area, const char *visit) {
 }
 
 static void ref_load(void) {
-  nrefs = 0;
+  nrefs = nrules = nadvs = 0;
   for (int f = 0; f < NFILES; f++) {
     char *p = example(FILES[f]);
     json_error_t e;
     json_t *root = json_load_file(p, 0, &e), *ph, *r;
     size_t i, k;
     ck_assert_ptr_nonnull(root);
+    file_nregions[f] = 0;
+    json_array_foreach(json_object_get(root, "regions"), k, r)
+        snprintf(file_regions[f][file_nregions[f]++], 7, "%s",
+                 json_string_value(r));
+    json_array_foreach(json_object_get(root, "resettlement"), i, ph) {
+      ref_rule *x = &rules[nrules++];
+      const char *route = json_string_value(json_object_get(ph, "route"));
+      json_t *sv;
+      memset(x, 0, sizeof *x);
+      x->file = f;
+      json_array_foreach(json_object_get(ph, "services"), k, sv)
+          x->services |= 1u << svc(json_string_value(sv));
+      x->route = strcmp(route, "hospital") == 0 ? MEDSHIM_ROUTE_HOSPITAL
+                 : strcmp(route, "agency") == 0 ? MEDSHIM_ROUTE_AGENCY
+                                                : MEDSHIM_ROUTE_NONE;
+      x->from = opt_time(ph, "from");
+      x->until = opt_time(ph, "until");
+      x->visits_from = opt_time(ph, "visits_from");
+      x->visits_until = opt_time(ph, "visits_until");
+    }
+    json_array_foreach(json_object_get(root, "advice"), i, ph) {
+      ref_advice *x = &advs[nadvs++];
+      const char *kind = json_string_value(json_object_get(ph, "kind"));
+      json_t *sv;
+      memset(x, 0, sizeof *x);
+      x->file = f;
+      json_array_foreach(json_object_get(ph, "services"), k, sv)
+          x->services |= 1u << svc(json_string_value(sv));
+      if (strcmp(kind, "settle_before") == 0) {
+        x->at = opt_time(ph, "at");
+        x->shown_from = json_object_get(ph, "from") ? opt_time(ph, "from")
+                                                    : opt_time(root, "issued");
+      } else {
+        x->shown_from = opt_time(ph, "from");
+        x->at = opt_time(ph, "until");
+      }
+    }
     json_array_foreach(json_object_get(root, "phases"), i, ph) {
       ref_phase *x = &refs[nrefs++];
       const char *eff = json_string_value(json_object_get(ph, "effect"));
@@ -728,14 +792,19 @@ static void ref_load(void) {
       x->from = T(json_string_value(json_object_get(ph, "from")));
       x->until = T(json_string_value(json_object_get(ph, "until")));
       x->effect = strcmp(eff, "stopped") == 0 ? MEDSHIM_DEFER : MEDSHIM_TRY_ONLINE;
+      x->file = f;
     }
     json_decref(root);
     free(p);
   }
 }
 
-static int ref_region(const char *region, int service, int64_t t) {
+/* Effect for one region; *which = the first phase (in file order) that
+ * has it, -1 when online. */
+static int ref_region_which(const char *region, int service, int64_t t,
+                            int *which) {
   int best = MEDSHIM_ONLINE;
+  *which = -1;
   for (int i = 0; i < nrefs; i++) {
     const ref_phase *x = &refs[i];
     int in = 0;
@@ -748,10 +817,79 @@ static int ref_region(const char *region, int service, int64_t t) {
       for (int k = 0; k < x->nregions; k++)
         in |= ref_covers(x->regions[k], region);
     }
-    if (in && x->effect > best)
+    if (in && x->effect > best) {
       best = x->effect;
+      *which = i;
+    }
   }
   return best;
+}
+
+static int ref_region(const char *region, int service, int64_t t) {
+  int which;
+  return ref_region_which(region, service, t, &which);
+}
+
+static int file_covers(int f, const char *region) {
+  for (int k = 0; k < file_nregions[f]; k++)
+    if (ref_covers(file_regions[f][k], region))
+      return 1;
+  return 0;
+}
+
+/* The replay window of a visit, from the files alone. */
+static medshim_replay_window ref_replay(int service, const char *a,
+                                        const char *b, int64_t t) {
+  medshim_replay_window w;
+  int pa, pb, x = ref_region_which(a, service, t, &pa),
+              y = ref_region_which(b, service, t, &pb);
+  const char *region = x >= y ? a : b;
+  int phase = x >= y ? pa : pb, effect = x >= y ? x : y;
+  memset(&w, 0, sizeof w);
+  if (phase < 0) { /* unplanned outage */
+    if (service <= 6) {
+      w.route = MEDSHIM_ROUTE_HOSPITAL;
+      w.from = t;
+    }
+    return w;
+  }
+  for (int i = 0; i < nrules; i++) {
+    const ref_rule *r = &rules[i];
+    if (r->file != refs[phase].file || !(r->services & (1u << service)) ||
+        (r->visits_from && t < r->visits_from) ||
+        (r->visits_until && t >= r->visits_until))
+      continue;
+    w.route = r->route;
+    if (r->route != MEDSHIM_ROUTE_NONE) {
+      w.from = r->from;
+      w.until = r->until;
+    }
+    return w;
+  }
+  /* no rule: the hospital, from the first instant the region's effect
+   * is no longer what it was */
+  w.route = MEDSHIM_ROUTE_HOSPITAL;
+  w.from = INT64_MAX;
+  for (int i = 0; i < nrefs; i++) {
+    int64_t edges[2] = {refs[i].from, refs[i].until};
+    for (int e = 0; e < 2; e++)
+      if (edges[e] > t && edges[e] < w.from &&
+          ref_region(region, service, edges[e]) != effect)
+        w.from = edges[e];
+  }
+  return w;
+}
+
+/* Number of pieces of advice shown for a visit. */
+static size_t ref_advice_count(int service, const char *a, const char *b,
+                               int64_t t) {
+  size_t n = 0;
+  for (int i = 0; i < nadvs; i++)
+    if ((advs[i].services & (1u << service)) && t >= advs[i].shown_from &&
+        t < advs[i].at &&
+        (file_covers(advs[i].file, a) || file_covers(advs[i].file, b)))
+      n++;
+  return n < MEDSHIM_ADVICE_MAX ? n : MEDSHIM_ADVICE_MAX;
 }
 
 static int ref_decide(int service, const char *a, const char *b, int64_t t) {
@@ -768,7 +906,7 @@ START_TEST(test_schedule_matches_reference) {
   medshim_schedule_set *set = load_all();
   int64_t lo = T("2021-07-01"), hi = T("2022-09-01");
   unsigned seed = 20211221;
-  int checked = 0, changes = 0;
+  int checked = 0, changes = 0, replays = 0, advised = 0;
   ref_load();
   for (int i = 0; i < 20000; i++) {
     medshim_decision d;
@@ -795,6 +933,30 @@ START_TEST(test_schedule_matches_reference) {
                   "service %d %s/%s at %lld: %s vs reference %d", s, a, b,
                   (long long)t, medshim_verdict_name(d.decision),
                   ref_decide(s, a, b, t));
+    /* the replay window, from the decision and from the lookup the replay
+     * engine uses, against the files' rules */
+    {
+      medshim_replay_window w, ref = ref_replay(s, a, b, t);
+      if (d.decision == MEDSHIM_DEFER) {
+        ck_assert_int_eq(d.has_replay, ref.route != MEDSHIM_ROUTE_NONE);
+        if (d.has_replay) {
+          ck_assert_int_eq(d.replay.route, ref.route);
+          ck_assert_int_eq(d.replay.from, ref.from);
+          ck_assert_int_eq(d.replay.until, ref.until);
+          replays++;
+        }
+      } else {
+        ck_assert(!d.has_replay);
+      }
+      ck_assert_int_eq(medshim_schedule_replay_window(&w, set, s, a, b, t),
+                       MEDSHIM_OK);
+      ck_assert_msg(w.route == ref.route && w.from == ref.from &&
+                        w.until == ref.until,
+                    "replay window, service %d %s/%s at %lld", s, a, b,
+                    (long long)t);
+    }
+    ck_assert_uint_eq(d.advice_count, ref_advice_count(s, a, b, t));
+    advised += d.advice_count > 0;
     if (d.until != 0) {
       /* the decision holds until `until`, and changes there */
       ck_assert_int_gt(d.until, t);
@@ -806,6 +968,8 @@ START_TEST(test_schedule_matches_reference) {
   }
   ck_assert_int_eq(checked, 20000);
   ck_assert_int_gt(changes, 1000);
+  ck_assert_int_gt(replays, 500);
+  ck_assert_int_gt(advised, 50);
   medshim_schedule_set_free(set);
 }
 END_TEST
@@ -839,6 +1003,15 @@ START_TEST(test_schedule_every_transition_of_every_notice) {
           ck_assert_msg((int)d.decision == ref_decide(svcn, region, region, b + off),
                         "phase %d service %d %s at %lld%+lld", i, svcn, region,
                         (long long)b, (long long)off);
+          ck_assert_uint_eq(d.advice_count,
+                            ref_advice_count(svcn, region, region, b + off));
+          if (d.decision == MEDSHIM_DEFER) {
+            medshim_replay_window ref = ref_replay(svcn, region, region, b + off);
+            ck_assert_int_eq(d.has_replay, ref.route != MEDSHIM_ROUTE_NONE);
+            ck_assert_int_eq(d.replay.route, ref.route);
+            ck_assert_int_eq(d.replay.from, ref.from);
+            ck_assert_int_eq(d.replay.until, ref.until);
+          }
           checked++;
         }
       }
