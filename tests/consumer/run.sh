@@ -19,8 +19,8 @@ cc -std=c11 -Wall -Wextra -Werror "$src/examples/outpatient_flow.c" \
   $(pkg-config --cflags --libs medshim) -Wl,-rpath,"$libdir" -o "$work/outpatient_flow"
 "$prefix/bin/medshim" keygen "$work/key"
 "$work/outpatient_flow" "$src/examples/schedules/hangzhou-2022.json" "$work/journal" "$work/key" \
-  | grep -q "collect 238.50 yuan in full"
-"$prefix/bin/medshim" list --journal "$work/journal" --key "$work/key" | grep -q MZ20220211-0042
+  | grep "collect 238.50 yuan in full" >/dev/null
+"$prefix/bin/medshim" list --journal "$work/journal" --key "$work/key" | grep MZ20220211-0042 >/dev/null
 
 echo "-- find_package(medshim CONFIG)"
 mkdir -p "$work/cm"
@@ -36,14 +36,14 @@ CMAKE
 cmake -S "$work/cm" -B "$work/cmb" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_BUILD_RPATH="$libdir" >/dev/null
 cmake --build "$work/cmb" >/dev/null
-"$work/cmb/inpatient_ward" "$src/examples/schedules/hangzhou-2022.json" | grep -q settle_before
+"$work/cmb/inpatient_ward" "$src/examples/schedules/hangzhou-2022.json" | grep settle_before >/dev/null
 "$work/cmb/replay_adapter" "$work/journal" "$work/key" "$work/ledger" \
-  | grep -q "settled 1, in doubt 0, double-settlement attempts 0"
+  | grep "settled 1, in doubt 0, double-settlement attempts 0" >/dev/null
 
 echo "-- more examples against the installation"
 cc -std=c11 -Wall -Wextra -Werror "$src/examples/pharmacy_pos.c" \
   $(pkg-config --cflags --libs medshim) -Wl,-rpath,"$libdir" -o "$work/pharmacy_pos"
-"$work/pharmacy_pos" "$src/examples/schedules/hangzhou-2022.json" "$work/pos" | grep -q "receipt printed"
+"$work/pharmacy_pos" "$src/examples/schedules/hangzhou-2022.json" "$work/pos" | grep "receipt printed" >/dev/null
 cc -std=c11 -Wall -Wextra -Werror "$src/examples/test_harness.c" -I"$prefix/include" \
   -L"$libdir" -lmedshim-sim $(pkg-config --libs --static medshim) -Wl,-rpath,"$libdir" -o "$work/test_harness"
 mkdir -p "$work/harness"
@@ -51,7 +51,7 @@ mkdir -p "$work/harness"
 if command -v python3 >/dev/null; then
   mkdir -p "$work/py"
   python3 "$src/examples/python/harness.py" "$libdir/libmedshim.so" \
-    "$src/examples/schedules/hangzhou-2022.json" "$work/py" | grep -q "deferred: stored"
+    "$src/examples/schedules/hangzhou-2022.json" "$work/py" | grep "deferred: stored" >/dev/null
 fi
 
 echo "-- headers as C99, C11 and C++"
