@@ -57,7 +57,8 @@ static int poison(medshim_journal *j, const char *what, int err) {
               what, strerror(err));
 }
 
-static int commit(medshim_journal *j, size_t staged, uint64_t target);
+static int commit(medshim_journal *j, size_t staged, uint64_t target,
+                  int gather);
 
 /* ---- index building while scanning ----------------------------------- */
 
@@ -211,6 +212,9 @@ static void journal_free(medshim_journal *j) {
   medshim__jindex_free(&j->ix);
   medshim__jcrypto_free(j->wcrypto);
   medshim__jcrypto_free(j->rcrypto);
+  for (size_t i = 0; i < j->nzpool; i++)
+    medshim__jzip_free(j->zpool[i]);
+  pthread_mutex_destroy(&j->zmu);
   medshim__jscratch_free(&j->wscratch);
   medshim__jscratch_free(&j->rscratch);
   if (j->wbuf != NULL) {
@@ -249,6 +253,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   j->lock_fd = -1;
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv, NULL);
+  pthread_mutex_init(&j->zmu, NULL);
   medshim__jindex_init(&j->ix);
   j->readonly = (opts->flags & MEDSHIM_JOURNAL_READONLY) != 0;
   create = !j->readonly && (opts->flags & MEDSHIM_JOURNAL_CREATE) != 0;
@@ -355,10 +360,12 @@ fail:
   return rc;
 }
 
-int medshim__journal_sync(medshim_journal *j) {
+int medshim_journal_sync(medshim_journal *j) {
   int rc;
+  if (j == NULL)
+    return MEDSHIM_EINVAL;
   pthread_mutex_lock(&j->mu);
-  rc = j->readonly || j->fd < 0 ? MEDSHIM_OK : commit(j, 0, j->written_seq);
+  rc = j->readonly || j->fd < 0 ? MEDSHIM_OK : commit(j, 0, j->written_seq, 0);
   pthread_mutex_unlock(&j->mu);
   return rc;
 }
@@ -370,7 +377,7 @@ void medshim_journal_close(medshim_journal *j) {
     medshim__jcheckpoint ck;
     pthread_mutex_lock(&j->mu);
     /* records written without a sync of their own become durable here */
-    (void)commit(j, 0, j->written_seq);
+    (void)commit(j, 0, j->written_seq, 0);
     while (j->syncing)
       pthread_cond_wait(&j->cv, &j->mu);
     /* Everything acknowledged is already synced; the checkpoint only has to
@@ -496,6 +503,7 @@ static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
                         const char *id, size_t id_len,
                         const unsigned char digest[JF_DIGEST_BYTES],
                         const unsigned char *body, size_t body_len,
+                        const unsigned char *zbody, size_t zlen,
                         uint32_t *seg_index, uint64_t *off) {
   unsigned char tag[JF_TAG_BYTES];
   size_t before = *staged;
@@ -517,7 +525,7 @@ static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
   seg = &j->segs[j->nsegs - 1];
   rc = medshim__jrec_seal(j->wcrypto, &j->wscratch, seg->key, type, j->next_seq,
                           j->chain, id, id_len, digest, body, body_len,
-                          &j->wbuf, &j->wbuf_cap, staged, tag);
+                          zbody, zlen, &j->wbuf, &j->wbuf_cap, staged, tag);
   if (rc != MEDSHIM_OK)
     return fail(j, rc, "cannot seal a record: %s", medshim_strerror(rc));
   if (medshim__chain_next(j->wcrypto, j->chain, j->wbuf + before, JF_RECORD_HEADER_BYTES,
@@ -530,8 +538,11 @@ static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
 }
 
 /* Write what is staged, then wait until every record up to target is
- * durable, sharing fdatasync calls with other threads (group commit). */
-static int commit(medshim_journal *j, size_t staged, uint64_t target) {
+ * durable, sharing fdatasync calls with other threads (group commit).
+ * gather: before syncing, give threads on their way a moment to write, so
+ * that the sync covers them too; an explicit sync does not wait for them. */
+static int commit(medshim_journal *j, size_t staged, uint64_t target,
+                  int gather) {
   if (staged > 0) {
     if (medshim__io_write_all(j->fd, j->wbuf, staged) != 0)
       return poison(j, "write", errno);
@@ -545,7 +556,8 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target) {
       j->syncing = 1;
       /* Let threads already on their way write first, so that one sync
        * covers them too (group commit); bounded, never waits for input. */
-      for (int spin = 0; spin < 16 && atomic_load(&j->arriving) > 0; spin++) {
+      for (int spin = 0; gather && spin < 16 && atomic_load(&j->arriving) > 0;
+           spin++) {
         pthread_mutex_unlock(&j->mu);
         sched_yield();
         pthread_mutex_lock(&j->mu);
@@ -572,9 +584,9 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target) {
 }
 
 /* commit() for a deferring thread: once its records are written it no
- * longer counts as arriving. */
+ * longer counts as arriving. With wait 0 it returns once they are written. */
 static int commit_arrived(medshim_journal *j, size_t staged, uint64_t target,
-                          int *arriving) {
+                          int *arriving, int wait) {
   if (staged > 0) {
     if (medshim__io_write_all(j->fd, j->wbuf, staged) != 0)
       return poison(j, "write", errno);
@@ -585,15 +597,49 @@ static int commit_arrived(medshim_journal *j, size_t staged, uint64_t target,
     atomic_fetch_sub(&j->arriving, 1);
     *arriving = 0;
   }
-  return commit(j, 0, target);
+  return wait ? commit(j, 0, target, 1) : MEDSHIM_OK;
 }
 
-int medshim_journal_defer_batch(medshim_journal *j,
-                                const medshim_claim *const *claims,
-                                size_t count, int *results) {
-  unsigned char **enc = NULL;
-  size_t *enc_len = NULL, staged = 0;
+/* A deflate stream from the handle's pool (NULL when out of memory). */
+static medshim__jzip *zip_take(medshim_journal *j) {
+  medshim__jzip *z = NULL;
+  pthread_mutex_lock(&j->zmu);
+  if (j->nzpool > 0)
+    z = j->zpool[--j->nzpool];
+  pthread_mutex_unlock(&j->zmu);
+  return z != NULL ? z : medshim__jzip_new();
+}
+
+static void zip_give(medshim_journal *j, medshim__jzip *z) {
+  if (z == NULL)
+    return;
+  pthread_mutex_lock(&j->zmu);
+  if (j->nzpool < sizeof j->zpool / sizeof j->zpool[0]) {
+    j->zpool[j->nzpool++] = z;
+    z = NULL;
+  }
+  pthread_mutex_unlock(&j->zmu);
+  medshim__jzip_free(z);
+}
+
+static void wipe_all(unsigned char **bufs, const size_t *lens, size_t count) {
+  if (bufs == NULL)
+    return;
+  for (size_t i = 0; i < count; i++) {
+    if (bufs[i] != NULL) {
+      medshim__wipe(bufs[i], lens[i]);
+      free(bufs[i]);
+    }
+  }
+  free(bufs);
+}
+
+static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
+                       size_t count, int *results, int wait) {
+  unsigned char **enc = NULL, **zenc = NULL;
+  size_t *enc_len = NULL, *zenc_len = NULL, staged = 0;
   unsigned char (*dig)[JF_DIGEST_BYTES] = NULL;
+  medshim__jzip *zip = NULL;
   uint64_t target = 0;
   int rc = MEDSHIM_OK, locked = 0, arriving = 0;
 
@@ -605,12 +651,16 @@ int medshim_journal_defer_batch(medshim_journal *j,
     return fail(j, MEDSHIM_EREADONLY, "journal opened read-only");
   enc = calloc(count, sizeof *enc);
   enc_len = calloc(count, sizeof *enc_len);
+  zenc = calloc(count, sizeof *zenc);
+  zenc_len = calloc(count, sizeof *zenc_len);
   dig = calloc(count, sizeof *dig);
-  if (enc == NULL || enc_len == NULL || dig == NULL) {
+  if (enc == NULL || enc_len == NULL || zenc == NULL || zenc_len == NULL ||
+      dig == NULL) {
     rc = MEDSHIM_ENOMEM;
     goto cleanup;
   }
-  /* Encoding and hashing need no lock: keep them out of the critical path. */
+  /* Encoding, hashing and compressing need no lock: keep them out of the
+   * critical path, so that concurrent callers do them in parallel. */
   atomic_fetch_add(&j->arriving, 1);
   arriving = 1;
   for (size_t i = 0; i < count; i++) {
@@ -625,7 +675,21 @@ int medshim_journal_defer_batch(medshim_journal *j,
       rc = MEDSHIM_ECRYPTO;
       goto cleanup;
     }
+    if (enc_len[i] <= 64)
+      continue; /* too small to gain */
+    if (zip == NULL && (zip = zip_take(j)) == NULL) {
+      rc = MEDSHIM_ENOMEM;
+      goto cleanup;
+    }
+    if ((zenc[i] = malloc(enc_len[i])) == NULL) {
+      rc = MEDSHIM_ENOMEM;
+      goto cleanup;
+    }
+    zenc_len[i] = medshim__jzip_compress(zip, enc[i], enc_len[i], zenc[i],
+                                         enc_len[i]);
   }
+  zip_give(j, zip);
+  zip = NULL;
   pthread_mutex_lock(&j->mu);
   locked = 1;
   if (j->poisoned) {
@@ -651,7 +715,7 @@ int medshim_journal_defer_batch(medshim_journal *j,
       continue;
     }
     rc = stage_record(j, &staged, JF_REC_CLAIM, id, id_len, dig[i], enc[i],
-                      enc_len[i], &seg_index, &off);
+                      enc_len[i], zenc[i], zenc_len[i], &seg_index, &off);
     if (rc != MEDSHIM_OK)
       goto cleanup;
     e = medshim__jindex_add(&j->ix, id, id_len);
@@ -667,7 +731,7 @@ int medshim_journal_defer_batch(medshim_journal *j,
     results[i] = MEDSHIM_DEFER_STORED;
     target = e->seq;
   }
-  rc = commit_arrived(j, staged, target, &arriving);
+  rc = commit_arrived(j, staged, target, &arriving, wait);
   if (rc != MEDSHIM_OK && !j->poisoned)
     rc = poison(j, "commit", EIO);
 cleanup:
@@ -678,18 +742,26 @@ cleanup:
       (void)poison(j, "staging", EIO); /* staged records were never written */
     pthread_mutex_unlock(&j->mu);
   }
-  if (enc != NULL) {
-    for (size_t i = 0; i < count; i++) {
-      if (enc[i] != NULL) {
-        medshim__wipe(enc[i], enc_len[i]);
-        free(enc[i]);
-      }
-    }
-  }
-  free(enc);
+  zip_give(j, zip);
+  /* both hold personal data */
+  wipe_all(enc, enc_len, enc_len != NULL ? count : 0);
+  wipe_all(zenc, enc_len, enc_len != NULL ? count : 0); /* capacity */
   free(enc_len);
+  free(zenc_len);
   free(dig);
   return rc;
+}
+
+int medshim_journal_defer_batch(medshim_journal *j,
+                                const medshim_claim *const *claims,
+                                size_t count, int *results) {
+  return defer_batch(j, claims, count, results, 1);
+}
+
+int medshim_journal_defer_batch_nosync(medshim_journal *j,
+                                       const medshim_claim *const *claims,
+                                       size_t count, int *results) {
+  return defer_batch(j, claims, count, results, 0);
 }
 
 int medshim_journal_defer(medshim_journal *j, const medshim_claim *claim,
@@ -744,7 +816,7 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
     goto cleanup;
   }
   rc = stage_record(j, &staged, JF_REC_STATUS, visit_id, id_len, zero, body,
-                    body_len, &seg_index, &off);
+                    body_len, NULL, 0, &seg_index, &off);
   if (rc != MEDSHIM_OK)
     goto cleanup;
   /* Entry pointers stay valid: staging a status never adds to the index. */
@@ -754,7 +826,7 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
   e->state = (uint8_t)status->state;
   /* Without sync the record is written now and made durable by the next
    * sync on this handle (or at close). */
-  rc = commit(j, staged, sync ? e->seq : 0);
+  rc = commit(j, staged, sync ? e->seq : 0, 1);
   staged = 0;
 cleanup:
   if (rc != MEDSHIM_OK && staged > 0 && !j->poisoned)

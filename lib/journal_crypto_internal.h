@@ -28,11 +28,17 @@ int medshim__jcrypto_open(medshim__jcrypto *c, const unsigned char key[32],
                           const unsigned char tag[JF_TAG_BYTES],
                           unsigned char *pt);
 
-/* zlib with a preset dictionary of the words claims repeat. compress returns
- * the compressed size, or 0 when it does not pay (caller stores raw).
- * decompress returns 0 when exactly raw_len bytes came out, else -1. */
-size_t medshim__jcrypto_compress(medshim__jcrypto *c, const unsigned char *in,
-                                 size_t len, unsigned char *out, size_t cap);
+/* zlib with a preset dictionary of the words claims repeat. A medshim__jzip
+ * is a reusable deflate stream, not thread-safe; the journal keeps a pool of
+ * them so that claims are compressed outside its lock. compress returns the
+ * compressed size, or 0 when the output does not fit in cap (the caller
+ * stores the body raw). decompress returns 0 when exactly raw_len bytes came
+ * out, else -1. */
+typedef struct medshim__jzip medshim__jzip;
+medshim__jzip *medshim__jzip_new(void);
+void medshim__jzip_free(medshim__jzip *z);
+size_t medshim__jzip_compress(medshim__jzip *z, const unsigned char *in,
+                              size_t len, unsigned char *out, size_t cap);
 int medshim__jcrypto_decompress(medshim__jcrypto *c, const unsigned char *in,
                                 size_t len, unsigned char *out, size_t raw_len);
 

@@ -60,13 +60,16 @@ typedef struct medshim__jrec {
   unsigned char header[JF_RECORD_HEADER_BYTES];
 } medshim__jrec;
 
-/* Append a sealed record to *out (grown as needed) at *out_len. */
+/* Append a sealed record to *out (grown as needed) at *out_len. zbody
+ * (zlen bytes), when not NULL, is body compressed by medshim__jzip_compress;
+ * it is stored instead of body when it is smaller. */
 int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
                        const unsigned char key[32], uint8_t type, uint64_t seq,
                        const unsigned char prev_chain[JF_HASH_BYTES],
                        const char *id, size_t id_len,
                        const unsigned char digest[JF_DIGEST_BYTES],
                        const unsigned char *body, size_t body_len,
+                       const unsigned char *zbody, size_t zlen,
                        unsigned char **out, size_t *out_cap, size_t *out_len,
                        unsigned char tag_out[JF_TAG_BYTES]);
 
@@ -179,6 +182,10 @@ struct medshim_journal {
   uint64_t since_checkpoint;
   medshim__jcrypto *wcrypto;
   medshim__jscratch wscratch;
+  /* deflate streams for claims, taken by defer calls outside mu */
+  pthread_mutex_t zmu;
+  medshim__jzip *zpool[8];
+  size_t nzpool;
   unsigned char *wbuf;
   size_t wbuf_cap;
   /* readers (get) under the lock */
@@ -192,7 +199,5 @@ struct medshim_journal {
  * replay for outcomes, whose loss in a crash only means one more query. */
 int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
                                 const medshim_claim_status *status, int sync);
-/* Make everything written so far durable. */
-int medshim__journal_sync(medshim_journal *j);
 
 #endif

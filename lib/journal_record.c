@@ -1,5 +1,6 @@
-/* Sealing and opening one journal record: compress (when it pays), pad,
- * encrypt-and-authenticate with the header as associated data. */
+/* Sealing and opening one journal record: frame the body (compressed when
+ * that pays), pad, encrypt-and-authenticate with the header as associated
+ * data. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,25 +61,22 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
                        const char *id, size_t id_len,
                        const unsigned char digest[JF_DIGEST_BYTES],
                        const unsigned char *body, size_t body_len,
+                       const unsigned char *zbody, size_t zlen,
                        unsigned char **out, size_t *out_cap, size_t *out_len,
                        unsigned char tag_out[JF_TAG_BYTES]) {
-  size_t comp_len = 0, inner, plain_len, rec_len;
+  size_t inner, plain_len, rec_len;
   unsigned char nonce[JF_NONCE_BYTES];
   unsigned char *rec, *p;
   int comp = JF_COMP_NONE;
 
   if (id_len == 0 || id_len > 255 || body_len > JF_RECORD_MAX)
     return MEDSHIM_EINVAL;
-  /* Compress claims; status records are small and mostly numbers. */
-  if (type == JF_REC_CLAIM && body_len > 64) {
-    if (reserve(&s->body, &s->body_cap, body_len) != 0)
-      return MEDSHIM_ENOMEM;
-    comp_len = medshim__jcrypto_compress(c, body, body_len, s->body, body_len);
-    if (comp_len > 0 && comp_len + 16 < body_len)
-      comp = JF_COMP_ZLIB;
-  }
+  /* The caller compresses claims (outside the journal's lock); keep the
+   * compressed form only when it saves something after framing. */
+  if (zbody != NULL && zlen > 0 && zlen + 16 < body_len)
+    comp = JF_COMP_ZLIB;
   inner = 1 + id_len + JF_DIGEST_BYTES + 1 + 4 +
-          (comp == JF_COMP_ZLIB ? comp_len : body_len);
+          (comp == JF_COMP_ZLIB ? zlen : body_len);
   plain_len = padded(4 + inner);
   rec_len = JF_RECORD_OVERHEAD + plain_len;
   if (rec_len > JF_RECORD_MAX)
@@ -99,8 +97,8 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
   jf_put32(p, (uint32_t)body_len);
   p += 4;
   if (comp == JF_COMP_ZLIB) {
-    memcpy(p, s->body, comp_len);
-    p += comp_len;
+    memcpy(p, zbody, zlen);
+    p += zlen;
   } else if (body_len > 0) {
     memcpy(p, body, body_len);
     p += body_len;

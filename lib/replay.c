@@ -491,7 +491,7 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
       (void)handle(&r, &r.items[i], 1);
   rc = r.fatal;
   if (rc == MEDSHIM_OK && !r.o.dry_run)
-    rc = medshim__journal_sync(j); /* outcomes durable before we report */
+    rc = medshim_journal_sync(j); /* outcomes durable before we report */
   /* Count where every worked claim ended up. */
   {
     medshim_replay_summary final = r.sum;

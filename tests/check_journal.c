@@ -738,6 +738,94 @@ START_TEST(test_journal_failure_creating_journal) {
 }
 END_TEST
 
+/* ---- writing now, syncing later --------------------------------------- */
+
+/* n claims prefix<from..> through defer_batch_nosync; asserts all stored. */
+static int nosync_n(medshim_journal *j, const char *prefix, int from, int n) {
+  medshim_claim *cs[32];
+  int res[32], rc;
+  ck_assert_int_le(n, 32);
+  for (int i = 0; i < n; i++)
+    cs[i] = tu_claim(prefix, from + i);
+  rc = medshim_journal_defer_batch_nosync(j, (const medshim_claim *const *)cs,
+                                          (size_t)n, res);
+  for (int i = 0; i < n; i++) {
+    if (rc == MEDSHIM_OK)
+      ck_assert_int_eq(res[i], MEDSHIM_DEFER_STORED);
+    medshim_claim_free(cs[i]);
+  }
+  return rc;
+}
+
+START_TEST(test_journal_nosync_then_sync) {
+  medshim_journal *j = open_rw(0);
+  medshim_claim *c = tu_claim("N", 3);
+  int res;
+  ck_assert_int_eq(nosync_n(j, "N", 0, 20), MEDSHIM_OK);
+  /* written: visible to this handle, duplicates recognised */
+  ck_assert_uint_eq(medshim_journal_count(j), 20);
+  ck_assert_int_eq(medshim_journal_get(NULL, NULL, j, "N7"), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_defer_batch_nosync(
+                       j, (const medshim_claim *const *)&c, 1, &res),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(res, MEDSHIM_DEFER_DUPLICATE);
+  ck_assert_int_eq(medshim_journal_sync(j), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_sync(j), MEDSHIM_OK); /* nothing new */
+  medshim_journal_close(j);
+  j = open_rw(0);
+  ck_assert_uint_eq(medshim_journal_count(j), 20);
+  medshim_journal_close(j);
+  ck_assert_int_eq(medshim_journal_sync(NULL), MEDSHIM_EINVAL);
+  medshim_claim_free(c);
+}
+END_TEST
+
+START_TEST(test_journal_nosync_survives_sigkill) {
+  /* What was synced survives a kill; what was only written may or may not,
+   * and the journal opens and verifies either way. */
+  medshim_verify_report rep;
+  medshim_journal *j;
+  int status, rc;
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+    j = NULL;
+    if (medshim_journal_open(&j, jdir, &o, NULL) != MEDSHIM_OK ||
+        nosync_n(j, "K", 0, 10) != MEDSHIM_OK ||
+        medshim_journal_sync(j) != MEDSHIM_OK ||
+        nosync_n(j, "K", 10, 10) != MEDSHIM_OK)
+      _exit(3);
+    raise(SIGKILL);
+    _exit(4);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  j = open_rw(0);
+  for (int i = 0; i < 10; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "K%d", i);
+    ck_assert_int_eq(medshim_journal_get(NULL, NULL, j, id), MEDSHIM_OK);
+  }
+  ck_assert_uint_ge(medshim_journal_count(j), 10);
+  medshim_journal_close(j);
+  ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+}
+END_TEST
+
+START_TEST(test_journal_sync_failure_poisons) {
+  medshim_journal *j = open_rw(0);
+  ck_assert_int_eq(nosync_n(j, "F", 0, 5), MEDSHIM_OK);
+  medshim__io_inject(MEDSHIM__IO_SYNC, 0, EIO);
+  ck_assert_int_eq(medshim_journal_sync(j), MEDSHIM_EIO);
+  medshim__io_inject(MEDSHIM__IO_SYNC, -1, 0);
+  /* never retried blindly: the handle stays poisoned */
+  ck_assert_int_eq(medshim_journal_sync(j), MEDSHIM_EPOISONED);
+  ck_assert_int_eq(nosync_n(j, "F", 5, 1), MEDSHIM_EPOISONED);
+  medshim_journal_close(j);
+}
+END_TEST
+
 /* ---- threads ----------------------------------------------------------- */
 
 typedef struct worker {
@@ -890,6 +978,9 @@ int main(void) {
   tcase_add_test(tc, test_journal_enospc_on_fsync_poisons);
   tcase_add_test(tc, test_journal_failure_creating_journal);
   tcase_add_test(tc, test_journal_concurrent_threads);
+  tcase_add_test(tc, test_journal_nosync_then_sync);
+  tcase_add_test(tc, test_journal_nosync_survives_sigkill);
+  tcase_add_test(tc, test_journal_sync_failure_poisons);
   tcase_add_test(tc, test_journal_new_segment_per_writer_session);
   tcase_add_test(tc, test_journal_bad_arguments);
   tcase_add_test(tc, test_journal_keygen);

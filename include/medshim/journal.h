@@ -129,6 +129,28 @@ MEDSHIM_API int medshim_journal_defer_batch(medshim_journal *journal,
                                             const medshim_claim *const *claims,
                                             size_t count, int *results);
 
+/**
+ * medshim_journal_defer_batch() without the wait for the disk: returns once
+ * the records are written to the file, before they are durable. They
+ * become durable with the next medshim_journal_sync() (or the next durable
+ * defer); until that has returned MEDSHIM_OK nobody may be told that they
+ * are stored, and a crash may lose them. Lets a caller prepare its next
+ * batch while the last one is being synced (`medshim defer` does).
+ * Results and return codes as for medshim_journal_defer_batch().
+ */
+MEDSHIM_API int medshim_journal_defer_batch_nosync(
+    medshim_journal *journal, const medshim_claim *const *claims,
+    size_t count, int *results);
+
+/**
+ * Make every record written so far durable (one fdatasync, shared with
+ * concurrent callers).
+ * @return MEDSHIM_OK; MEDSHIM_EPOISONED or MEDSHIM_EIO when a write or sync
+ *         failed (then nothing written since the last successful sync may
+ *         be acknowledged, and the handle is poisoned).
+ */
+MEDSHIM_API int medshim_journal_sync(medshim_journal *journal);
+
 /** Lifecycle states of a claim. */
 typedef enum medshim_claim_state {
   MEDSHIM_STATE_PENDING = 1,    /**< deferred, waiting for its replay window */
