@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,7 +464,8 @@ END_TEST
 
 /* ---- crashes ------------------------------------------------------------- */
 
-static int crash_step, crash_after, crash_seen;
+static int crash_step, crash_after;
+static atomic_int crash_seen; /* workers run the hook concurrently */
 
 static void crash_hook(int step, const char *visit_id) {
   (void)visit_id;
