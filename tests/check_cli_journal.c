@@ -234,6 +234,117 @@ START_TEST(test_cli_defer_acks_stream) {
 }
 END_TEST
 
+/* One claim line with a numbered visit_id. */
+static size_t claim_line(char *buf, size_t size, const char *prefix, int i) {
+  int n = snprintf(buf, size,
+                   "{\"visit_id\":\"%s%d\",\"service\":\"outpatient\","
+                   "\"insured_admdvs\":\"330102\",\"treated_admdvs\":"
+                   "\"330106\",\"visit_time\":\"2022-02-11T09:30:00+08:00\","
+                   "\"total_fen\":%d,\"self_paid_fen\":%d,\"patient\":{"
+                   "\"name\":\"王小明\"},\"detail\":{\"items\":[{"
+                   "\"feedetl_sn\":\"%d-1\",\"pric\":\"1.00\"}]}}\n",
+                   prefix, i, 100 + i, 100 + i, i);
+  ck_assert(n > 0 && (size_t)n < size);
+  return (size_t)n;
+}
+
+START_TEST(test_cli_defer_many_lines_in_input_order) {
+  /* Many runs of lines, handled by several workers: acks come in input
+   * order, each bad line is reported with its own number (including one
+   * longer than the 2 MiB limit), a repeat is a duplicate, and every good
+   * line is stored. */
+  enum { LINES = 1500, LONG_LINE = 900, REPEAT = 700 };
+  size_t cap = (3u << 20) + LINES * 400, len = 0;
+  char *input = malloc(cap), *expect = malloc(LINES * 64), *out, *err, line[512];
+  size_t elen = 0;
+  int bad = 0, stored = 0;
+  keygen();
+  for (int i = 1; i <= LINES; i++) {
+    if (i == LONG_LINE) {
+      memset(input + len, 'x', (2u << 20) + 10);
+      len += (2u << 20) + 10;
+      input[len++] = '\n';
+      bad++;
+    } else if (i % 101 == 0) {
+      len += (size_t)sprintf(input + len, "{\"visit_id\": broken\n");
+      bad++;
+    } else if (i == REPEAT) {
+      len += claim_line(input + len, cap - len, "M", 5);
+      elen += (size_t)sprintf(expect + elen,
+                              "{\"visit_id\":\"M5\",\"status\":\"duplicate\"}\n");
+    } else {
+      len += claim_line(input + len, cap - len, "M", i);
+      elen += (size_t)sprintf(expect + elen,
+                              "{\"visit_id\":\"M%d\",\"status\":\"stored\"}\n", i);
+      stored++;
+    }
+  }
+  input[len] = '\0';
+  ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
+                       key, NULL), 2);
+  expect[elen] = '\0';
+  ck_assert_str_eq(out, expect);
+  for (int i = 101; i <= LINES; i += 101) {
+    snprintf(line, sizeof line, "line %d: not valid JSON", i);
+    ck_assert_msg(strstr(err, line) != NULL, "no error for line %d", i);
+  }
+  snprintf(line, sizeof line, "line %d: longer than", LONG_LINE);
+  ck_assert_ptr_nonnull(strstr(err, line));
+  snprintf(line, sizeof line, "%d line(s) refused", bad);
+  ck_assert_ptr_nonnull(strstr(err, line));
+  ck_assert_int_eq(count_lines(err), bad + 1);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_int_eq(count_lines(out), stored);
+  free(out);
+  free(err);
+  free(input);
+  free(expect);
+}
+END_TEST
+
+START_TEST(test_cli_defer_gives_up_at_once_when_journal_fails) {
+  /* A journal that cannot be opened (wrong key) ends the command with
+   * status 1 even though its input is still open: it must not wait for
+   * input that may never come. */
+  int in[2], status = 0;
+  pid_t pid, done = 0;
+  keygen();
+  ck_assert_int_eq(run(NULL, NULL, NULL, "keygen", key2, NULL), 0);
+  ck_assert_int_eq(run(CLAIM("G1", ""), NULL, NULL, "defer", "--journal", jdir,
+                       "--key", key, NULL), 0);
+  ck_assert_int_eq(pipe(in), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(in[0], 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    close(in[1]);
+    execl(cli, cli, "defer", "--journal", jdir, "--key", key2, (char *)NULL);
+    _exit(127);
+  }
+  close(in[0]);
+  ck_assert(write(in[1], CLAIM("G2", ""), strlen(CLAIM("G2", ""))) > 0);
+  for (int waited = 0; waited < 2000 && done == 0; waited++) {
+    done = waitpid(pid, &status, WNOHANG);
+    if (done == 0)
+      usleep(10000);
+  }
+  if (done == 0) { /* still running after 20 s with its input open */
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  close(in[1]);
+  ck_assert_msg(done == pid, "medshim defer kept waiting for input");
+  ck_assert(WIFEXITED(status));
+  ck_assert_int_eq(WEXITSTATUS(status), 1);
+}
+END_TEST
+
 START_TEST(test_cli_verify_and_damage) {
   char *out, *err, *seg;
   size_t len;
@@ -356,6 +467,8 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_list_and_duplicates);
   tcase_add_test(tc, test_cli_defer_bad_lines_keep_good_ones);
   tcase_add_test(tc, test_cli_defer_acks_stream);
+  tcase_add_test(tc, test_cli_defer_many_lines_in_input_order);
+  tcase_add_test(tc, test_cli_defer_gives_up_at_once_when_journal_fails);
   tcase_add_test(tc, test_cli_verify_and_damage);
   tcase_add_test(tc, test_cli_wrong_key_and_rekey);
   tcase_add_test(tc, test_cli_help_and_usage);

@@ -1,15 +1,21 @@
 /* medshim defer: journal claims read as JSON lines, acknowledging each once
  * it is durable.
  *
- * Two threads form a pipeline: a reader splits stdin into lines and parses
- * them (JSON parsing is the larger half of the CPU work), while the main
- * thread journals what has been parsed. Whenever the reader is about to
- * read more input (which may block) or the input ends, the main thread
- * journals what it holds (one fsync for all of it) and prints the acks:
- * nothing ever waits for more input before what was read is acknowledged. */
+ * Workers (one per CPU, at most WORKERS_MAX) each repeat: take the next run
+ * of complete lines from stdin, reading only when none is buffered; parse
+ * them; write the good ones to the journal with one
+ * medshim_journal_defer_batch_nosync() call. Every worker does both halves
+ * of the CPU work (JSON parsing, and encoding, compressing and sealing in
+ * the library), so the CPUs stay busy whatever the ratio between them.
+ * The main thread acknowledges: it takes the written runs in input order,
+ * makes them durable with one medshim_journal_sync() for all that are
+ * ready, and prints their acks and errors. Nobody waits for the disk but
+ * the acknowledger, and a worker reads only when no complete line is
+ * buffered, so nothing already read waits for more input before it is
+ * acknowledged. */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +24,61 @@
 #include "cli.h"
 #include "cli_util.h"
 
-#define BATCH_MAX 1024
-#define QUEUE_MAX 4096
+#define RUN_LINES 64           /* lines per run at most */
+#define RUN_BYTES (1u << 20)   /* bytes per run, unless one line is longer */
 #define LINE_MAX_BYTES (2u << 20)
+#define WORKERS_MAX 4
+#define RUNS_PER_WORKER 8
+#define ERRMSG_MAX (MEDSHIM_ERROR_WHERE_MAX + MEDSHIM_ERROR_TEXT_MAX + 64)
 
-/* A parsed line: a claim, or the reason it was refused. */
-typedef struct item {
-  medshim_claim *claim;
+/* One line of a run: its text (an offset into the run's copy), or an error
+ * found while reading it (an overlong line). */
+typedef struct entry {
+  size_t off, len;
   long line;
-  char *error; /* malloc'ed message, no personal data */
-} item;
+  int overlong;
+} entry;
 
-typedef struct pipeline {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  item q[QUEUE_MAX];
-  size_t head, count;
-  int eof;        /* the reader is done (input ended or failed) */
-  int read_error; /* reading stdin failed */
-  int stop;       /* the main thread gave up (fatal journal error) */
-  int reading;    /* the reader is in read(): it may wait for input */
-} pipeline;
+/* The lines one worker handles at a time, copied out of the input buffer
+ * so that the next worker may read on. */
+typedef struct run {
+  char *text; /* personal data: wiped before reuse and when freed */
+  size_t cap, used;
+  entry e[RUN_LINES];
+  size_t n;
+  unsigned long ticket; /* position among runs, for printing in order */
+  int state;            /* RUN_FREE, RUN_BUSY (a worker's) or RUN_WRITTEN */
+  int rc;               /* of the journal call */
+  medshim_claim *claim[RUN_LINES];
+  char *error[RUN_LINES]; /* malloc'ed message, no personal data */
+  const medshim_claim *batch[RUN_LINES];
+  int results[RUN_LINES];
+} run;
+
+enum { RUN_FREE, RUN_BUSY, RUN_WRITTEN };
+
+typedef struct shared {
+  medshim_journal *j;
+  run *runs; /* nruns of them, under out_mu */
+  size_t nruns;
+  /* input, under in_mu */
+  pthread_mutex_t in_mu;
+  char *buf;
+  size_t cap, len, start;
+  long line; /* lines taken so far */
+  int eof, skipping;
+  unsigned long next_ticket;
+  /* output, under out_mu */
+  pthread_mutex_t out_mu;
+  pthread_cond_t out_cv;
+  unsigned long next_print;
+  int refused;
+  int reading; /* a worker is in read(), which may wait for input */
+  int done;    /* workers that have finished */
+  int workers; /* started */
+  int opened;  /* the journal is open (s->j), or failed to open (fatal) */
+  atomic_int fatal; /* journal or input failure: stop everything */
+} shared;
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -46,347 +86,456 @@ static void usage(FILE *f) {
           "Reads one claim per line (JSON, see docs/claim-format.md) and\n"
           "journals it durably, creating the journal if needed. For each\n"
           "claim, once it is on disk, prints {\"visit_id\":...,\"status\":\n"
-          "\"stored\"|\"duplicate\"}. A bad line is reported on stderr with\n"
-          "its line number and field; the other lines are still stored.\n"
+          "\"stored\"|\"duplicate\"}, in input order. A bad line is reported\n"
+          "on stderr with its line number and field; the other lines are\n"
+          "still stored.\n"
           "Exit status: 0 all stored, 2 some lines refused, 1 journal error.\n");
 }
 
-#define CHUNK 64
+static void set_fatal(shared *s) {
+  pthread_mutex_lock(&s->out_mu);
+  atomic_store(&s->fatal, 1);
+  pthread_cond_broadcast(&s->out_cv);
+  pthread_mutex_unlock(&s->out_mu);
+}
 
-/* Items parsed by the reader, handed over CHUNK at a time: waking the main
- * thread for every line cost more than parsing it. */
-typedef struct chunk {
-  item items[CHUNK];
-  size_t n;
-} chunk;
-
-/* Reader side: hand the chunk to the main thread (blocks while full). */
-static int hand_over(pipeline *p, chunk *c) {
-  size_t i = 0;
-  pthread_mutex_lock(&p->mu);
-  while (i < c->n) {
-    while (p->count == QUEUE_MAX && !p->stop)
-      pthread_cond_wait(&p->cv, &p->mu);
-    if (p->stop)
-      break;
-    for (; i < c->n && p->count < QUEUE_MAX; i++) {
-      p->q[(p->head + p->count) % QUEUE_MAX] = c->items[i];
-      p->count++;
+/* Copy one line into the run. -1 when out of memory. */
+static int run_add(run *r, const char *text, size_t len, long line) {
+  if (r->used + len > r->cap) {
+    size_t cap = r->cap ? r->cap : 64 * 1024;
+    char *n;
+    while (cap < r->used + len)
+      cap *= 2;
+    if ((n = malloc(cap)) == NULL)
+      return -1;
+    if (r->text != NULL) { /* not realloc: the old block must be wiped */
+      memcpy(n, r->text, r->used);
+      memset(r->text, 0, r->cap);
+      free(r->text);
     }
-    pthread_cond_broadcast(&p->cv);
+    r->text = n;
+    r->cap = cap;
   }
-  pthread_mutex_unlock(&p->mu);
-  if (i < c->n) { /* stopped: drop the rest */
-    for (; i < c->n; i++) {
-      medshim_claim_free(c->items[i].claim);
-      free(c->items[i].error);
-    }
-    c->n = 0;
-    return -1;
-  }
-  c->n = 0;
+  memcpy(r->text + r->used, text, len);
+  r->e[r->n].off = r->used;
+  r->e[r->n].len = len;
+  r->e[r->n].line = line;
+  r->e[r->n].overlong = 0;
+  r->n++;
+  r->used += len;
   return 0;
 }
 
-static int push(pipeline *p, chunk *c, item it) {
-  c->items[c->n++] = it;
-  return c->n == CHUNK ? hand_over(p, c) : 0;
+/* Take the next run of lines; called with in_mu held. Reads stdin only
+ * when no complete line is buffered. Returns the number of lines taken, 0
+ * at the end of input or on a fatal error. */
+static size_t take_run(shared *s, run *r) {
+  r->n = 0;
+  r->used = 0;
+  while (!atomic_load(&s->fatal)) {
+    char *text = s->buf + s->start;
+    char *nl = memchr(text, '\n', s->len - s->start);
+    ssize_t got;
+    if (nl != NULL || (s->eof && s->start < s->len)) {
+      size_t ll = nl ? (size_t)(nl - text) : s->len - s->start;
+      s->line++;
+      if (s->skipping) {
+        s->skipping = 0; /* the rest of an overlong line */
+      } else if (run_add(r, text, ll, s->line) != 0) {
+        fprintf(stderr, "medshim defer: out of memory\n");
+        set_fatal(s);
+        return 0;
+      }
+      s->start += nl ? ll + 1 : ll;
+      if (r->n == RUN_LINES || r->used >= RUN_BYTES)
+        break;
+      continue;
+    }
+    if (r->n > 0 || s->eof)
+      break; /* hand over what is there; never wait for more */
+    if (s->start > 0) { /* compact; consumed lines may hold personal data */
+      memmove(s->buf, s->buf + s->start, s->len - s->start);
+      memset(s->buf + s->len - s->start, 0, s->start);
+      s->len -= s->start;
+      s->start = 0;
+    }
+    if (s->len == s->cap) {
+      if (s->cap >= LINE_MAX_BYTES) { /* overlong line: report, drop it */
+        if (!s->skipping) {
+          r->e[0].line = s->line + 1;
+          r->e[0].overlong = 1;
+          r->n = 1;
+        }
+        s->skipping = 1;
+        memset(s->buf, 0, s->len);
+        s->len = 0;
+        if (r->n > 0)
+          break;
+      } else {
+        char *nb = malloc(s->cap * 2);
+        if (nb == NULL) {
+          fprintf(stderr, "medshim defer: out of memory\n");
+          set_fatal(s);
+          return 0;
+        }
+        memcpy(nb, s->buf, s->len);
+        memset(s->buf, 0, s->cap);
+        free(s->buf);
+        s->buf = nb;
+        s->cap *= 2;
+      }
+    }
+    pthread_mutex_lock(&s->out_mu);
+    s->reading = 1;
+    pthread_mutex_unlock(&s->out_mu);
+    got = atomic_load(&s->fatal) ? 0 : read(STDIN_FILENO, s->buf + s->len,
+                                             s->cap - s->len);
+    pthread_mutex_lock(&s->out_mu);
+    s->reading = 0;
+    pthread_cond_broadcast(&s->out_cv);
+    pthread_mutex_unlock(&s->out_mu);
+    if (atomic_load(&s->fatal))
+      break;
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      fprintf(stderr, "medshim defer: reading stdin: %s\n", strerror(errno));
+      set_fatal(s);
+      return 0;
+    }
+    if (got == 0)
+      s->eof = 1;
+    s->len += (size_t)got;
+  }
+  if (r->n > 0)
+    r->ticket = s->next_ticket++;
+  return atomic_load(&s->fatal) ? 0 : r->n;
 }
 
-static char *format_error(long line, const medshim_error *err) {
-  char *msg = malloc(MEDSHIM_ERROR_WHERE_MAX + MEDSHIM_ERROR_TEXT_MAX + 64);
-  if (msg != NULL)
-    snprintf(msg, MEDSHIM_ERROR_WHERE_MAX + MEDSHIM_ERROR_TEXT_MAX + 64,
-             "line %ld: %s%s%s; not stored", line, err->where,
-             err->where[0] ? ": " : "", err->text);
-  return msg;
-}
-
-static int only_space(const char *s, size_t n) {
+static int only_space(const char *t, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+    if (t[i] != ' ' && t[i] != '\t' && t[i] != '\r')
       return 0;
   return 1;
 }
 
-/* One line of input: parse it and pass it on. */
-static int handle_line(pipeline *p, chunk *c, const char *text, size_t len,
-                       long line) {
-  item it = {NULL, line, NULL};
-  medshim_error err;
-  if (only_space(text, len))
-    return 0;
-  memset(&err, 0, sizeof err);
-  if (medshim_claim_parse_json(&it.claim, text, len, &err) != MEDSHIM_OK)
-    it.error = format_error(line, &err);
-  return push(p, c, it);
+static char *format_error(long line, const medshim_error *err) {
+  char *msg = malloc(ERRMSG_MAX);
+  if (msg != NULL)
+    snprintf(msg, ERRMSG_MAX, "line %ld: %s%s%s; not stored", line,
+             err->where, err->where[0] ? ": " : "", err->text);
+  return msg;
 }
 
-static void *reader_main(void *arg) {
-  pipeline *p = arg;
-  size_t cap = 1u << 20, len = 0, start = 0;
-  char *buf = malloc(cap);
-  long line = 0;
-  int eof = 0, skipping = 0;
-  chunk *c = calloc(1, sizeof *c);
-
-  if (c == NULL) {
-    free(buf);
-    buf = NULL;
-  }
-  while (buf != NULL) {
-    char *nl = memchr(buf + start, '\n', len - start);
-    if (nl == NULL && !eof) {
-      ssize_t n;
-      if (start > 0) { /* compact; consumed lines may hold personal data */
-        memmove(buf, buf + start, len - start);
-        memset(buf + len - start, 0, start);
-        len -= start;
-        start = 0;
-      }
-      if (len == cap) {
-        if (cap >= LINE_MAX_BYTES) { /* overlong line: drop it */
-          if (!skipping) {
-            item it = {NULL, line + 1, malloc(96)};
-            if (it.error != NULL)
-              snprintf(it.error, 96, "line %ld: longer than %u bytes; not "
-                       "stored", line + 1, LINE_MAX_BYTES);
-            if (push(p, c, it) != 0)
-              break;
-          }
-          skipping = 1;
-          memset(buf, 0, len);
-          len = 0;
-        } else {
-          char *nb = realloc(buf, cap * 2);
-          if (nb == NULL)
-            break;
-          buf = nb;
-          cap *= 2;
-        }
-      }
-      /* About to read, which may wait for input: hand over what is parsed
-       * and tell the main thread to acknowledge it rather than wait. */
-      if (c->n > 0 && hand_over(p, c) != 0)
-        break;
-      pthread_mutex_lock(&p->mu);
-      p->reading = 1;
-      pthread_cond_broadcast(&p->cv);
-      pthread_mutex_unlock(&p->mu);
-      n = read(STDIN_FILENO, buf + len, cap - len);
-      pthread_mutex_lock(&p->mu);
-      p->reading = 0;
-      pthread_mutex_unlock(&p->mu);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0) {
-        fprintf(stderr, "medshim defer: reading stdin: %s\n", strerror(errno));
-        pthread_mutex_lock(&p->mu);
-        p->read_error = 1;
-        pthread_mutex_unlock(&p->mu);
-        break;
-      }
-      if (n == 0)
-        eof = 1;
-      len += (size_t)n;
+/* Parse every line of the run; the bad ones get their message. */
+static void parse_run(run *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    const entry *e = &r->e[i];
+    medshim_error err;
+    r->claim[i] = NULL;
+    r->error[i] = NULL;
+    if (e->overlong) {
+      if ((r->error[i] = malloc(96)) != NULL)
+        snprintf(r->error[i], 96, "line %ld: longer than %u bytes; not stored",
+                 e->line, LINE_MAX_BYTES);
       continue;
     }
-    if (nl == NULL && start == len)
-      break; /* end of input, all consumed */
-    {
-      char *text = buf + start;
-      size_t ll = nl ? (size_t)(nl - text) : len - start;
-      line++;
-      if (skipping)
-        skipping = 0; /* the rest of the overlong line */
-      else if (handle_line(p, c, text, ll, line) != 0)
-        break;
-      start += nl ? ll + 1 : ll;
-    }
+    if (only_space(r->text + e->off, e->len))
+      continue;
+    memset(&err, 0, sizeof err);
+    if (medshim_claim_parse_json(&r->claim[i], r->text + e->off, e->len,
+                                 &err) != MEDSHIM_OK)
+      r->error[i] = format_error(e->line, &err);
   }
-  if (c != NULL) {
-    if (c->n > 0)
-      (void)hand_over(p, c);
-    free(c);
-  }
-  if (buf != NULL) {
-    memset(buf, 0, cap);
-    free(buf);
-  } else {
-    fprintf(stderr, "medshim defer: out of memory\n");
-    p->read_error = 1;
-  }
-  pthread_mutex_lock(&p->mu);
-  p->eof = 1;
-  pthread_cond_broadcast(&p->cv);
-  pthread_mutex_unlock(&p->mu);
-  return NULL;
 }
 
-/* {"visit_id":...,"status":...}: visit ids are printable ASCII, so only
- * quotes and backslashes need escaping. */
+/* {"visit_id":...,"status":...}: visit ids are printable ASCII (at most
+ * 64 characters), so only quotes and backslashes need escaping. One fwrite
+ * a line: stdio locks the stream on every call. */
 static void ack(const char *visit_id, const char *status) {
-  fputs("{\"visit_id\":\"", stdout);
-  for (const char *c = visit_id; *c; c++) {
+  char line[2 * MEDSHIM_VISIT_ID_MAX + 64];
+  size_t n = 0;
+  memcpy(line, "{\"visit_id\":\"", 13);
+  n = 13;
+  for (const char *c = visit_id; *c && n < 2 * MEDSHIM_VISIT_ID_MAX + 13; c++) {
     if (*c == '"' || *c == '\\')
-      putchar('\\');
-    putchar(*c);
+      line[n++] = '\\';
+    line[n++] = *c;
   }
-  printf("\",\"status\":\"%s\"}\n", status);
+  n += (size_t)snprintf(line + n, sizeof line - n, "\",\"status\":\"%s\"}\n",
+                        status);
+  fwrite(line, 1, n, stdout);
 }
 
-typedef struct batch {
-  const medshim_claim *claims[BATCH_MAX];
-  item items[BATCH_MAX];
-  int results[BATCH_MAX];
-  size_t n;
-} batch;
-
-/* Journal the batch, then report every item of it in input order.
- * 0, or -1 on a fatal journal error (nothing of the batch acknowledged). */
-static int flush(medshim_journal *j, batch *b, int *refused) {
+/* Print the run's outcome, line by line; called with out_mu held once the
+ * run is durable. */
+static void report_run(shared *s, run *r) {
   size_t k = 0;
-  int rc = MEDSHIM_OK;
-  for (size_t i = 0; i < b->n; i++)
-    if (b->items[i].claim != NULL)
-      b->claims[k++] = b->items[i].claim;
-  if (k > 0)
-    rc = medshim_journal_defer_batch(j, b->claims, k, b->results);
-  if (rc != MEDSHIM_OK) {
-    cli_error("defer", "journal", rc, medshim_journal_errmsg(j));
-    fprintf(stderr, "medshim defer: the claims from line %ld on were NOT "
-            "acknowledged\n", b->items[0].line);
-    return -1;
-  }
-  k = 0;
-  for (size_t i = 0; i < b->n; i++) {
-    item *it = &b->items[i];
-    if (it->claim == NULL) {
-      fprintf(stderr, "medshim defer: %s\n", it->error ? it->error : "?");
-      (*refused)++;
-    } else {
-      const char *id = medshim_claim_visit_id(it->claim);
-      int r = b->results[k++];
-      if (r == MEDSHIM_DEFER_STORED) {
+  for (size_t i = 0; i < r->n; i++) {
+    if (r->claim[i] == NULL) {
+      if (r->error[i] != NULL || r->e[i].overlong) {
+        fprintf(stderr, "medshim defer: %s\n",
+                r->error[i] ? r->error[i] : "out of memory");
+        s->refused++;
+      } else if (!only_space(r->text + r->e[i].off, r->e[i].len)) {
+        /* parsing failed and so did formatting its message */
+        fprintf(stderr, "medshim defer: line %ld: not stored\n", r->e[i].line);
+        s->refused++;
+      }
+      continue;
+    }
+    {
+      const char *id = medshim_claim_visit_id(r->claim[i]);
+      int res = r->results[k++];
+      if (res == MEDSHIM_DEFER_STORED) {
         ack(id, "stored");
-      } else if (r == MEDSHIM_DEFER_DUPLICATE) {
+      } else if (res == MEDSHIM_DEFER_DUPLICATE) {
         ack(id, "duplicate");
       } else {
         fprintf(stderr, "medshim defer: line %ld: visit_id: %s is already "
                 "journaled with different content (conflict); not stored\n",
-                it->line, id);
-        (*refused)++;
+                r->e[i].line, id);
+        s->refused++;
       }
-      medshim_claim_free(it->claim);
     }
-    free(it->error);
   }
-  fflush(stdout);
-  b->n = 0;
-  return 0;
+}
+
+static void clear_run(run *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    medshim_claim_free(r->claim[i]);
+    free(r->error[i]);
+    r->claim[i] = NULL;
+    r->error[i] = NULL;
+  }
+  if (r->text != NULL)
+    memset(r->text, 0, r->used);
+  r->n = 0;
+  r->used = 0;
+}
+
+static void worker_done(shared *s) {
+  pthread_mutex_lock(&s->out_mu);
+  s->done++;
+  pthread_cond_broadcast(&s->out_cv);
+  pthread_mutex_unlock(&s->out_mu);
+}
+
+/* A free run for a worker; NULL once a fatal error stopped everything. */
+static run *get_run(shared *s) {
+  run *r = NULL;
+  pthread_mutex_lock(&s->out_mu);
+  while (r == NULL && !atomic_load(&s->fatal)) {
+    for (size_t i = 0; i < s->nruns && r == NULL; i++)
+      if (s->runs[i].state == RUN_FREE)
+        r = &s->runs[i];
+    if (r == NULL)
+      pthread_cond_wait(&s->out_cv, &s->out_mu);
+  }
+  if (r != NULL)
+    r->state = RUN_BUSY;
+  pthread_mutex_unlock(&s->out_mu);
+  return r;
+}
+
+static void put_run(shared *s, run *r, int state) {
+  pthread_mutex_lock(&s->out_mu);
+  r->state = state;
+  pthread_cond_broadcast(&s->out_cv);
+  pthread_mutex_unlock(&s->out_mu);
+}
+
+/* Workers start parsing while the main thread opens the journal; they
+ * wait for it before writing. 0 once it is open, -1 if it failed. */
+static int journal_ready(shared *s) {
+  int ok;
+  pthread_mutex_lock(&s->out_mu);
+  while (!s->opened && !atomic_load(&s->fatal))
+    pthread_cond_wait(&s->out_cv, &s->out_mu);
+  ok = s->opened && !atomic_load(&s->fatal);
+  pthread_mutex_unlock(&s->out_mu);
+  return ok ? 0 : -1;
+}
+
+static void *worker_main(void *arg) {
+  shared *s = arg;
+  run *r;
+  while ((r = get_run(s)) != NULL) {
+    size_t k = 0;
+    pthread_mutex_lock(&s->in_mu);
+    if (take_run(s, r) == 0) {
+      pthread_mutex_unlock(&s->in_mu);
+      put_run(s, r, RUN_FREE);
+      break;
+    }
+    pthread_mutex_unlock(&s->in_mu);
+    parse_run(r);
+    if (journal_ready(s) != 0) {
+      put_run(s, r, RUN_BUSY); /* freed with the others */
+      break;
+    }
+    for (size_t i = 0; i < r->n; i++)
+      if (r->claim[i] != NULL)
+        r->batch[k++] = r->claim[i];
+    r->rc = k > 0 ? medshim_journal_defer_batch_nosync(s->j, r->batch, k,
+                                                       r->results)
+                  : MEDSHIM_OK;
+    put_run(s, r, RUN_WRITTEN);
+  }
+  worker_done(s);
+  return NULL;
+}
+
+/* The written run holding ticket t, or NULL; called with out_mu held. */
+static run *written(shared *s, unsigned long t) {
+  for (size_t i = 0; i < s->nruns; i++)
+    if (s->runs[i].state == RUN_WRITTEN && s->runs[i].ticket == t)
+      return &s->runs[i];
+  return NULL;
+}
+
+/* The main thread's part: make the written runs durable and report them,
+ * in input order, until the workers are done or something failed. */
+static void acknowledge(shared *s) {
+  pthread_mutex_lock(&s->out_mu);
+  for (;;) {
+    unsigned long first = s->next_print, last = first, t;
+    int rc = MEDSHIM_OK, claims = 0;
+    run *r;
+    while (written(s, first) == NULL && s->done < s->workers &&
+           !atomic_load(&s->fatal))
+      pthread_cond_wait(&s->out_cv, &s->out_mu);
+    if (atomic_load(&s->fatal) || written(s, first) == NULL)
+      break; /* failed, or every worker done and every run reported */
+    /* All runs written so far, in order, go with one sync. */
+    while ((r = written(s, last)) != NULL && r->rc == MEDSHIM_OK) {
+      for (size_t i = 0; i < r->n; i++)
+        claims |= r->claim[i] != NULL;
+      last++;
+    }
+    if (last == first) { /* the first run's write failed */
+      r = written(s, first);
+      rc = r->rc;
+    }
+    pthread_mutex_unlock(&s->out_mu);
+    if (rc == MEDSHIM_OK && claims)
+      rc = medshim_journal_sync(s->j);
+    pthread_mutex_lock(&s->out_mu);
+    if (rc != MEDSHIM_OK) {
+      cli_error("defer", "journal", rc, medshim_journal_errmsg(s->j));
+      fprintf(stderr, "medshim defer: the claims from line %ld on were NOT "
+              "acknowledged\n", written(s, first)->e[0].line);
+      atomic_store(&s->fatal, 1);
+      pthread_cond_broadcast(&s->out_cv);
+      break;
+    }
+    for (t = first; t < last; t++) {
+      r = written(s, t);
+      report_run(s, r);
+      clear_run(r);
+      r->state = RUN_FREE;
+    }
+    fflush(stdout);
+    s->next_print = last;
+    pthread_cond_broadcast(&s->out_cv);
+  }
+  pthread_mutex_unlock(&s->out_mu);
+}
+
+static int worker_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1)
+    return 1;
+  return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+}
+
+static void free_runs(shared *s) {
+  for (size_t i = 0; i < s->nruns; i++) {
+    run *r = &s->runs[i];
+    clear_run(r);
+    if (r->text != NULL) {
+      memset(r->text, 0, r->cap);
+      free(r->text);
+    }
+  }
+  free(s->runs);
 }
 
 int cli_cmd_defer(int argc, char **argv) {
   const char *dir = NULL, *key = NULL;
+  pthread_t th[WORKERS_MAX];
+  shared *s;
   medshim_journal *j;
-  pipeline *p = NULL;
-  batch *b = NULL;
-  pthread_t reader;
-  int c, refused = 0, fatal = 0, started = 0;
+  int c, workers = worker_count(), fatal, abandoned;
 
   if ((c = cli_journal_args(argc, argv, &dir, &key, usage)) >= 0)
     return c;
-  j = cli_open_journal("defer", dir, key, MEDSHIM_JOURNAL_CREATE);
-  if (j == NULL)
-    return CLI_EXIT_FAIL;
-  p = calloc(1, sizeof *p);
-  b = calloc(1, sizeof *b);
-  if (p == NULL || b == NULL) {
+  s = calloc(1, sizeof *s);
+  /* Runs wait for their sync while workers fill others: enough of them
+   * that the workers never wait for a slow fdatasync (a few ms). */
+  if (s == NULL || (s->buf = malloc(1u << 20)) == NULL ||
+      (s->runs = calloc((size_t)workers * RUNS_PER_WORKER, sizeof *s->runs)) ==
+          NULL) {
     fprintf(stderr, "medshim defer: out of memory\n");
-    fatal = 1;
-    goto done;
+    if (s != NULL)
+      free(s->buf);
+    free(s);
+    return CLI_EXIT_FAIL;
   }
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->cv, NULL);
-  if (pthread_create(&reader, NULL, reader_main, p) != 0) {
-    fprintf(stderr, "medshim defer: cannot start the reader thread\n");
-    fatal = 1;
-    goto done;
-  }
-  started = 1;
-  for (;;) {
-    pthread_mutex_lock(&p->mu);
-    /* Wait while the reader is busy parsing; acknowledge as soon as it
-     * may have to wait for input (or the input ended). */
-    while (p->count == 0 && !p->eof && !(p->reading && b->n > 0))
-      pthread_cond_wait(&p->cv, &p->mu);
-    if (p->count == 0) {
-      int finished = p->eof;
-      pthread_mutex_unlock(&p->mu);
-      /* Nothing more parsed yet: acknowledge what is held now. */
-      if (flush(j, b, &refused) != 0) {
-        fatal = 1;
-        break;
-      }
-      if (finished)
-        break;
-      continue;
-    }
-    while (p->count > 0 && b->n < BATCH_MAX) {
-      b->items[b->n++] = p->q[p->head];
-      p->head = (p->head + 1) % QUEUE_MAX;
-      p->count--;
-    }
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    if (b->n == BATCH_MAX && flush(j, b, &refused) != 0) {
-      fatal = 1;
+  s->nruns = (size_t)workers * RUNS_PER_WORKER;
+  s->cap = 1u << 20;
+  pthread_mutex_init(&s->in_mu, NULL);
+  pthread_mutex_init(&s->out_mu, NULL);
+  pthread_cond_init(&s->out_cv, NULL);
+  pthread_mutex_lock(&s->out_mu);
+  for (; s->workers < workers; s->workers++)
+    if (pthread_create(&th[s->workers], NULL, worker_main, s) != 0)
       break;
-    }
+  pthread_mutex_unlock(&s->out_mu);
+  if (s->workers == 0) {
+    fprintf(stderr, "medshim defer: cannot start a worker thread\n");
+    atomic_store(&s->fatal, 1);
   }
-done:
-  if (started) {
-    int reader_done;
-    pthread_mutex_lock(&p->mu);
-    p->stop = 1;
-    reader_done = p->eof;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    if (fatal && !reader_done) {
-      /* The reader may be blocked reading stdin; the process is about to
-       * exit with an error, so leave it (and the pipeline) be. */
-      pthread_detach(reader);
-      p = NULL;
-    } else {
-      pthread_join(reader, NULL);
-      while (p->count > 0) {
-        item *it = &p->q[p->head];
-        medshim_claim_free(it->claim);
-        free(it->error);
-        p->head = (p->head + 1) % QUEUE_MAX;
-        p->count--;
-      }
-      if (p->read_error)
-        fatal = 1;
-    }
+  /* Opening (keys, scanning, creating) overlaps with the first parsing. */
+  j = cli_open_journal("defer", dir, key, MEDSHIM_JOURNAL_CREATE);
+  pthread_mutex_lock(&s->out_mu);
+  s->j = j;
+  s->opened = j != NULL;
+  if (j == NULL)
+    atomic_store(&s->fatal, 1);
+  pthread_cond_broadcast(&s->out_cv);
+  pthread_mutex_unlock(&s->out_mu);
+  acknowledge(s);
+  /* Wait for the workers; after a fatal error, not for one that waits for
+   * input that may never come: the process is about to exit. */
+  pthread_mutex_lock(&s->out_mu);
+  while (s->done < s->workers &&
+         !(atomic_load(&s->fatal) && s->done + s->reading == s->workers))
+    pthread_cond_wait(&s->out_cv, &s->out_mu);
+  abandoned = s->done < s->workers;
+  pthread_mutex_unlock(&s->out_mu);
+  fatal = atomic_load(&s->fatal);
+  c = s->refused;
+  for (int i = 0; i < s->workers; i++) {
+    if (abandoned)
+      pthread_detach(th[i]);
+    else
+      pthread_join(th[i], NULL);
   }
-  if (b != NULL) {
-    for (size_t i = 0; i < b->n; i++) {
-      medshim_claim_free(b->items[i].claim);
-      free(b->items[i].error);
-    }
-    free(b);
+  medshim_journal_close(j); /* an abandoned worker is done with it */
+  if (!abandoned) {
+    free_runs(s);
+    memset(s->buf, 0, s->cap);
+    free(s->buf);
+    pthread_mutex_destroy(&s->in_mu);
+    pthread_mutex_destroy(&s->out_mu);
+    pthread_cond_destroy(&s->out_cv);
+    free(s);
   }
-  if (p != NULL) {
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    free(p);
-  }
-  medshim_journal_close(j);
   if (fatal)
     return CLI_EXIT_FAIL;
-  if (refused > 0) {
-    fprintf(stderr, "medshim defer: %d line(s) refused\n", refused);
+  if (c > 0) {
+    fprintf(stderr, "medshim defer: %d line(s) refused\n", c);
     return CLI_EXIT_PARTIAL;
   }
   return CLI_EXIT_OK;
