@@ -47,7 +47,7 @@ typedef struct run {
   entry e[RUN_LINES];
   size_t n;
   unsigned long ticket; /* position among runs, for printing in order */
-  int state;            /* RUN_FREE, RUN_BUSY (a worker's) or RUN_WRITTEN */
+  int state;            /* RUN_FREE, RUN_BUSY, RUN_WRITTEN or RUN_DONE */
   int rc;               /* of the journal call */
   medshim_claim *claim[RUN_LINES];
   char *error[RUN_LINES]; /* malloc'ed message, no personal data */
@@ -55,7 +55,10 @@ typedef struct run {
   int results[RUN_LINES];
 } run;
 
-enum { RUN_FREE, RUN_BUSY, RUN_WRITTEN };
+/* A run is filled by its worker (BUSY), waits for its sync (WRITTEN), is
+ * reported (DONE) and is cleared by its worker when it takes it again:
+ * claims are freed by the thread that allocated them. */
+enum { RUN_FREE, RUN_BUSY, RUN_WRITTEN, RUN_DONE };
 
 typedef struct shared {
   medshim_journal *j;
@@ -321,13 +324,20 @@ static void worker_done(shared *s) {
   pthread_mutex_unlock(&s->out_mu);
 }
 
-/* A free run for a worker; NULL once a fatal error stopped everything. */
-static run *get_run(shared *s) {
+typedef struct worker {
+  shared *s;
+  size_t first; /* the worker's runs: runs[first .. first + RUNS_PER_WORKER) */
+} worker;
+
+/* One of the worker's runs, free or reported and now cleared; NULL once a
+ * fatal error stopped everything. */
+static run *get_run(const worker *w) {
+  shared *s = w->s;
   run *r = NULL;
   pthread_mutex_lock(&s->out_mu);
   while (r == NULL && !atomic_load(&s->fatal)) {
-    for (size_t i = 0; i < s->nruns && r == NULL; i++)
-      if (s->runs[i].state == RUN_FREE)
+    for (size_t i = w->first; i < w->first + RUNS_PER_WORKER && r == NULL; i++)
+      if (s->runs[i].state == RUN_FREE || s->runs[i].state == RUN_DONE)
         r = &s->runs[i];
     if (r == NULL)
       pthread_cond_wait(&s->out_cv, &s->out_mu);
@@ -335,6 +345,8 @@ static run *get_run(shared *s) {
   if (r != NULL)
     r->state = RUN_BUSY;
   pthread_mutex_unlock(&s->out_mu);
+  if (r != NULL)
+    clear_run(r);
   return r;
 }
 
@@ -358,9 +370,10 @@ static int journal_ready(shared *s) {
 }
 
 static void *worker_main(void *arg) {
-  shared *s = arg;
+  const worker *w = arg;
+  shared *s = w->s;
   run *r;
-  while ((r = get_run(s)) != NULL) {
+  while ((r = get_run(w)) != NULL) {
     size_t k = 0;
     pthread_mutex_lock(&s->in_mu);
     if (take_run(s, r) == 0) {
@@ -432,8 +445,7 @@ static void acknowledge(shared *s) {
     for (t = first; t < last; t++) {
       r = written(s, t);
       report_run(s, r);
-      clear_run(r);
-      r->state = RUN_FREE;
+      r->state = RUN_DONE;
     }
     fflush(stdout);
     s->next_print = last;
@@ -464,6 +476,7 @@ static void free_runs(shared *s) {
 int cli_cmd_defer(int argc, char **argv) {
   const char *dir = NULL, *key = NULL;
   pthread_t th[WORKERS_MAX];
+  worker ws[WORKERS_MAX];
   shared *s;
   medshim_journal *j;
   int c, workers = worker_count(), fatal, abandoned;
@@ -487,9 +500,14 @@ int cli_cmd_defer(int argc, char **argv) {
   pthread_mutex_init(&s->in_mu, NULL);
   pthread_mutex_init(&s->out_mu, NULL);
   pthread_cond_init(&s->out_cv, NULL);
+  for (int i = 0; i < workers; i++) {
+    ws[i].s = s;
+    ws[i].first = (size_t)i * RUNS_PER_WORKER;
+  }
   pthread_mutex_lock(&s->out_mu);
   for (; s->workers < workers; s->workers++)
-    if (pthread_create(&th[s->workers], NULL, worker_main, s) != 0)
+    if (pthread_create(&th[s->workers], NULL, worker_main,
+                       &ws[s->workers]) != 0)
       break;
   pthread_mutex_unlock(&s->out_mu);
   if (s->workers == 0) {
