@@ -23,12 +23,14 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "json_arena.h"
 
 #define RUN_LINES 64           /* lines per run at most */
 #define RUN_BYTES (1u << 20)   /* bytes per run, unless one line is longer */
 #define LINE_MAX_BYTES (2u << 20)
 #define WORKERS_MAX 4
 #define RUNS_PER_WORKER 8
+#define ARENA_BYTES (256u * 1024) /* jansson's blocks for one line */
 #define ERRMSG_MAX (MEDSHIM_ERROR_WHERE_MAX + MEDSHIM_ERROR_TEXT_MAX + 64)
 
 /* One line of a run: its text (an offset into the run's copy), or an error
@@ -249,6 +251,7 @@ static void parse_run(run *r) {
     if (medshim_claim_parse_json(&r->claim[i], r->text + e->off, e->len,
                                  &err) != MEDSHIM_OK)
       r->error[i] = format_error(e->line, &err);
+    cli_json_arena_reset(); /* the parsed tree is gone; wipe it */
   }
 }
 
@@ -373,6 +376,9 @@ static void *worker_main(void *arg) {
   const worker *w = arg;
   shared *s = w->s;
   run *r;
+  unsigned char *arena = malloc(ARENA_BYTES);
+  if (arena != NULL)
+    cli_json_arena_begin(arena, ARENA_BYTES);
   while ((r = get_run(w)) != NULL) {
     size_t k = 0;
     pthread_mutex_lock(&s->in_mu);
@@ -394,6 +400,10 @@ static void *worker_main(void *arg) {
                                                        r->results)
                   : MEDSHIM_OK;
     put_run(s, r, RUN_WRITTEN);
+  }
+  if (arena != NULL) {
+    cli_json_arena_end();
+    free(arena);
   }
   worker_done(s);
   return NULL;
@@ -497,6 +507,7 @@ int cli_cmd_defer(int argc, char **argv) {
   }
   s->nruns = (size_t)workers * RUNS_PER_WORKER;
   s->cap = 1u << 20;
+  cli_json_arena_install();
   pthread_mutex_init(&s->in_mu, NULL);
   pthread_mutex_init(&s->out_mu, NULL);
   pthread_cond_init(&s->out_cv, NULL);
