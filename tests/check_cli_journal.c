@@ -253,8 +253,8 @@ START_TEST(test_cli_defer_many_lines_in_input_order) {
    * order, each bad line is reported with its own number (including one
    * longer than the 2 MiB limit), a repeat is a duplicate, and every good
    * line is stored. */
-  enum { LINES = 1500, LONG_LINE = 900, REPEAT = 700 };
-  size_t cap = (3u << 20) + LINES * 400, len = 0;
+  enum { LINES = 1500, LONG_LINE = 900, REPEAT = 700, BIG = 1000 };
+  size_t cap = (4u << 20) + LINES * 400, len = 0;
   char *input = malloc(cap), *expect = malloc(LINES * 64), *out, *err, line[512];
   size_t elen = 0;
   int bad = 0, stored = 0;
@@ -268,6 +268,19 @@ START_TEST(test_cli_defer_many_lines_in_input_order) {
     } else if (i % 101 == 0) {
       len += (size_t)sprintf(input + len, "{\"visit_id\": broken\n");
       bad++;
+    } else if (i == BIG) { /* a 600 KB detail: more than a parser arena */
+      len += (size_t)sprintf(input + len,
+                             "{\"visit_id\":\"M%d\",\"service\":\"inpatient\","
+                             "\"insured_admdvs\":\"330102\",\"treated_admdvs\":"
+                             "\"330106\",\"visit_time\":\"2022-02-11\","
+                             "\"total_fen\":1,\"self_paid_fen\":1,\"detail\":"
+                             "{\"note\":\"", i);
+      memset(input + len, 'n', 600000);
+      len += 600000;
+      len += (size_t)sprintf(input + len, "\"}}\n");
+      elen += (size_t)sprintf(expect + elen,
+                              "{\"visit_id\":\"M%d\",\"status\":\"stored\"}\n", i);
+      stored++;
     } else if (i == REPEAT) {
       len += claim_line(input + len, cap - len, "M", 5);
       elen += (size_t)sprintf(expect + elen,
