@@ -17,6 +17,8 @@
 
 static char *dir, *jdir, *key, *key2;
 static const char *cli;
+static int pipe_input; /* run() feeds stdin through a pipe, not a file */
+static off_t skip_input; /* run() starts stdin at this offset */
 
 static void setup(void) {
   cli = getenv("MEDSHIM_CLI");
@@ -56,6 +58,25 @@ static int run(const char *input, char **out, char **err, ...) {
   if (pid == 0) {
     int i = open(ip, O_RDONLY), o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600),
         e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (skip_input > 0 && lseek(i, skip_input, SEEK_SET) != skip_input)
+      _exit(126);
+    if (pipe_input) { /* a writer process in front, like `cat file |` */
+      int p[2];
+      char chunk[65536];
+      ssize_t n;
+      if (pipe(p) != 0)
+        _exit(126);
+      if (fork() == 0) {
+        close(p[0]);
+        while ((n = read(i, chunk, sizeof chunk)) > 0)
+          if (write(p[1], chunk, (size_t)n) != n)
+            _exit(1);
+        _exit(0);
+      }
+      close(p[1]);
+      close(i);
+      i = p[0];
+    }
     dup2(i, 0);
     dup2(o, 1);
     dup2(e, 2);
@@ -248,11 +269,11 @@ static size_t claim_line(char *buf, size_t size, const char *prefix, int i) {
   return (size_t)n;
 }
 
-START_TEST(test_cli_defer_many_lines_in_input_order) {
-  /* Many runs of lines, handled by several workers: acks come in input
-   * order, each bad line is reported with its own number (including one
-   * longer than the 2 MiB limit), a repeat is a duplicate, and every good
-   * line is stored. */
+/* Many runs of lines, handled by several workers: acks come in input order,
+ * each bad line is reported with its own number (including one longer than
+ * the 2 MiB limit), a repeat is a duplicate, and every good line is stored.
+ * A file on stdin is mapped, a pipe is read: both are checked. */
+static void many_lines(int through_pipe) {
   enum { LINES = 1500, LONG_LINE = 900, REPEAT = 700, BIG = 1000 };
   size_t cap = (4u << 20) + LINES * 400, len = 0;
   char *input = malloc(cap), *expect = malloc(LINES * 64), *out, *err, line[512];
@@ -293,8 +314,10 @@ START_TEST(test_cli_defer_many_lines_in_input_order) {
     }
   }
   input[len] = '\0';
+  pipe_input = through_pipe;
   ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
                        key, NULL), 2);
+  pipe_input = 0;
   expect[elen] = '\0';
   ck_assert_str_eq(out, expect);
   for (int i = 101; i <= LINES; i += 101) {
@@ -315,6 +338,27 @@ START_TEST(test_cli_defer_many_lines_in_input_order) {
   free(err);
   free(input);
   free(expect);
+}
+
+START_TEST(test_cli_defer_many_lines_from_a_file) { many_lines(0); }
+END_TEST
+
+START_TEST(test_cli_defer_many_lines_from_a_pipe) { many_lines(1); }
+END_TEST
+
+START_TEST(test_cli_defer_starts_where_stdin_stands) {
+  /* A file already partly read by the caller (`{ read -r first; medshim
+   * defer; } < file`): only the rest is taken, numbered from 1. */
+  char *out, *err;
+  keygen();
+  skip_input = (off_t)strlen(CLAIM("O1", ""));
+  ck_assert_int_eq(run(CLAIM("O1", "") CLAIM("O2", "") "bad\n", &out, &err,
+                       "defer", "--journal", jdir, "--key", key, NULL), 2);
+  skip_input = 0;
+  ck_assert_str_eq(out, "{\"visit_id\":\"O2\",\"status\":\"stored\"}\n");
+  ck_assert_ptr_nonnull(strstr(err, "line 2: not valid JSON"));
+  free(out);
+  free(err);
 }
 END_TEST
 
@@ -480,7 +524,9 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_list_and_duplicates);
   tcase_add_test(tc, test_cli_defer_bad_lines_keep_good_ones);
   tcase_add_test(tc, test_cli_defer_acks_stream);
-  tcase_add_test(tc, test_cli_defer_many_lines_in_input_order);
+  tcase_add_test(tc, test_cli_defer_many_lines_from_a_file);
+  tcase_add_test(tc, test_cli_defer_many_lines_from_a_pipe);
+  tcase_add_test(tc, test_cli_defer_starts_where_stdin_stands);
   tcase_add_test(tc, test_cli_defer_gives_up_at_once_when_journal_fails);
   tcase_add_test(tc, test_cli_verify_and_damage);
   tcase_add_test(tc, test_cli_wrong_key_and_rekey);

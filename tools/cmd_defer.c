@@ -12,13 +12,16 @@
  * ready, and prints their acks and errors. Nobody waits for the disk but
  * the acknowledger, and a worker reads only when no complete line is
  * buffered, so nothing already read waits for more input before it is
- * acknowledged. */
+ * acknowledged. A regular file on stdin is mapped rather than read. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -33,9 +36,10 @@
 #define ARENA_BYTES (256u * 1024) /* jansson's blocks for one line */
 #define ERRMSG_MAX (MEDSHIM_ERROR_WHERE_MAX + MEDSHIM_ERROR_TEXT_MAX + 64)
 
-/* One line of a run: its text (an offset into the run's copy), or an error
- * found while reading it (an overlong line). */
+/* One line of a run: its text (in the mapped input, or at an offset into
+ * the run's copy), or an error found while reading it (an overlong line). */
 typedef struct entry {
+  const char *mapped; /* NULL: the text is the run's copy at off */
   size_t off, len;
   long line;
   int overlong;
@@ -46,6 +50,7 @@ typedef struct entry {
 typedef struct run {
   char *text; /* personal data: wiped before reuse and when freed */
   size_t cap, used;
+  size_t bytes; /* of all its lines, copied or not */
   entry e[RUN_LINES];
   size_t n;
   unsigned long ticket; /* position among runs, for printing in order */
@@ -68,8 +73,9 @@ typedef struct shared {
   size_t nruns;
   /* input, under in_mu */
   pthread_mutex_t in_mu;
-  char *buf;
+  char *buf; /* read buffer, or the whole input file mapped read-only */
   size_t cap, len, start;
+  int mapped;
   long line; /* lines taken so far */
   int eof, skipping;
   unsigned long next_ticket;
@@ -122,13 +128,30 @@ static int run_add(run *r, const char *text, size_t len, long line) {
     r->cap = cap;
   }
   memcpy(r->text + r->used, text, len);
+  r->e[r->n].mapped = NULL;
   r->e[r->n].off = r->used;
   r->e[r->n].len = len;
   r->e[r->n].line = line;
   r->e[r->n].overlong = 0;
   r->n++;
   r->used += len;
+  r->bytes += len;
   return 0;
+}
+
+/* A line of the mapped input: no copy, the mapping outlives every run. */
+static void run_add_mapped(run *r, const char *text, size_t len, long line) {
+  entry *e = &r->e[r->n++];
+  e->mapped = text;
+  e->off = 0;
+  e->len = len;
+  e->line = line;
+  e->overlong = len >= LINE_MAX_BYTES;
+  r->bytes += len;
+}
+
+static const char *line_text(const run *r, size_t i) {
+  return r->e[i].mapped ? r->e[i].mapped : r->text + r->e[i].off;
 }
 
 /* Take the next run of lines; called with in_mu held. Reads stdin only
@@ -137,6 +160,7 @@ static int run_add(run *r, const char *text, size_t len, long line) {
 static size_t take_run(shared *s, run *r) {
   r->n = 0;
   r->used = 0;
+  r->bytes = 0;
   while (!atomic_load(&s->fatal)) {
     char *text = s->buf + s->start;
     char *nl = memchr(text, '\n', s->len - s->start);
@@ -146,13 +170,15 @@ static size_t take_run(shared *s, run *r) {
       s->line++;
       if (s->skipping) {
         s->skipping = 0; /* the rest of an overlong line */
+      } else if (s->mapped) {
+        run_add_mapped(r, text, ll, s->line);
       } else if (run_add(r, text, ll, s->line) != 0) {
         fprintf(stderr, "medshim defer: out of memory\n");
         set_fatal(s);
         return 0;
       }
       s->start += nl ? ll + 1 : ll;
-      if (r->n == RUN_LINES || r->used >= RUN_BYTES)
+      if (r->n == RUN_LINES || r->bytes >= RUN_BYTES)
         break;
       continue;
     }
@@ -245,10 +271,10 @@ static void parse_run(run *r) {
                  e->line, LINE_MAX_BYTES);
       continue;
     }
-    if (only_space(r->text + e->off, e->len))
+    if (only_space(line_text(r, i), e->len))
       continue;
     memset(&err, 0, sizeof err);
-    if (medshim_claim_parse_json(&r->claim[i], r->text + e->off, e->len,
+    if (medshim_claim_parse_json(&r->claim[i], line_text(r, i), e->len,
                                  &err) != MEDSHIM_OK)
       r->error[i] = format_error(e->line, &err);
     cli_json_arena_reset(); /* the parsed tree is gone; wipe it */
@@ -283,7 +309,7 @@ static void report_run(shared *s, run *r) {
         fprintf(stderr, "medshim defer: %s\n",
                 r->error[i] ? r->error[i] : "out of memory");
         s->refused++;
-      } else if (!only_space(r->text + r->e[i].off, r->e[i].len)) {
+      } else if (!only_space(line_text(r, i), r->e[i].len)) {
         /* parsing failed and so did formatting its message */
         fprintf(stderr, "medshim defer: line %ld: not stored\n", r->e[i].line);
         s->refused++;
@@ -318,6 +344,7 @@ static void clear_run(run *r) {
     memset(r->text, 0, r->used);
   r->n = 0;
   r->used = 0;
+  r->bytes = 0;
 }
 
 static void worker_done(shared *s) {
@@ -464,6 +491,37 @@ static void acknowledge(shared *s) {
   pthread_mutex_unlock(&s->out_mu);
 }
 
+/* Standard input that is a regular file (an import: `< claims.jsonl`) is
+ * mapped instead of read: no copies of its lines, no read buffer to wipe.
+ * The lines are then taken from the current offset to the end. */
+static int map_input(shared *s) {
+  struct stat st;
+  off_t at;
+  void *m;
+  if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+      (uintmax_t)st.st_size > SIZE_MAX)
+    return 0;
+  at = lseek(STDIN_FILENO, 0, SEEK_CUR);
+  if (at < 0 || at >= st.st_size)
+    return 0;
+  m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, STDIN_FILENO, 0);
+  if (m == MAP_FAILED)
+    return 0;
+  (void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+  s->buf = m;
+  s->cap = s->len = (size_t)st.st_size;
+  s->start = (size_t)at;
+  s->eof = 1;
+  s->mapped = 1;
+  return 1;
+}
+
+static void unmap_input(shared *s) {
+  /* consumed, as if read */
+  (void)lseek(STDIN_FILENO, (off_t)s->len, SEEK_SET);
+  munmap(s->buf, s->cap);
+}
+
 static int worker_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   if (n < 1)
@@ -507,6 +565,11 @@ int cli_cmd_defer(int argc, char **argv) {
   }
   s->nruns = (size_t)workers * RUNS_PER_WORKER;
   s->cap = 1u << 20;
+  {
+    char *readbuf = s->buf;
+    if (map_input(s))
+      free(readbuf);
+  }
   cli_json_arena_install();
   pthread_mutex_init(&s->in_mu, NULL);
   pthread_mutex_init(&s->out_mu, NULL);
@@ -554,8 +617,12 @@ int cli_cmd_defer(int argc, char **argv) {
   medshim_journal_close(j); /* an abandoned worker is done with it */
   if (!abandoned) {
     free_runs(s);
-    memset(s->buf, 0, s->cap);
-    free(s->buf);
+    if (s->mapped) {
+      unmap_input(s);
+    } else {
+      memset(s->buf, 0, s->cap);
+      free(s->buf);
+    }
     pthread_mutex_destroy(&s->in_mu);
     pthread_mutex_destroy(&s->out_mu);
     pthread_cond_destroy(&s->out_cv);
