@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -402,6 +403,99 @@ START_TEST(test_cli_defer_gives_up_at_once_when_journal_fails) {
 }
 END_TEST
 
+START_TEST(test_cli_defer_killed_keeps_every_ack) {
+  /* SIGKILL `medshim defer` at random moments of a 3,000-line import, from
+   * a file and from a pipe: every claim it acknowledged is in the journal
+   * afterwards, which opens and verifies. */
+  enum { LINES = 3000, ROUNDS = 8 };
+  char *input = malloc((size_t)LINES * 400), *ip = tu_path(dir, "import"),
+       line[512], *out, *err;
+  size_t len = 0;
+  unsigned seed = (unsigned)time(NULL);
+  int kills = 0;
+  srand(seed);
+  keygen();
+  for (int i = 0; i < LINES; i++)
+    len += claim_line(input + len, (size_t)LINES * 400 - len, "Q", i);
+  tu_write_file(ip, (const unsigned char *)input, len);
+  for (int round = 0; round < ROUNDS; round++) {
+    int outp[2], status, acked = 0, want = rand() % 2500;
+    char *acks = malloc(LINES * 64);
+    size_t alen = 0;
+    ssize_t n;
+    pid_t pid;
+    ck_assert_int_eq(pipe(outp), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+      int null = open("/dev/null", O_WRONLY), in = open(ip, O_RDONLY);
+      dup2(outp[1], 1);
+      dup2(null, 2);
+      close(outp[0]);
+      if (round % 2 == 1) { /* through a pipe, from a writer process */
+        int p[2];
+        char chunk[65536];
+        if (pipe(p) != 0)
+          _exit(126);
+        if (fork() == 0) {
+          close(p[0]);
+          while ((n = read(in, chunk, sizeof chunk)) > 0)
+            if (write(p[1], chunk, (size_t)n) != n)
+              _exit(0); /* medshim is gone */
+          _exit(0);
+        }
+        close(p[1]);
+        close(in);
+        in = p[0];
+      }
+      dup2(in, 0); /* even rounds: the file itself, mapped */
+      execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+      _exit(127);
+    }
+    close(outp[1]);
+    /* read acks until `want` of them, then kill (or it finished first) */
+    while (acked < want &&
+           (n = read(outp[0], acks + alen, LINES * 64 - alen - 1)) > 0) {
+      alen += (size_t)n;
+      acked = 0;
+      for (size_t k = 0; k < alen; k++)
+        acked += acks[k] == '\n';
+    }
+    kill(pid, SIGKILL);
+    /* what it printed before it died */
+    while ((n = read(outp[0], acks + alen, LINES * 64 - alen - 1)) > 0)
+      alen += (size_t)n;
+    close(outp[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    kills += WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    acks[alen] = '\0';
+    /* every complete ack line names a claim that is in the journal */
+    ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key",
+                         key, NULL), 0);
+    for (char *a = acks, *nl; (nl = strchr(a, '\n')) != NULL; a = nl + 1) {
+      char *id = strstr(a, "\"visit_id\":\""), *q;
+      ck_assert_ptr_nonnull(id);
+      id += 12; /* past "visit_id":" */
+      q = strchr(id, '"');
+      snprintf(line, sizeof line, "\"visit_id\":\"%.*s\"", (int)(q - id), id);
+      ck_assert_msg(strstr(out, line) != NULL,
+                    "acknowledged %s missing (round %d, seed %u)", line, round,
+                    seed);
+    }
+    free(out);
+    free(err);
+    ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", jdir, "--key",
+                         key, NULL), 0);
+    free(out);
+    free(err);
+    free(acks);
+  }
+  ck_assert_int_gt(kills, 0);
+  free(input);
+  free(ip);
+}
+END_TEST
+
 START_TEST(test_cli_verify_and_damage) {
   char *out, *err, *seg;
   size_t len;
@@ -527,6 +621,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_many_lines_from_a_file);
   tcase_add_test(tc, test_cli_defer_many_lines_from_a_pipe);
   tcase_add_test(tc, test_cli_defer_starts_where_stdin_stands);
+  tcase_add_test(tc, test_cli_defer_killed_keeps_every_ack);
   tcase_add_test(tc, test_cli_defer_gives_up_at_once_when_journal_fails);
   tcase_add_test(tc, test_cli_verify_and_damage);
   tcase_add_test(tc, test_cli_wrong_key_and_rekey);
