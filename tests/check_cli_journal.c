@@ -38,6 +38,26 @@ static void teardown(void) {
   free(key2);
 }
 
+/* In a child about to exec: put a writer process in front of fd, like
+ * `cat file |`, and return the pipe's read end (fd is closed). */
+static int through_pipe(int fd) {
+  int p[2];
+  char chunk[65536];
+  ssize_t n;
+  if (pipe(p) != 0)
+    _exit(126);
+  if (fork() == 0) {
+    close(p[0]);
+    while ((n = read(fd, chunk, sizeof chunk)) > 0)
+      if (write(p[1], chunk, (size_t)n) != n)
+        _exit(0); /* the reader is gone */
+    _exit(0);
+  }
+  close(p[1]);
+  close(fd);
+  return p[0];
+}
+
 /* Run medshim with args, feeding input; stdout and stderr captured. */
 static int run(const char *input, char **out, char **err, ...) {
   char *argv[16], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
@@ -61,23 +81,8 @@ static int run(const char *input, char **out, char **err, ...) {
         e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (skip_input > 0 && lseek(i, skip_input, SEEK_SET) != skip_input)
       _exit(126);
-    if (pipe_input) { /* a writer process in front, like `cat file |` */
-      int p[2];
-      char chunk[65536];
-      ssize_t n;
-      if (pipe(p) != 0)
-        _exit(126);
-      if (fork() == 0) {
-        close(p[0]);
-        while ((n = read(i, chunk, sizeof chunk)) > 0)
-          if (write(p[1], chunk, (size_t)n) != n)
-            _exit(1);
-        _exit(0);
-      }
-      close(p[1]);
-      close(i);
-      i = p[0];
-    }
+    if (pipe_input)
+      i = through_pipe(i);
     dup2(i, 0);
     dup2(o, 1);
     dup2(e, 2);
@@ -274,7 +279,7 @@ static size_t claim_line(char *buf, size_t size, const char *prefix, int i) {
  * each bad line is reported with its own number (including one longer than
  * the 2 MiB limit), a repeat is a duplicate, and every good line is stored.
  * A file on stdin is mapped, a pipe is read: both are checked. */
-static void many_lines(int through_pipe) {
+static void many_lines(int piped) {
   enum { LINES = 1500, LONG_LINE = 900, REPEAT = 700, BIG = 1000 };
   size_t cap = (4u << 20) + LINES * 400, len = 0;
   char *input = malloc(cap), *expect = malloc(LINES * 64), *out, *err, line[512];
@@ -315,7 +320,7 @@ static void many_lines(int through_pipe) {
     }
   }
   input[len] = '\0';
-  pipe_input = through_pipe;
+  pipe_input = piped;
   ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
                        key, NULL), 2);
   pipe_input = 0;
@@ -432,22 +437,8 @@ START_TEST(test_cli_defer_killed_keeps_every_ack) {
       dup2(outp[1], 1);
       dup2(null, 2);
       close(outp[0]);
-      if (round % 2 == 1) { /* through a pipe, from a writer process */
-        int p[2];
-        char chunk[65536];
-        if (pipe(p) != 0)
-          _exit(126);
-        if (fork() == 0) {
-          close(p[0]);
-          while ((n = read(in, chunk, sizeof chunk)) > 0)
-            if (write(p[1], chunk, (size_t)n) != n)
-              _exit(0); /* medshim is gone */
-          _exit(0);
-        }
-        close(p[1]);
-        close(in);
-        in = p[0];
-      }
+      if (round % 2 == 1)
+        in = through_pipe(in);
       dup2(in, 0); /* even rounds: the file itself, mapped */
       execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
       _exit(127);

@@ -720,6 +720,16 @@ static int nadvs;
 static char file_regions[NFILES][16][7];
 static int file_nregions[NFILES];
 
+/* Bit mask of the services a rule or piece of advice names. */
+static unsigned services_of(json_t *o) {
+  unsigned mask = 0;
+  size_t k;
+  json_t *sv;
+  json_array_foreach(json_object_get(o, "services"), k, sv)
+      mask |= 1u << svc(json_string_value(sv));
+  return mask;
+}
+
 static int64_t opt_time(json_t *o, const char *key) {
   json_t *v = json_object_get(o, key);
   return v == NULL ? 0 : T(json_string_value(v));
@@ -748,11 +758,9 @@ static void ref_load(void) {
     json_array_foreach(json_object_get(root, "resettlement"), i, ph) {
       ref_rule *x = &rules[nrules++];
       const char *route = json_string_value(json_object_get(ph, "route"));
-      json_t *sv;
       memset(x, 0, sizeof *x);
       x->file = f;
-      json_array_foreach(json_object_get(ph, "services"), k, sv)
-          x->services |= 1u << svc(json_string_value(sv));
+      x->services = services_of(ph);
       x->route = strcmp(route, "hospital") == 0 ? MEDSHIM_ROUTE_HOSPITAL
                  : strcmp(route, "agency") == 0 ? MEDSHIM_ROUTE_AGENCY
                                                 : MEDSHIM_ROUTE_NONE;
@@ -764,11 +772,9 @@ static void ref_load(void) {
     json_array_foreach(json_object_get(root, "advice"), i, ph) {
       ref_advice *x = &advs[nadvs++];
       const char *kind = json_string_value(json_object_get(ph, "kind"));
-      json_t *sv;
       memset(x, 0, sizeof *x);
       x->file = f;
-      json_array_foreach(json_object_get(ph, "services"), k, sv)
-          x->services |= 1u << svc(json_string_value(sv));
+      x->services = services_of(ph);
       if (strcmp(kind, "settle_before") == 0) {
         x->at = opt_time(ph, "at");
         x->shown_from = json_object_get(ph, "from") ? opt_time(ph, "from")
@@ -781,14 +787,12 @@ static void ref_load(void) {
     json_array_foreach(json_object_get(root, "phases"), i, ph) {
       ref_phase *x = &refs[nrefs++];
       const char *eff = json_string_value(json_object_get(ph, "effect"));
-      json_t *s;
       memset(x, 0, sizeof *x);
       json_array_foreach(json_object_get(root, "regions"), k, r)
           snprintf(x->sched_regions[x->nsched++], 7, "%s", json_string_value(r));
       json_array_foreach(json_object_get(ph, "regions"), k, r)
           snprintf(x->regions[x->nregions++], 7, "%s", json_string_value(r));
-      json_array_foreach(json_object_get(ph, "services"), k, s)
-          x->services |= 1u << svc(json_string_value(s));
+      x->services = services_of(ph);
       x->from = T(json_string_value(json_object_get(ph, "from")));
       x->until = T(json_string_value(json_object_get(ph, "until")));
       x->effect = strcmp(eff, "stopped") == 0 ? MEDSHIM_DEFER : MEDSHIM_TRY_ONLINE;
