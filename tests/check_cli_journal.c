@@ -261,8 +261,9 @@ START_TEST(test_cli_defer_acks_stream) {
 }
 END_TEST
 
-/* One claim line with a numbered visit_id. */
-static size_t claim_line(char *buf, size_t size, const char *prefix, int i) {
+/* One claim line with a numbered visit_id and amount. */
+static size_t claim_line_fen(char *buf, size_t size, const char *prefix, int i,
+                             int fen) {
   int n = snprintf(buf, size,
                    "{\"visit_id\":\"%s%d\",\"service\":\"outpatient\","
                    "\"insured_admdvs\":\"330102\",\"treated_admdvs\":"
@@ -270,9 +271,13 @@ static size_t claim_line(char *buf, size_t size, const char *prefix, int i) {
                    "\"total_fen\":%d,\"self_paid_fen\":%d,\"patient\":{"
                    "\"name\":\"王小明\"},\"detail\":{\"items\":[{"
                    "\"feedetl_sn\":\"%d-1\",\"pric\":\"1.00\"}]}}\n",
-                   prefix, i, 100 + i, 100 + i, i);
+                   prefix, i, fen, fen, i);
   ck_assert(n > 0 && (size_t)n < size);
   return (size_t)n;
+}
+
+static size_t claim_line(char *buf, size_t size, const char *prefix, int i) {
+  return claim_line_fen(buf, size, prefix, i, 100 + i);
 }
 
 /* Many runs of lines, handled by several workers: acks come in input order,
@@ -350,6 +355,47 @@ START_TEST(test_cli_defer_many_lines_from_a_file) { many_lines(0); }
 END_TEST
 
 START_TEST(test_cli_defer_many_lines_from_a_pipe) { many_lines(1); }
+END_TEST
+
+START_TEST(test_cli_defer_first_of_a_repeated_visit_wins) {
+  /* Lines 64 and 65 fall in different runs, handled by different workers
+   * at the same time; so do 128 and 129. Whatever the timing, the first of
+   * each pair is the one stored: the other is a conflict (other content)
+   * or a duplicate (same content). */
+  enum { LINES = 200, ROUNDS = 20 };
+  char *input = malloc(LINES * 400), *out, *err, want[128];
+  for (int round = 0; round < ROUNDS; round++) {
+    size_t len = 0;
+    char *rdir = tu_path(dir, "rounds");
+    char jd[64];
+    for (int i = 1; i <= LINES; i++) {
+      if (i == 65) /* same visit_id as line 64, another amount */
+        len += claim_line_fen(input + len, LINES * 400 - len, "R", 64, 1);
+      else if (i == 129) /* same as line 128 */
+        len += claim_line(input + len, LINES * 400 - len, "R", 128);
+      else
+        len += claim_line(input + len, LINES * 400 - len, "R", i);
+    }
+    input[len] = '\0';
+    snprintf(jd, sizeof jd, "j%d", round);
+    free(rdir);
+    rdir = tu_path(dir, jd);
+    if (round == 0)
+      keygen();
+    ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", rdir, "--key",
+                         key, NULL), 2);
+    ck_assert_ptr_nonnull(strstr(out, "{\"visit_id\":\"R64\",\"status\":\"stored\"}\n"
+                                      "{\"visit_id\":\"R66\",\"status\":\"stored\"}"));
+    ck_assert_ptr_nonnull(strstr(out, "{\"visit_id\":\"R128\",\"status\":\"stored\"}\n"
+                                      "{\"visit_id\":\"R128\",\"status\":\"duplicate\"}\n"));
+    snprintf(want, sizeof want, "line 65: visit_id: R64 is already journaled");
+    ck_assert_msg(strstr(err, want) != NULL, "round %d: %s", round, err);
+    free(out);
+    free(err);
+    free(rdir);
+  }
+  free(input);
+}
 END_TEST
 
 START_TEST(test_cli_defer_starts_where_stdin_stands) {
@@ -612,6 +658,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_many_lines_from_a_file);
   tcase_add_test(tc, test_cli_defer_many_lines_from_a_pipe);
   tcase_add_test(tc, test_cli_defer_starts_where_stdin_stands);
+  tcase_add_test(tc, test_cli_defer_first_of_a_repeated_visit_wins);
   tcase_add_test(tc, test_cli_defer_killed_keeps_every_ack);
   tcase_add_test(tc, test_cli_defer_gives_up_at_once_when_journal_fails);
   tcase_add_test(tc, test_cli_verify_and_damage);

@@ -14,6 +14,7 @@
  * buffered, so nothing already read waits for more input before it is
  * acknowledged. A regular file on stdin is mapped rather than read. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,7 +54,11 @@ typedef struct run {
   size_t bytes; /* of all its lines, copied or not */
   entry e[RUN_LINES];
   size_t n;
-  unsigned long ticket; /* position among runs, for printing in order */
+  unsigned long ticket; /* position among runs (under out_mu); ULONG_MAX
+                         * until the run has its lines */
+  int parsed;           /* idhash is filled in (under out_mu) */
+  uint64_t idhash[RUN_LINES]; /* of the visit_ids of the good lines */
+  size_t nid;
   int state;            /* RUN_FREE, RUN_BUSY, RUN_WRITTEN or RUN_DONE */
   int rc;               /* of the journal call */
   medshim_claim *claim[RUN_LINES];
@@ -238,8 +243,11 @@ static size_t take_run(shared *s, run *r) {
       s->eof = 1;
     s->len += (size_t)got;
   }
-  if (r->n > 0)
+  if (r->n > 0) {
+    pthread_mutex_lock(&s->out_mu);
     r->ticket = s->next_ticket++;
+    pthread_mutex_unlock(&s->out_mu);
+  }
   return atomic_load(&s->fatal) ? 0 : r->n;
 }
 
@@ -372,12 +380,63 @@ static run *get_run(const worker *w) {
     if (r == NULL)
       pthread_cond_wait(&s->out_cv, &s->out_mu);
   }
-  if (r != NULL)
+  if (r != NULL) {
     r->state = RUN_BUSY;
+    r->ticket = ULONG_MAX;
+    r->parsed = 0;
+  }
   pthread_mutex_unlock(&s->out_mu);
   if (r != NULL)
     clear_run(r);
   return r;
+}
+
+/* FNV-1a: a visit_id's fingerprint, to spot repeats between runs. */
+static uint64_t id_hash(const char *id) {
+  uint64_t h = UINT64_C(14695981039346656037);
+  for (; *id; id++)
+    h = (h ^ (unsigned char)*id) * UINT64_C(1099511628211);
+  return h;
+}
+
+/* Runs are written concurrently, so that of two lines with the same
+ * visit_id in different runs the later could be written first (and be
+ * the one stored). A run waits for every earlier run still unwritten
+ * that is not parsed yet or may share a visit_id with it; the first line
+ * of a repeated visit_id is then always the one stored. Called with
+ * out_mu held. */
+static int must_wait(const shared *s, const run *r) {
+  for (size_t i = 0; i < s->nruns; i++) {
+    const run *q = &s->runs[i];
+    if (q == r || q->state != RUN_BUSY || q->ticket >= r->ticket)
+      continue;
+    if (!q->parsed)
+      return 1;
+    for (size_t a = 0; a < q->nid; a++)
+      for (size_t b = 0; b < r->nid; b++)
+        if (q->idhash[a] == r->idhash[b])
+          return 1;
+  }
+  return 0;
+}
+
+/* Parsed: publish the run's visit_ids, then wait for its turn if an
+ * earlier run may hold one of them. -1 after a fatal error. */
+static int wait_for_earlier(shared *s, run *r) {
+  size_t nid = 0;
+  int ok;
+  for (size_t i = 0; i < r->n; i++)
+    if (r->claim[i] != NULL)
+      r->idhash[nid++] = id_hash(medshim_claim_visit_id(r->claim[i]));
+  pthread_mutex_lock(&s->out_mu);
+  r->nid = nid;
+  r->parsed = 1;
+  pthread_cond_broadcast(&s->out_cv);
+  while (!atomic_load(&s->fatal) && must_wait(s, r))
+    pthread_cond_wait(&s->out_cv, &s->out_mu);
+  ok = !atomic_load(&s->fatal);
+  pthread_mutex_unlock(&s->out_mu);
+  return ok ? 0 : -1;
 }
 
 static void put_run(shared *s, run *r, int state) {
@@ -416,7 +475,7 @@ static void *worker_main(void *arg) {
     }
     pthread_mutex_unlock(&s->in_mu);
     parse_run(r);
-    if (journal_ready(s) != 0) {
+    if (journal_ready(s) != 0 || wait_for_earlier(s, r) != 0) {
       put_run(s, r, RUN_BUSY); /* freed with the others */
       break;
     }
