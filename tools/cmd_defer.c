@@ -90,6 +90,7 @@ typedef struct shared {
   unsigned long next_print;
   int refused;
   int reading; /* a worker is in read(), which may wait for input */
+  int starved; /* a worker waits for one of its runs to be reported */
   int done;    /* workers that have finished */
   int workers; /* started */
   int opened;  /* the journal is open (s->j), or failed to open (fatal) */
@@ -377,8 +378,11 @@ static run *get_run(const worker *w) {
     for (size_t i = w->first; i < w->first + RUNS_PER_WORKER && r == NULL; i++)
       if (s->runs[i].state == RUN_FREE || s->runs[i].state == RUN_DONE)
         r = &s->runs[i];
-    if (r == NULL)
+    if (r == NULL) {
+      s->starved = 1; /* tells the acknowledger to sync now */
+      pthread_cond_broadcast(&s->out_cv);
       pthread_cond_wait(&s->out_cv, &s->out_mu);
+    }
   }
   if (r != NULL) {
     r->state = RUN_BUSY;
@@ -503,6 +507,24 @@ static run *written(shared *s, unsigned long t) {
   return NULL;
 }
 
+/* Whether the acknowledger should sync and report now (or stop: every
+ * worker done). It waits while workers are still busy with lines and runs
+ * are to spare, so that one fdatasync covers many runs of a large import;
+ * when no worker has lines in hand (input is slow, or ended) it syncs at
+ * once, so acks never wait for input. Called with out_mu held. */
+static int sync_now(shared *s) {
+  size_t nwritten = 0, busy = 0;
+  if (written(s, s->next_print) == NULL)
+    return s->done == s->workers; /* nothing to report yet: stop if done */
+  if (s->done == s->workers || s->starved)
+    return 1;
+  for (size_t i = 0; i < s->nruns; i++) {
+    nwritten += s->runs[i].state == RUN_WRITTEN;
+    busy += s->runs[i].state == RUN_BUSY && s->runs[i].ticket != ULONG_MAX;
+  }
+  return busy == 0 || nwritten >= s->nruns / 2;
+}
+
 /* The main thread's part: make the written runs durable and report them,
  * in input order, until the workers are done or something failed. */
 static void acknowledge(shared *s) {
@@ -511,9 +533,9 @@ static void acknowledge(shared *s) {
     unsigned long first = s->next_print, last = first, t;
     int rc = MEDSHIM_OK, claims = 0;
     run *r;
-    while (written(s, first) == NULL && s->done < s->workers &&
-           !atomic_load(&s->fatal))
+    while (!sync_now(s) && !atomic_load(&s->fatal))
       pthread_cond_wait(&s->out_cv, &s->out_mu);
+    s->starved = 0;
     if (atomic_load(&s->fatal) || written(s, first) == NULL)
       break; /* failed, or every worker done and every run reported */
     /* All runs written so far, in order, go with one sync. */
