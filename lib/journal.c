@@ -212,9 +212,9 @@ static void journal_free(medshim_journal *j) {
   medshim__jindex_free(&j->ix);
   medshim__jcrypto_free(j->wcrypto);
   medshim__jcrypto_free(j->rcrypto);
-  for (size_t i = 0; i < j->nzpool; i++)
-    medshim__jzip_free(j->zpool[i]);
-  pthread_mutex_destroy(&j->zmu);
+  for (size_t i = 0; i < j->nprep_pool; i++)
+    medshim__jprep_free(j->prep_pool[i]);
+  pthread_mutex_destroy(&j->prep_mu);
   medshim__jscratch_free(&j->wscratch);
   medshim__jscratch_free(&j->rscratch);
   if (j->wbuf != NULL) {
@@ -253,7 +253,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   j->lock_fd = -1;
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv, NULL);
-  pthread_mutex_init(&j->zmu, NULL);
+  pthread_mutex_init(&j->prep_mu, NULL);
   medshim__jindex_init(&j->ix);
   j->readonly = (opts->flags & MEDSHIM_JOURNAL_READONLY) != 0;
   create = !j->readonly && (opts->flags & MEDSHIM_JOURNAL_CREATE) != 0;
@@ -600,26 +600,27 @@ static int commit_arrived(medshim_journal *j, size_t staged, uint64_t target,
   return wait ? commit(j, 0, target, 1) : MEDSHIM_OK;
 }
 
-/* A deflate stream from the handle's pool (NULL when out of memory). */
-static medshim__jzip *zip_take(medshim_journal *j) {
-  medshim__jzip *z = NULL;
-  pthread_mutex_lock(&j->zmu);
-  if (j->nzpool > 0)
-    z = j->zpool[--j->nzpool];
-  pthread_mutex_unlock(&j->zmu);
-  return z != NULL ? z : medshim__jzip_new();
+/* A digest and deflate context from the handle's pool (NULL when out of
+ * memory). */
+static medshim__jprep *prep_take(medshim_journal *j) {
+  medshim__jprep *z = NULL;
+  pthread_mutex_lock(&j->prep_mu);
+  if (j->nprep_pool > 0)
+    z = j->prep_pool[--j->nprep_pool];
+  pthread_mutex_unlock(&j->prep_mu);
+  return z != NULL ? z : medshim__jprep_new();
 }
 
-static void zip_give(medshim_journal *j, medshim__jzip *z) {
+static void prep_give(medshim_journal *j, medshim__jprep *z) {
   if (z == NULL)
     return;
-  pthread_mutex_lock(&j->zmu);
-  if (j->nzpool < sizeof j->zpool / sizeof j->zpool[0]) {
-    j->zpool[j->nzpool++] = z;
+  pthread_mutex_lock(&j->prep_mu);
+  if (j->nprep_pool < sizeof j->prep_pool / sizeof j->prep_pool[0]) {
+    j->prep_pool[j->nprep_pool++] = z;
     z = NULL;
   }
-  pthread_mutex_unlock(&j->zmu);
-  medshim__jzip_free(z);
+  pthread_mutex_unlock(&j->prep_mu);
+  medshim__jprep_free(z);
 }
 
 static void wipe_all(unsigned char **bufs, const size_t *lens, size_t count) {
@@ -639,7 +640,7 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
   unsigned char **enc = NULL, **zenc = NULL;
   size_t *enc_len = NULL, *zenc_len = NULL, staged = 0;
   unsigned char (*dig)[JF_DIGEST_BYTES] = NULL;
-  medshim__jzip *zip = NULL;
+  medshim__jprep *prep = NULL;
   uint64_t target = 0;
   int rc = MEDSHIM_OK, locked = 0, arriving = 0;
 
@@ -671,25 +672,25 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
     rc = medshim__claim_encode(&enc[i], &enc_len[i], claims[i]);
     if (rc != MEDSHIM_OK)
       goto cleanup;
-    if (medshim__digest16(dig[i], enc[i], enc_len[i]) != 0) {
+    if (prep == NULL && (prep = prep_take(j)) == NULL) {
+      rc = MEDSHIM_ENOMEM;
+      goto cleanup;
+    }
+    if (medshim__jprep_digest16(prep, dig[i], enc[i], enc_len[i]) != 0) {
       rc = MEDSHIM_ECRYPTO;
       goto cleanup;
     }
     if (enc_len[i] <= 64)
       continue; /* too small to gain */
-    if (zip == NULL && (zip = zip_take(j)) == NULL) {
-      rc = MEDSHIM_ENOMEM;
-      goto cleanup;
-    }
     if ((zenc[i] = malloc(enc_len[i])) == NULL) {
       rc = MEDSHIM_ENOMEM;
       goto cleanup;
     }
-    zenc_len[i] = medshim__jzip_compress(zip, enc[i], enc_len[i], zenc[i],
+    zenc_len[i] = medshim__jprep_compress(prep, enc[i], enc_len[i], zenc[i],
                                          enc_len[i]);
   }
-  zip_give(j, zip);
-  zip = NULL;
+  prep_give(j, prep);
+  prep = NULL;
   pthread_mutex_lock(&j->mu);
   locked = 1;
   if (j->poisoned) {
@@ -742,7 +743,7 @@ cleanup:
       (void)poison(j, "staging", EIO); /* staged records were never written */
     pthread_mutex_unlock(&j->mu);
   }
-  zip_give(j, zip);
+  prep_give(j, prep);
   /* both hold personal data */
   wipe_all(enc, enc_len, enc_len != NULL ? count : 0);
   wipe_all(zenc, enc_len, enc_len != NULL ? count : 0); /* capacity */

@@ -28,17 +28,21 @@ int medshim__jcrypto_open(medshim__jcrypto *c, const unsigned char key[32],
                           const unsigned char tag[JF_TAG_BYTES],
                           unsigned char *pt);
 
-/* zlib with a preset dictionary of the words claims repeat. A medshim__jzip
- * is a reusable deflate stream, not thread-safe; the journal keeps a pool of
- * them so that claims are compressed outside its lock. compress returns the
- * compressed size, or 0 when the output does not fit in cap (the caller
- * stores the body raw). decompress returns 0 when exactly raw_len bytes came
- * out, else -1. */
-typedef struct medshim__jzip medshim__jzip;
-medshim__jzip *medshim__jzip_new(void);
-void medshim__jzip_free(medshim__jzip *z);
-size_t medshim__jzip_compress(medshim__jzip *z, const unsigned char *in,
-                              size_t len, unsigned char *out, size_t cap);
+/* What a defer prepares outside the journal's lock: a claim's content
+ * digest (the SHA-256 prefix that tells a duplicate from a conflict) and
+ * its compressed form (zlib with a preset dictionary of the words claims
+ * repeat). A medshim__jprep holds a reusable deflate stream and digest
+ * context, and is not thread-safe; the journal keeps a pool of them.
+ * compress returns the compressed size, or 0 when the output does not fit
+ * in cap (the caller stores the body raw). decompress returns 0 when
+ * exactly raw_len bytes came out, else -1. */
+typedef struct medshim__jprep medshim__jprep;
+medshim__jprep *medshim__jprep_new(void);
+void medshim__jprep_free(medshim__jprep *z);
+int medshim__jprep_digest16(medshim__jprep *z, unsigned char out[JF_DIGEST_BYTES],
+                            const unsigned char *data, size_t len);
+size_t medshim__jprep_compress(medshim__jprep *z, const unsigned char *in,
+                               size_t len, unsigned char *out, size_t cap);
 int medshim__jcrypto_decompress(medshim__jcrypto *c, const unsigned char *in,
                                 size_t len, unsigned char *out, size_t raw_len);
 
@@ -53,9 +57,6 @@ int medshim__hmac(unsigned char out[JF_HASH_BYTES], const unsigned char key[32],
 int medshim__chain_next(medshim__jcrypto *c, unsigned char chain[JF_HASH_BYTES],
                         const unsigned char *header, size_t header_len,
                         const unsigned char tag[JF_TAG_BYTES]);
-/* 16-byte content digest (SHA-256 prefix). */
-int medshim__digest16(unsigned char out[JF_DIGEST_BYTES],
-                      const unsigned char *data, size_t len);
 int medshim__random(unsigned char *buf, size_t len);
 /* Constant-time equality: 1 when equal. */
 int medshim__ct_equal(const void *a, const void *b, size_t len);

@@ -61,7 +61,7 @@ typedef struct medshim__jrec {
 } medshim__jrec;
 
 /* Append a sealed record to *out (grown as needed) at *out_len. zbody
- * (zlen bytes), when not NULL, is body compressed by medshim__jzip_compress;
+ * (zlen bytes), when not NULL, is body compressed by medshim__jprep_compress;
  * it is stored instead of body when it is smaller. */
 int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
                        const unsigned char key[32], uint8_t type, uint64_t seq,
@@ -182,10 +182,10 @@ struct medshim_journal {
   uint64_t since_checkpoint;
   medshim__jcrypto *wcrypto;
   medshim__jscratch wscratch;
-  /* deflate streams for claims, taken by defer calls outside mu */
-  pthread_mutex_t zmu;
-  medshim__jzip *zpool[8];
-  size_t nzpool;
+  /* digest and deflate contexts, taken by defer calls outside mu */
+  pthread_mutex_t prep_mu;
+  medshim__jprep *prep_pool[8];
+  size_t nprep_pool;
   unsigned char *wbuf;
   size_t wbuf_cap;
   /* readers (get) under the lock */
