@@ -178,6 +178,10 @@ struct medshim_journal {
   uint64_t synced_seq;    /* records [1, synced_seq] are durable */
   int syncing;            /* a thread is in fdatasync */
   atomic_int arriving;    /* threads in defer that have not written yet */
+  atomic_int inside;      /* threads in a durable defer */
+  int waiting;            /* threads written and waiting for a sync */
+  int expected;           /* writers group commit expects (see commit) */
+  int64_t sync_ns;        /* moving average of an fdatasync's duration */
   int poisoned;
   uint64_t since_checkpoint;
   medshim__jcrypto *wcrypto;

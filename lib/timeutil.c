@@ -1,4 +1,5 @@
-/* ISO 8601 instants in and out; the C library does the calendar (timegm). */
+/* ISO 8601 instants in and out; the C library does the calendar (timegm).
+ * And the monotonic clock. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,4 +106,10 @@ void medshim__time_format(char out[MEDSHIM_TIME_TEXT], int64_t t) {
            (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
            (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
            (unsigned)tm.tm_sec % 100u);
+}
+
+int64_t medshim__mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }

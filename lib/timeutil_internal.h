@@ -1,4 +1,5 @@
-/* Instants: parsing ISO 8601 text and formatting in China Standard Time. */
+/* Instants: parsing ISO 8601 text and formatting in China Standard Time;
+ * a monotonic clock for measuring durations. */
 #ifndef MEDSHIM_TIMEUTIL_INTERNAL_H
 #define MEDSHIM_TIMEUTIL_INTERNAL_H
 
@@ -21,5 +22,8 @@ int medshim__time_parse(int64_t *out, const char *text, size_t len);
 
 /* Format as "2022-02-10T00:00:00+08:00". */
 void medshim__time_format(char out[MEDSHIM_TIME_TEXT], int64_t t);
+
+/* Nanoseconds on the monotonic clock, for durations only. */
+int64_t medshim__mono_ns(void);
 
 #endif
