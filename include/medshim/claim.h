@@ -165,6 +165,46 @@ MEDSHIM_API const char *medshim_claim_detail(const medshim_claim *claim,
                                              size_t *len);
 /**@}*/
 
+/** Where a claim is to be re-settled (the values of medshim_route). */
+#define MEDSHIM_CLAIM_ROUTE_NONE 0
+#define MEDSHIM_CLAIM_ROUTE_HOSPITAL 1
+#define MEDSHIM_CLAIM_ROUTE_AGENCY 2
+
+/** Longest schedule id kept with a claim's window. */
+#define MEDSHIM_SCHEDULE_ID_MAX 64
+
+/**
+ * The re-settlement window the cashier was told at defer: journaled with
+ * the claim, and what replay uses (an amended notice changes it only
+ * through medshim_replay_assign_windows()).
+ */
+typedef struct medshim_claim_window {
+  unsigned int version;  /**< MEDSHIM_CLAIM_WINDOW_VERSION */
+  int route;             /**< MEDSHIM_CLAIM_ROUTE_* (medshim_route) */
+  int64_t from;          /**< Unix seconds */
+  int64_t until;         /**< exclusive deadline; 0: open-ended */
+  char schedule_id[MEDSHIM_SCHEDULE_ID_MAX + 1]; /**< the notice that decided */
+  uint32_t schedule_version; /**< its version */
+} medshim_claim_window;
+
+#define MEDSHIM_CLAIM_WINDOW_VERSION 1
+
+/**
+ * Attach the window the cashier was told (before medshim_journal_defer()).
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL (bad route, until <= from, overlong or
+ *         non-printable schedule id, unknown version).
+ */
+MEDSHIM_API int medshim_claim_set_window(medshim_claim *claim,
+                                         const medshim_claim_window *window);
+
+/**
+ * The window journaled with the claim.
+ * @return MEDSHIM_OK; MEDSHIM_ENOTFOUND when the claim was deferred without
+ *         one (an unplanned outage); MEDSHIM_EINVAL.
+ */
+MEDSHIM_API int medshim_claim_window_get(medshim_claim_window *out,
+                                         const medshim_claim *claim);
+
 #ifdef __cplusplus
 }
 #endif

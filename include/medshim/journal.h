@@ -190,9 +190,18 @@ typedef struct medshim_claim_status {
   char code[MEDSHIM_REJECT_CODE_MAX + 1];          /**< rejection code */
   char message[MEDSHIM_REJECT_MESSAGE_MAX + 1];    /**< rejection text */
   uint64_t seq;                    /**< journal sequence of the claim record */
+  /* version 2 */
+  int64_t attempt_started_at;      /**< wall clock when the last attempt began */
+  char mdtrt_id[MEDSHIM_SETTLEMENT_ID_MAX + 1];  /**< platform visit id */
+  char msgid[31];                  /**< msgid of the settling request */
+  int64_t setl_time;               /**< platform settlement time (Unix s) */
+  int64_t total_fen;               /**< medfee_sumamt the platform settled */
+  int64_t hospital_share_fen;      /**< hosp_part_amt */
+  int window_assigned;             /**< 1: `window` replaces the claim's own */
+  medshim_claim_window window;     /**< assigned by medshim_replay_assign_windows() */
 } medshim_claim_status;
 
-#define MEDSHIM_CLAIM_STATUS_VERSION 1
+#define MEDSHIM_CLAIM_STATUS_VERSION 2
 
 /** Zero a status and set its version and state PENDING. */
 MEDSHIM_API int medshim_claim_status_init(medshim_claim_status *status,
