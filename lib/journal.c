@@ -288,6 +288,8 @@ int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
   ckrc = medshim__checkpoint_read(j->dir, &j->keys, &scan->checkpoint);
   if (ckrc == MEDSHIM_OK) {
     scan->have_checkpoint = 1;
+    if (j->parent == NULL)
+      j->lane_marked = (scan->checkpoint.flags & JF_CKPT_LANE) != 0;
   } else if (ckrc == MEDSHIM_ENOTFOUND) {
     if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
       rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_CHECKPOINT_NAME,
@@ -341,6 +343,25 @@ done:
   }
   free(segnos);
   return rc;
+}
+
+/* A claim writer records in the main checkpoint that the replay lane
+ * exists (creating it first), so that removing it is noticed: its statuses
+ * would otherwise fall back to older ones and settled claims be resent. */
+static int mark_lane(medshim_journal *j, medshim_error *err) {
+  medshim__jcheckpoint ck;
+  int rc = medshim__lane_ensure(j, err);
+  if (rc <= 0)
+    return rc; /* 0: another process is creating it; the next open marks */
+  memset(&ck, 0, sizeof ck);
+  ck.segno = j->nsegs;
+  ck.seq = j->next_seq - 1;
+  memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+  ck.flags = JF_CKPT_LANE;
+  if ((rc = medshim__checkpoint_write(j->dir, &j->keys, &ck, err)) != MEDSHIM_OK)
+    return rc;
+  j->lane_marked = 1;
+  return MEDSHIM_OK;
 }
 
 int medshim_journal_open(medshim_journal **out, const char *dir,
@@ -408,6 +429,9 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     goto fail;
   if ((rc = medshim__lane_open(j, err)) != MEDSHIM_OK)
     goto fail;
+  if (!j->readonly && j->parent == NULL && !j->lane_marked &&
+      (rc = mark_lane(j, err)) != MEDSHIM_OK)
+    goto fail;
   free(segnos);
   *out = j;
   return MEDSHIM_OK;
@@ -446,6 +470,7 @@ void medshim_journal_close(medshim_journal *j) {
       ck.segno = j->nsegs;
       ck.seq = j->synced_seq;
       memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+      ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
       (void)medshim__checkpoint_write(j->dir, &j->keys, &ck, NULL);
     }
     pthread_mutex_unlock(&j->mu);
@@ -533,6 +558,7 @@ static int new_segment(medshim_journal *j) {
     ck.segno = segno - 1;
     ck.seq = j->next_seq - 1;
     memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+    ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
     if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK)
       return poison(j, "writing the checkpoint", EIO);
   }
