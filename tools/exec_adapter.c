@@ -139,6 +139,21 @@ static int str_field(char *dst, size_t max, const json_t *o, const char *name,
   return 0;
 }
 
+/* An id of a settled result: like str_field, but an overlong id is handed
+ * to the library unterminated (its whole array, no NUL), which refuses it
+ * as a BAD_ANSWER with the reason kept in the claim's status and counted in
+ * bad_answers: refused, not cut. */
+static int id_field(char *dst, size_t max, const json_t *o, const char *name,
+                    int required, char *why, size_t ws) {
+  const json_t *v = json_object_get(o, name);
+  if (json_is_string(v) && json_string_length(v) > max &&
+      memchr(json_string_value(v), '\0', json_string_length(v)) == NULL) {
+    memcpy(dst, json_string_value(v), max + 1);
+    return 0;
+  }
+  return str_field(dst, max, o, name, required, why, ws);
+}
+
 /* An amount: a JSON integer of fen (not 12.5, not "1250"). */
 static int fen_field(int64_t *dst, const json_t *o, const char *name,
                      int required, char *why, size_t ws) {
@@ -199,11 +214,11 @@ int exec_parse_result(medshim_settlement *out, const json_t *o, int is_probe,
     rc = why_set(why, ws, "the result has no \"status\"");
   } else if (strcmp(status, "settled") == 0) {
     out->outcome = MEDSHIM_OUTCOME_SETTLED;
-    if (str_field(out->settlement_id, MEDSHIM_PLATFORM_ID_MAX, o,
-                  "settlement_id", 1, why, ws) != 0 ||
-        str_field(out->mdtrt_id, MEDSHIM_PLATFORM_ID_MAX, o, "mdtrt_id", 0, why,
-                  ws) != 0 ||
-        str_field(out->msgid, MEDSHIM_MSGID_LEN, o, "msgid", 0, why, ws) != 0 ||
+    if (id_field(out->settlement_id, MEDSHIM_PLATFORM_ID_MAX, o,
+                 "settlement_id", 1, why, ws) != 0 ||
+        id_field(out->mdtrt_id, MEDSHIM_PLATFORM_ID_MAX, o, "mdtrt_id", 0, why,
+                 ws) != 0 ||
+        id_field(out->msgid, MEDSHIM_MSGID_LEN, o, "msgid", 0, why, ws) != 0 ||
         time_field(&out->setl_time, o, "setl_time", why, ws) != 0 ||
         fen_field(&out->total_fen, o, "total_fen", 1, why, ws) != 0 ||
         fen_field(&out->fund_paid_fen, o, "fund_paid_fen", 1, why, ws) != 0 ||
@@ -288,7 +303,15 @@ static void conv_fail(conv *cv, const char *fmt, ...) {
   va_end(ap);
   settlement_clear(cv->out);
   cv->out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
-  snprintf(cv->out->message, sizeof cv->out->message, "exec adapter: %s", text);
+  {
+    static const char pre[] = "exec adapter: ";
+    size_t room = sizeof cv->out->message - sizeof pre, n = strlen(text);
+    memcpy(cv->out->message, pre, sizeof pre - 1);
+    if (n > room)
+      n = room; /* our own ASCII text: no character is split */
+    memcpy(cv->out->message + sizeof pre - 1, text, n);
+    cv->out->message[sizeof pre - 1 + n] = '\0';
+  }
   fprintf(stderr, "%s: adapter: %s: %s: the outcome is unknown; the claim "
                   "stays in doubt and is probed later\n",
           cv->ex->prefix, cv->visit_id, text);
@@ -539,7 +562,9 @@ static char *conv_line(conv *cv, const char *line, size_t len) {
   char *reply;
   if (!json_is_object(o)) {
     json_decref(o);
-    conv_fail(cv, "a line that is not a JSON object");
+    /* not e.text: jansson quotes the text near the error */
+    conv_fail(cv, "a line that is not a JSON object (at byte %d)",
+              e.position);
     return NULL;
   }
   reply = conv_json(cv, o);
