@@ -4,6 +4,7 @@ misbehave on purpose. Per-call by default; --persistent serves many
 requests, each in its own thread, multiplexed by id.
 
   fake_adapter.py MODE [--persistent] [--pidfile F] [--sleep S] [--log F]
+                       [--fds F] [--spawn-bg]
 
 MODE: settle       2201 + 2207 steps, then a settled result that adds up
       reject       a rejected result (code 1406)
@@ -96,6 +97,12 @@ def serve(req, conv, reader):
     if sleep_s:
         time.sleep(sleep_s)
     if mode == "hang":
+        if "--spawn-bg" in args:  # a grandchild in the background too
+            p = subprocess.Popen(["sleep", "3600"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            if pidfile:
+                with open(pidfile, "a") as f:
+                    f.write("%d\n" % p.pid)
         time.sleep(3600)
     if req["type"] == "probe":
         if mode == "notfound" or mode == "settle":
@@ -150,8 +157,11 @@ def serve(req, conv, reader):
         r["setl_time"] = "2022/03/15"
     if mode == "background":
         # a grandchild that keeps our stdout open for a long time
-        subprocess.Popen(["sleep", "300"], stdout=sys.stdout,
-                         stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(["sleep", "300"], stdout=sys.stdout,
+                             stderr=subprocess.DEVNULL)
+        if pidfile:
+            with open(pidfile, "a") as f:
+                f.write("%d\n" % p.pid)
     send(r)
     if mode == "exit3":
         sys.exit(3)
@@ -168,6 +178,16 @@ def result_settled(rid, total, setl_id):
 
 
 def main():
+    if "--fds" in args:  # record the descriptors this adapter holds
+        fds = []
+        for x in os.listdir("/proc/self/fd"):
+            try:
+                os.fstat(int(x))  # the listing's own fd is closed by now
+                fds.append(x)
+            except OSError:
+                pass
+        with open(opt("--fds"), "a") as f:
+            f.write(" ".join(sorted(fds)) + "\n")
     if mode == "slowstdin":
         time.sleep(sleep_s or 1)
     if not persistent:

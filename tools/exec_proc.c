@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,17 @@ static void reset_signals(void) {
   (void)sigaction(SIGPIPE, &sa, NULL);
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Descriptors medshim inherited from whoever started it are not the
+ * adapter's either: only 0, 1 and 2 go on. */
+static void close_others(void) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+    return;
+#endif
+  for (int fd = 3; fd < 4096; fd++)
+    (void)close(fd);
 }
 
 static void supervise(const char *command, pid_t parent) {
@@ -115,10 +127,7 @@ int exec_proc_start(exec_proc *p, const char *command) {
     if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
       _exit(127);
     /* descriptors 0 and 1 are open in medshim, so the pipes are above 1 */
-    close(in[0]);
-    close(in[1]);
-    close(out[0]);
-    close(out[1]);
+    close_others(); /* the pipes' originals too */
     supervise(command, parent);
     _exit(127);
   }
