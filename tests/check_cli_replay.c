@@ -557,6 +557,13 @@ START_TEST(test_persistent_adapter) {
   free(out);
   ck_assert_int_eq(lines_in("pids"), 1);
   ck_assert_int_eq(alive_in_pidfile("pids"), 0); /* ended with the run */
+  /* an adapter that dies as soon as it starts: every claim unknown, and
+   * no worker waits for a start that already happened */
+  ck_assert_int_eq(sh(&out, "rm -rf c && cp -r j c && timeout 60 %s replay "
+                      "--journal c --key k --institution H33010200001 --at "
+                      "2022-03-16T10:00 --concurrency 8 --timeout 5 "
+                      "--exec-persistent true", cli), 0);
+  free(out);
   /* a crash: what was in flight is unknown; it is restarted for the rest */
   ck_assert_int_eq(sh(&out, "rm -rf j k pids"), 0);
   free(out);

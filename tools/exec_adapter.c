@@ -942,15 +942,21 @@ static void run_persistent(conv *cv, const char *request) {
   }
   pthread_mutex_lock(&p->mu);
   if (!p->running) {
-    unsigned failures = p->spawn_failures;
+    /* a process started since we asked counts, even if it died again
+     * before this thread woke up: never wait for a start already done */
+    unsigned failures = p->spawn_failures, gen = p->gen;
     p->want = 1;
     pthread_cond_broadcast(&p->state);
-    while (!p->running && p->spawn_failures == failures && !p->stopping)
+    while (!p->running && p->gen == gen && p->spawn_failures == failures &&
+           !p->stopping)
       pthread_cond_wait(&p->state, &p->mu);
     if (!p->running) {
+      int started = p->gen != gen;
       pthread_mutex_unlock(&p->mu);
       pthread_cond_destroy(&r.cv);
-      conv_fail(cv, "the persistent adapter could not be started");
+      conv_fail(cv, started ? "the persistent adapter exited as soon as it "
+                              "was started"
+                            : "the persistent adapter could not be started");
       return;
     }
   }
