@@ -653,6 +653,41 @@ START_TEST(test_dry_run_matches_real_run) {
 }
 END_TEST
 
+/* A cashier process holds the journal and keeps deferring while the
+ * operator's replay runs: neither gets "journal busy". */
+START_TEST(test_replay_while_a_cashier_defers) {
+  char *out, *acks, *r1;
+  json_t *o;
+  journal(6, 0);
+  write_claims("more.jsonl", 10, 0);
+  ck_assert_int_eq(sh(&out, "sed -i 's/\"MZ/\"NEW/' more.jsonl"), 0);
+  free(out);
+  ck_assert_int_eq(
+      sh(&out, "(sleep 2; cat more.jsonl) | %s defer --journal j --key k "
+               "--schedule %s > acks 2> deferr & sleep 0.7; "
+               REPLAY "--at 2022-03-16T10:00 --exec '%s settle' > r1; rc=$?; "
+               "wait $!; d=$?; [ $rc -eq 0 ] && [ $d -eq 0 ]",
+         cli, sched, cli, fake),
+      0);
+  free(out);
+  r1 = slurp("r1");
+  o = summary_of(r1);
+  ck_assert_int_eq(num(o, "settled"), 6); /* the claims there at its start */
+  json_decref(o);
+  free(r1);
+  acks = slurp("acks");
+  ck_assert_int_eq(count_lines(acks, "\"stored\""), 10);
+  free(acks);
+  /* the next run takes the cashier's new claims */
+  ck_assert_int_eq(sh(&out, REPLAY "--at 2022-03-16T11:00 --exec '%s settle'",
+                      cli, fake), 0);
+  o = summary_of(out);
+  ck_assert_int_eq(num(o, "settled"), 16);
+  json_decref(o);
+  free(out);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli_replay");
   TCase *tc = tcase_create("cli");
@@ -670,6 +705,7 @@ int main(void) {
   tcase_add_test(tc, test_killed_replay_leaves_no_adapter);
   tcase_add_test(tc, test_persistent_adapter);
   tcase_add_test(tc, test_dry_run_matches_real_run);
+  tcase_add_test(tc, test_replay_while_a_cashier_defers);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -292,7 +292,7 @@ int cli_cmd_replay(int argc, char **argv) {
     o.at = (int64_t)time(NULL);
   cfg.concurrency = o.concurrency ? o.concurrency : 1;
 
-  j = cli_open_journal("replay", dir, key, 0);
+  j = cli_open_journal("replay", dir, key, MEDSHIM_JOURNAL_REPLAY);
   if (j == NULL)
     return CLI_EXIT_FAIL;
   if (!o.dry_run) {
@@ -601,7 +601,8 @@ static int person(int argc, char **argv, enum person_op op) {
   if (at != NULL && cli_parse_time(cmd, "at", at, &s.at) != 0)
     return CLI_EXIT_USAGE;
   /* Only a confirmed change takes the writer lock. */
-  j = cli_open_journal(cmd, dir, key, yes ? 0 : MEDSHIM_JOURNAL_READONLY);
+  j = cli_open_journal(cmd, dir, key,
+                       yes ? MEDSHIM_JOURNAL_REPLAY : MEDSHIM_JOURNAL_READONLY);
   if (j == NULL)
     return CLI_EXIT_FAIL;
   for (int i = optind; i < argc; i++)
@@ -790,7 +791,8 @@ int cli_cmd_window(int argc, char **argv) {
   set = cli_load_schedules("window", files, nfiles, pubkey, pubkey != NULL);
   if (set == NULL)
     return CLI_EXIT_FAIL;
-  j = cli_open_journal("window", dir, key, apply ? 0 : MEDSHIM_JOURNAL_READONLY);
+  j = cli_open_journal("window", dir, key,
+                       apply ? MEDSHIM_JOURNAL_REPLAY : MEDSHIM_JOURNAL_READONLY);
   if (j == NULL) {
     medshim_schedule_set_free(set);
     return CLI_EXIT_FAIL;
