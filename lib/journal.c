@@ -103,7 +103,8 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
     return MEDSHIM_OK;
   }
   if (e == NULL || rec->body == NULL ||
-      medshim__status_decode(&st, rec->body, rec->body_len) != MEDSHIM_OK)
+      medshim__status_decode(&st, NULL, 0, NULL, rec->body, rec->body_len) !=
+          MEDSHIM_OK)
     return index_damage(o, seg_index, off, rec, MEDSHIM_DAMAGE_BAD_RECORD,
                         "status change for an unknown claim, or malformed");
   e->status_seg = seg_index;
@@ -817,12 +818,14 @@ int medshim_journal_defer(medshim_journal *j, const medshim_claim *claim,
 
 int medshim_journal_set_status(medshim_journal *j, const char *visit_id,
                                const medshim_claim_status *status) {
-  return medshim__journal_set_status(j, visit_id, status, 1);
+  return medshim__journal_set_status(j, visit_id, status, NULL, 0, 1);
 }
 
 int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
-                                const medshim_claim_status *status, int sync) {
-  unsigned char body[MEDSHIM__STATUS_MAX_BYTES], zero[JF_DIGEST_BYTES] = {0};
+                                const medshim_claim_status *status,
+                                const medshim_step *steps, size_t nsteps,
+                                int sync) {
+  unsigned char *body = NULL, zero[JF_DIGEST_BYTES] = {0};
   medshim__jentry *e;
   size_t body_len, staged = 0, id_len;
   uint32_t seg_index;
@@ -832,12 +835,17 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
   if (j == NULL || visit_id == NULL || status == NULL ||
       status->version != MEDSHIM_CLAIM_STATUS_VERSION)
     return MEDSHIM_EINVAL;
-  body_len = medshim__status_encode(body, status);
-  if (body_len == 0)
-    return fail(j, MEDSHIM_EINVAL, "status has an unknown state or an "
-                "overlong text");
   if (j->readonly)
     return fail(j, MEDSHIM_EREADONLY, "journal opened read-only");
+  body = malloc(MEDSHIM__STATUS_MAX_BYTES);
+  if (body == NULL)
+    return fail(j, MEDSHIM_ENOMEM, "out of memory");
+  body_len = medshim__status_encode(body, status, steps, nsteps);
+  if (body_len == 0) {
+    free(body);
+    return fail(j, MEDSHIM_EINVAL, "status has an unknown state, an overlong "
+                "text or too many steps");
+  }
   id_len = strlen(visit_id);
   pthread_mutex_lock(&j->mu);
   if (j->poisoned) {
@@ -867,6 +875,7 @@ cleanup:
   if (rc != MEDSHIM_OK && staged > 0 && !j->poisoned)
     (void)poison(j, "staging", EIO);
   pthread_mutex_unlock(&j->mu);
+  free(body);
   return rc;
 }
 
@@ -911,12 +920,16 @@ static int read_record(medshim_journal *j, uint32_t seg_index, uint64_t off,
   return MEDSHIM_OK;
 }
 
-/* Current status of an entry. Caller holds the lock. */
-static int entry_status(medshim_journal *j, const medshim__jentry *e,
-                        medshim_claim_status *st, unsigned char **buf,
-                        size_t *cap) {
+/* Current status of an entry, and its steps when steps is not NULL.
+ * Caller holds the lock. */
+static int entry_status_steps(medshim_journal *j, const medshim__jentry *e,
+                              medshim_claim_status *st, medshim_step *steps,
+                              size_t cap_steps, size_t *nsteps,
+                              unsigned char **buf, size_t *cap) {
   medshim__jrec rec;
   int rc;
+  if (nsteps != NULL)
+    *nsteps = 0;
   if (e->status_off == 0) {
     medshim_claim_status_init(st, MEDSHIM_CLAIM_STATUS_VERSION);
   } else {
@@ -924,10 +937,40 @@ static int entry_status(medshim_journal *j, const medshim__jentry *e,
         MEDSHIM_OK)
       return rc;
     if (rec.type != JF_REC_STATUS ||
-        medshim__status_decode(st, rec.body, rec.body_len) != MEDSHIM_OK)
+        medshim__status_decode(st, steps, cap_steps, nsteps, rec.body,
+                               rec.body_len) != MEDSHIM_OK)
       return fail(j, MEDSHIM_ECORRUPT, "status record malformed");
   }
   return MEDSHIM_OK;
+}
+
+static int entry_status(medshim_journal *j, const medshim__jentry *e,
+                        medshim_claim_status *st, unsigned char **buf,
+                        size_t *cap) {
+  return entry_status_steps(j, e, st, NULL, 0, NULL, buf, cap);
+}
+
+int medshim__journal_get_steps(medshim_claim_status *status,
+                               medshim_step *steps, size_t cap,
+                               size_t *nsteps, medshim_journal *j,
+                               const char *visit_id) {
+  medshim__jentry *e;
+  unsigned char *buf = NULL;
+  size_t bcap = 0;
+  int rc;
+  if (j == NULL || visit_id == NULL || status == NULL)
+    return MEDSHIM_EINVAL;
+  pthread_mutex_lock(&j->mu);
+  e = medshim__jindex_find(&j->ix, visit_id, strlen(visit_id));
+  rc = e == NULL ? fail(j, MEDSHIM_ENOTFOUND, "no claim with that visit_id")
+                 : entry_status_steps(j, e, status, steps, cap, nsteps, &buf,
+                                      &bcap);
+  pthread_mutex_unlock(&j->mu);
+  if (buf != NULL) {
+    medshim__wipe(buf, bcap);
+    free(buf);
+  }
+  return rc;
 }
 
 int medshim_journal_get(medshim_claim **claim, medshim_claim_status *status,

@@ -14,6 +14,7 @@
 #include "journal_format_internal.h"
 #include "journal_index_internal.h"
 #include "medshim/journal.h"
+#include "medshim/replay.h"
 
 /* Keys of one journal, derived from its data key. */
 typedef struct medshim__jkeys {
@@ -202,6 +203,15 @@ struct medshim_journal {
  * the record is written and becomes durable with the next sync. Used by
  * replay for outcomes, whose loss in a crash only means one more query. */
 int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
-                                const medshim_claim_status *status, int sync);
+                                const medshim_claim_status *status,
+                                const medshim_step *steps, size_t nsteps,
+                                int sync);
+
+/* A claim's status with its step log (up to cap steps; *nsteps the number
+ * stored). status->seq is the sequence of the latest record about it. */
+int medshim__journal_get_steps(medshim_claim_status *status,
+                               medshim_step *steps, size_t cap,
+                               size_t *nsteps, medshim_journal *j,
+                               const char *visit_id);
 
 #endif
