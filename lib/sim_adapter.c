@@ -107,6 +107,31 @@ static int request(msim_actx *a, const char *infno, json_t *input,
   return 0;
 }
 
+/* A busy refusal did nothing, so the same request may go again at once
+ * (as a new step with a new msgid). A few tries before giving up keep the
+ * claim's bounded step log from filling with whole new attempts. */
+#define BUSY_TRIES 3
+
+static int busy(const reply *r) {
+  return !r->lost && !r->ok && r->code &&
+         strcmp(r->code, MEDSHIM_SIM_ERR_BUSY) == 0;
+}
+
+static int request_tries(msim_actx *a, const char *infno, json_t *input,
+                         const char *mdtrt, reply *r) {
+  for (int i = 1;; i++) {
+    if (request(a, infno, json_incref(input), mdtrt, r) != 0) {
+      json_decref(input);
+      return -1;
+    }
+    if (!busy(r) || i == BUSY_TRIES)
+      break;
+    reply_free(r);
+  }
+  json_decref(input);
+  return 0;
+}
+
 /* ---- request bodies ---- */
 
 static const char *med_type(int service) {
@@ -230,7 +255,7 @@ static int undo(msim_actx *a, seq *q) {
   reply r;
   int ok;
   if (q->details) {
-    if (request(a, "2205", body_visit(q), q->mdtrt, &r) != 0)
+    if (request_tries(a, "2205", body_visit(q), q->mdtrt, &r) != 0)
       return -1;
     ok = r.ok || (r.code && strcmp(r.code, MEDSHIM_SIM_ERR_ALREADY_CANCELLED) == 0);
     reply_free(&r);
@@ -239,7 +264,7 @@ static int undo(msim_actx *a, seq *q) {
   }
   if (!q->registered)
     return 0;
-  if (request(a, "2202", body_visit(q), q->mdtrt, &r) != 0)
+  if (request_tries(a, "2202", body_visit(q), q->mdtrt, &r) != 0)
     return -1;
   ok = r.ok || (r.code && strcmp(r.code, MEDSHIM_SIM_ERR_ALREADY_CANCELLED) == 0);
   reply_free(&r);
@@ -264,7 +289,7 @@ static int give_up(medshim_settlement *out, msim_actx *a, seq *q,
 static int person(medshim_settlement *out, msim_actx *a, seq *q) {
   reply r;
   const char *psn;
-  if (request(a, "1101", body_1101(&a->claim), NULL, &r) != 0)
+  if (request_tries(a, "1101", body_1101(&a->claim), NULL, &r) != 0)
     return -1;
   if (r.lost || !r.ok) {
     give_up(out, a, q, "1101", &r);
@@ -285,7 +310,7 @@ static int person(medshim_settlement *out, msim_actx *a, seq *q) {
 /* One write of the sequence. 1 done, 0 answered (out filled), -1. */
 static int write_step(medshim_settlement *out, msim_actx *a, seq *q,
                       const char *infno, json_t *body, reply *r) {
-  if (request(a, infno, body, q->mdtrt[0] ? q->mdtrt : NULL, r) != 0)
+  if (request_tries(a, infno, body, q->mdtrt[0] ? q->mdtrt : NULL, r) != 0)
     return -1;
   if (r->lost && strcmp(infno, "2206") != 0) { /* a write may have happened */
     char why[64];
@@ -365,7 +390,7 @@ static int confirm(probe *p, msim_actx *a) {
     reply r;
     if (strcmp(s->infno, "2207") || s->state != MEDSHIM_STEP_OK || !s->setl_id[0])
       continue;
-    if (request(a, "5203", json_pack("{s:{s:s, s:s, s:s}}", "data", "setl_id",
+    if (request_tries(a, "5203", json_pack("{s:{s:s, s:s, s:s}}", "data", "setl_id",
                                      s->setl_id, "psn_no", p->q.psn,
                                      "mdtrt_id", s->mdtrt_id),
                 s->mdtrt_id, &r) != 0)
@@ -393,19 +418,41 @@ static int undone_ok(const reply *r) {
          strcmp(r->code, MEDSHIM_SIM_ERR_ALREADY_CANCELLED) == 0;
 }
 
+/* Did an earlier probe settle the fate of the 2207 at step i? A 2601 after
+ * it for the same registration that was answered "reversed", "already
+ * reversed/cancelled" or "never done". (A step does not name the request a
+ * 2601 reversed; one 2207 per registration makes the mdtrt_id do.) */
+static int reversal_recorded(const probe *p, size_t i) {
+  static const char *const done[] = {MEDSHIM_SIM_ERR_NOT_FOUND,
+                                     MEDSHIM_SIM_ERR_ALREADY_REVERSED,
+                                     MEDSHIM_SIM_ERR_ALREADY_CANCELLED};
+  for (size_t j = i + 1; j < p->n; j++) {
+    const medshim_step *r = &p->steps[j];
+    if (strcmp(r->infno, "2601") || strcmp(r->mdtrt_id, p->steps[i].mdtrt_id))
+      continue;
+    if (r->state == MEDSHIM_STEP_OK)
+      return 1;
+    for (size_t k = 0; r->state == MEDSHIM_STEP_FAILED && k < 3; k++)
+      if (strcmp(r->code, done[k]) == 0)
+        return 1;
+  }
+  return 0;
+}
+
 /* 2601 for every 2207 whose answer never came: reversed, or never done. */
 static int reverse_lost(probe *p, msim_actx *a) {
   for (size_t i = p->n; i-- > 0;) {
     const medshim_step *s = &p->steps[i];
     reply r;
     int ok;
-    if (strcmp(s->infno, "2207") ||
-        (s->state != MEDSHIM_STEP_SENT && s->state != MEDSHIM_STEP_UNKNOWN))
+    if (strcmp(s->infno, "2207") || !s->mdtrt_id[0] ||
+        (s->state != MEDSHIM_STEP_SENT && s->state != MEDSHIM_STEP_UNKNOWN) ||
+        reversal_recorded(p, i))
       continue;
-    if (request(a, "2601", json_pack("{s:{s:s, s:s, s:s}}", "data", "psn_no",
+    if (request_tries(a, "2601", json_pack("{s:{s:s, s:s, s:s}}", "data", "psn_no",
                                      p->q.psn, "omsgid", s->msgid, "oinfno",
                                      s->infno),
-                s->mdtrt_id[0] ? s->mdtrt_id : NULL, &r) != 0)
+                s->mdtrt_id, &r) != 0)
       return -1;
     ok = !r.lost && undone_ok(&r);
     reply_free(&r);
@@ -430,11 +477,25 @@ static int recorded_registration_seen(const probe *p, const json_t *rows) {
   return 1;
 }
 
+/* Could fee details have reached this registration? Only through a 2204
+ * that names it and was not refused (the sequence stops after a lost 2201,
+ * so a registration found only by 5201 has none). Saves a step: the step
+ * log of a claim is bounded. */
+static int details_possible(const probe *p, const char *mdtrt) {
+  for (size_t i = 0; i < p->n; i++)
+    if (strcmp(p->steps[i].infno, "2204") == 0 &&
+        p->steps[i].state != MEDSHIM_STEP_FAILED &&
+        strcmp(p->steps[i].mdtrt_id, mdtrt) == 0)
+      return 1;
+  return 0;
+}
+
 /* Cancel one open registration that holds no settlement of ours. */
 static int cancel_visit(probe *p, msim_actx *a, const char *mdtrt) {
   seq q = p->q;
   copy_id(q.mdtrt, sizeof q.mdtrt, mdtrt);
-  q.registered = q.details = 1;
+  q.registered = 1;
+  q.details = details_possible(p, mdtrt);
   return undo(a, &q);
 }
 
@@ -447,7 +508,7 @@ static int clean_visits(probe *p, msim_actx *a) {
   reply r;
   msim_time_format(b, start);
   msim_time_format(e, start + 86399);
-  if (request(a, "5201", json_pack("{s:{s:s, s:s, s:s, s:s}}", "data",
+  if (request_tries(a, "5201", json_pack("{s:{s:s, s:s, s:s, s:s}}", "data",
                                    "psn_no", p->q.psn, "begntime", b,
                                    "endtime", e, "med_type",
                                    med_type(a->claim.service)),

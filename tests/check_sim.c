@@ -666,10 +666,10 @@ START_TEST(test_adapter_undoes_refusals) {
   ck_assert_str_eq(trail(&l), "1101 2201 2204 2206 2207! 2205 2202 ");
   expect_clean(s, 0);
   l.n = 0;
-  ck_assert_int_eq(medshim_sim_inject(s, "2204", MEDSHIM_SIM_FAULT_BUSY, 1), 0);
+  ck_assert_int_eq(medshim_sim_inject(s, "2204", MEDSHIM_SIM_FAULT_BUSY, 3), 0);
   o = run(0, &a);
   ck_assert_int_eq(o.outcome, MEDSHIM_OUTCOME_RETRY);
-  ck_assert_str_eq(trail(&l), "1101 2201 2204! 2202 ");
+  ck_assert_str_eq(trail(&l), "1101 2201 2204! 2204! 2204! 2202 ");
   expect_clean(s, 0);
   /* a lost read changes nothing: undone and RETRY */
   l.n = 0;
@@ -680,7 +680,7 @@ START_TEST(test_adapter_undoes_refusals) {
   expect_clean(s, 0);
   /* an undo that fails leaves the outcome unknown */
   l.n = 0;
-  ck_assert_int_eq(medshim_sim_inject(s, "2207", MEDSHIM_SIM_FAULT_BUSY, 1), 0);
+  ck_assert_int_eq(medshim_sim_inject(s, "2207", MEDSHIM_SIM_FAULT_REJECT, 1), 0);
   ck_assert_int_eq(medshim_sim_inject(s, "2205", MEDSHIM_SIM_FAULT_LOST, 1), 0);
   o = run(0, &a);
   ck_assert_int_eq(o.outcome, MEDSHIM_OUTCOME_UNKNOWN);
@@ -741,7 +741,7 @@ START_TEST(test_adapter_lost_register) {
   ck_assert_uint_eq(stats(s).open_partial, 1);
   o = run(1, &a);
   ck_assert_int_eq(o.outcome, MEDSHIM_OUTCOME_NOT_FOUND);
-  ck_assert_str_eq(trail(&l), "1101 2201? 5201 2205 2202 ");
+  ck_assert_str_eq(trail(&l), "1101 2201? 5201 2202 ");
   expect_clean(s, 0);
   medshim_sim_close(s);
 }
@@ -836,6 +836,184 @@ START_TEST(test_torn_ledger_line) {
 }
 END_TEST
 
+/* ---- the in-process adapter through the replay engine ---- */
+
+#define INSTITUTION "H33010200001"
+
+typedef struct engine_env {
+  char *dir, *jdir, *key, *ledger;
+  medshim_journal *j;
+} engine_env;
+
+static engine_env engine_open(int n, int persons) {
+  engine_env e;
+  medshim_journal_options o;
+  medshim_claim_window w;
+  e.dir = tu_tempdir();
+  e.jdir = tu_path(e.dir, "journal");
+  e.key = tu_path(e.dir, "key");
+  e.ledger = tu_path(e.dir, "ledger");
+  e.j = NULL;
+  tu_write_key(e.key, 5);
+  o = tu_opts(e.key, MEDSHIM_JOURNAL_CREATE);
+  ck_assert_int_eq(medshim_journal_open(&e.j, e.jdir, &o, NULL), MEDSHIM_OK);
+  memset(&w, 0, sizeof w);
+  w.version = MEDSHIM_CLAIM_WINDOW_VERSION;
+  w.route = MEDSHIM_CLAIM_ROUTE_HOSPITAL;
+  w.from = 1647273600; /* 2022-03-15 */
+  w.until = 1672502400;
+  for (int i = 0; i < n; i++) {
+    medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
+    medshim_claim *c = NULL;
+    char id[32], psn[32];
+    snprintf(id, sizeof id, "MZ%04d", i);
+    snprintf(psn, sizeof psn, "P%04d", i % persons);
+    f.visit_id = id;
+    f.service = MEDSHIM_SERVICE_OUTPATIENT;
+    f.insured_admdvs = "330102";
+    f.treated_admdvs = "330106";
+    f.visit_time = VISIT_TIME + i * 60;
+    f.total_fen = f.self_paid_fen = 10000 + i;
+    f.patient_psn_no = psn;
+    ck_assert_int_eq(medshim_claim_create(&c, &f, NULL), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_claim_set_window(c, &w), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_journal_defer(e.j, c, NULL), MEDSHIM_OK);
+    medshim_claim_free(c);
+  }
+  return e;
+}
+
+static void engine_close(engine_env *e) {
+  medshim_journal_close(e->j);
+  tu_rmtree(e->dir);
+  free(e->dir);
+  free(e->jdir);
+  free(e->key);
+  free(e->ledger);
+}
+
+static medshim_replay_options replay_opts(void) {
+  medshim_replay_options o = MEDSHIM_REPLAY_OPTIONS_INIT;
+  o.at = 1647392400; /* 2022-03-16 09:00 */
+  o.seed = 3;
+  o.concurrency = 4;
+  o.backoff_base_seconds = 1;
+  o.backoff_cap_seconds = 1;
+  o.max_attempts = 20;
+  o.institution_code = INSTITUTION;
+  return o;
+}
+
+/* Each claim the journal holds as settled is the platform's one settlement
+ * of the visit, with the same ids and amounts; a claim given up on
+ * (rejected: its step log is full) has none. Returns the settled count. */
+static int expect_journal_matches(medshim_journal *j, medshim_sim *s, int n) {
+  int settled = 0;
+  for (int i = 0; i < n; i++) {
+    medshim_claim_status st;
+    medshim_claim *c = NULL;
+    medshim_sim_visit v;
+    char id[32];
+    snprintf(id, sizeof id, "MZ%04d", i);
+    ck_assert_int_eq(medshim_journal_get(&c, &st, j, id), MEDSHIM_OK);
+    memset(&v, 0, sizeof v);
+    (void)medshim_sim_visit_get(s, &v, medshim_claim_patient_psn_no(c), id);
+    ck_assert_uint_eq(v.open_registrations, v.settlements);
+    if (st.state != MEDSHIM_STATE_SETTLED) {
+      ck_assert_int_eq(st.state, MEDSHIM_STATE_REJECTED);
+      ck_assert_str_eq(st.code, "STEP_LOG_FULL");
+      ck_assert_uint_eq(v.settlements, 0);
+      medshim_claim_free(c);
+      continue;
+    }
+    settled++;
+    ck_assert_uint_eq(v.settlements, 1);
+    ck_assert_str_eq(v.setl_id, st.settlement_id);
+    ck_assert_str_eq(v.mdtrt_id, st.mdtrt_id);
+    ck_assert_int_eq(v.patient_paid_fen, st.patient_paid_fen);
+    ck_assert_int_eq(v.total_fen, medshim_claim_total_fen(c));
+    medshim_claim_free(c);
+  }
+  return settled;
+}
+
+/* Lost answers, busy refusals and lost probe calls, no lag: repeated runs
+ * settle every claim exactly once and leave no partial sequence. */
+START_TEST(test_engine_faults) {
+  engine_env e = engine_open(30, 20); /* some share a person */
+  medshim_sim_options so = MEDSHIM_SIM_OPTIONS_INIT;
+  medshim_replay_options o = replay_opts();
+  medshim_replay_summary sum;
+  medshim_adapter a;
+  medshim_sim *s = NULL;
+  medshim_sim_stats st;
+  so.ledger_path = e.ledger;
+  /* Harsher rates exhaust the engine's bounded step log (STEP_LOG_FULL:
+   * a person settles it by hand), which is a correct outcome too. */
+  so.lost_permille = 100;
+  so.retry_permille = 50;
+  so.institution = INSTITUTION;
+  so.seed = 11;
+  ck_assert_int_eq(medshim_sim_open(&s, &so), MEDSHIM_OK);
+  medshim_sim_adapter(&a, s);
+  o.flags = MEDSHIM_REPLAY_NO_VISIBILITY_DELAY;
+  for (int round = 0; round < 40; round++) {
+    o.at += 3600;
+    ck_assert_int_eq(medshim_replay_run(&sum, e.j, &a, &o), MEDSHIM_OK);
+    if (sum.settled + sum.rejected == 30)
+      break;
+  }
+  ck_assert_uint_eq(sum.settled + sum.rejected, 30);
+  ck_assert_int_eq(expect_journal_matches(e.j, s, 30), (int)sum.settled);
+  ck_assert_uint_ge(sum.settled, 25);
+  st = stats(s);
+  ck_assert_uint_eq(st.settlements, sum.settled);
+  ck_assert_uint_eq(st.double_settlements, 0);
+  ck_assert_uint_eq(st.open_partial, 0);
+  ck_assert_uint_eq(st.msgid_repeats, 0);
+  ck_assert_uint_eq(st.msgid_invalid, 0);
+  ck_assert_uint_gt(st.lost_answers, 0);
+  medshim_sim_close(s);
+  engine_close(&e);
+}
+END_TEST
+
+/* Every 2207 answer lost with a 1.5 s lag: the engine waits out its 3 s
+ * visibility delay, the probe then sees and reverses, and the resend
+ * settles once. */
+START_TEST(test_engine_lag) {
+  engine_env e = engine_open(4, 4);
+  medshim_sim_options so = MEDSHIM_SIM_OPTIONS_INIT;
+  medshim_replay_options o = replay_opts();
+  medshim_replay_summary sum;
+  medshim_adapter a;
+  medshim_sim *s = NULL;
+  so.ledger_path = e.ledger;
+  so.lag_ms = 1500;
+  ck_assert_int_eq(medshim_sim_open(&s, &so), MEDSHIM_OK);
+  medshim_sim_adapter(&a, s);
+  o.visibility_delay_seconds = 3;
+  ck_assert_int_eq(medshim_sim_inject(s, "2207", MEDSHIM_SIM_FAULT_LOST, 4), 0);
+  ck_assert_int_eq(medshim_replay_run(&sum, e.j, &a, &o), MEDSHIM_OK);
+  ck_assert_uint_eq(sum.in_doubt, 4);
+  ck_assert_uint_eq(sum.queries, 0); /* too early to probe */
+  sleep_ms(3100);
+  for (int round = 0; round < 5 && sum.settled < 4; round++) {
+    o.at += 3600;
+    ck_assert_int_eq(medshim_replay_run(&sum, e.j, &a, &o), MEDSHIM_OK);
+    if (sum.settled < 4)
+      sleep_ms(3100);
+  }
+  ck_assert_uint_eq(sum.settled, 4);
+  ck_assert_uint_eq(stats(s).double_settlements, 0);
+  ck_assert_uint_eq(stats(s).open_partial, 0);
+  ck_assert_uint_eq(stats(s).reversals, 4);
+  ck_assert_int_eq(expect_journal_matches(e.j, s, 4), 4);
+  medshim_sim_close(s);
+  engine_close(&e);
+}
+END_TEST
+
 static void add(Suite *su, const char *name, const TTest *t) {
   TCase *tc = tcase_create(name);
   tcase_set_timeout(tc, 60);
@@ -863,5 +1041,7 @@ int main(void) {
   add(su, "adapter_probe_lost", test_adapter_probe_lost_call);
   add(su, "adapter_lag_trap", test_adapter_probe_inside_lag);
   add(su, "adapter_unrecorded", test_adapter_unrecorded_not_sent);
+  add(su, "engine_faults", test_engine_faults);
+  add(su, "engine_lag", test_engine_lag);
   return tu_run(su);
 }

@@ -46,7 +46,9 @@ typedef struct medshim_sim_options {
   uint32_t latency_ms;      /**< each call takes this long */
   uint32_t retry_permille;  /**< transient "busy" refusals (nothing done) */
   uint32_t reject_permille; /**< persons 1101/2201 refuse, stable per psn_no */
-  uint32_t lost_permille;   /**< answers lost after the call was carried out */
+  uint32_t lost_permille;   /**< answers of writes (2201, 2202, 2204, 2205,
+                                 2207, 2208, 2601) lost after the call was
+                                 carried out */
   uint32_t seed;            /**< of the random faults; 0: from clock and pid */
   uint32_t fund_permille;   /**< share of total paid by the funds; 0: 700 */
   uint32_t acct_permille;   /**< share paid from the personal account; 0: 100 */
