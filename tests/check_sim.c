@@ -1014,6 +1014,214 @@ START_TEST(test_engine_lag) {
 }
 END_TEST
 
+/* ---- the medshim-sim exec program, driven as medshim replay would ---- */
+
+typedef struct child {
+  pid_t pid;
+  FILE *in, *out; /* its stdin, its stdout */
+} child;
+
+static child spawn(const char *ledger, const char *extra) {
+  const char *tool = getenv("MEDSHIM_SIM_TOOL");
+  int to[2], from[2];
+  child c;
+  char cmd[4096];
+  ck_assert_ptr_nonnull(tool);
+  ck_assert_int_eq(pipe(to), 0);
+  ck_assert_int_eq(pipe(from), 0);
+  snprintf(cmd, sizeof cmd, "exec '%s' --ledger '%s' --institution %s %s", tool,
+           ledger, INSTITUTION, extra);
+  c.pid = fork();
+  ck_assert_int_ge(c.pid, 0);
+  if (c.pid == 0) {
+    dup2(to[0], 0);
+    dup2(from[1], 1);
+    close(to[1]);
+    close(from[0]);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  close(to[0]);
+  close(from[1]);
+  c.in = fdopen(to[1], "w");
+  c.out = fdopen(from[0], "r");
+  ck_assert_ptr_nonnull(c.in);
+  ck_assert_ptr_nonnull(c.out);
+  return c;
+}
+
+static int reap(child *c) {
+  int status;
+  if (c->in)
+    fclose(c->in);
+  fclose(c->out);
+  ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void put_line(child *c, json_t *o) {
+  char *t = json_dumps(o, JSON_COMPACT);
+  ck_assert_ptr_nonnull(t);
+  ck_assert_int_ge(fprintf(c->in, "%s\n", t), 0);
+  ck_assert_int_eq(fflush(c->in), 0);
+  free(t);
+  json_decref(o);
+}
+
+/* medshim's side: the journal's step log of each request id. */
+typedef struct side {
+  medshim_sim *ids; /* only for msgids */
+  json_t *steps[8];
+} side;
+
+static json_t *request_line(const char *type, int id, const char *visit,
+                            json_t *steps) {
+  return json_pack("{s:s, s:i, s:i, s:I, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:{s:s}}, s:o}",
+                   "type", type, "id", id, "attempt", 1, "attempt_started",
+                   (json_int_t)1647392400, "replay_key",
+                   "MS0000000000000000000000000001", "claim", "visit_id", visit,
+                   "service", "outpatient", "insured_admdvs", "330102",
+                   "treated_admdvs", "330106", "visit_time",
+                   "2022-02-11T09:30:00+08:00", "total_fen", (json_int_t)23850,
+                   "self_paid_fen", (json_int_t)23850, "patient", "psn_no",
+                   "P1", "steps", steps ? json_incref(steps) : json_array());
+}
+
+/* Answer step_begin / step_end until the results of @p n requests came;
+ * the statuses by id into status[]. */
+static void converse(child *c, side *sd, int n, char status[][16]) {
+  char *line = NULL;
+  size_t cap = 0;
+  json_error_t e;
+  while (n > 0 && getline(&line, &cap, c->out) > 0) {
+    json_t *m = json_loads(line, 0, &e);
+    const char *t = json_string_value(json_object_get(m, "type"));
+    int id = (int)json_integer_value(json_object_get(m, "id"));
+    ck_assert_ptr_nonnull(t);
+    ck_assert(id >= 0 && id < 8);
+    if (strcmp(t, "step_begin") == 0) {
+      char msgid[MEDSHIM_MSGID_LEN + 1];
+      ck_assert_int_eq(medshim_sim_msgid(sd->ids, msgid), MEDSHIM_OK);
+      json_array_append_new(sd->steps[id], json_pack("{s:i, s:O, s:s, s:s}",
+          "attempt", 1, "infno", json_object_get(m, "infno"), "msgid", msgid,
+          "state", "sent"));
+      put_line(c, json_pack("{s:s, s:i, s:s}", "type", "msgid", "id", id,
+                            "msgid", msgid));
+    } else if (strcmp(t, "step_end") == 0) {
+      json_t *last = json_array_get(sd->steps[id], json_array_size(sd->steps[id]) - 1);
+      ck_assert_str_eq(json_string_value(json_object_get(m, "msgid")),
+                       json_string_value(json_object_get(last, "msgid")));
+      json_object_update_existing(last, m);
+      json_object_set(last, "state", json_object_get(m, "state"));
+      json_object_set(last, "mdtrt_id", json_object_get(m, "mdtrt_id"));
+      json_object_set(last, "setl_id", json_object_get(m, "setl_id"));
+      put_line(c, json_pack("{s:s, s:i}", "type", "recorded", "id", id));
+    } else {
+      ck_assert_str_eq(t, "result");
+      snprintf(status[id], 16, "%s",
+               json_string_value(json_object_get(m, "status")));
+      if (strcmp(status[id], "settled") == 0)
+        ck_assert_int_eq(json_integer_value(json_object_get(m, "total_fen")),
+                         23850);
+      n--;
+    }
+    json_decref(m);
+  }
+  free(line);
+  ck_assert_int_eq(n, 0);
+}
+
+START_TEST(test_exec_protocol) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+  char status[8][16];
+  side sd;
+  child c;
+  medshim_sim_stats st;
+  medshim_sim *view;
+  memset(&sd, 0, sizeof sd);
+  for (int i = 0; i < 8; i++)
+    sd.steps[i] = json_array();
+  sd.ids = open_inst(NULL, 0, INSTITUTION);
+  /* per-call: every write's answer lost, the 2201 step ends unknown */
+  c = spawn(ledger, "--once --lost-permille 1000");
+  put_line(&c, request_line("settle", 1, "MZ-1", NULL));
+  converse(&c, &sd, 1, status);
+  ck_assert_str_eq(status[1], "unknown");
+  ck_assert_int_eq(reap(&c), 0); /* exits without stdin closing */
+  ck_assert_uint_eq(json_array_size(sd.steps[1]), 2); /* 1101, 2201 */
+  /* persistent: the probe (with the steps) undoes the registration, then
+   * three settles in flight at once */
+  c = spawn(ledger, "--latency-ms 20");
+  put_line(&c, request_line("probe", 1, "MZ-1", sd.steps[1]));
+  converse(&c, &sd, 1, status);
+  ck_assert_str_eq(status[1], "not_found");
+  put_line(&c, request_line("settle", 2, "MZ-1", NULL));
+  put_line(&c, request_line("settle", 3, "MZ-2", NULL));
+  put_line(&c, request_line("settle", 4, "MZ-3", NULL));
+  converse(&c, &sd, 3, status);
+  ck_assert_str_eq(status[2], "settled");
+  ck_assert_str_eq(status[3], "settled");
+  ck_assert_str_eq(status[4], "settled");
+  /* a probe of a settled attempt confirms it */
+  put_line(&c, request_line("probe", 5, "MZ-2", sd.steps[3]));
+  converse(&c, &sd, 1, status);
+  ck_assert_str_eq(status[5], "settled");
+  fclose(c.in);
+  c.in = NULL;
+  ck_assert_int_eq(reap(&c), 0);
+  view = open_sim(ledger, 0);
+  st = stats(view);
+  ck_assert_uint_eq(st.settlements, 3);
+  ck_assert_uint_eq(st.double_settlements, 0);
+  ck_assert_uint_eq(st.open_partial, 0);
+  ck_assert_uint_eq(st.msgid_repeats, 0);
+  medshim_sim_close(view);
+  medshim_sim_close(sd.ids);
+  for (int i = 0; i < 8; i++)
+    json_decref(sd.steps[i]);
+  tu_rmtree(dir);
+  free(ledger);
+  free(dir);
+}
+END_TEST
+
+START_TEST(test_exec_stats_and_options) {
+  const char *tool = getenv("MEDSHIM_SIM_TOOL");
+  char cmd[4096], buf[1024] = "";
+  FILE *p;
+  ck_assert_ptr_nonnull(tool);
+  snprintf(cmd, sizeof cmd, "'%s' --ledger /nonexistent/x --lag-ms 5x 2>&1", tool);
+  p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(p);
+  ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
+  ck_assert_ptr_nonnull(strstr(buf, "--lag-ms"));
+  ck_assert_int_eq(WEXITSTATUS(pclose(p)), 64);
+  snprintf(cmd, sizeof cmd, "'%s' --help", tool);
+  p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
+  ck_assert_ptr_nonnull(strstr(buf, "usage"));
+  ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
+  {
+    char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+    char md[MSIM_ID], setl[MSIM_ID], m[MEDSHIM_MSGID_LEN + 1];
+    medshim_sim *s = open_sim(ledger, 0);
+    settle_visit(s, "P1", "MZ-1", md, setl, m);
+    settle_visit(s, "P1", "MZ-1", md, setl, m);
+    medshim_sim_close(s);
+    snprintf(cmd, sizeof cmd, "'%s' --stats --ledger '%s'", tool, ledger);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
+    ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
+    ck_assert_ptr_nonnull(strstr(buf, "\"double_settlements\":1"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"settlements\":2"));
+    ck_assert_ptr_null(strstr(buf, "P1")); /* no personal data */
+    tu_rmtree(dir);
+    free(ledger);
+    free(dir);
+  }
+}
+END_TEST
+
 static void add(Suite *su, const char *name, const TTest *t) {
   TCase *tc = tcase_create(name);
   tcase_set_timeout(tc, 60);
@@ -1043,5 +1251,7 @@ int main(void) {
   add(su, "adapter_unrecorded", test_adapter_unrecorded_not_sent);
   add(su, "engine_faults", test_engine_faults);
   add(su, "engine_lag", test_engine_lag);
+  add(su, "exec_protocol", test_exec_protocol);
+  add(su, "exec_stats_options", test_exec_stats_and_options);
   return tu_run(su);
 }
