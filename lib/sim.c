@@ -389,10 +389,13 @@ int medshim_sim_stats_json(medshim_sim *s, char **out) {
   *out = NULL;
   if ((rc = medshim_sim_stats_get(s, &st)) != MEDSHIM_OK)
     return rc;
+  /* JSON names spell out what the C fields abbreviate. */
   o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                 STAT(calls), STAT(registrations), STAT(open_registrations),
-                STAT(settlements), STAT(cancelled_settlements),
-                STAT(reversals), STAT(double_settlements), STAT(open_partial),
+                "active_settlements", (json_int_t)st.settlements,
+                STAT(cancelled_settlements), STAT(reversals),
+                STAT(double_settlements), "open_partial_sequences",
+                (json_int_t)st.open_partial,
                 STAT(msgid_repeats), STAT(msgid_invalid), STAT(lost_answers),
                 STAT(damaged_lines));
   *out = o ? json_dumps(o, JSON_COMPACT) : NULL;

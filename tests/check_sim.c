@@ -1213,7 +1213,7 @@ START_TEST(test_exec_stats_and_options) {
     ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
     ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
     ck_assert_ptr_nonnull(strstr(buf, "\"double_settlements\":1"));
-    ck_assert_ptr_nonnull(strstr(buf, "\"settlements\":2"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"active_settlements\":2"));
     ck_assert_ptr_null(strstr(buf, "P1")); /* no personal data */
     tu_rmtree(dir);
     free(ledger);
