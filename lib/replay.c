@@ -22,8 +22,6 @@ void (*medshim__replay_hook)(int step, const char *visit_id);
 #define DEFAULT_VISIBILITY_DELAY 660
 #define DEFAULT_GRACE_DAYS 7
 #define DAY 86400
-/* Steps a fresh attempt needs room for (a sequence and its undo). */
-#define STEPS_PER_ATTEMPT 12
 /* `at` more than this past a claim's last date is implausible for it. */
 #define PLAUSIBLE_AFTER (366 * DAY)
 
@@ -86,6 +84,7 @@ struct medshim_adapter_ctx {
   medshim_claim_status st;
   medshim_step steps[MEDSHIM_STEPS_MAX];
   size_t nsteps;
+  int pruned; /* the last call's query steps were dropped: record the log */
 };
 
 static double mono(void) {
@@ -353,6 +352,25 @@ static int valid_infno(const char *infno) {
   return 1;
 }
 
+/* Transactions that only read (person, visit and settlement queries,
+ * sign-in): once a call is over their records resolve nothing, so they
+ * are dropped from the log, which then holds only what may have changed
+ * the platform and stays within MEDSHIM_STEPS_MAX however often a claim
+ * is probed. */
+static int is_query(const char *infno) {
+  return infno[0] == '5' || strcmp(infno, "1101") == 0 ||
+         strcmp(infno, "9001") == 0;
+}
+
+static size_t prune_queries(medshim_adapter_ctx *x) {
+  size_t kept = 0, n = x->nsteps;
+  for (size_t i = 0; i < n; i++)
+    if (!is_query(x->steps[i].infno))
+      x->steps[kept++] = x->steps[i];
+  x->nsteps = kept;
+  return n - kept;
+}
+
 int medshim_adapter_step_begin(medshim_adapter_ctx *x,
                                char msgid[MEDSHIM_MSGID_LEN + 1],
                                const char *infno) {
@@ -474,6 +492,7 @@ static const char *call(medshim_adapter_ctx *x, int is_probe,
   memset(out, 0, sizeof *out);
   out->version = MEDSHIM_SETTLEMENT_VERSION;
   rc = is_probe ? a->probe(out, x, a->payload) : a->settle(out, x, a->payload);
+  x->pruned = prune_queries(x) > 0;
   if (rc != 0) {
     out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
     return NULL;
@@ -537,7 +556,7 @@ static int probe(medshim_adapter_ctx *x, int64_t at) {
     set_text(&x->st, "BAD_ANSWER", bad);
   else if (s.message[0] != '\0')
     set_text(&x->st, "UNKNOWN", s.message);
-  else
+  else if (!x->pruned)
     return 0;
   return record(x, 0) == MEDSHIM_OK ? 0 : H_FATAL;
 }
@@ -645,20 +664,15 @@ static int handle(medshim_adapter_ctx *x, item *it, int final_pass) {
     result = record(x, 0) == MEDSHIM_OK ? H_DONE : H_FATAL;
     goto done;
   }
-  if (x->nsteps + STEPS_PER_ATTEMPT > MEDSHIM_STEPS_MAX) {
-    act(r, it, MEDSHIM_ACTION_FINAL, "step log full");
-    set_state(&x->st, MEDSHIM_STATE_REJECTED, at);
-    set_text(&x->st, "STEP_LOG_FULL", "too many platform steps over earlier "
-             "attempts: a person must settle this visit by hand");
-    result = record(x, 0) == MEDSHIM_OK ? H_DONE : H_FATAL;
-    goto done;
-  }
   act(r, it, MEDSHIM_ACTION_SEND, "window open");
   count(r, &r->sum.attempts);
   if (r->o.dry_run)
     goto done;
   rate_wait(r);
   hook(REPLAY_STEP_BEFORE_IN_DOUBT, it->visit_id);
+  /* A new attempt starts only once the earlier ones are resolved (a probe
+   * found nothing left, or the adapter undid them): their steps go. */
+  x->nsteps = 0;
   x->st.attempts++;
   x->st.attempt_started_at = wall_now();
   x->st.code[0] = x->st.message[0] = '\0';
@@ -704,7 +718,7 @@ static int handle(medshim_adapter_ctx *x, item *it, int final_pass) {
       set_text(&x->st, "BAD_ANSWER", bad);
     else if (terminated(s.message, sizeof s.message) && s.message[0] != '\0')
       set_text(&x->st, "UNKNOWN", s.message); /* the adapter's own reason */
-    else
+    else if (!x->pruned)
       goto done; /* the in_doubt record is already durable */
     break;
   }

@@ -482,11 +482,24 @@ static int recorded_registration_seen(const probe *p, const json_t *rows) {
  * so a registration found only by 5201 has none). Saves a step: the step
  * log of a claim is bounded. */
 static int details_possible(const probe *p, const char *mdtrt) {
+  uint32_t attempt = 0;
+  int registered = 0;
   for (size_t i = 0; i < p->n; i++)
-    if (strcmp(p->steps[i].infno, "2204") == 0 &&
-        p->steps[i].state != MEDSHIM_STEP_FAILED &&
-        strcmp(p->steps[i].mdtrt_id, mdtrt) == 0)
+    if (strcmp(p->steps[i].infno, "2201") == 0 &&
+        strcmp(p->steps[i].mdtrt_id, mdtrt) == 0) {
+      attempt = p->steps[i].attempt;
+      registered = 1;
+    }
+  for (size_t i = 0; i < p->n; i++) {
+    const medshim_step *s = &p->steps[i];
+    if (strcmp(s->infno, "2204") != 0 || s->state == MEDSHIM_STEP_FAILED)
+      continue;
+    /* A 2204 sent but never answered carries no mdtrt_id of its own: it
+     * went to the registration of its attempt. */
+    if (strcmp(s->mdtrt_id, mdtrt) == 0 ||
+        (s->mdtrt_id[0] == '\0' && (!registered || s->attempt == attempt)))
       return 1;
+  }
   return 0;
 }
 

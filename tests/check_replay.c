@@ -640,6 +640,56 @@ START_TEST(test_replay_unknown_keeps_the_adapters_reason) {
 }
 END_TEST
 
+/* A claim probed again and again (each probe a 5201 query, the answer
+ * still unknown) keeps a bounded step log and is resolved in the end. */
+typedef struct prober {
+  int probes;
+} prober;
+
+static int prober_settle(medshim_settlement *out, medshim_adapter_ctx *x,
+                         void *payload) {
+  char m[MEDSHIM_MSGID_LEN + 1];
+  (void)payload;
+  ck_assert_int_eq(medshim_adapter_step_begin(x, m, "2207"), MEDSHIM_OK);
+  out->outcome = MEDSHIM_OUTCOME_UNKNOWN; /* lost */
+  return 0;
+}
+
+static int prober_probe(medshim_settlement *out, medshim_adapter_ctx *x,
+                        void *payload) {
+  prober *p = payload;
+  char m[MEDSHIM_MSGID_LEN + 1];
+  ck_assert_int_eq(medshim_adapter_step_begin(x, m, "5201"), MEDSHIM_OK);
+  end_step(x, m, MEDSHIM_STEP_OK, NULL, NULL);
+  if (++p->probes < 60) {
+    out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
+    return 0;
+  }
+  fill_settled(out, medshim_adapter_claim(x), "S60", "");
+  return 0;
+}
+
+START_TEST(test_replay_probes_never_fill_the_step_log) {
+  medshim_journal *j = jopen();
+  prober p = {0};
+  medshim_adapter a = {MEDSHIM_ADAPTER_VERSION, prober_settle, prober_probe, &p};
+  medshim_replay_options o = opts_at("2022-03-16T09:00");
+  medshim_replay_summary s;
+  medshim_step steps[MEDSHIM_STEPS_MAX];
+  size_t n;
+  add(j, "Q", "PQ", MEDSHIM_SERVICE_OUTPATIENT, "2022-02-11T10:00", 100, 100);
+  for (int run = 0; run < 70; run++)
+    ck_assert_int_eq(medshim_replay_run(&s, j, &a, &o), MEDSHIM_OK);
+  ck_assert_int_eq(p.probes, 60); /* one a run, until the 60th finds it */
+  ck_assert_int_eq(status_of(j, "Q").state, MEDSHIM_STATE_SETTLED);
+  ck_assert_int_eq(medshim_replay_steps(steps, MEDSHIM_STEPS_MAX, &n, j, "Q"),
+                   MEDSHIM_OK);
+  ck_assert_uint_eq(n, 1); /* the 2207; the answered queries are dropped */
+  ck_assert_str_eq(steps[0].infno, "2207");
+  medshim_journal_close(j);
+}
+END_TEST
+
 /* ---- nothing irreversible by accident ------------------------------------ */
 
 START_TEST(test_replay_implausible_time_refused) {
@@ -898,13 +948,15 @@ START_TEST(test_replay_void_and_retry) {
   ck_assert_int_eq(status_of(j, "MZ0000").state, MEDSHIM_STATE_SETTLED);
   ck_assert_int_eq(status_of(j, "MZ0002").state, MEDSHIM_STATE_VOIDED);
   {
-    /* the earlier, refused attempt's steps are kept beside the new ones */
+    /* the refused attempt was resolved (undone) before the retry: only the
+     * settling attempt's steps remain */
     medshim_step steps[8];
     size_t n;
     ck_assert_int_eq(medshim_replay_steps(steps, 8, &n, j, "MZ0000"), MEDSHIM_OK);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_eq(steps[0].attempt, 1);
-    ck_assert_uint_eq(steps[2].attempt, 1); /* attempts were reset by retry */
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(steps[0].infno, "2201");
+    ck_assert_str_eq(steps[1].infno, "2207");
+    ck_assert_uint_eq(steps[1].attempt, 1); /* attempts were reset by retry */
   }
   /* settled claims cannot be voided here: reverse them on the platform */
   ck_assert_int_eq(medshim_replay_void(j, "MZ0000", o.at), MEDSHIM_ESTATE);
@@ -1196,6 +1248,7 @@ int main(void) {
   tcase_add_test(tc, test_replay_visibility_delay_covers_platform_lag);
   tcase_add_test(tc, test_replay_bad_answers_stay_in_doubt);
   tcase_add_test(tc, test_replay_unknown_keeps_the_adapters_reason);
+  tcase_add_test(tc, test_replay_probes_never_fill_the_step_log);
   tcase_add_test(tc, test_replay_implausible_time_refused);
   tcase_add_test(tc, test_replay_expiry_waits_for_grace_and_can_be_undone);
   tcase_add_test(tc, test_replay_dry_run_equals_real_run);

@@ -290,7 +290,8 @@ int main(int argc, char **argv) {
   snprintf(keyf, sizeof keyf, "%s/key", work);
   snprintf(ledger, sizeof ledger, "%s/ledger", work);
   if (orphan) { /* the plain case: a 2 s adapter killed at 0.7 s */
-    latency = 2000;
+    latency = 400; /* 1101, 2201, 2204, 2206, 2207: 2 s in all */
+    timeout_s = 10;
     lost = 0;
     lag_ms = 0;
     persistent = 0;
@@ -338,8 +339,13 @@ int main(int argc, char **argv) {
   }
   fin = finish(&final_runs);
   st = sim_stats();
-  ok = json_integer_value(json_object_get(st, "double_settlements")) == 0 &&
+  /* The simulator's ground truth: no visit with two active settlements, no
+   * registration left without a settlement or its undo, no msgid twice,
+   * and as many active settlements as the journal has settled claims. */
+  ok = json_is_integer(json_object_get(st, "double_settlements")) &&
+       json_integer_value(json_object_get(st, "double_settlements")) == 0 &&
        json_integer_value(json_object_get(st, "open_partial_sequences")) == 0 &&
+       json_integer_value(json_object_get(st, "msgid_repeats")) == 0 &&
        field(fin, "settled") == claims &&
        json_integer_value(json_object_get(st, "active_settlements")) == claims;
   printf("{\"mode\":\"%s\",\"kills\":%d,\"runs_ended_before_kill\":%d,"
