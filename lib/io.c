@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "io_internal.h"
@@ -30,6 +31,18 @@ static int injected(enum medshim__io_kind kind) {
     }
   }
   return 0;
+}
+
+const char *medshim__io_strerror(int err) {
+  /* strerror's "No space left on device" reads like any other failure in a
+   * long message: say plainly that the disk is full. */
+  if (err == ENOSPC)
+    return "no space left on device (the disk is full)";
+#ifdef EDQUOT
+  if (err == EDQUOT)
+    return "disk quota exceeded (no space left for this user)";
+#endif
+  return strerror(err);
 }
 
 int medshim__io_write_all(int fd, const void *buf, size_t len) {

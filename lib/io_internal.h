@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Text for an errno from these calls: strerror(), except that a full disk
+ * (ENOSPC, EDQUOT) is said in words an operator acts on. */
+const char *medshim__io_strerror(int err);
+
 /* Write all of buf at the file's position; -1 with errno on failure (a short
  * write that cannot be completed is a failure). */
 int medshim__io_write_all(int fd, const void *buf, size_t len);

@@ -37,25 +37,43 @@ const char *medshim_journal_errmsg(const medshim_journal *j) {
   return j == NULL ? "" : j->errmsg;
 }
 
-/* Record the failure text on the handle and return code. */
+/* Record the failure text on the handle and return code. Once the handle
+ * is poisoned, the text of the failure that poisoned it stays: a later
+ * MEDSHIM_EPOISONED keeps reporting the first cause (a full disk, and which
+ * file), not a generic "handle unusable". */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
 static int fail(medshim_journal *j, int code, const char *fmt, ...) {
   va_list ap;
+  if (j->poisoned && code == MEDSHIM_EPOISONED && j->errmsg[0] != '\0')
+    return code;
   va_start(ap, fmt);
-  (void)vsnprintf(j->errmsg, sizeof j->errmsg, fmt, ap);
+  medshim__vfmt(j->errmsg, sizeof j->errmsg, fmt, ap);
   va_end(ap);
   return code;
 }
 
-/* Once a write or sync failed, nothing more is written or acknowledged. */
-static int poison(medshim_journal *j, const char *what, int err) {
+/* Once a write or sync failed, nothing more is written or acknowledged.
+ * cause: what failed and why; only the first cause is kept. */
+static int poison_text(medshim_journal *j, const char *cause) {
+  if (!j->poisoned)
+    medshim__fmt(j->errmsg, sizeof j->errmsg, "%s; the journal handle is now "
+                 "unusable: close it and open the journal again", cause);
   j->poisoned = 1;
   pthread_cond_broadcast(&j->cv);
-  return fail(j, MEDSHIM_EIO, "%s failed: %s; the journal handle is now "
-              "unusable: close it and open the journal again",
-              what, strerror(err));
+  return MEDSHIM_EIO;
+}
+
+/* what failed (a write, a sync...) on the current segment, or on the one
+ * being created when there is none open. */
+static int poison(medshim_journal *j, const char *what, int err) {
+  char path[4096], cause[sizeof j->errmsg];
+  medshim__segment_path(path, sizeof path, j->dir,
+                        j->fd >= 0 ? j->nsegs : j->nsegs + 1);
+  medshim__fmt(cause, sizeof cause, "%s failed on %s: %s", what, path,
+               medshim__io_strerror(err));
+  return poison_text(j, cause);
 }
 
 static int commit(medshim_journal *j, size_t staged, uint64_t target,
@@ -371,27 +389,46 @@ int medshim_journal_sync(medshim_journal *j) {
   return rc;
 }
 
-void medshim_journal_close(medshim_journal *j) {
+int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
+  int rc = MEDSHIM_OK;
   if (j == NULL)
-    return;
-  if (!j->readonly && !j->poisoned && j->fd >= 0) {
+    return MEDSHIM_OK;
+  if (!j->readonly && j->poisoned) {
+    /* reported when it happened; said again: no checkpoint was written */
+    rc = medshim__error_set(err, MEDSHIM_EPOISONED, "journal", "%s",
+                            j->errmsg);
+  } else if (!j->readonly && j->fd >= 0) {
     medshim__jcheckpoint ck;
+    medshim_error e;
     pthread_mutex_lock(&j->mu);
     /* records written without a sync of their own become durable here */
-    (void)commit(j, 0, j->written_seq, 0);
+    rc = commit(j, 0, j->written_seq, 0);
     while (j->syncing)
       pthread_cond_wait(&j->cv, &j->mu);
-    /* Everything acknowledged is already synced; the checkpoint only has to
-     * cover what was synced. */
-    if (j->synced_seq == j->written_seq) {
+    if (rc != MEDSHIM_OK) {
+      rc = medshim__error_set(err, rc, "journal", "%s", j->errmsg);
+    } else if (j->synced_seq == j->written_seq) {
+      /* Everything acknowledged is already synced; the checkpoint only has
+       * to cover what was synced. */
       ck.segno = j->nsegs;
       ck.seq = j->synced_seq;
       memcpy(ck.chain, j->chain, JF_HASH_BYTES);
-      (void)medshim__checkpoint_write(j->dir, &j->keys, &ck, NULL);
+      memset(&e, 0, sizeof e);
+      rc = medshim__checkpoint_write(j->dir, &j->keys, &ck, &e);
+      if (rc != MEDSHIM_OK)
+        rc = medshim__error_set(err, rc, e.where,
+                                "the checkpoint was not updated at close: %s "
+                                "(every acknowledged claim is on disk)",
+                                e.text);
     }
     pthread_mutex_unlock(&j->mu);
   }
   journal_free(j);
+  return rc;
+}
+
+int medshim_journal_close(medshim_journal *j) {
+  return medshim__journal_close_err(j, NULL);
 }
 
 size_t medshim_journal_count(const medshim_journal *j) {
@@ -474,8 +511,12 @@ static int new_segment(medshim_journal *j) {
     ck.segno = segno - 1;
     ck.seq = j->next_seq - 1;
     memcpy(ck.chain, j->chain, JF_HASH_BYTES);
-    if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK)
-      return poison(j, "writing the checkpoint", EIO);
+    if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK) {
+      char cause[sizeof j->errmsg];
+      medshim__fmt(cause, sizeof cause, "writing the checkpoint failed: %s",
+                   e.text);
+      return poison_text(j, cause);
+    }
   }
   return MEDSHIM_OK;
 }

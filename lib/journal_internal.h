@@ -204,4 +204,8 @@ struct medshim_journal {
 int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
                                 const medshim_claim_status *status, int sync);
 
+/* medshim_journal_close() that also says why it failed (err may be NULL):
+ * the handle, and so its errmsg, is gone when it returns. */
+int medshim__journal_close_err(medshim_journal *j, medshim_error *err);
+
 #endif

@@ -1,0 +1,449 @@
+/* Hygiene: texts cut on UTF-8 boundaries, no personal data in error texts,
+ * the first error is the one reported, files created without following or
+ * replacing anything, directories others could write refused, key material
+ * out of core dumps. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "errors_internal.h"
+#include "io_internal.h"
+#include "medshim/medshim.h"
+#include "testutil.h"
+
+/* medshim_journal_close()'s code, where a test is about it: a macro, so
+ * that this suite also builds against the old `void` close (as 0). */
+#define OLD_CLOSE_RC(j) medshim_journal_close(j)
+
+static char *dir, *jdir, *key;
+static const char *cli;
+
+static void setup(void) {
+  cli = getenv("MEDSHIM_CLI");
+  dir = tu_tempdir();
+  jdir = tu_path(dir, "journal");
+  key = tu_path(dir, "key");
+  tu_write_key(key, 1);
+  medshim__io_inject(MEDSHIM__IO_WRITE, -1, 0);
+  medshim__io_inject(MEDSHIM__IO_SYNC, -1, 0);
+}
+
+static void teardown(void) {
+  medshim__io_inject(MEDSHIM__IO_WRITE, -1, 0);
+  medshim__io_inject(MEDSHIM__IO_SYNC, -1, 0);
+  if (dir != NULL)
+    chmod(dir, 0700);
+  tu_rmtree(dir);
+  free(dir);
+  free(jdir);
+  free(key);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* 1 when s[0..n) is valid UTF-8 (what jansson and terminals accept). */
+static int valid_utf8(const char *s, size_t n) {
+  json_t *j = json_stringn(s, n);
+  int ok = j != NULL;
+  json_decref(j);
+  return ok;
+}
+
+/* Run the CLI with args (NULL-terminated), stdin from input; stdout and
+ * stderr captured (malloc'ed, NUL-terminated). Returns the exit status. */
+static int run_cli(const char *input, char **out, char **err, ...) {
+  char *argv[16], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
+  char *ip = tu_path(dir, "stdin");
+  va_list ap;
+  int argc = 0, status;
+  size_t len;
+  pid_t pid;
+  ck_assert_msg(cli != NULL, "MEDSHIM_CLI not set");
+  argv[argc++] = (char *)cli;
+  va_start(ap, err);
+  for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 15;)
+    argv[argc++] = a;
+  va_end(ap);
+  argv[argc] = NULL;
+  tu_write_file(ip, (const unsigned char *)(input ? input : ""),
+                input ? strlen(input) : 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int i = open(ip, O_RDONLY), o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(i, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    execv(cli, argv);
+    _exit(127);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  if (out) {
+    *out = (char *)tu_read_file(op, &len);
+    *out = realloc(*out, len + 1);
+    (*out)[len] = '\0';
+  }
+  if (err) {
+    *err = (char *)tu_read_file(ep, &len);
+    *err = realloc(*err, len + 1);
+    (*err)[len] = '\0';
+  }
+  free(op);
+  free(ep);
+  free(ip);
+  ck_assert(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+static medshim_journal *open_rw(void) {
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  ck_assert_msg(medshim_journal_open(&j, jdir, &o, &err) == MEDSHIM_OK,
+                "open: %s: %s", err.where, err.text);
+  return j;
+}
+
+/* "一二三..." repeated: n bytes of 3-byte characters after an ASCII lead,
+ * so that a cut at a fixed size falls inside a character. */
+static char *chinese(const char *lead, size_t chars) {
+  static const char *const cs[] = {"王", "小", "明", "欧", "阳", "娜"};
+  size_t l = strlen(lead);
+  char *s = malloc(l + 3 * chars + 1);
+  ck_assert_ptr_nonnull(s);
+  memcpy(s, lead, l);
+  for (size_t i = 0; i < chars; i++)
+    memcpy(s + l + 3 * i, cs[i % 6], 3);
+  s[l + 3 * chars] = '\0';
+  return s;
+}
+
+/* ---- 5. texts cut on UTF-8 boundaries ------------------------------------ */
+
+START_TEST(test_utf8_error_text_cut_on_boundary) {
+  medshim_error err;
+  char *where = chinese("ab", 60), *text = chinese("a", 100);
+  memset(&err, 0, sizeof err);
+  medshim__error_set(&err, MEDSHIM_EINVAL, where, "%s", text);
+  ck_assert_msg(valid_utf8(err.where, strlen(err.where)), "where cut inside a "
+                "character (%zu bytes)", strlen(err.where));
+  ck_assert_msg(valid_utf8(err.text, strlen(err.text)), "text cut inside a "
+                "character (%zu bytes)", strlen(err.text));
+  /* cut before the whole character that did not fit, not earlier */
+  ck_assert_uint_ge(strlen(err.where), sizeof err.where - 1 - 3);
+  ck_assert_uint_ge(strlen(err.text), sizeof err.text - 1 - 3);
+  ck_assert(strncmp(err.text, text, strlen(err.text)) == 0);
+  free(where);
+  free(text);
+}
+END_TEST
+
+/* A journal path in Chinese longer than the error's where field. */
+START_TEST(test_utf8_journal_error_path_cut_on_boundary) {
+  char *name = chinese("x", 70), *p = tu_path(dir, name);
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  ck_assert_int_ne(medshim_journal_open(&j, p, &o, &err), MEDSHIM_OK);
+  ck_assert_msg(valid_utf8(err.where, strlen(err.where)), "where: %zu bytes",
+                strlen(err.where));
+  ck_assert_msg(valid_utf8(err.text, strlen(err.text)), "text: %zu bytes",
+                strlen(err.text));
+  free(name);
+  free(p);
+}
+END_TEST
+
+#define CLAIM_FMT                                                              \
+  "{\"visit_id\":\"D%d\",\"service\":\"outpatient\",\"insured_admdvs\":"   \
+  "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"                   \
+  "\"2022-02-11T09:30:00+08:00\",\"total_fen\":23850,\"self_paid_fen\":23850," \
+  "\"patient\":{\"name\":\"王小明\",\"id_no\":\"330102198001014321\"}}\n"
+
+#define CLAIM_LINE(id)                                                         \
+  "{\"visit_id\":\"" id "\",\"service\":\"outpatient\",\"insured_admdvs\":"   \
+  "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"                   \
+  "\"2022-02-11T09:30:00+08:00\",\"total_fen\":23850,\"self_paid_fen\":23850," \
+  "\"patient\":{\"name\":\"王小明\",\"id_no\":\"330102198001014321\"}}\n"
+
+/* A 300-byte Chinese rejection message, cut to the 256 bytes a status
+ * holds the way an adapter's answer is copied (snprintf), then listed. */
+START_TEST(test_utf8_list_shows_cut_rejection) {
+  char *msg = chinese("", 100), *out = NULL, *errt = NULL;
+  medshim_claim_status st;
+  medshim_journal *j;
+  json_t *line, *m;
+  json_error_t je;
+  const char *shown;
+  ck_assert_int_eq(run_cli(CLAIM_LINE("R1"), NULL, &errt, "defer", "--journal",
+                           jdir, "--key", key, NULL),
+                   0);
+  free(errt);
+  j = open_rw();
+  medshim_claim_status_init(&st, MEDSHIM_CLAIM_STATUS_VERSION);
+  st.state = MEDSHIM_STATE_REJECTED;
+  st.attempts = 1;
+  memcpy(st.code, "1403", 5);
+  ck_assert_uint_eq(strlen(msg), 300);
+  /* 256 bytes: 85 characters and the first byte of the 86th */
+  snprintf(st.message, sizeof st.message, "%s", msg);
+  ck_assert_int_eq(medshim_journal_set_status(j, "R1", &st), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  ck_assert_int_eq(run_cli(NULL, &out, &errt, "list", "--journal", jdir,
+                           "--key", key, NULL),
+                   0);
+  line = json_loads(out, JSON_DISABLE_EOF_CHECK, &je);
+  ck_assert_msg(line != NULL, "list printed no JSON: %s", out);
+  m = json_object_get(line, "message");
+  ck_assert_msg(m != NULL, "the message was dropped: %s", out);
+  shown = json_string_value(m);
+  ck_assert_uint_eq(strlen(shown), 255); /* 85 whole characters */
+  ck_assert(strncmp(shown, msg, 255) == 0);
+  json_decref(line);
+  free(out);
+  free(errt);
+  free(msg);
+}
+END_TEST
+
+/* ---- 3. the first error is the one reported ------------------------------ */
+
+static void defer_ok(medshim_journal *j, const char *prefix, int from, int n) {
+  for (int i = from; i < from + n; i++) {
+    medshim_claim *c = tu_claim(prefix, i);
+    ck_assert_msg(medshim_journal_defer(j, c, NULL) == MEDSHIM_OK, "%s",
+                  medshim_journal_errmsg(j));
+    medshim_claim_free(c);
+  }
+}
+
+static void full_disk_is_said_and_kept(enum medshim__io_kind kind) {
+  medshim_journal *j = open_rw();
+  medshim_claim *c = tu_claim("F", 1);
+  char first[512];
+  defer_ok(j, "V", 0, 3);
+  medshim__io_inject(kind, 0, ENOSPC);
+  ck_assert_int_eq(medshim_journal_defer(j, c, NULL), MEDSHIM_EIO);
+  snprintf(first, sizeof first, "%s", medshim_journal_errmsg(j));
+  ck_assert_msg(strstr(first, "no space left on device") != NULL, "%s", first);
+  ck_assert_msg(strstr(first, "seg-0000000000000001.msj") != NULL,
+                "the file is not named: %s", first);
+  /* Later calls are refused, and still say why. */
+  medshim__io_inject(kind, -1, 0);
+  ck_assert_int_eq(medshim_journal_defer(j, c, NULL), MEDSHIM_EPOISONED);
+  ck_assert_msg(strstr(medshim_journal_errmsg(j), "no space left on device"),
+                "first error overwritten: %s", medshim_journal_errmsg(j));
+  ck_assert_int_eq(medshim_journal_get(NULL, NULL, j, "V0"), MEDSHIM_EPOISONED);
+  {
+    int rc = medshim_journal_sync(j);
+    ck_assert(rc == MEDSHIM_OK || rc == MEDSHIM_EPOISONED);
+  }
+  ck_assert_str_eq(medshim_journal_errmsg(j), first);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_EPOISONED);
+  medshim_claim_free(c);
+}
+
+START_TEST(test_first_error_enospc_on_write) {
+  full_disk_is_said_and_kept(MEDSHIM__IO_WRITE);
+}
+END_TEST
+
+START_TEST(test_first_error_enospc_on_sync) {
+  full_disk_is_said_and_kept(MEDSHIM__IO_SYNC);
+}
+END_TEST
+
+/* The checkpoint written at close fails: close says so. */
+static void close_fails(enum medshim__io_kind kind) {
+  medshim_journal *j = open_rw();
+  defer_ok(j, "V", 0, 3);
+  medshim__io_inject(kind, 0, ENOSPC);
+  ck_assert_int_eq(OLD_CLOSE_RC(j), MEDSHIM_EIO);
+  medshim__io_inject(kind, -1, 0);
+  /* every acknowledged claim is there */
+  j = open_rw();
+  ck_assert_uint_eq(medshim_journal_count(j), 3);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+}
+
+START_TEST(test_close_reports_failed_checkpoint_write) {
+  close_fails(MEDSHIM__IO_WRITE);
+}
+END_TEST
+
+START_TEST(test_close_reports_failed_checkpoint_sync) {
+  close_fails(MEDSHIM__IO_SYNC);
+}
+END_TEST
+
+START_TEST(test_close_null_and_readonly_ok) {
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+  medshim_journal *j = open_rw();
+  defer_ok(j, "V", 0, 1);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_close(NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+}
+END_TEST
+
+/* `medshim defer`: the checkpoint cannot be written at close (something
+ * that is not a file of ours sits at checkpoint.tmp): exit non-zero and
+ * say so, after acknowledging the claim. */
+START_TEST(test_cli_defer_close_failure_exits_nonzero) {
+  int in[2], out[2], status;
+  char buf[4096], *tmp = tu_path(jdir, "checkpoint.tmp");
+  char *ep = tu_path(dir, "stderr"), *errt;
+  size_t got = 0, len;
+  pid_t pid;
+  ck_assert_msg(cli != NULL, "MEDSHIM_CLI not set");
+  ck_assert_int_eq(pipe(in), 0);
+  ck_assert_int_eq(pipe(out), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(e, 2);
+    close(in[1]);
+    close(out[0]);
+    execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  ck_assert_int_eq(write(in[1], CLAIM_LINE("C1"), strlen(CLAIM_LINE("C1"))),
+                   (ssize_t)strlen(CLAIM_LINE("C1")));
+  /* the ack: the claim is durable */
+  while (got < sizeof buf - 1 && memchr(buf, '\n', got) == NULL) {
+    ssize_t n = read(out[0], buf + got, sizeof buf - 1 - got);
+    ck_assert_int_gt(n, 0);
+    got += (size_t)n;
+  }
+  buf[got] = '\0';
+  ck_assert_ptr_nonnull(strstr(buf, "\"stored\""));
+  ck_assert_int_eq(mkdir(tmp, 0700), 0);
+  close(in[1]);
+  while (read(out[0], buf, sizeof buf) > 0)
+    ;
+  close(out[0]);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  errt = (char *)tu_read_file(ep, &len);
+  errt = realloc(errt, len + 1);
+  errt[len] = '\0';
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+                "exit %d, stderr: %s", WEXITSTATUS(status), errt);
+  ck_assert_msg(strstr(errt, "checkpoint") != NULL, "%s", errt);
+  rmdir(tmp);
+  free(errt);
+  free(ep);
+  free(tmp);
+}
+END_TEST
+
+/* A real full disk: `medshim defer` into a 64 KiB tmpfs, in a mount
+ * namespace of its own (skipped where that is not allowed). */
+START_TEST(test_cli_defer_full_disk_says_so) {
+  char *small = tu_path(dir, "small"), *jd = tu_path(small, "j");
+  char *ip = tu_path(dir, "claims"), *op = tu_path(dir, "stdout");
+  char *ep = tu_path(dir, "stderr"), *errt;
+  FILE *f;
+  int status;
+  size_t len;
+  pid_t pid;
+  ck_assert_msg(cli != NULL, "MEDSHIM_CLI not set");
+  ck_assert_int_eq(mkdir(small, 0700), 0);
+  f = fopen(ip, "w");
+  ck_assert_ptr_nonnull(f);
+  for (int i = 0; i < 400; i++)
+    fprintf(f, CLAIM_FMT, i);
+  ck_assert_int_eq(fclose(f), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    pid_t c;
+    int st;
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", small, "tmpfs", 0, "size=64k,mode=0700") != 0)
+      _exit(77);
+    c = fork();
+    if (c == 0) {
+      int i = open(ip, O_RDONLY), o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+          e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(i, 0);
+      dup2(o, 1);
+      dup2(e, 2);
+      execl(cli, cli, "defer", "--journal", jd, "--key", key, (char *)NULL);
+      _exit(127);
+    }
+    if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st))
+      _exit(126);
+    _exit(WEXITSTATUS(st));
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) {
+    fprintf(stderr, "test_cli_defer_full_disk_says_so: skipped (no mount "
+            "namespace here)\n");
+  } else {
+    errt = (char *)tu_read_file(ep, &len);
+    errt = realloc(errt, len + 1);
+    errt[len] = '\0';
+    ck_assert_msg(WEXITSTATUS(status) == 1, "exit %d: %s", WEXITSTATUS(status),
+                  errt);
+    ck_assert_msg(strstr(errt, "no space left on device") != NULL, "%s", errt);
+    ck_assert_msg(strstr(errt, "seg-0000000000000001.msj") != NULL ||
+                      strstr(errt, "checkpoint") != NULL,
+                  "the file is not named: %s", errt);
+    ck_assert_msg(strstr(errt, "handle unusable after an earlier") == NULL ||
+                      strstr(errt, "no space left") != NULL,
+                  "%s", errt);
+    free(errt);
+  }
+  free(small);
+  free(jd);
+  free(ip);
+  free(op);
+  free(ep);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("hygiene");
+  TCase *tc = tcase_create("utf8");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_utf8_error_text_cut_on_boundary);
+  tcase_add_test(tc, test_utf8_journal_error_path_cut_on_boundary);
+  tcase_add_test(tc, test_utf8_list_shows_cut_rejection);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("first_error");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_first_error_enospc_on_write);
+  tcase_add_test(tc, test_first_error_enospc_on_sync);
+  tcase_add_test(tc, test_close_reports_failed_checkpoint_write);
+  tcase_add_test(tc, test_close_reports_failed_checkpoint_sync);
+  tcase_add_test(tc, test_close_null_and_readonly_ok);
+  tcase_add_test(tc, test_cli_defer_close_failure_exits_nonzero);
+  tcase_add_test(tc, test_cli_defer_full_disk_says_so);
+  suite_add_tcase(s, tc);
+  return tu_run(s);
+}
