@@ -427,6 +427,121 @@ START_TEST(test_cli_defer_full_disk_says_so) {
 }
 END_TEST
 
+/* ---- 2. no personal data in any error text ------------------------------- */
+
+/* 1 when text holds v or any fragment of 3 or more bytes of it. */
+static int leaks(const char *text, const char *v) {
+  size_t n = strlen(v);
+  for (size_t i = 0; i + 3 <= n; i++)
+    if (memmem(text, strlen(text), v + i, 3) != NULL)
+      return 1;
+  return 0;
+}
+
+#define CLAIM_HEAD                                                             \
+  "{\"visit_id\":\"M%d\",\"service\":\"outpatient\",\"insured_admdvs\":"      \
+  "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"                   \
+  "\"2022-02-11T09:30:00+08:00\",\"total_fen\":23850,\"self_paid_fen\":23850"
+
+/* Every error path a personal value can reach, as claim lines (no newline):
+ * patient member `field` with value v. Returns the number of lines. */
+static int bad_lines(char lines[][1024], const char *field, const char *v) {
+  char half[64], rest[64], longv[512];
+  size_t h = strlen(v) / 2;
+  int n = 0;
+  /* cut v on a character boundary for the "inside the value" cases */
+  while (h > 0 && ((unsigned char)v[h] & 0xc0) == 0x80)
+    h--;
+  snprintf(half, sizeof half, "%.*s", (int)h, v);
+  snprintf(rest, sizeof rest, "%s", v + h);
+  longv[0] = '\0';
+  for (int i = 0; i < 12; i++)
+    strcat(longv, v);
+#define L(...) snprintf(lines[n], sizeof lines[n], __VA_ARGS__), n++
+  /* syntax errors inside or right after the value */
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\\q%s\"}}", n, field, half, rest);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\x01%s\"}}", n, field, half, rest);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\\u00zz\"}}", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"\\uD800%s\"}}", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\xff%s\"}}", n, field, half, rest);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":%s}}", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\" \"%s\"}}", n, field, v, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\",}}", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\"}", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\"}}", n, v);
+  /* too long, control characters, wrong type */
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\"}}", n, field, longv);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\\u0001%s\"}}", n, field, half, rest);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\\n\"}}", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":[\"%s\"]}}", n, field, v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":{\"%s\":\"%s\"}}}", n, field, v, v);
+  L(CLAIM_HEAD ",\"patient\":\"%s\"}", n, v);
+  /* duplicate key, unknown members next to it or named after it */
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\",\"%s\":\"%s\"}}", n, field, v, field,
+    v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\",\"nickname\":\"%s\"}}", n, field, v,
+    v);
+  L(CLAIM_HEAD ",\"patient\":{\"%s\":\"%s\",\"%s\":1}}", n, field, v, v);
+  L(CLAIM_HEAD ",\"%s\":\"%s\",\"patient\":{\"%s\":\"%s\"}}", n, v, v, field,
+    v);
+#undef L
+  return n;
+}
+
+static const char *const personal[][2] = {
+    {"name", "欧阳娜娜"},
+    {"id_no", "667788698909098769"},
+    {"psn_no", "9988776655"}};
+
+START_TEST(test_mask_parse_errors_hold_no_personal_value) {
+  static char lines[32][1024];
+  for (size_t f = 0; f < sizeof personal / sizeof personal[0]; f++) {
+    const char *field = personal[f][0], *v = personal[f][1];
+    int n = bad_lines(lines, field, v);
+    for (int i = 0; i < n; i++) {
+      medshim_claim *c = NULL;
+      medshim_error err;
+      memset(&err, 0, sizeof err);
+      ck_assert_msg(medshim_claim_parse_json(&c, lines[i], strlen(lines[i]),
+                                             &err) != MEDSHIM_OK,
+                    "%s case %d accepted", field, i);
+      ck_assert_msg(!leaks(err.text, v) && !leaks(err.where, v),
+                    "%s case %d: %s: %s", field, i, err.where, err.text);
+      /* nor the escaped spelling of a character of it */
+      ck_assert_msg(strstr(err.text, "\\u") == NULL, "%s case %d: %s", field,
+                    i, err.text);
+      ck_assert(valid_utf8(err.text, strlen(err.text)));
+    }
+  }
+}
+END_TEST
+
+START_TEST(test_mask_cli_defer_stderr_holds_no_personal_value) {
+  static char lines[32][1024];
+  for (size_t f = 0; f < sizeof personal / sizeof personal[0]; f++) {
+    const char *field = personal[f][0], *v = personal[f][1];
+    int n = bad_lines(lines, field, v);
+    size_t cap = 64 * 1024, len = 0;
+    char *input = malloc(cap), *out = NULL, *errt = NULL;
+    ck_assert_ptr_nonnull(input);
+    for (int i = 0; i < n; i++) {
+      len += (size_t)snprintf(input + len, cap - len, "%s\n", lines[i]);
+      ck_assert_uint_lt(len, cap);
+    }
+    ck_assert_int_eq(run_cli(input, &out, &errt, "defer", "--journal", jdir,
+                             "--key", key, NULL),
+                     2);
+    ck_assert_msg(strstr(errt, "not stored") != NULL, "%s", errt);
+    ck_assert_msg(!leaks(errt, v), "%s: stderr: %s", field, errt);
+    ck_assert_msg(!leaks(out, v), "%s: stdout: %s", field, out);
+    free(input);
+    free(out);
+    free(errt);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("hygiene");
   TCase *tc = tcase_create("utf8");
@@ -434,6 +549,11 @@ int main(void) {
   tcase_add_test(tc, test_utf8_error_text_cut_on_boundary);
   tcase_add_test(tc, test_utf8_journal_error_path_cut_on_boundary);
   tcase_add_test(tc, test_utf8_list_shows_cut_rejection);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("mask");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_mask_parse_errors_hold_no_personal_value);
+  tcase_add_test(tc, test_mask_cli_defer_stderr_holds_no_personal_value);
   suite_add_tcase(s, tc);
   tc = tcase_create("first_error");
   tcase_add_checked_fixture(tc, setup, teardown);
