@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -137,4 +138,29 @@ int medshim__io_fsync_dir(const char *dir) {
   close(fd);
   errno = saved;
   return rc;
+}
+
+/* ---- creating and renaming inside a directory ---------------------------
+ * Relative to the directory's descriptor, never following a symbolic link
+ * in the last component, never replacing what is there. */
+
+int medshim__io_open_dir(const char *dir) {
+  return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int medshim__io_create_at(int dfd, const char *name, int flags) {
+  return openat(dfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0600);
+}
+
+int medshim__io_open_at(int dfd, const char *name, int flags) {
+  return openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int medshim__io_rename_at(int dfd, const char *from, const char *to) {
+  return renameat(dfd, from, dfd, to);
+}
+
+int medshim__io_unlink_at(int dfd, const char *name) {
+  return unlinkat(dfd, name, 0);
 }

@@ -20,6 +20,7 @@
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
+#include "safedir_internal.h"
 #include "timeutil_internal.h"
 
 #define DEFAULT_SEGMENT_MAX (64ull << 20)
@@ -133,45 +134,61 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
 
 /* ---- open / close ---------------------------------------------------- */
 
+/* The journal directory exists (created when asked) and no other local
+ * user can plant or replace files in it (see safedir.c). */
 static int ensure_dir(medshim_journal *j, int create, medshim_error *err) {
   struct stat st;
+  int dfd, rc;
   if (stat(j->dir, &st) == 0) {
     if (!S_ISDIR(st.st_mode))
       return medshim__error_set(err, MEDSHIM_EINVAL, j->dir,
                                 "is not a directory");
-    return MEDSHIM_OK;
-  }
-  if (errno != ENOENT || !create)
+  } else if (errno != ENOENT || !create) {
     return medshim__error_set(err, MEDSHIM_ENOTFOUND, j->dir,
                               "no journal here: %s", strerror(errno));
-  if (mkdir(j->dir, 0700) != 0)
-    return medshim__error_set(err, MEDSHIM_EIO, j->dir,
-                              "cannot create the journal directory: %s",
-                              strerror(errno));
-  {
+  } else {
     char parent[4096];
-    const char *slash = strrchr(j->dir, '/');
-    if (slash == NULL)
-      medshim__fmt(parent, sizeof parent, ".");
-    else if (slash == j->dir)
-      medshim__fmt(parent, sizeof parent, "/");
-    else
-      medshim__fmt(parent, sizeof parent, "%.*s", (int)(slash - j->dir),
-                   j->dir);
+    const char *base;
+    if (mkdir(j->dir, 0700) != 0)
+      return medshim__error_set(err, MEDSHIM_EIO, j->dir,
+                                "cannot create the journal directory: %s",
+                                medshim__io_strerror(errno));
+    medshim__path_split(j->dir, parent, sizeof parent, &base);
     if (medshim__io_fsync_dir(parent) != 0)
       return medshim__error_set(err, MEDSHIM_EIO, parent,
-                                "cannot sync directory: %s", strerror(errno));
+                                "cannot sync directory: %s",
+                                medshim__io_strerror(errno));
   }
+  if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
+      MEDSHIM_OK)
+    return rc;
+  close(dfd);
   return MEDSHIM_OK;
 }
 
+/* LOCK: created new (O_EXCL) or opened as it is, never through a link. */
 static int take_lock(medshim_journal *j, medshim_error *err) {
-  char path[4096];
-  medshim__fmt(path, sizeof path, "%s/%s", j->dir, JF_LOCK_NAME);
-  j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (j->lock_fd < 0)
+  struct stat st;
+  int dfd, rc;
+  if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
+      MEDSHIM_OK)
+    return rc;
+  j->lock_fd = medshim__io_create_at(dfd, JF_LOCK_NAME, O_RDWR);
+  if (j->lock_fd < 0 && errno == EEXIST)
+    j->lock_fd = medshim__io_open_at(dfd, JF_LOCK_NAME, O_RDWR | O_NONBLOCK);
+  if (j->lock_fd < 0 || fstat(j->lock_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int saved = j->lock_fd < 0 ? errno : 0;
+    if (j->lock_fd >= 0)
+      close(j->lock_fd);
+    j->lock_fd = -1;
+    close(dfd);
     return medshim__error_set(err, MEDSHIM_EIO, JF_LOCK_NAME,
-                              "cannot open %s: %s", path, strerror(errno));
+                              "cannot open %s/%s: %s", j->dir, JF_LOCK_NAME,
+                              saved == ELOOP ? "it is a symbolic link"
+                              : saved != 0   ? strerror(saved)
+                                             : "not a regular file");
+  }
+  close(dfd);
   /* flock, not fcntl: fcntl locks are per process, and a second handle in
    * the same process must be refused as well. */
   if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -183,7 +200,8 @@ static int take_lock(medshim_journal *j, medshim_error *err) {
                                 "journal busy: another process or handle is "
                                 "writing to it");
     return medshim__error_set(err, MEDSHIM_EIO, JF_LOCK_NAME,
-                              "cannot lock %s: %s", path, strerror(errno));
+                              "cannot lock %s/%s: %s", j->dir, JF_LOCK_NAME,
+                              strerror(errno));
   }
   return MEDSHIM_OK;
 }
@@ -191,27 +209,32 @@ static int take_lock(medshim_journal *j, medshim_error *err) {
 /* Remove what a crash left half-written at the end of the last segment. */
 static int trim_torn_tail(medshim_journal *j, const medshim__jscan *s,
                           uint64_t last_segno, medshim_error *err) {
-  char path[4096];
-  int fd;
-  medshim__segment_path(path, sizeof path, j->dir, last_segno);
+  char name[64];
+  int dfd, fd, rc;
+  medshim__segment_name(name, sizeof name, last_segno);
+  if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
+      MEDSHIM_OK)
+    return rc;
   if (s->torn_segment_empty) {
-    if (unlink(path) != 0 || medshim__io_fsync_dir(j->dir) != 0)
-      return medshim__error_set(err, MEDSHIM_EIO, path,
-                                "cannot remove a half-created segment: %s",
-                                strerror(errno));
-    return MEDSHIM_OK;
+    if (medshim__io_unlink_at(dfd, name) != 0 || medshim__io_fsync(dfd) != 0)
+      rc = medshim__error_set(err, MEDSHIM_EIO, name,
+                              "cannot remove a half-created segment %s/%s: %s",
+                              j->dir, name, medshim__io_strerror(errno));
+    close(dfd);
+    return rc;
   }
-  fd = open(path, O_WRONLY | O_CLOEXEC);
+  fd = medshim__io_open_at(dfd, name, O_WRONLY);
   if (fd < 0 || ftruncate(fd, (off_t)s->torn_offset) != 0 ||
       medshim__io_fsync(fd) != 0) {
     int saved = errno;
-    if (fd >= 0)
-      close(fd);
-    return medshim__error_set(err, MEDSHIM_EIO, path,
-                              "cannot trim the torn tail: %s", strerror(saved));
+    rc = medshim__error_set(err, MEDSHIM_EIO, name,
+                            "cannot trim the torn tail of %s/%s: %s", j->dir,
+                            name, medshim__io_strerror(saved));
   }
-  close(fd);
-  return MEDSHIM_OK;
+  if (fd >= 0)
+    close(fd);
+  close(dfd);
+  return rc;
 }
 
 static void journal_free(medshim_journal *j) {
@@ -414,9 +437,8 @@ int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
       ck.seq = j->synced_seq;
       memcpy(ck.chain, j->chain, JF_HASH_BYTES);
       memset(&e, 0, sizeof e);
-      rc = medshim__checkpoint_write(j->dir, &j->keys, &ck, &e);
-      if (rc != MEDSHIM_OK)
-        rc = medshim__error_set(err, rc, e.where,
+      if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK)
+        rc = medshim__error_set(err, MEDSHIM_EIO, e.where,
                                 "the checkpoint was not updated at close: %s "
                                 "(every acknowledged claim is on disk)",
                                 e.text);
@@ -447,10 +469,10 @@ size_t medshim_journal_count(const medshim_journal *j) {
  * key, so nonces never repeat even after a crash reused sequence numbers. */
 static int new_segment(medshim_journal *j) {
   unsigned char hdr[JF_SEGMENT_HEADER_BYTES], salt[JF_SALT_BYTES];
-  char path[4096];
+  char name[64];
   uint64_t segno = j->nsegs + 1;
   medshim__jseg *seg;
-  int fd;
+  int fd, dfd;
 
   if (j->fd >= 0) {
     /* Roll (no sync in flight, see ensure_segment): make the old segment
@@ -487,20 +509,32 @@ static int new_segment(medshim_journal *j) {
       medshim__segment_header_build(hdr, &j->keys, segno, j->next_seq, salt,
                                     j->chain) != 0)
     return fail(j, MEDSHIM_ECRYPTO, "cannot set up a new segment's keys");
-  medshim__segment_path(path, sizeof path, j->dir, segno);
-  fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return poison(j, "creating a segment", errno);
+  medshim__segment_name(name, sizeof name, segno);
+  {
+    medshim_error e;
+    memset(&e, 0, sizeof e);
+    if (medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, &e) != MEDSHIM_OK)
+      return poison_text(j, e.text);
+  }
+  fd = medshim__io_create_at(dfd, name, O_RDWR | O_APPEND);
+  if (fd < 0) {
+    int saved = errno;
+    close(dfd);
+    return poison(j, "creating a segment", saved);
+  }
   if (medshim__io_write_all(fd, hdr, sizeof hdr) != 0) {
     int saved = errno;
     close(fd);
+    close(dfd);
     return poison(j, "writing a segment header", saved);
   }
-  if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync_dir(j->dir) != 0) {
+  if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync(dfd) != 0) {
     int saved = errno;
     close(fd);
+    close(dfd);
     return poison(j, "syncing a new segment", saved);
   }
+  close(dfd);
   seg->end = JF_SEGMENT_HEADER_BYTES;
   j->fd = fd;
   j->nsegs++;

@@ -172,7 +172,7 @@ int medshim_journal_rekey(const char *dir,
       next->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
   medshim__fmt(path, sizeof path, "%s/%s", dir, JF_LOCK_NAME);
-  lock_fd = open(path, O_RDWR | O_CLOEXEC);
+  lock_fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (lock_fd < 0)
     return medshim__error_set(err, MEDSHIM_ENOTFOUND, dir,
                               "no journal here (no lock file)");

@@ -120,6 +120,15 @@ static medshim_journal *open_rw(void) {
   return j;
 }
 
+static void defer_ok(medshim_journal *j, const char *prefix, int from, int n) {
+  for (int i = from; i < from + n; i++) {
+    medshim_claim *c = tu_claim(prefix, i);
+    ck_assert_msg(medshim_journal_defer(j, c, NULL) == MEDSHIM_OK, "%s",
+                  medshim_journal_errmsg(j));
+    medshim_claim_free(c);
+  }
+}
+
 /* "一二三..." repeated: n bytes of 3-byte characters after an ASCII lead,
  * so that a cut at a fixed size falls inside a character. */
 static char *chinese(const char *lead, size_t chars) {
@@ -224,15 +233,6 @@ START_TEST(test_utf8_list_shows_cut_rejection) {
 END_TEST
 
 /* ---- 3. the first error is the one reported ------------------------------ */
-
-static void defer_ok(medshim_journal *j, const char *prefix, int from, int n) {
-  for (int i = from; i < from + n; i++) {
-    medshim_claim *c = tu_claim(prefix, i);
-    ck_assert_msg(medshim_journal_defer(j, c, NULL) == MEDSHIM_OK, "%s",
-                  medshim_journal_errmsg(j));
-    medshim_claim_free(c);
-  }
-}
 
 static void full_disk_is_said_and_kept(enum medshim__io_kind kind) {
   medshim_journal *j = open_rw();
@@ -542,6 +542,257 @@ START_TEST(test_mask_cli_defer_stderr_holds_no_personal_value) {
 }
 END_TEST
 
+/* ---- 1. file-system hygiene ---------------------------------------------- */
+
+static const char victim_bytes[] = "a root-owned file that must not change\n";
+
+/* A file outside the journal, for links to point at. */
+static char *victim(void) {
+  char *v = tu_path(dir, "victim");
+  tu_write_file(v, (const unsigned char *)victim_bytes, sizeof victim_bytes - 1);
+  return v;
+}
+
+static void assert_unchanged(const char *v) {
+  size_t len;
+  unsigned char *b = tu_read_file(v, &len);
+  ck_assert_ptr_nonnull(b);
+  ck_assert_msg(len == sizeof victim_bytes - 1 &&
+                    memcmp(b, victim_bytes, len) == 0,
+                "the file a link pointed at was overwritten (%zu bytes)", len);
+  free(b);
+}
+
+static void assert_link_left(const char *name) {
+  char *p = tu_path(jdir, name);
+  struct stat st;
+  ck_assert_int_eq(lstat(p, &st), 0);
+  ck_assert_msg(S_ISLNK(st.st_mode), "%s is no longer the planted link", name);
+  free(p);
+}
+
+static void plant(const char *name, const char *target) {
+  char *p = tu_path(jdir, name);
+  ck_assert_int_eq(symlink(target, p), 0);
+  free(p);
+}
+
+/* A second writer session writes the checkpoint when it starts its
+ * segment: a link planted at checkpoint.tmp is refused, not written
+ * through. */
+START_TEST(test_fs_link_at_checkpoint_tmp_refused) {
+  char *v = victim();
+  medshim_journal *j = open_rw();
+  medshim_claim *c = tu_claim("X", 1);
+  defer_ok(j, "V", 0, 3);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  plant("checkpoint.tmp", v);
+  j = open_rw();
+  ck_assert_int_eq(medshim_journal_defer(j, c, NULL), MEDSHIM_EIO);
+  ck_assert_msg(strstr(medshim_journal_errmsg(j), "checkpoint.tmp") &&
+                    strstr(medshim_journal_errmsg(j), "symbolic link"),
+                "%s", medshim_journal_errmsg(j));
+  medshim_journal_close(j);
+  assert_unchanged(v);
+  assert_link_left("checkpoint.tmp");
+  /* what was acknowledged is all there */
+  {
+    medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+    ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, NULL), MEDSHIM_OK);
+    ck_assert_uint_eq(medshim_journal_count(j), 3);
+    medshim_journal_close(j);
+  }
+  medshim_claim_free(c);
+  free(v);
+}
+END_TEST
+
+/* The same at close: the close fails, the linked file is intact. */
+START_TEST(test_fs_link_at_checkpoint_tmp_at_close) {
+  char *v = victim();
+  medshim_journal *j = open_rw();
+  defer_ok(j, "V", 0, 3);
+  plant("checkpoint.tmp", v);
+  ck_assert_int_eq(OLD_CLOSE_RC(j), MEDSHIM_EIO);
+  assert_unchanged(v);
+  assert_link_left("checkpoint.tmp");
+  free(v);
+}
+END_TEST
+
+START_TEST(test_fs_link_at_keyring_tmp_refused) {
+  char *v = victim();
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(mkdir(jdir, 0700), 0);
+  plant("keyring.tmp", v);
+  ck_assert_int_ne(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_OK);
+  ck_assert_ptr_null(j);
+  ck_assert_msg(strstr(err.text, "keyring.tmp") != NULL, "%s", err.text);
+  assert_unchanged(v);
+  assert_link_left("keyring.tmp");
+  free(v);
+}
+END_TEST
+
+START_TEST(test_fs_link_at_keyring_tmp_refused_by_rekey) {
+  char *v = victim(), *key2 = tu_path(dir, "key2");
+  medshim_journal_options cur = tu_opts(key, 0), next;
+  medshim_journal *j = open_rw();
+  medshim_error err;
+  tu_write_key(key2, 2);
+  next = tu_opts(key2, 0);
+  defer_ok(j, "V", 0, 2);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  plant("keyring.tmp", v);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_ne(medshim_journal_rekey(jdir, &cur, &next, &err), MEDSHIM_OK);
+  ck_assert_msg(strstr(err.text, "keyring.tmp") != NULL, "%s", err.text);
+  assert_unchanged(v);
+  /* the old key still opens the journal */
+  j = open_rw();
+  ck_assert_uint_eq(medshim_journal_count(j), 2);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  free(key2);
+  free(v);
+}
+END_TEST
+
+/* A temporary file a crash left behind is ours: removed, then made anew. */
+START_TEST(test_fs_leftover_tmp_replaced) {
+  char *tmp = tu_path(jdir, "checkpoint.tmp");
+  struct stat st;
+  medshim_journal *j = open_rw();
+  defer_ok(j, "V", 0, 2);
+  tu_write_file(tmp, (const unsigned char *)"half a checkp", 13);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  ck_assert_int_ne(lstat(tmp, &st), 0);
+  j = open_rw();
+  ck_assert_uint_eq(medshim_journal_count(j), 2);
+  defer_ok(j, "W", 0, 1);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  free(tmp);
+}
+END_TEST
+
+/* LOCK is opened without following a link (the old code created the
+ * link's target). */
+START_TEST(test_fs_link_at_lock_refused) {
+  char *target = tu_path(dir, "made-through-a-link");
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  struct stat st;
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(mkdir(jdir, 0700), 0);
+  plant("LOCK", target);
+  ck_assert_int_ne(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_OK);
+  ck_assert_msg(strstr(err.text, "LOCK") != NULL, "%s", err.text);
+  ck_assert_int_ne(stat(target, &st), 0);
+  free(target);
+}
+END_TEST
+
+static void open_refused(int mode, const char *fix) {
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(mkdir(jdir, 0700), 0);
+  ck_assert_int_eq(chmod(jdir, (mode_t)mode), 0);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EINVAL);
+  ck_assert_ptr_null(j);
+  ck_assert_msg(strstr(err.text, jdir) != NULL, "path not named: %s", err.text);
+  ck_assert_msg(strstr(err.text, fix) != NULL, "no fix given: %s", err.text);
+}
+
+START_TEST(test_fs_world_writable_journal_dir_refused) {
+  open_refused(0777, "chmod 700");
+}
+END_TEST
+
+START_TEST(test_fs_group_writable_journal_dir_refused) {
+  open_refused(0770, "chmod 700");
+}
+END_TEST
+
+START_TEST(test_fs_existing_journal_made_writable_refused) {
+  medshim_journal *j = open_rw();
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+  medshim_error err;
+  defer_ok(j, "V", 0, 1);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  ck_assert_int_eq(chmod(jdir, 0777), 0);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EINVAL);
+  ck_assert_msg(strstr(err.text, "chmod 700") != NULL, "%s", err.text);
+  ck_assert_int_eq(chmod(jdir, 0700), 0);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_OK);
+  medshim_journal_close(j);
+}
+END_TEST
+
+/* Owned by another user: only root can set that up. */
+START_TEST(test_fs_journal_dir_of_another_user_refused) {
+  medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  if (geteuid() != 0) {
+    fprintf(stderr, "test_fs_journal_dir_of_another_user_refused: skipped "
+            "(needs root to chown)\n");
+    return;
+  }
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(mkdir(jdir, 0700), 0);
+  ck_assert_int_eq(chown(jdir, 65534, 65534), 0);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EINVAL);
+  ck_assert_msg(strstr(err.text, jdir) != NULL && strstr(err.text, "chown"),
+                "%s", err.text);
+}
+END_TEST
+
+START_TEST(test_fs_key_in_world_writable_dir_refused) {
+  char *kd = tu_path(dir, "keys"), *k = tu_path(kd, "hospital.key");
+  char *k2 = tu_path(kd, "new.key");
+  medshim_journal_options o = tu_opts(k, MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  ck_assert_int_eq(mkdir(kd, 0700), 0);
+  tu_write_key(k, 3);
+  ck_assert_int_eq(chmod(kd, 0777), 0);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EKEY);
+  ck_assert_msg(strstr(err.text, kd) != NULL && strstr(err.text, "chmod"),
+                "%s", err.text);
+  /* nor is a key made there */
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(medshim_key_generate(k2, &err), MEDSHIM_EKEY);
+  ck_assert_int_ne(access(k2, F_OK), 0);
+  /* fixed as the message says: accepted */
+  ck_assert_int_eq(chmod(kd, 0755), 0);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  free(k2);
+  free(k);
+  free(kd);
+}
+END_TEST
+
+/* keygen never writes through a link planted at the key's name. */
+START_TEST(test_fs_keygen_through_link_refused) {
+  char *v = victim(), *k = tu_path(dir, "linked.key");
+  medshim_error err;
+  ck_assert_int_eq(symlink(v, k), 0);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(medshim_key_generate(k, &err), MEDSHIM_EEXIST);
+  assert_unchanged(v);
+  free(k);
+  free(v);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("hygiene");
   TCase *tc = tcase_create("utf8");
@@ -549,6 +800,21 @@ int main(void) {
   tcase_add_test(tc, test_utf8_error_text_cut_on_boundary);
   tcase_add_test(tc, test_utf8_journal_error_path_cut_on_boundary);
   tcase_add_test(tc, test_utf8_list_shows_cut_rejection);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("fs");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_fs_link_at_checkpoint_tmp_refused);
+  tcase_add_test(tc, test_fs_link_at_checkpoint_tmp_at_close);
+  tcase_add_test(tc, test_fs_link_at_keyring_tmp_refused);
+  tcase_add_test(tc, test_fs_link_at_keyring_tmp_refused_by_rekey);
+  tcase_add_test(tc, test_fs_leftover_tmp_replaced);
+  tcase_add_test(tc, test_fs_link_at_lock_refused);
+  tcase_add_test(tc, test_fs_world_writable_journal_dir_refused);
+  tcase_add_test(tc, test_fs_group_writable_journal_dir_refused);
+  tcase_add_test(tc, test_fs_existing_journal_made_writable_refused);
+  tcase_add_test(tc, test_fs_journal_dir_of_another_user_refused);
+  tcase_add_test(tc, test_fs_key_in_world_writable_dir_refused);
+  tcase_add_test(tc, test_fs_keygen_through_link_refused);
   suite_add_tcase(s, tc);
   tc = tcase_create("mask");
   tcase_add_checked_fixture(tc, setup, teardown);
