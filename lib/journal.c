@@ -21,6 +21,7 @@
 #include "keyring_internal.h"
 #include "memory_internal.h"
 #include "safedir_internal.h"
+#include "secmem_internal.h"
 #include "timeutil_internal.h"
 
 #define DEFAULT_SEGMENT_MAX (64ull << 20)
@@ -267,14 +268,13 @@ static void journal_free(medshim_journal *j) {
   pthread_mutex_destroy(&j->mu);
   pthread_cond_destroy(&j->cv);
   free(j->dir);
-  free(j);
+  medshim__secmem_free(j, sizeof *j);
 }
 
 int medshim_journal_open(medshim_journal **out, const char *dir,
                          const medshim_journal_options *opts,
                          medshim_error *err) {
   medshim_journal *j = NULL;
-  unsigned char kek[MEDSHIM_KEY_BYTES];
   open_ctx oc;
   uint64_t *segnos = NULL;
   size_t nseg = 0;
@@ -288,7 +288,8 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   if (opts == NULL || opts->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
     return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
                               "options missing or of an unknown version");
-  j = calloc(1, sizeof *j);
+  /* in locked pages kept out of core dumps: the keys live in it */
+  j = medshim__secmem_alloc(sizeof *j);
   if (j == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
   j->fd = -1;
@@ -310,11 +311,11 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   }
   if ((rc = ensure_dir(j, create, err)) != MEDSHIM_OK)
     goto fail;
-  if ((rc = medshim__kek_obtain(kek, opts, err)) != MEDSHIM_OK)
+  if ((rc = medshim__kek_obtain(j->keys.kek, opts, err)) != MEDSHIM_OK)
     goto fail;
   if (!j->readonly && (rc = take_lock(j, err)) != MEDSHIM_OK)
     goto fail;
-  rc = medshim__keyring_open(j->dir, kek, j->keys.dk, j->keys.id, err);
+  rc = medshim__keyring_open(j->dir, j->keys.kek, j->keys.dk, j->keys.id, err);
   if (rc == MEDSHIM_ENOTFOUND && create) {
     if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
       rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
@@ -322,9 +323,10 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
                               j->dir);
       goto fail;
     }
-    rc = medshim__keyring_create(j->dir, kek, j->keys.dk, j->keys.id, err);
+    rc = medshim__keyring_create(j->dir, j->keys.kek, j->keys.dk, j->keys.id,
+                                 err);
   }
-  medshim__wipe(kek, sizeof kek);
+  medshim__wipe(j->keys.kek, sizeof j->keys.kek);
   if (rc != MEDSHIM_OK)
     goto fail;
   if (medshim__jkeys_derive(&j->keys) != 0) {
@@ -391,7 +393,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   *out = j;
   return MEDSHIM_OK;
 fail:
-  medshim__wipe(kek, sizeof kek);
+  medshim__wipe(j->keys.kek, sizeof j->keys.kek);
   if (oc.scan.segs != NULL) {
     medshim__wipe(oc.scan.segs, (oc.scan.nsegs ? oc.scan.nsegs : 1) *
                                     sizeof *oc.scan.segs);

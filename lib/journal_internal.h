@@ -15,8 +15,10 @@
 #include "journal_index_internal.h"
 #include "medshim/journal.h"
 
-/* Keys of one journal, derived from its data key. */
+/* Keys of one journal, derived from its data key. Kept in memory from
+ * medshim__secmem_alloc (locked, out of core dumps): the handle is. */
 typedef struct medshim__jkeys {
+  unsigned char kek[32]; /* the key-encryption key, only while opening */
   unsigned char dk[32];
   unsigned char id[JF_ID_BYTES];
   unsigned char hdr[32];  /* MAC of segment headers */

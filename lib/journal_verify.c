@@ -14,6 +14,7 @@
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
+#include "secmem_internal.h"
 
 static const char *const damage_names[] = {
     "none",          "bad_record",     "sequence",  "chain",
@@ -58,8 +59,7 @@ static int verify_record(void *payload, uint32_t seg_index, uint64_t off,
 
 int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
                            medshim_verify_report *report) {
-  unsigned char kek[MEDSHIM_KEY_BYTES];
-  medshim__jkeys keys;
+  medshim__jkeys *keys = NULL; /* locked, out of core dumps */
   medshim__jscratch scratch;
   medshim__jscan scan;
   verify_ctx v;
@@ -74,24 +74,27 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
     return MEDSHIM_EINVAL;
   memset(report, 0, sizeof *report);
   report->version = MEDSHIM_VERIFY_REPORT_VERSION;
-  memset(&keys, 0, sizeof keys);
   memset(&scratch, 0, sizeof scratch);
   memset(&scan, 0, sizeof scan);
   memset(&err, 0, sizeof err);
   v.scan = &scan;
   v.claims = 0;
 
-  if ((rc = medshim__kek_obtain(kek, opts, &err)) != MEDSHIM_OK)
+  if ((keys = medshim__secmem_alloc(sizeof *keys)) == NULL) {
+    rc = MEDSHIM_ENOMEM;
     goto cleanup;
-  rc = medshim__keyring_open(dir, kek, keys.dk, keys.id, &err);
-  medshim__wipe(kek, sizeof kek);
+  }
+  if ((rc = medshim__kek_obtain(keys->kek, opts, &err)) != MEDSHIM_OK)
+    goto cleanup;
+  rc = medshim__keyring_open(dir, keys->kek, keys->dk, keys->id, &err);
+  medshim__wipe(keys->kek, sizeof keys->kek);
   if (rc != MEDSHIM_OK)
     goto cleanup;
-  if (medshim__jkeys_derive(&keys) != 0) {
+  if (medshim__jkeys_derive(keys) != 0) {
     rc = MEDSHIM_ECRYPTO;
     goto cleanup;
   }
-  ckrc = medshim__checkpoint_read(dir, &keys, &scan.checkpoint);
+  ckrc = medshim__checkpoint_read(dir, keys, &scan.checkpoint);
   if (ckrc == MEDSHIM_OK) {
     scan.have_checkpoint = 1;
   } else if (ckrc == MEDSHIM_ENOTFOUND) {
@@ -111,7 +114,7 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
     goto cleanup;
   }
   scan.dir = dir;
-  scan.keys = &keys;
+  scan.keys = keys;
   scan.crypto = medshim__jcrypto_new();
   scan.scratch = &scratch;
   scan.want_claim_body = 1;
@@ -151,7 +154,7 @@ cleanup:
     free(scan.segs);
   }
   free(segnos);
-  medshim__wipe(&keys, sizeof keys);
+  medshim__secmem_free(keys, sizeof *keys);
   return rc;
 }
 
@@ -159,39 +162,41 @@ int medshim_journal_rekey(const char *dir,
                           const medshim_journal_options *current,
                           const medshim_journal_options *next,
                           medshim_error *err) {
-  unsigned char old_kek[MEDSHIM_KEY_BYTES], new_kek[MEDSHIM_KEY_BYTES];
-  unsigned char dk[32], id[JF_ID_BYTES];
+  /* locked, out of core dumps: kek the old KEK, dk the data key */
+  medshim__jkeys *k = NULL;
+  unsigned char *new_kek = NULL;
   char path[4096];
   int lock_fd = -1, rc;
 
-  memset(old_kek, 0, sizeof old_kek);
-  memset(new_kek, 0, sizeof new_kek);
-  memset(dk, 0, sizeof dk);
   if (dir == NULL || current == NULL || next == NULL ||
       current->version != MEDSHIM_JOURNAL_OPTIONS_VERSION ||
       next->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
+  if ((k = medshim__secmem_alloc(sizeof *k + MEDSHIM_KEY_BYTES)) == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+  new_kek = (unsigned char *)(k + 1);
   medshim__fmt(path, sizeof path, "%s/%s", dir, JF_LOCK_NAME);
   lock_fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (lock_fd < 0)
-    return medshim__error_set(err, MEDSHIM_ENOTFOUND, dir,
-                              "no journal here (no lock file)");
+  if (lock_fd < 0) {
+    rc = medshim__error_set(err, MEDSHIM_ENOTFOUND, dir,
+                            "no journal here (no lock file)");
+    goto cleanup;
+  }
   if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EBUSY, dir,
                             "journal busy: a writer has it open");
     goto cleanup;
   }
-  if ((rc = medshim__kek_obtain(old_kek, current, err)) != MEDSHIM_OK)
+  if ((rc = medshim__kek_obtain(k->kek, current, err)) != MEDSHIM_OK)
     goto cleanup;
-  if ((rc = medshim__keyring_open(dir, old_kek, dk, id, err)) != MEDSHIM_OK)
+  if ((rc = medshim__keyring_open(dir, k->kek, k->dk, k->id, err)) !=
+      MEDSHIM_OK)
     goto cleanup;
   if ((rc = medshim__kek_obtain(new_kek, next, err)) != MEDSHIM_OK)
     goto cleanup;
-  rc = medshim__keyring_write(dir, new_kek, dk, id, err);
+  rc = medshim__keyring_write(dir, new_kek, k->dk, k->id, err);
 cleanup:
-  medshim__wipe(old_kek, sizeof old_kek);
-  medshim__wipe(new_kek, sizeof new_kek);
-  medshim__wipe(dk, sizeof dk);
+  medshim__secmem_free(k, sizeof *k + MEDSHIM_KEY_BYTES); /* wipes */
   if (lock_fd >= 0)
     close(lock_fd);
   return rc;

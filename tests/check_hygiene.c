@@ -22,6 +22,7 @@
 
 #include "errors_internal.h"
 #include "io_internal.h"
+#include "journal_internal.h"
 #include "medshim/medshim.h"
 #include "testutil.h"
 
@@ -793,6 +794,118 @@ START_TEST(test_fs_keygen_through_link_refused) {
 }
 END_TEST
 
+/* ---- 4. key material out of core dumps ------------------------------------ */
+
+/* The VmFlags of the mapping holding addr, from /proc/self/smaps ("" if
+ * not found). */
+static void vmflags_of(const void *addr, char *out, size_t size) {
+  FILE *f = fopen("/proc/self/smaps", "r");
+  char line[512];
+  uintptr_t a = (uintptr_t)addr;
+  int inside = 0;
+  out[0] = '\0';
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof line, f) != NULL) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') &&
+        line[0] != 'V') {
+      inside = a >= lo && a < hi;
+    } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+      snprintf(out, size, "%s", line + 8);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+static int has_flag(const char *flags, const char *flag) {
+  char buf[512];
+  snprintf(buf, sizeof buf, " %s", flags);
+  for (char *t = strtok(buf, " \n"); t != NULL; t = strtok(NULL, " \n"))
+    if (strcmp(t, flag) == 0)
+      return 1;
+  return 0;
+}
+
+START_TEST(test_dump_journal_keys_not_dumped) {
+  medshim_journal *j = open_rw();
+  char flags[512];
+  defer_ok(j, "V", 0, 1);
+  vmflags_of(&j->keys, flags, sizeof flags);
+  ck_assert_msg(flags[0] != '\0', "no mapping found for the keys");
+  ck_assert_msg(has_flag(flags, "dd"), "keys' pages not excluded from dumps: "
+                "VmFlags:%s", flags);
+  if (geteuid() == 0) /* CAP_IPC_LOCK: mlock cannot have failed */
+    ck_assert_msg(has_flag(flags, "lo"), "keys' pages not locked: %s", flags);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+}
+END_TEST
+
+START_TEST(test_dump_cli_is_undumpable) {
+  char *out = NULL, *errt = NULL;
+  ck_assert_int_eq(run_cli(NULL, &out, &errt, "__self-check-dumps", NULL), 0);
+  ck_assert_msg(strstr(out, "dumpable 0\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "core_limit 0\n") != NULL, "%s", out);
+  free(out);
+  free(errt);
+}
+END_TEST
+
+/* A running `medshim defer`, waiting for input: no core file limit. */
+START_TEST(test_dump_running_defer_has_no_core_limit) {
+  int in[2], found = 0;
+  char path[64], line[256];
+  FILE *f;
+  pid_t pid;
+  ck_assert_msg(cli != NULL, "MEDSHIM_CLI not set");
+  ck_assert_int_eq(pipe(in), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(in[0], 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    close(in[1]);
+    execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+    _exit(127);
+  }
+  close(in[0]);
+  snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+  for (int tries = 0; tries < 200 && !found; tries++) {
+    struct stat st;
+    /* once the journal exists, main() is long past its set-up */
+    char *lock = tu_path(jdir, "LOCK");
+    int ready = stat(lock, &st) == 0;
+    free(lock);
+    if (!ready) {
+      usleep(10000);
+      continue;
+    }
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+      if (strncmp(line, "Max core file size", 18) == 0) {
+        char soft[32], hard[32];
+        ck_assert_int_eq(sscanf(line + 18, " %31s %31s", soft, hard), 2);
+        ck_assert_msg(strcmp(soft, "0") == 0 && strcmp(hard, "0") == 0, "%s",
+                      line);
+        found = 1;
+      }
+    }
+    fclose(f);
+    if (geteuid() != 0) { /* an undumpable process's /proc files are root's */
+      snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+      ck_assert_int_eq(stat(path, &st), 0);
+      ck_assert_int_eq(st.st_uid, 0);
+    }
+  }
+  close(in[1]);
+  ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+  ck_assert_msg(found, "no core limit line in %s", path);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("hygiene");
   TCase *tc = tcase_create("utf8");
@@ -815,6 +928,12 @@ int main(void) {
   tcase_add_test(tc, test_fs_journal_dir_of_another_user_refused);
   tcase_add_test(tc, test_fs_key_in_world_writable_dir_refused);
   tcase_add_test(tc, test_fs_keygen_through_link_refused);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("dump");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_dump_journal_keys_not_dumped);
+  tcase_add_test(tc, test_dump_cli_is_undumpable);
+  tcase_add_test(tc, test_dump_running_defer_has_no_core_limit);
   suite_add_tcase(s, tc);
   tc = tcase_create("mask");
   tcase_add_checked_fixture(tc, setup, teardown);
