@@ -25,14 +25,9 @@ static int key_cb(unsigned char k[MEDSHIM_KEY_BYTES], void *p) {
   return 0;
 }
 
-static int open_window(medshim_replay_window *w, const medshim_claim *c, void *p) {
-  (void)c;
-  (void)p;
-  w->route = MEDSHIM_ROUTE_HOSPITAL;
-  w->from = 1;
-  w->until = 0;
-  return 0;
-}
+/* Every claim re-settled at the hospital from the start of time. */
+static const medshim_claim_window open_window = {
+    MEDSHIM_CLAIM_WINDOW_VERSION, MEDSHIM_CLAIM_ROUTE_HOSPITAL, 1, 0, "bench", 1};
 
 static medshim_journal *build(const char *dir, int n) {
   medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
@@ -56,7 +51,8 @@ static medshim_journal *build(const char *dir, int n) {
     f.total_fen = 10000 + i;
     f.self_paid_fen = 10000 + i;
     f.patient_psn_no = psn;
-    if (medshim_claim_create(&cs[i], &f, NULL) != MEDSHIM_OK)
+    if (medshim_claim_create(&cs[i], &f, NULL) != MEDSHIM_OK ||
+        medshim_claim_set_window(cs[i], &open_window) != MEDSHIM_OK)
       exit(1);
   }
   if (medshim_journal_defer_batch(j, (const medshim_claim *const *)cs,
@@ -85,7 +81,8 @@ static double replay(const char *base, const char *name, int n,
   medshim_sim_open(&sim, &so);
   medshim_sim_adapter(&a, sim);
   o.at = 1647392400;
-  o.window = open_window;
+  o.institution_code = "H33010600001";
+  o.flags = MEDSHIM_REPLAY_NO_VISIBILITY_DELAY;
   o.concurrency = concurrency;
   t = now();
   if (medshim_replay_run(&s, j, &a, &o) != MEDSHIM_OK || s.settled != (size_t)n) {

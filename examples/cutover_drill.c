@@ -284,7 +284,28 @@ int main(int argc, char **argv) {
         defer = 1;
       }
       if (defer) {
+        medshim_claim_window w;
         batch[nb] = visit_claim(visit_no, svc, at, total);
+        /* Journal the window the cashier was told: the decision's, or for
+         * a failed online attempt the one the schedules give that visit. */
+        if (dec.decision == MEDSHIM_DEFER) {
+          if (medshim_decision_window(&w, &dec) != MEDSHIM_OK)
+            return 1;
+        } else {
+          medshim_replay_window rw;
+          if (medshim_schedule_replay_window(&rw, set, (int)svc,
+                                             visit_no % 13 == 0 ? "330200"
+                                                                : "330102",
+                                             "330106", at) != MEDSHIM_OK)
+            return 1;
+          memset(&w, 0, sizeof w);
+          w.version = MEDSHIM_CLAIM_WINDOW_VERSION;
+          w.route = (int)rw.route;
+          w.from = rw.from;
+          w.until = rw.until;
+        }
+        if (batch[nb] != NULL && medshim_claim_set_window(batch[nb], &w) != MEDSHIM_OK)
+          return 1;
         if (batch[nb] != NULL)
           nb++;
       }
@@ -307,7 +328,10 @@ int main(int argc, char **argv) {
       medshim_replay_options ro = MEDSHIM_REPLAY_OPTIONS_INIT;
       medshim_replay_summary rs;
       ro.at = DAY0 + d * 86400 + 22 * 3600; /* after the day's visits */
-      ro.schedules = set;
+      ro.institution_code = "H33010600001";
+      /* Simulated days pass in milliseconds: the simulator shows every
+       * settlement at once, so no wall-clock visibility delay is needed. */
+      ro.flags = MEDSHIM_REPLAY_NO_VISIBILITY_DELAY;
       ro.concurrency = 4;
       ro.backoff_base_seconds = 3600;
       ro.backoff_cap_seconds = 86400;

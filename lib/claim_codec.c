@@ -8,7 +8,11 @@
 #include "journal_format_internal.h"
 #include "memory_internal.h"
 
+/* Version 1: no window. Version 2: version 1 followed by the journaled
+ * window. A claim without a window keeps its version 1 bytes, so claims
+ * journaled before windows existed still compare equal. */
 #define CODEC_VERSION 1
+#define CODEC_VERSION_WINDOW 2
 
 typedef struct wbuf {
   unsigned char *p;
@@ -42,8 +46,14 @@ static void put_str(wbuf *w, const char *s, size_t n) {
   put_bytes(w, s, n);
 }
 
+static void put_u32(wbuf *w, uint32_t v) {
+  unsigned char b[4];
+  jf_put32(b, v);
+  put_bytes(w, b, 4);
+}
+
 static void encode(wbuf *w, const medshim_claim *c) {
-  put_u8(w, CODEC_VERSION);
+  put_u8(w, c->has_window ? CODEC_VERSION_WINDOW : CODEC_VERSION);
   put_str(w, c->visit_id, strlen(c->visit_id));
   put_u8(w, (unsigned)c->service);
   put_bytes(w, c->insured_admdvs, 6);
@@ -59,6 +69,13 @@ static void encode(wbuf *w, const medshim_claim *c) {
   put_str(w, c->patient_cert_type,
           c->patient_cert_type ? strlen(c->patient_cert_type) : 0);
   put_str(w, c->detail, c->detail_len);
+  if (c->has_window) {
+    put_u8(w, (unsigned)c->window.route);
+    put_u64(w, (uint64_t)c->window.from);
+    put_u64(w, (uint64_t)c->window.until);
+    put_str(w, c->window.schedule_id, strlen(c->window.schedule_id));
+    put_u32(w, c->window.schedule_version);
+  }
 }
 
 int medshim__claim_encode(unsigned char **out, size_t *out_len,
@@ -140,8 +157,9 @@ int medshim__claim_decode(medshim_claim **out, const unsigned char *buf,
   rbuf r = {buf, len, 0};
   medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
   char *visit_id = NULL, *inv = NULL, *name = NULL, *idno = NULL, *psn = NULL,
-       *cert = NULL, *detail = NULL;
+       *cert = NULL, *detail = NULL, *sched = NULL;
   char ins[7] = {0}, trt[7] = {0};
+  medshim_claim_window win;
   size_t detail_len = 0;
   unsigned ver, svc;
   int rc = MEDSHIM_ECORRUPT, g;
@@ -149,7 +167,8 @@ int medshim__claim_decode(medshim_claim **out, const unsigned char *buf,
   if (out == NULL)
     return MEDSHIM_EINVAL;
   *out = NULL;
-  if (buf == NULL || get_u8(&r, &ver) || ver != CODEC_VERSION)
+  if (buf == NULL || get_u8(&r, &ver) ||
+      (ver != CODEC_VERSION && ver != CODEC_VERSION_WINDOW))
     goto cleanup;
   if ((g = get_str(&r, &visit_id, NULL, MEDSHIM_VISIT_ID_MAX)) != 0 ||
       visit_id == NULL)
@@ -165,6 +184,20 @@ int medshim__claim_decode(medshim_claim **out, const unsigned char *buf,
       (g = get_str(&r, &cert, NULL, 8)) != 0 ||
       (g = get_str(&r, &detail, &detail_len, MEDSHIM_DETAIL_MAX)) != 0)
     goto fail_g;
+  if (ver == CODEC_VERSION_WINDOW) {
+    unsigned route;
+    unsigned char b[4];
+    memset(&win, 0, sizeof win);
+    win.version = MEDSHIM_CLAIM_WINDOW_VERSION;
+    if (get_u8(&r, &route) || get_u64(&r, &win.from) ||
+        get_u64(&r, &win.until) ||
+        (g = get_str(&r, &sched, NULL, MEDSHIM_SCHEDULE_ID_MAX)) != 0 ||
+        sched == NULL || get_bytes(&r, b, 4))
+      goto fail_g;
+    win.route = (int)route;
+    win.schedule_version = jf_get32(b);
+    memcpy(win.schedule_id, sched, strlen(sched) + 1);
+  }
   if (r.off != r.len)
     goto cleanup;
   /* Lengths given explicitly, so an embedded NUL cannot shorten a field
@@ -183,6 +216,12 @@ int medshim__claim_decode(medshim_claim **out, const unsigned char *buf,
   f.detail = detail;
   f.detail_len = detail_len;
   rc = medshim_claim_create(out, &f, NULL);
+  if (rc == MEDSHIM_OK && ver == CODEC_VERSION_WINDOW &&
+      medshim_claim_set_window(*out, &win) != MEDSHIM_OK) {
+    medshim_claim_free(*out);
+    *out = NULL;
+    rc = MEDSHIM_ECORRUPT;
+  }
   if (rc == MEDSHIM_EINVAL)
     rc = MEDSHIM_ECORRUPT;
   goto cleanup;
@@ -191,6 +230,7 @@ fail_g:
 cleanup:
   free(visit_id);
   free(inv);
+  free(sched);
   if (name != NULL) {
     medshim__wipe(name, strlen(name));
     free(name);

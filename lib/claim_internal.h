@@ -23,11 +23,26 @@ struct medshim_claim {
   char *patient_cert_type;
   char *detail;            /* byte-exact JSON, NUL-terminated copy; NULL if absent */
   size_t detail_len;
+  int has_window;          /* the window the cashier was told, journaled */
+  medshim_claim_window window;
 };
 
 /* Validate fields as medshim_claim_create() does. */
 int medshim__claim_validate(const medshim_claim_fields *fields,
                             medshim_error *err);
+
+/* A window as the journal and the JSON line keep it: valid route, from <
+ * until (or until 0), printable schedule id. MEDSHIM_OK or MEDSHIM_EINVAL
+ * with the reason in *why. */
+int medshim__claim_window_check(const medshim_claim_window *w,
+                                const char **why);
+
+/* The "window" member of a claim line, parsed into c (absent: nothing) and
+ * rendered from it (no window: nothing added). */
+struct json_t;
+int medshim__claim_window_from_json(medshim_claim *c, struct json_t *value,
+                                    medshim_error *err);
+int medshim__claim_window_to_json(struct json_t *obj, const medshim_claim *c);
 
 /* Canonical binary encoding: the same claim always gives the same bytes, so
  * the journal compares encodings to tell a duplicate from a conflict.

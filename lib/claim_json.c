@@ -155,7 +155,7 @@ static int unknown_field(medshim_error *err, const char *where,
 static const char *const known_keys[] = {
     "visit_id",   "service",       "insured_admdvs", "treated_admdvs",
     "visit_time", "total_fen",     "self_paid_fen",  "invoice_no",
-    "patient",    "detail"};
+    "patient",    "window",        "detail"};
 
 static int get_string(const json_t *obj, const char *key, const char *where,
                       int required, const char **out, medshim_error *err) {
@@ -286,6 +286,12 @@ int medshim_claim_parse_json(medshim_claim **out, const char *text, size_t len,
     f.detail_len = d1 - d0;
   }
   rc = medshim_claim_create(out, &f, err);
+  if (rc == MEDSHIM_OK &&
+      (rc = medshim__claim_window_from_json(
+           *out, json_object_get(root, "window"), err)) != MEDSHIM_OK) {
+    medshim_claim_free(*out);
+    *out = NULL;
+  }
 cleanup:
   json_decref(root); /* jansson does not wipe; the line's owner does */
   return rc;
@@ -384,6 +390,8 @@ int medshim_claim_to_json(char **out, const medshim_claim *c,
     if (json_object_set(o, "patient", p))
       goto cleanup;
   }
+  if (medshim__claim_window_to_json(o, c) != 0)
+    goto cleanup;
   /* Insertion order is kept (jansson >= 2.8); detail is spliced in raw. */
   head = json_dumps(o, JSON_COMPACT);
   if (head == NULL)

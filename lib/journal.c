@@ -48,23 +48,32 @@ __attribute__((format(printf, 3, 4)))
 #endif
 static int fail(medshim_journal *j, int code, const char *fmt, ...) {
   va_list ap;
-  if (j->poisoned && code == MEDSHIM_EPOISONED && j->errmsg[0] != '\0')
+  if (j->poisoned && code == MEDSHIM_EPOISONED && j->errmsg_is_cause)
     return code;
   va_start(ap, fmt);
   medshim__vfmt(j->errmsg, sizeof j->errmsg, fmt, ap);
   va_end(ap);
+  j->errmsg_is_cause = 0;
   return code;
 }
 
 /* Once a write or sync failed, nothing more is written or acknowledged.
- * cause: what failed and why; only the first cause is kept. */
-static int poison_text(medshim_journal *j, const char *cause) {
-  if (!j->poisoned)
-    medshim__fmt(j->errmsg, sizeof j->errmsg, "%s; the journal handle is now "
-                 "unusable: close it and open the journal again", cause);
+ * text: what failed and why; only the first one is kept. */
+static int poison_as(medshim_journal *j, const char *text) {
+  if (!(j->poisoned && j->errmsg_is_cause)) {
+    medshim__fmt(j->errmsg, sizeof j->errmsg, "%s", text);
+    j->errmsg_is_cause = 1;
+  }
   j->poisoned = 1;
   pthread_cond_broadcast(&j->cv);
   return MEDSHIM_EIO;
+}
+
+static int poison_text(medshim_journal *j, const char *cause) {
+  char text[sizeof j->errmsg];
+  medshim__fmt(text, sizeof text, "%s; the journal handle is now unusable: "
+               "close it and open the journal again", cause);
+  return poison_as(j, text);
 }
 
 /* what failed (a write, a sync...) on the current segment, or on the one
@@ -80,6 +89,7 @@ static int poison(medshim_journal *j, const char *what, int err) {
 
 static int commit(medshim_journal *j, size_t staged, uint64_t target,
                   int gather);
+static int lane_sync(medshim_journal *j, uint64_t target);
 
 /* ---- index building while scanning ----------------------------------- */
 
@@ -123,7 +133,8 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
     return MEDSHIM_OK;
   }
   if (e == NULL || rec->body == NULL ||
-      medshim__status_decode(&st, rec->body, rec->body_len) != MEDSHIM_OK)
+      medshim__status_decode(&st, NULL, 0, NULL, rec->body, rec->body_len) !=
+          MEDSHIM_OK)
     return index_damage(o, seg_index, off, rec, MEDSHIM_DAMAGE_BAD_RECORD,
                         "status change for an unknown claim, or malformed");
   e->status_seg = seg_index;
@@ -241,6 +252,10 @@ static int trim_torn_tail(medshim_journal *j, const medshim__jscan *s,
 static void journal_free(medshim_journal *j) {
   if (j == NULL)
     return;
+  /* The lane first: it syncs what was written without a sync of its own
+   * and writes its checkpoint. */
+  if (j->lane != NULL)
+    medshim_journal_close(j->lane);
   if (j->fd >= 0)
     close(j->fd);
   for (size_t i = 0; i < j->nsegs; i++)
@@ -271,6 +286,115 @@ static void journal_free(medshim_journal *j) {
   medshim__secmem_free(j, sizeof *j);
 }
 
+void medshim__journal_free(medshim_journal *j) { journal_free(j); }
+
+int medshim__journal_lock(medshim_journal *j, medshim_error *err) {
+  return take_lock(j, err);
+}
+
+medshim_journal *medshim__journal_new(const char *dir) {
+  /* in locked pages kept out of core dumps: the keys live in it */
+  medshim_journal *j = medshim__secmem_alloc(sizeof *j);
+  if (j == NULL)
+    return NULL;
+  j->fd = -1;
+  j->lock_fd = -1;
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_cond_init(&j->cv, NULL);
+  pthread_mutex_init(&j->prep_mu, NULL);
+  medshim__jindex_init(&j->ix);
+  j->seg_max = DEFAULT_SEGMENT_MAX;
+  j->dir = strdup(dir);
+  j->wcrypto = medshim__jcrypto_new();
+  j->rcrypto = medshim__jcrypto_new();
+  if (j->dir == NULL || j->wcrypto == NULL || j->rcrypto == NULL) {
+    journal_free(j);
+    return NULL;
+  }
+  return j;
+}
+
+static void free_segs(medshim__jseg *segs, size_t n, size_t cap) {
+  if (segs == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    if (segs[i].rfd >= 0)
+      close(segs[i].rfd);
+  medshim__wipe(segs, (cap ? cap : 1) * sizeof *segs);
+  free(segs);
+}
+
+int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
+                          medshim_error *err) {
+  const char *lane = j->parent != NULL ? "replay lane: " : "";
+  const char *where = j->parent != NULL ? "replay lane" : "journal";
+  uint64_t *segnos = NULL;
+  size_t nseg = 0;
+  int rc = MEDSHIM_OK, ckrc;
+
+  scan->dir = j->dir;
+  scan->keys = &j->keys;
+  scan->crypto = j->rcrypto;
+  scan->scratch = &j->rscratch;
+  scan->have_checkpoint = 0;
+  ckrc = medshim__checkpoint_read(j->dir, &j->keys, &scan->checkpoint);
+  if (ckrc == MEDSHIM_OK) {
+    scan->have_checkpoint = 1;
+  } else if (ckrc == MEDSHIM_ENOTFOUND) {
+    if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
+      rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_CHECKPOINT_NAME,
+                              "%scheckpoint missing: it was removed; run "
+                              "verify", lane);
+      goto done;
+    }
+    if (!j->readonly) {
+      medshim__jcheckpoint ck;
+      memset(&ck, 0, sizeof ck);
+      if ((rc = medshim__checkpoint_write(j->dir, &j->keys, &ck, err)) !=
+          MEDSHIM_OK)
+        goto done;
+    }
+  } else {
+    rc = medshim__error_set(err, ckrc, JF_CHECKPOINT_NAME, "%s%s", lane,
+                            ckrc == MEDSHIM_ECORRUPT
+                                ? "checkpoint damaged or altered; run verify"
+                                : "cannot read the checkpoint");
+    goto done;
+  }
+  rc = medshim__jscan_run(scan);
+  if (rc != MEDSHIM_OK) {
+    medshim__error_set(err, rc, where, "%s%s", lane,
+                       scan->report.text[0] ? scan->report.text
+                                            : medshim_strerror(rc));
+    goto done;
+  }
+  if (scan->torn && !j->readonly) {
+    uint64_t last = scan->torn_segment_empty ? scan->nsegs + 1
+                                             : scan->segs[scan->nsegs - 1].segno;
+    if ((rc = trim_torn_tail(j, scan, last, err)) != MEDSHIM_OK)
+      goto done;
+  }
+  free_segs(j->segs, j->nsegs, j->segs_cap);
+  j->segs = scan->segs;
+  j->nsegs = scan->nsegs;
+  j->segs_cap = scan->nsegs ? scan->nsegs : 1;
+  scan->segs = NULL;
+  for (size_t i = 0; i < j->nsegs; i++)
+    j->segs[i].rfd = -1;
+  j->next_seq = scan->next_seq;
+  memcpy(j->chain, scan->chain, JF_HASH_BYTES);
+  j->written_seq = j->synced_seq = j->next_seq - 1;
+done:
+  if (scan->segs != NULL) {
+    medshim__wipe(scan->segs,
+                  (scan->nsegs ? scan->nsegs : 1) * sizeof *scan->segs);
+    free(scan->segs);
+    scan->segs = NULL;
+  }
+  free(segnos);
+  return rc;
+}
+
 int medshim_journal_open(medshim_journal **out, const char *dir,
                          const medshim_journal_options *opts,
                          medshim_error *err) {
@@ -278,7 +402,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   open_ctx oc;
   uint64_t *segnos = NULL;
   size_t nseg = 0;
-  int rc, create, ckrc;
+  int rc, create;
 
   memset(&oc, 0, sizeof oc);
   if (out != NULL)
@@ -288,27 +412,20 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   if (opts == NULL || opts->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
     return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
                               "options missing or of an unknown version");
-  /* in locked pages kept out of core dumps: the keys live in it */
-  j = medshim__secmem_alloc(sizeof *j);
+  if ((opts->flags & MEDSHIM_JOURNAL_READONLY) != 0 &&
+      (opts->flags & MEDSHIM_JOURNAL_REPLAY) != 0)
+    return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
+                              "READONLY and REPLAY exclude each other");
+  j = medshim__journal_new(dir);
   if (j == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
-  j->fd = -1;
-  j->lock_fd = -1;
-  pthread_mutex_init(&j->mu, NULL);
-  pthread_cond_init(&j->cv, NULL);
-  pthread_mutex_init(&j->prep_mu, NULL);
-  medshim__jindex_init(&j->ix);
-  j->readonly = (opts->flags & MEDSHIM_JOURNAL_READONLY) != 0;
+  /* REPLAY: the claims are read-only (no claim lock), statuses writable. */
+  j->readonly = (opts->flags & (MEDSHIM_JOURNAL_READONLY |
+                                MEDSHIM_JOURNAL_REPLAY)) != 0;
+  j->status_writable = (opts->flags & MEDSHIM_JOURNAL_READONLY) == 0;
   create = !j->readonly && (opts->flags & MEDSHIM_JOURNAL_CREATE) != 0;
-  j->seg_max = opts->segment_max_bytes ? opts->segment_max_bytes
-                                       : DEFAULT_SEGMENT_MAX;
-  j->dir = strdup(dir);
-  j->wcrypto = medshim__jcrypto_new();
-  j->rcrypto = medshim__jcrypto_new();
-  if (j->dir == NULL || j->wcrypto == NULL || j->rcrypto == NULL) {
-    rc = medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
-    goto fail;
-  }
+  if (opts->segment_max_bytes)
+    j->seg_max = opts->segment_max_bytes;
   if ((rc = ensure_dir(j, create, err)) != MEDSHIM_OK)
     goto fail;
   if ((rc = medshim__kek_obtain(j->keys.kek, opts, err)) != MEDSHIM_OK)
@@ -334,71 +451,19 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     goto fail;
   }
 
-  oc.scan.dir = j->dir;
-  oc.scan.keys = &j->keys;
-  oc.scan.crypto = j->rcrypto;
-  oc.scan.scratch = &j->rscratch;
-  oc.scan.want_status_body = 1;
+  oc.scan.want_status_body = 1; /* statuses of journals from before the lane */
   oc.scan.fn = index_record;
   oc.scan.payload = &oc;
   oc.ix = &j->ix;
-  ckrc = medshim__checkpoint_read(j->dir, &j->keys, &oc.scan.checkpoint);
-  if (ckrc == MEDSHIM_OK) {
-    oc.scan.have_checkpoint = 1;
-  } else if (ckrc == MEDSHIM_ENOTFOUND) {
-    free(segnos);
-    segnos = NULL;
-    if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
-      rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_CHECKPOINT_NAME,
-                              "checkpoint missing: it was removed; run verify");
-      goto fail;
-    }
-    if (!j->readonly) {
-      medshim__jcheckpoint ck;
-      memset(&ck, 0, sizeof ck);
-      if ((rc = medshim__checkpoint_write(j->dir, &j->keys, &ck, err)) !=
-          MEDSHIM_OK)
-        goto fail;
-    }
-  } else {
-    rc = medshim__error_set(err, ckrc, JF_CHECKPOINT_NAME,
-                            ckrc == MEDSHIM_ECORRUPT
-                                ? "checkpoint damaged or altered; run verify"
-                                : "cannot read the checkpoint");
+  if ((rc = medshim__journal_load(j, &oc.scan, err)) != MEDSHIM_OK)
     goto fail;
-  }
-  rc = medshim__jscan_run(&oc.scan);
-  if (rc != MEDSHIM_OK) {
-    medshim__error_set(err, rc, "journal", "%s",
-                       oc.scan.report.text[0] ? oc.scan.report.text
-                                              : medshim_strerror(rc));
+  if ((rc = medshim__lane_open(j, err)) != MEDSHIM_OK)
     goto fail;
-  }
-  if (oc.scan.torn && !j->readonly) {
-    uint64_t last = oc.scan.torn_segment_empty ? oc.scan.nsegs + 1
-                                               : oc.scan.segs[oc.scan.nsegs - 1].segno;
-    if ((rc = trim_torn_tail(j, &oc.scan, last, err)) != MEDSHIM_OK)
-      goto fail;
-  }
-  j->segs = oc.scan.segs;
-  j->nsegs = oc.scan.nsegs;
-  j->segs_cap = oc.scan.nsegs ? oc.scan.nsegs : 1;
-  oc.scan.segs = NULL;
-  for (size_t i = 0; i < j->nsegs; i++)
-    j->segs[i].rfd = -1;
-  j->next_seq = oc.scan.next_seq;
-  memcpy(j->chain, oc.scan.chain, JF_HASH_BYTES);
-  j->written_seq = j->synced_seq = j->next_seq - 1;
   free(segnos);
   *out = j;
   return MEDSHIM_OK;
 fail:
   medshim__wipe(j->keys.kek, sizeof j->keys.kek);
-  if (oc.scan.segs != NULL) {
-    medshim__wipe(oc.scan.segs, (oc.scan.nsegs ? oc.scan.nsegs : 1) *
-                                    sizeof *oc.scan.segs);
-    free(oc.scan.segs);
-  }
   free(segnos);
   journal_free(j);
   return rc;
@@ -411,13 +476,29 @@ int medshim_journal_sync(medshim_journal *j) {
   pthread_mutex_lock(&j->mu);
   rc = j->readonly || j->fd < 0 ? MEDSHIM_OK : commit(j, 0, j->written_seq, 0);
   pthread_mutex_unlock(&j->mu);
+  if (rc == MEDSHIM_OK && j->lane != NULL)
+    rc = lane_sync(j, 0);
   return rc;
 }
 
 int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
-  int rc = MEDSHIM_OK;
+  int rc = MEDSHIM_OK, lane_rc = MEDSHIM_OK;
   if (j == NULL)
     return MEDSHIM_OK;
+  if (j->lane != NULL) {
+    /* The lane first (as journal_free does): it syncs what was written
+     * without a sync of its own and writes its checkpoint. */
+    lane_rc = medshim__journal_close_err(j->lane, err);
+    j->lane = NULL;
+    if (lane_rc != MEDSHIM_OK) {
+      if (err != NULL && strncmp(err->text, "replay lane", 11) != 0) {
+        char text[sizeof err->text];
+        medshim__fmt(text, sizeof text, "%s", err->text);
+        medshim__fmt(err->text, sizeof err->text, "replay lane: %s", text);
+      }
+      err = NULL; /* the lane's error is the one reported */
+    }
+  }
   if (!j->readonly && j->poisoned) {
     /* reported when it happened; said again: no checkpoint was written */
     rc = medshim__error_set(err, MEDSHIM_EPOISONED, "journal", "%s",
@@ -448,7 +529,7 @@ int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
     pthread_mutex_unlock(&j->mu);
   }
   journal_free(j);
-  return rc;
+  return lane_rc != MEDSHIM_OK ? lane_rc : rc;
 }
 
 int medshim_journal_close(medshim_journal *j) {
@@ -894,56 +975,124 @@ int medshim_journal_defer(medshim_journal *j, const medshim_claim *claim,
 
 int medshim_journal_set_status(medshim_journal *j, const char *visit_id,
                                const medshim_claim_status *status) {
-  return medshim__journal_set_status(j, visit_id, status, 1);
+  return medshim__journal_set_status(j, visit_id, status, NULL, 0, 1);
 }
 
+/* A failure in the lane poisons the journal handle as well: after any
+ * failed write or sync the handle accepts nothing more (journal.h). */
+static int lane_failed(medshim_journal *j, int rc, const char *lane_msg) {
+  pthread_mutex_lock(&j->mu);
+  if (rc == MEDSHIM_EIO || rc == MEDSHIM_EPOISONED) {
+    /* the lane's first cause becomes the handle's (see fail()) */
+    char text[sizeof j->errmsg];
+    medshim__fmt(text, sizeof text, "replay lane: %s", lane_msg);
+    (void)poison_as(j, text);
+  } else {
+    (void)fail(j, rc, "replay lane: %s", lane_msg);
+  }
+  pthread_mutex_unlock(&j->mu);
+  return rc;
+}
+
+/* Make the lane's records up to target durable (0: all written). */
+static int lane_sync(medshim_journal *j, uint64_t target) {
+  medshim_journal *lane = j->lane;
+  char msg[sizeof lane->errmsg];
+  int rc = MEDSHIM_OK;
+  pthread_mutex_lock(&lane->mu);
+  if (!lane->readonly && lane->fd >= 0)
+    rc = commit(lane, 0, target ? target : lane->written_seq, 0);
+  if (rc != MEDSHIM_OK)
+    memcpy(msg, lane->errmsg, sizeof msg);
+  pthread_mutex_unlock(&lane->mu);
+  return rc == MEDSHIM_OK ? rc : lane_failed(j, rc, msg);
+}
+
+/* Status records go to the replay lane, whose writer lock the first one
+ * takes; claims stay in the main lane under the claim writer's lock. */
 int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
-                                const medshim_claim_status *status, int sync) {
-  unsigned char body[MEDSHIM__STATUS_MAX_BYTES], zero[JF_DIGEST_BYTES] = {0};
+                                const medshim_claim_status *status,
+                                const medshim_step *steps, size_t nsteps,
+                                int sync) {
+  unsigned char *body = NULL, zero[JF_DIGEST_BYTES] = {0};
+  char msg[sizeof j->errmsg];
+  medshim_journal *lane;
   medshim__jentry *e;
   size_t body_len, staged = 0, id_len;
   uint32_t seg_index;
-  uint64_t off;
+  uint64_t off, seq = 0;
   int rc;
 
   if (j == NULL || visit_id == NULL || status == NULL ||
       status->version != MEDSHIM_CLAIM_STATUS_VERSION)
     return MEDSHIM_EINVAL;
-  body_len = medshim__status_encode(body, status);
-  if (body_len == 0)
-    return fail(j, MEDSHIM_EINVAL, "status has an unknown state or an "
-                "overlong text");
-  if (j->readonly)
+  if (!j->status_writable || j->lane == NULL)
     return fail(j, MEDSHIM_EREADONLY, "journal opened read-only");
+  lane = j->lane;
+  body = malloc(MEDSHIM__STATUS_MAX_BYTES);
+  if (body == NULL)
+    return fail(j, MEDSHIM_ENOMEM, "out of memory");
+  body_len = medshim__status_encode(body, status, steps, nsteps);
+  if (body_len == 0) {
+    free(body);
+    return fail(j, MEDSHIM_EINVAL, "status has an unknown state, an overlong "
+                "text or too many steps");
+  }
   id_len = strlen(visit_id);
   pthread_mutex_lock(&j->mu);
   if (j->poisoned) {
     rc = fail(j, MEDSHIM_EPOISONED,
               "an earlier write or sync failed; nothing more is accepted");
-    goto cleanup;
+    goto unlock_journal;
   }
   e = medshim__jindex_find(&j->ix, visit_id, id_len);
   if (e == NULL) {
     rc = fail(j, MEDSHIM_ENOTFOUND, "no claim with visit_id %.64s", visit_id);
-    goto cleanup;
+    goto unlock_journal;
   }
-  rc = stage_record(j, &staged, JF_REC_STATUS, visit_id, id_len, zero, body,
-                    body_len, NULL, 0, &seg_index, &off);
-  if (rc != MEDSHIM_OK)
-    goto cleanup;
-  /* Entry pointers stay valid: staging a status never adds to the index. */
-  e->status_seg = seg_index;
-  e->status_off = off;
-  e->seq = j->next_seq - 1;
-  e->state = (uint8_t)status->state;
-  /* Without sync the record is written now and made durable by the next
-   * sync on this handle (or at close). */
-  rc = commit(j, staged, sync ? e->seq : 0, 0);
-  staged = 0;
-cleanup:
-  if (rc != MEDSHIM_OK && staged > 0 && !j->poisoned)
-    (void)poison(j, "staging", EIO);
+  /* Never a durable status for a claim that is not: a crash would leave a
+   * status without its claim. This handle's own unsynced claims are synced
+   * first (a REPLAY handle syncs what it read when it takes the lane). */
+  if (!j->readonly && e->seq > j->synced_seq) {
+    if ((rc = commit(j, 0, e->seq, 0)) != MEDSHIM_OK)
+      goto unlock_journal;
+    /* the lock was released meanwhile: the index may have moved */
+    e = medshim__jindex_find(&j->ix, visit_id, id_len);
+  }
+  pthread_mutex_lock(&lane->mu);
+  if (lane->readonly && (rc = medshim__lane_acquire(j)) != MEDSHIM_OK) {
+    pthread_mutex_unlock(&lane->mu);
+    goto unlock_journal; /* j->errmsg says why */
+  }
+  rc = stage_record(lane, &staged, JF_REC_STATUS, visit_id, id_len, zero,
+                    body, body_len, NULL, 0, &seg_index, &off);
+  if (rc == MEDSHIM_OK) {
+    rc = commit(lane, staged, 0, 0); /* written, not yet synced */
+    staged = 0;
+  }
+  if (rc == MEDSHIM_OK) {
+    /* Entry pointers stay valid: nothing was added to the index. */
+    e->status_lane = 1;
+    e->status_seg = seg_index;
+    e->status_off = off;
+    e->state = (uint8_t)status->state;
+    seq = lane->next_seq - 1;
+  }
   pthread_mutex_unlock(&j->mu);
+  /* Without sync the record is made durable by the next sync of the lane
+   * (or at close); with it, concurrent status writers share one. */
+  if (rc == MEDSHIM_OK && sync)
+    rc = commit(lane, 0, seq, 0);
+  if (rc != MEDSHIM_OK && staged > 0 && !lane->poisoned)
+    (void)poison(lane, "staging", EIO);
+  if (rc != MEDSHIM_OK)
+    memcpy(msg, lane->errmsg, sizeof msg);
+  pthread_mutex_unlock(&lane->mu);
+  free(body);
+  return rc == MEDSHIM_OK ? rc : lane_failed(j, rc, msg);
+unlock_journal:
+  pthread_mutex_unlock(&j->mu);
+  free(body);
   return rc;
 }
 
@@ -988,23 +1137,64 @@ static int read_record(medshim_journal *j, uint32_t seg_index, uint64_t off,
   return MEDSHIM_OK;
 }
 
-/* Current status of an entry. Caller holds the lock. */
-static int entry_status(medshim_journal *j, const medshim__jentry *e,
-                        medshim_claim_status *st, unsigned char **buf,
-                        size_t *cap) {
+int medshim__journal_read(medshim_journal *j, uint32_t seg_index, uint64_t off,
+                          medshim__jrec *rec, unsigned char **buf, size_t *cap) {
+  return read_record(j, seg_index, off, rec, buf, cap);
+}
+
+/* Current status of an entry, and its steps when steps is not NULL.
+ * Caller holds the lock. */
+static int entry_status_steps(medshim_journal *j, const medshim__jentry *e,
+                              medshim_claim_status *st, medshim_step *steps,
+                              size_t cap_steps, size_t *nsteps,
+                              unsigned char **buf, size_t *cap) {
   medshim__jrec rec;
   int rc;
+  if (nsteps != NULL)
+    *nsteps = 0;
   if (e->status_off == 0) {
     medshim_claim_status_init(st, MEDSHIM_CLAIM_STATUS_VERSION);
-  } else {
+  } else if (e->status_lane) {
+    return medshim__lane_status(j, e, st, steps, cap_steps, nsteps, buf, cap);
+  } else { /* a journal from before the replay lane */
     if ((rc = read_record(j, e->status_seg, e->status_off, &rec, buf, cap)) !=
         MEDSHIM_OK)
       return rc;
     if (rec.type != JF_REC_STATUS ||
-        medshim__status_decode(st, rec.body, rec.body_len) != MEDSHIM_OK)
+        medshim__status_decode(st, steps, cap_steps, nsteps, rec.body,
+                               rec.body_len) != MEDSHIM_OK)
       return fail(j, MEDSHIM_ECORRUPT, "status record malformed");
   }
   return MEDSHIM_OK;
+}
+
+static int entry_status(medshim_journal *j, const medshim__jentry *e,
+                        medshim_claim_status *st, unsigned char **buf,
+                        size_t *cap) {
+  return entry_status_steps(j, e, st, NULL, 0, NULL, buf, cap);
+}
+
+int medshim__journal_get_steps(medshim_claim_status *status,
+                               medshim_step *steps, size_t cap,
+                               size_t *nsteps, medshim_journal *j,
+                               const char *visit_id) {
+  medshim__jentry *e;
+  unsigned char *buf = NULL;
+  size_t bcap = 0;
+  int rc;
+  if (j == NULL || visit_id == NULL || status == NULL)
+    return MEDSHIM_EINVAL;
+  pthread_mutex_lock(&j->mu);
+  e = medshim__jindex_find(&j->ix, visit_id, strlen(visit_id));
+  rc = e == NULL ? fail(j, MEDSHIM_ENOTFOUND, "no claim with that visit_id")
+                 : entry_status_steps(j, e, status, steps, cap, nsteps, &buf,
+                                      &bcap);
+  pthread_mutex_unlock(&j->mu);
+  if (buf != NULL) {
+    medshim__wipe(buf, bcap);
+    free(buf);
+  }
+  return rc;
 }
 
 int medshim_journal_get(medshim_claim **claim, medshim_claim_status *status,

@@ -49,6 +49,7 @@ enum jf_record_type { JF_REC_CLAIM = 1, JF_REC_STATUS = 2 };
 #define JF_KEYRING_NAME "keyring"
 #define JF_CHECKPOINT_NAME "checkpoint"
 #define JF_LOCK_NAME "LOCK"
+#define JF_LANE_DIR_NAME "replay" /* the replay lane: a chain of its own */
 #define JF_SEGMENT_PREFIX "seg-"
 #define JF_SEGMENT_SUFFIX ".msj"
 

@@ -13,13 +13,14 @@ typedef struct medshim__jentry {
   uint64_t hash;
   uint64_t claim_off;  /* byte offset of the claim record */
   uint64_t status_off; /* latest status record; 0 when none (still pending) */
-  uint64_t seq;        /* sequence of the latest record about this claim */
+  uint64_t seq;        /* sequence of the latest main-lane record about it */
   uint32_t claim_seg;  /* index into the journal's segment table */
-  uint32_t status_seg;
+  uint32_t status_seg; /* in the main lane's or the replay lane's table */
   uint32_t id_off;     /* into the id arena */
   uint8_t id_len;
   uint8_t state;       /* medshim_claim_state */
-  uint16_t reserved;
+  uint8_t status_lane; /* the status record is in the replay lane */
+  uint8_t reserved;
   unsigned char digest[JF_DIGEST_BYTES];
 } medshim__jentry;
 

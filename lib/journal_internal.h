@@ -1,7 +1,8 @@
 /* Private structure of a journal handle and the pieces shared by the files
  * that implement it: record sealing (journal_record.c), segment scanning
  * (journal_scan.c), checkpoints (journal_checkpoint.c), open/defer
- * (journal.c) and verification (journal_verify.c). */
+ * (journal.c), the replay lane (journal_lane.c) and verification
+ * (journal_verify.c). */
 #ifndef MEDSHIM_JOURNAL_INTERNAL_H
 #define MEDSHIM_JOURNAL_INTERNAL_H
 
@@ -14,6 +15,7 @@
 #include "journal_format_internal.h"
 #include "journal_index_internal.h"
 #include "medshim/journal.h"
+#include "medshim/replay.h"
 
 /* Keys of one journal, derived from its data key. Kept in memory from
  * medshim__secmem_alloc (locked, out of core dumps): the handle is. */
@@ -27,6 +29,10 @@ typedef struct medshim__jkeys {
 } medshim__jkeys;
 
 int medshim__jkeys_derive(medshim__jkeys *k);
+/* Keys of the replay lane: its own data key, HKDF(main DK, journal_id,
+ * "medshim v1 replay lane"), and everything derived from that, so that no
+ * segment, record or checkpoint authenticates in the other lane. */
+int medshim__jkeys_lane(medshim__jkeys *lane, const medshim__jkeys *main_keys);
 /* Record key of a segment. */
 int medshim__segment_key(unsigned char out[32], const medshim__jkeys *k,
                          uint64_t segno, const unsigned char salt[JF_SALT_BYTES]);
@@ -164,7 +170,15 @@ int medshim__jscan_run(medshim__jscan *scan);
 
 struct medshim_journal {
   char *dir;
-  int readonly;
+  int readonly;           /* no records of this chain may be written */
+  int status_writable;    /* statuses may be written (to the replay lane) */
+  /* The replay lane: the chain of status records in dir/replay, a handle of
+   * its own (its own lock, segments, sequence and running hash), opened for
+   * reading with the journal; the first status write takes its writer lock
+   * (medshim__lane_acquire). NULL in a lane itself. Lock order: the
+   * journal's mu before the lane's mu. */
+  medshim_journal *lane;
+  medshim_journal *parent; /* in a lane: the journal whose index it feeds */
   medshim__jkeys keys;
   int lock_fd;
   pthread_mutex_t mu;
@@ -187,6 +201,7 @@ struct medshim_journal {
   int expected;           /* writers group commit expects (see commit) */
   int64_t sync_ns;        /* moving average of an fdatasync's duration */
   int poisoned;
+  int errmsg_is_cause;    /* errmsg says why the handle was poisoned */
   uint64_t since_checkpoint;
   medshim__jcrypto *wcrypto;
   medshim__jscratch wscratch;
@@ -202,11 +217,67 @@ struct medshim_journal {
   char errmsg[512];
 };
 
+/* ---- shared between journal.c and journal_lane.c ---- */
+
+/* A handle with nothing loaded (dir copied): fd -1, locks, crypto. NULL
+ * when out of memory. */
+medshim_journal *medshim__journal_new(const char *dir);
+/* Free a handle without a checkpoint (and close its lane). */
+void medshim__journal_free(medshim_journal *j);
+/* Take the writer lock of j->dir (flock on LOCK). MEDSHIM_EBUSY if held. */
+int medshim__journal_lock(medshim_journal *j, medshim_error *err);
+/* Load the record chain of j->dir into j: read the checkpoint (a writer
+ * creates it for an empty chain), run scan (dir, keys, crypto, scratch
+ * and checkpoint are filled in here; the caller sets fn, payload and the
+ * want_* flags), trim a torn tail (writers), install segments, next
+ * sequence and running hash. Damage: MEDSHIM_ECORRUPT with scan->report. */
+int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
+                          medshim_error *err);
+/* Read and open the record at (seg_index, off) of j; j's lock held. */
+int medshim__journal_read(medshim_journal *j, uint32_t seg_index, uint64_t off,
+                          medshim__jrec *rec, unsigned char **buf, size_t *cap);
+
+/* Open j's replay lane for reading (missing directory: empty lane) and
+ * take each claim's status from it where it has one. */
+int medshim__lane_open(medshim_journal *j, medshim_error *err);
+/* Make j's lane writable: create dir/replay if needed, take its lock (EBUSY:
+ * another status writer), scan it again as its writer (trimming a torn
+ * tail) and refresh the index. Both j->mu and j->lane->mu held. On failure
+ * j->errmsg says why. */
+int medshim__lane_acquire(medshim_journal *j);
+/* Current status of e from the lane; j->mu held (takes the lane's). */
+int medshim__lane_status(medshim_journal *j, const medshim__jentry *e,
+                         medshim_claim_status *st, medshim_step *steps,
+                         size_t cap_steps, size_t *nsteps, unsigned char **buf,
+                         size_t *cap);
+/* Check one chain in dir: its checkpoint, then scan (keys, crypto,
+ * scratch, fn set by the caller; dir and checkpoint filled in here). Fills
+ * report (segments, records, damage or torn tail) with texts that begin
+ * with the lane's name. scan->segs is left to the caller to free. */
+int medshim__verify_chain(const char *dir, medshim__jscan *scan,
+                          medshim_verify_report *report, const char *lane);
+/* Verify the replay lane of the journal in dir (absent: nothing to check).
+ * claims: the visit_ids of the main lane, to find statuses of deleted
+ * claims. Adds to report (segments, records) and, on damage, fills it in
+ * with a text that names the lane. */
+int medshim__lane_verify(const char *dir, const medshim__jkeys *main_keys,
+                         const medshim__jindex *claims,
+                         medshim_verify_report *report);
+
 /* medshim_journal_set_status(), optionally without waiting for the sync:
  * the record is written and becomes durable with the next sync. Used by
  * replay for outcomes, whose loss in a crash only means one more query. */
 int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
-                                const medshim_claim_status *status, int sync);
+                                const medshim_claim_status *status,
+                                const medshim_step *steps, size_t nsteps,
+                                int sync);
+
+/* A claim's status with its step log (up to cap steps; *nsteps the number
+ * stored). status->seq is the sequence of the latest record about it. */
+int medshim__journal_get_steps(medshim_claim_status *status,
+                               medshim_step *steps, size_t cap,
+                               size_t *nsteps, medshim_journal *j,
+                               const char *visit_id);
 
 /* medshim_journal_close() that also says why it failed (err may be NULL):
  * the handle, and so its errmsg, is gone when it returns. */

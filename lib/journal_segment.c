@@ -22,6 +22,15 @@ int medshim__jkeys_derive(medshim__jkeys *k) {
   return 0;
 }
 
+int medshim__jkeys_lane(medshim__jkeys *lane, const medshim__jkeys *k) {
+  memset(lane, 0, sizeof *lane);
+  memcpy(lane->id, k->id, JF_ID_BYTES);
+  if (medshim__hkdf(lane->dk, k->dk, k->id, JF_ID_BYTES,
+                    "medshim v1 replay lane", NULL, 0) != 0)
+    return -1;
+  return medshim__jkeys_derive(lane);
+}
+
 int medshim__segment_key(unsigned char out[32], const medshim__jkeys *k,
                          uint64_t segno,
                          const unsigned char salt[JF_SALT_BYTES]) {

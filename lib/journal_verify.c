@@ -30,7 +30,21 @@ const char *medshim_damage_name(medshim_damage damage) {
 typedef struct verify_ctx {
   medshim__jscan *scan;
   uint64_t claims;
+  medshim__jindex ids; /* visit_ids of the claims, for the replay lane */
 } verify_ctx;
+
+static int verify_damage(verify_ctx *v, uint32_t seg_index, uint64_t off,
+                         const medshim__jrec *rec, const char *what) {
+  medshim_verify_report *r = &v->scan->report;
+  r->damage = MEDSHIM_DAMAGE_BAD_RECORD;
+  r->segment = v->scan->segs[seg_index].segno;
+  r->seq = rec->seq;
+  r->offset = off;
+  medshim__fmt(r->text, sizeof r->text,
+               "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64
+               ": %s", r->segment, rec->seq, off, what);
+  return MEDSHIM_ECORRUPT;
+}
 
 /* Decode every claim as well: authentic but undecodable content would be a
  * writer bug, and verify is where it should surface. */
@@ -40,21 +54,69 @@ static int verify_record(void *payload, uint32_t seg_index, uint64_t off,
   medshim_claim *claim = NULL;
   if (rec->type != JF_REC_CLAIM)
     return MEDSHIM_OK;
-  if (medshim__claim_decode(&claim, rec->body, rec->body_len) != MEDSHIM_OK) {
-    medshim_verify_report *r = &v->scan->report;
-    r->damage = MEDSHIM_DAMAGE_BAD_RECORD;
-    r->segment = v->scan->segs[seg_index].segno;
-    r->seq = rec->seq;
-    r->offset = off;
-    medshim__fmt(r->text, sizeof r->text,
-                 "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64
-                 ": authentic claim record that does not decode",
-                 r->segment, rec->seq, off);
-    return MEDSHIM_ECORRUPT;
-  }
+  if (medshim__claim_decode(&claim, rec->body, rec->body_len) != MEDSHIM_OK)
+    return verify_damage(v, seg_index, off, rec,
+                         "authentic claim record that does not decode");
   medshim_claim_free(claim);
+  if (medshim__jindex_find(&v->ids, rec->id, rec->id_len) != NULL)
+    return verify_damage(v, seg_index, off, rec,
+                         "a second claim record for the same visit_id");
+  if (medshim__jindex_add(&v->ids, rec->id, rec->id_len) == NULL)
+    return MEDSHIM_ENOMEM;
   v->claims++;
   return MEDSHIM_OK;
+}
+
+int medshim__verify_chain(const char *dir, medshim__jscan *scan,
+                          medshim_verify_report *report, const char *lane) {
+  uint64_t *segnos = NULL;
+  size_t nseg = 0;
+  int rc, ckrc;
+
+  scan->dir = dir;
+  scan->have_checkpoint = 0;
+  ckrc = medshim__checkpoint_read(dir, scan->keys, &scan->checkpoint);
+  if (ckrc == MEDSHIM_OK) {
+    scan->have_checkpoint = 1;
+  } else if (ckrc == MEDSHIM_ENOTFOUND) {
+    rc = medshim__segment_list(dir, &segnos, &nseg);
+    free(segnos);
+    if (rc == 0 && nseg > 0) {
+      report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
+      medshim__fmt(report->text, sizeof report->text,
+                   "%s: checkpoint file missing (removed?) while %zu "
+                   "segment(s) exist: tail truncation cannot be ruled out",
+                   lane, nseg);
+      return MEDSHIM_ECORRUPT;
+    }
+  } else {
+    report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
+    medshim__fmt(report->text, sizeof report->text,
+                 "%s: checkpoint file damaged or altered", lane);
+    return ckrc == MEDSHIM_EIO ? MEDSHIM_EIO : MEDSHIM_ECORRUPT;
+  }
+  rc = medshim__jscan_run(scan);
+  *report = scan->report;
+  report->version = MEDSHIM_VERIFY_REPORT_VERSION;
+  report->segments = scan->nsegs;
+  report->records = scan->records;
+  if (rc != MEDSHIM_OK && scan->report.text[0] != '\0')
+    medshim__fmt(report->text, sizeof report->text, "%s: %s", lane,
+                 scan->report.text);
+  if (rc == MEDSHIM_OK && scan->torn) {
+    report->damage = MEDSHIM_DAMAGE_TORN_TAIL;
+    report->segment = scan->torn_segment_empty
+                          ? scan->nsegs + 1
+                          : scan->segs[scan->nsegs - 1].segno;
+    report->seq = scan->next_seq;
+    report->offset = scan->torn_offset;
+    medshim__fmt(report->text, sizeof report->text,
+                 "%s: incomplete record at the end of segment %" PRIu64
+                 " (offset %" PRIu64 "), after the last checkpoint: what a "
+                 "crash leaves; the next writer trims it",
+                 lane, report->segment, report->offset);
+  }
+  return rc;
 }
 
 int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
@@ -62,11 +124,10 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   medshim__jkeys *keys = NULL; /* locked, out of core dumps */
   medshim__jscratch scratch;
   medshim__jscan scan;
+  medshim_verify_report lane;
   verify_ctx v;
   medshim_error err;
-  uint64_t *segnos = NULL;
-  size_t nseg = 0;
-  int rc, ckrc;
+  int rc;
 
   if (dir == NULL || opts == NULL || report == NULL ||
       report->version != MEDSHIM_VERIFY_REPORT_VERSION ||
@@ -77,8 +138,11 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   memset(&scratch, 0, sizeof scratch);
   memset(&scan, 0, sizeof scan);
   memset(&err, 0, sizeof err);
+  memset(&lane, 0, sizeof lane);
+  lane.version = MEDSHIM_VERIFY_REPORT_VERSION;
   v.scan = &scan;
   v.claims = 0;
+  medshim__jindex_init(&v.ids);
 
   if ((keys = medshim__secmem_alloc(sizeof *keys)) == NULL) {
     rc = MEDSHIM_ENOMEM;
@@ -94,26 +158,6 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
     rc = MEDSHIM_ECRYPTO;
     goto cleanup;
   }
-  ckrc = medshim__checkpoint_read(dir, keys, &scan.checkpoint);
-  if (ckrc == MEDSHIM_OK) {
-    scan.have_checkpoint = 1;
-  } else if (ckrc == MEDSHIM_ENOTFOUND) {
-    if (medshim__segment_list(dir, &segnos, &nseg) == 0 && nseg > 0) {
-      report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
-      medshim__fmt(report->text, sizeof report->text,
-                   "checkpoint file missing (removed?) while %zu segment(s) "
-                   "exist: tail truncation cannot be ruled out", nseg);
-      rc = MEDSHIM_ECORRUPT;
-      goto cleanup;
-    }
-  } else {
-    report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
-    medshim__fmt(report->text, sizeof report->text,
-                 "checkpoint file damaged or altered");
-    rc = ckrc == MEDSHIM_EIO ? MEDSHIM_EIO : MEDSHIM_ECORRUPT;
-    goto cleanup;
-  }
-  scan.dir = dir;
   scan.keys = keys;
   scan.crypto = medshim__jcrypto_new();
   scan.scratch = &scratch;
@@ -124,23 +168,22 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
     rc = MEDSHIM_ENOMEM;
     goto cleanup;
   }
-  rc = medshim__jscan_run(&scan);
-  *report = scan.report;
-  report->version = MEDSHIM_VERIFY_REPORT_VERSION;
-  report->segments = scan.nsegs;
-  report->records = scan.records;
+  rc = medshim__verify_chain(dir, &scan, report, "main lane");
   report->claims = v.claims;
-  if (rc == MEDSHIM_OK && scan.torn) {
-    report->damage = MEDSHIM_DAMAGE_TORN_TAIL;
-    report->segment = scan.torn_segment_empty ? scan.nsegs + 1
-                                              : scan.segs[scan.nsegs - 1].segno;
-    report->seq = scan.next_seq;
-    report->offset = scan.torn_offset;
-    medshim__fmt(report->text, sizeof report->text,
-                 "incomplete record at the end of segment %" PRIu64
-                 " (offset %" PRIu64 "), after the last checkpoint: what a "
-                 "crash leaves; the next writer trims it",
-                 report->segment, report->offset);
+  if (rc != MEDSHIM_OK)
+    goto cleanup;
+  /* The replay lane: its own chain, and each status of a known claim. */
+  rc = medshim__lane_verify(dir, keys, &v.ids, &lane);
+  report->segments += lane.segments;
+  report->records += lane.records;
+  if (rc != MEDSHIM_OK ||
+      (lane.damage != MEDSHIM_DAMAGE_NONE &&
+       report->damage == MEDSHIM_DAMAGE_NONE)) {
+    report->damage = lane.damage;
+    report->segment = lane.segment;
+    report->seq = lane.seq;
+    report->offset = lane.offset;
+    memcpy(report->text, lane.text, sizeof report->text);
   }
 cleanup:
   if (rc != MEDSHIM_OK && report->text[0] == '\0')
@@ -153,7 +196,7 @@ cleanup:
     medshim__wipe(scan.segs, (scan.nsegs ? scan.nsegs : 1) * sizeof *scan.segs);
     free(scan.segs);
   }
-  free(segnos);
+  medshim__jindex_free(&v.ids);
   medshim__secmem_free(keys, sizeof *keys);
   return rc;
 }

@@ -1,6 +1,7 @@
 /* The decision for one visit and the replay window of a deferred claim.
  * Both read the compiled index only (plus the breaker table under its own
  * lock): no I/O, no allocation, safe for any number of threads at once. */
+#include <stdio.h>
 #include <string.h>
 
 #include "schedule_internal.h"
@@ -218,5 +219,24 @@ int medshim_schedule_replay_window(medshim_replay_window *out,
     *out = scheduled_replay(&v.win, service, visit_time);
   else
     *out = unplanned_replay(service, visit_time);
+  return MEDSHIM_OK;
+}
+
+int medshim_decision_window(medshim_claim_window *out,
+                            const medshim_decision *d) {
+  if (out == NULL || d == NULL || d->version != MEDSHIM_DECISION_VERSION)
+    return MEDSHIM_EINVAL;
+  memset(out, 0, sizeof *out);
+  out->version = MEDSHIM_CLAIM_WINDOW_VERSION;
+  if (!d->has_replay)
+    return MEDSHIM_OK;
+  out->route = (int)d->replay.route;
+  out->from = d->replay.from;
+  out->until = d->replay.until;
+  if (d->has_window && d->window.schedule_id != NULL) {
+    snprintf(out->schedule_id, sizeof out->schedule_id, "%s",
+             d->window.schedule_id);
+    out->schedule_version = d->window.version;
+  }
   return MEDSHIM_OK;
 }

@@ -321,17 +321,42 @@ int medshim_sim_query(medshim_sim *s, medshim_settlement *out,
   return rc == 0 ? MEDSHIM_OK : MEDSHIM_EIO;
 }
 
-static int adapter_settle(medshim_settlement *out, const medshim_claim *c,
-                          const char *key, uint32_t attempt, void *payload) {
-  (void)attempt;
-  return medshim_sim_settle(payload, out, key, medshim_claim_total_fen(c));
+/* Interim v2 adapter (replaced by the real-protocol simulator): one 2207
+ * step per attempt, probed by replay key. */
+static void fill_total(medshim_settlement *out) {
+  if (out->outcome == MEDSHIM_OUTCOME_SETTLED)
+    out->total_fen = out->fund_paid_fen + out->acct_paid_fen +
+                     out->patient_paid_fen;
 }
 
-static int adapter_query(medshim_settlement *out, const medshim_claim *c,
-                         const char *key, uint32_t attempt, void *payload) {
-  (void)c;
-  (void)attempt;
-  return medshim_sim_query(payload, out, key);
+static int adapter_settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
+                          void *payload) {
+  medshim_step st;
+  char msgid[MEDSHIM_MSGID_LEN + 1];
+  int rc;
+  if (medshim_adapter_step_begin(ctx, msgid, "2207") != MEDSHIM_OK)
+    return -1;
+  rc = medshim_sim_settle(payload, out, medshim_adapter_replay_key(ctx),
+                          medshim_claim_total_fen(medshim_adapter_claim(ctx)));
+  fill_total(out);
+  memset(&st, 0, sizeof st);
+  st.version = MEDSHIM_STEP_VERSION;
+  memcpy(st.msgid, msgid, sizeof msgid);
+  st.state = out->outcome == MEDSHIM_OUTCOME_UNKNOWN ? MEDSHIM_STEP_UNKNOWN
+             : out->outcome == MEDSHIM_OUTCOME_SETTLED ? MEDSHIM_STEP_OK
+                                                      : MEDSHIM_STEP_FAILED;
+  snprintf(st.setl_id, sizeof st.setl_id, "%s", out->settlement_id);
+  memcpy(out->msgid, msgid, sizeof msgid);
+  if (medshim_adapter_step_end(ctx, &st) != MEDSHIM_OK)
+    return -1;
+  return rc;
+}
+
+static int adapter_query(medshim_settlement *out, medshim_adapter_ctx *ctx,
+                         void *payload) {
+  int rc = medshim_sim_query(payload, out, medshim_adapter_replay_key(ctx));
+  fill_total(out);
+  return rc;
 }
 
 void medshim_sim_adapter(medshim_adapter *out, medshim_sim *sim) {
@@ -339,7 +364,7 @@ void medshim_sim_adapter(medshim_adapter *out, medshim_sim *sim) {
     return;
   out->version = MEDSHIM_ADAPTER_VERSION;
   out->settle = adapter_settle;
-  out->query = adapter_query;
+  out->probe = adapter_query;
   out->payload = sim;
 }
 

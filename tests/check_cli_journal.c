@@ -533,6 +533,44 @@ START_TEST(test_cli_defer_killed_keeps_every_ack) {
 }
 END_TEST
 
+/* With --schedule, the window the notice gives each visit is journaled
+ * with it; a line's own window is kept; a bad schedule stores nothing. */
+START_TEST(test_cli_defer_journals_the_window) {
+  char *out, *err, sched[4096];
+  const char *own = "{\"visit_id\":\"W2\",\"service\":\"inpatient\","
+                    "\"insured_admdvs\":\"330102\",\"treated_admdvs\":\"330106\","
+                    "\"visit_time\":\"2022-02-11T09:30:00+08:00\",\"total_fen\":100,"
+                    "\"self_paid_fen\":100,\"window\":{\"route\":\"agency\","
+                    "\"from\":\"2022-03-15T00:00:00+08:00\"}}\n";
+  char *input;
+  keygen();
+  snprintf(sched, sizeof sched, "%s/examples/schedules/hangzhou-2022.json",
+           getenv("MEDSHIM_SOURCE_DIR"));
+  ck_assert_int_ne(run(CLAIM("W0", ""), &out, &err, "defer", "--journal", jdir,
+                       "--key", key, "--schedule", "/nonexistent.json", NULL), 0);
+  ck_assert_str_eq(out, "");
+  free(out);
+  free(err);
+  input = malloc(strlen(own) + 4096);
+  snprintf(input, strlen(own) + 4096, "%s%s", CLAIM("W1", ""), own);
+  ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
+                       key, "--schedule", sched, NULL), 0);
+  free(input);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"window\":{\"route\":\"hospital\","
+                                    "\"from\":\"2022-03-15T00:00:00+08:00\","
+                                    "\"until\":\"2023-01-01T00:00:00+08:00\","
+                                    "\"schedule\":\"hangzhou-2022\""));
+  ck_assert_ptr_nonnull(strstr(out, "\"window\":{\"route\":\"agency\","
+                                    "\"from\":\"2022-03-15T00:00:00+08:00\"}"));
+  free(out);
+  free(err);
+}
+END_TEST
+
 START_TEST(test_cli_verify_and_damage) {
   char *out, *err, *seg;
   size_t len;
@@ -661,6 +699,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_first_of_a_repeated_visit_wins);
   tcase_add_test(tc, test_cli_defer_killed_keeps_every_ack);
   tcase_add_test(tc, test_cli_defer_gives_up_at_once_when_journal_fails);
+  tcase_add_test(tc, test_cli_defer_journals_the_window);
   tcase_add_test(tc, test_cli_verify_and_damage);
   tcase_add_test(tc, test_cli_wrong_key_and_rekey);
   tcase_add_test(tc, test_cli_help_and_usage);

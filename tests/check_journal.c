@@ -950,6 +950,780 @@ START_TEST(test_journal_replay_key_is_stable) {
 }
 END_TEST
 
+/* ---- the replay lane: statuses in a chain of their own ----------------- */
+
+int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
+                                const medshim_claim_status *status, int sync);
+
+static medshim_journal *open_flags(unsigned flags) {
+  medshim_journal_options o = tu_opts(key, flags);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  ck_assert_msg(medshim_journal_open(&j, jdir, &o, &err) == MEDSHIM_OK,
+                "open: %s: %s", err.where, err.text);
+  return j;
+}
+
+static medshim_claim_status status_of(medshim_claim_state state,
+                                      uint32_t attempts, const char *setl) {
+  medshim_claim_status st;
+  medshim_claim_status_init(&st, MEDSHIM_CLAIM_STATUS_VERSION);
+  st.state = state;
+  st.attempts = attempts;
+  if (setl != NULL)
+    snprintf(st.settlement_id, sizeof st.settlement_id, "%s", setl);
+  return st;
+}
+
+static int set_settled(medshim_journal *j, const char *id, uint32_t attempts,
+                       int sync) {
+  char setl[32];
+  medshim_claim_status st;
+  snprintf(setl, sizeof setl, "S-%s-%u", id, (unsigned)attempts);
+  st = status_of(MEDSHIM_STATE_SETTLED, attempts, setl);
+  return medshim__journal_set_status(j, id, &st, sync);
+}
+
+/* The claim's status is settled with at least these attempts. */
+static void expect_settled(medshim_journal *j, const char *id,
+                           uint32_t attempts) {
+  medshim_claim_status st;
+  char setl[32];
+  ck_assert_msg(medshim_journal_get(NULL, &st, j, id) == MEDSHIM_OK, "%s: %s",
+                id, medshim_journal_errmsg(j));
+  ck_assert_msg(st.state == MEDSHIM_STATE_SETTLED && st.attempts >= attempts,
+                "%s: state %d attempts %u, want settled >= %u", id,
+                (int)st.state, (unsigned)st.attempts, (unsigned)attempts);
+  snprintf(setl, sizeof setl, "S-%s-%u", id, (unsigned)st.attempts);
+  ck_assert_str_eq(st.settlement_id, setl);
+}
+
+static void expect_intact(void) {
+  medshim_verify_report rep;
+  int rc;
+  ck_assert_msg(verify(&rep, &rc) == MEDSHIM_DAMAGE_NONE && rc == MEDSHIM_OK,
+                "verify: %s", rep.text);
+}
+
+/* Damage in the replay lane: verify says so and names the lane; opening
+ * fails. */
+static void expect_lane_damage(medshim_damage want) {
+  medshim_verify_report rep;
+  int rc;
+  expect_damage(want);
+  verify(&rep, &rc);
+  ck_assert_msg(strstr(rep.text, "replay lane") != NULL, "text: %s",
+                rep.text);
+}
+
+static char *lane_seg_path(unsigned n) {
+  char name[64];
+  snprintf(name, sizeof name, "replay/seg-%016u.msj", n);
+  return tu_path(jdir, name);
+}
+
+START_TEST(test_journal_replay_flag_rules) {
+  medshim_journal *j = open_rw(0), *r;
+  medshim_journal_options both = tu_opts(key, MEDSHIM_JOURNAL_READONLY |
+                                                  MEDSHIM_JOURNAL_REPLAY);
+  medshim_claim_status st = status_of(MEDSHIM_STATE_VOIDED, 0, NULL);
+  medshim_claim *c = tu_claim("V", 7);
+  struct stat sb;
+  char *lane = tu_path(jdir, "replay");
+  defer_n(j, "V", 0, 3);
+  /* A claim writer that never writes a status takes no replay lock and
+   * creates no lane. */
+  ck_assert_int_ne(stat(lane, &sb), 0);
+  r = open_flags(MEDSHIM_JOURNAL_REPLAY); /* no EBUSY: no claim lock */
+  ck_assert_uint_eq(medshim_journal_count(r), 3);
+  ck_assert_int_eq(medshim_journal_defer(r, c, NULL), MEDSHIM_EREADONLY);
+  ck_assert_int_eq(medshim_journal_set_status(r, "V1", &st), MEDSHIM_OK);
+  ck_assert_int_eq(stat(lane, &sb), 0);
+  ck_assert(S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0700);
+  ck_assert_int_eq(medshim_journal_set_status(r, "nope", &st),
+                   MEDSHIM_ENOTFOUND);
+  ck_assert_int_eq(medshim_journal_sync(r), MEDSHIM_OK);
+  defer_n(j, "V", 3, 1); /* the claim writer goes on */
+  medshim_journal_close(r);
+  /* READONLY writes neither; both flags at once make no sense. */
+  r = open_flags(MEDSHIM_JOURNAL_READONLY);
+  ck_assert_int_eq(medshim_journal_set_status(r, "V1", &st), MEDSHIM_EREADONLY);
+  ck_assert_int_eq(medshim_journal_get(NULL, &st, r, "V1"), MEDSHIM_OK);
+  ck_assert_int_eq(st.state, MEDSHIM_STATE_VOIDED);
+  medshim_journal_close(r);
+  ck_assert_int_eq(medshim_journal_open(&r, jdir, &both, NULL), MEDSHIM_EINVAL);
+  /* The claim writer sees the lane's status once it reads it again. */
+  ck_assert_int_eq(medshim_journal_get(NULL, &st, j, "V1"), MEDSHIM_OK);
+  ck_assert_int_eq(st.state, MEDSHIM_STATE_PENDING); /* as of its open */
+  medshim_journal_close(j);
+  j = open_rw(0);
+  ck_assert_int_eq(medshim_journal_get(NULL, &st, j, "V1"), MEDSHIM_OK);
+  ck_assert_int_eq(st.state, MEDSHIM_STATE_VOIDED);
+  medshim_journal_close(j);
+  /* REPLAY does not create a journal. */
+  {
+    medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_REPLAY |
+                                                 MEDSHIM_JOURNAL_CREATE);
+    char *other = tu_path(dir, "other");
+    ck_assert_int_eq(medshim_journal_open(&r, other, &o, NULL),
+                     MEDSHIM_ENOTFOUND);
+    free(other);
+  }
+  expect_intact();
+  medshim_claim_free(c);
+  free(lane);
+}
+END_TEST
+
+START_TEST(test_journal_two_status_writers_busy) {
+  medshim_journal *j = open_rw(0), *a, *b;
+  medshim_error err;
+  pid_t pid;
+  int status;
+  defer_n(j, "V", 0, 4);
+  medshim_journal_close(j);
+  a = open_flags(MEDSHIM_JOURNAL_REPLAY);
+  b = open_flags(MEDSHIM_JOURNAL_REPLAY); /* opening takes nothing */
+  ck_assert_int_eq(set_settled(a, "V0", 1, 1), MEDSHIM_OK);
+  /* a holds the replay lock now: b in this process... */
+  ck_assert_int_eq(set_settled(b, "V1", 1, 1), MEDSHIM_EBUSY);
+  ck_assert_ptr_nonnull(strstr(medshim_journal_errmsg(b), "busy"));
+  /* ...a claim writer's status write, and another process are refused. */
+  j = open_rw(0);
+  ck_assert_int_eq(set_settled(j, "V2", 1, 1), MEDSHIM_EBUSY);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    medshim_journal *c = NULL;
+    medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_REPLAY);
+    if (medshim_journal_open(&c, jdir, &o, NULL) != MEDSHIM_OK)
+      _exit(2);
+    _exit(set_settled(c, "V3", 1, 1) == MEDSHIM_EBUSY ? 0 : 1);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* Refused status writes leave the handles usable. */
+  defer_n(j, "W", 0, 1);
+  ck_assert_int_eq(medshim_journal_get(NULL, NULL, b, "V1"), MEDSHIM_OK);
+  medshim_journal_close(a);
+  /* Released at close: b may write now, and sees a's status. */
+  ck_assert_int_eq(set_settled(b, "V1", 1, 1), MEDSHIM_OK);
+  expect_settled(b, "V0", 1);
+  expect_settled(b, "V1", 1);
+  medshim_journal_close(b);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(set_settled(j, "V2", 1, 1), MEDSHIM_OK);
+  expect_settled(j, "V0", 1); /* taken when it took the lane */
+  medshim_journal_close(j);
+  expect_intact();
+}
+END_TEST
+
+/* Child: hold the claim writer and defer, reporting each acknowledged
+ * number, until killed or told to stop on stop_fd (then close). */
+static void deferring_child(int wfd, int stop_fd, const char *prefix) {
+  medshim_journal *j = open_rw(0);
+  char b;
+  ck_assert_int_eq(fcntl(stop_fd, F_SETFL, O_NONBLOCK), 0);
+  for (int i = 0;; i++) {
+    medshim_claim *c = tu_claim(prefix, i);
+    if (medshim_journal_defer(j, c, NULL) != MEDSHIM_OK)
+      _exit(3);
+    medshim_claim_free(c);
+    if (write(wfd, &i, sizeof i) != (ssize_t)sizeof i)
+      _exit(4);
+    if (read(stop_fd, &b, 1) == 1) {
+      medshim_journal_close(j);
+      _exit(0);
+    }
+  }
+}
+
+/* Child: write statuses for P0..P(n-1) forever (round r gives attempts
+ * r+1), reporting each acknowledged one as r * n + i. */
+static void status_child(int wfd, int n, int sync_every) {
+  medshim_journal *j = open_flags(MEDSHIM_JOURNAL_REPLAY);
+  for (int k = 0;; k++) {
+    char id[16];
+    int i = k % n, sync = sync_every <= 1 || k % sync_every == 0;
+    snprintf(id, sizeof id, "P%d", i);
+    if (set_settled(j, id, (uint32_t)(k / n + 1), sync) != MEDSHIM_OK)
+      _exit(3);
+    if (!sync)
+      continue; /* not acknowledged until a sync */
+    if (sync_every > 1 && medshim_journal_sync(j) != MEDSHIM_OK)
+      _exit(5);
+    if (write(wfd, &k, sizeof k) != (ssize_t)sizeof k)
+      _exit(4);
+  }
+}
+
+static int last_int(int fd) {
+  int v, last = -1;
+  while (read(fd, &v, sizeof v) == (ssize_t)sizeof v)
+    last = v;
+  close(fd);
+  return last;
+}
+
+/* Everything acknowledged by the status child (last k) is there. */
+static void expect_statuses(medshim_journal *j, int n, int k) {
+  for (int i = 0; i < n && k >= 0; i++) {
+    char id[16];
+    int rounds = k / n + (i <= k % n ? 1 : 0); /* statuses acked for Pi */
+    snprintf(id, sizeof id, "P%d", i);
+    if (rounds > 0)
+      expect_settled(j, id, (uint32_t)rounds);
+  }
+}
+
+START_TEST(test_journal_status_writer_while_claim_writer_defers) {
+  /* A cashier process holds the claims and keeps deferring while this one
+   * replays (REPLAY), then either closes or is killed. */
+  for (int mode = 0; mode < 2; mode++) {
+    medshim_journal *j = open_rw(0), *r;
+    char prefix[16];
+    int fds[2], stop[2], status, acked, n = 60, done = 0;
+    pid_t pid;
+    if (mode == 0)
+      defer_n(j, "P", 0, n);
+    medshim_journal_close(j);
+    snprintf(prefix, sizeof prefix, "C%d-", mode);
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(pipe(stop), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      close(stop[1]);
+      deferring_child(fds[1], stop[0], prefix);
+    }
+    close(fds[1]);
+    close(stop[0]);
+    usleep(20000); /* the child has the claim lock by now, mostly */
+    r = open_flags(MEDSHIM_JOURNAL_REPLAY);
+    for (int round = 1; round <= 3; round++)
+      for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "P%d", i);
+        ck_assert_msg(set_settled(r, id, (uint32_t)round, i % 4 != 0) ==
+                          MEDSHIM_OK,
+                      "%s", medshim_journal_errmsg(r));
+        done++;
+      }
+    ck_assert_int_eq(medshim_journal_sync(r), MEDSHIM_OK);
+    medshim_journal_close(r);
+    if (mode == 0) /* both close */
+      ck_assert_int_eq(write(stop[1], "x", 1), 1);
+    else
+      kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    if (mode == 0)
+      ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    else
+      ck_assert(WIFSIGNALED(status));
+    close(stop[1]);
+    acked = last_int(fds[0]);
+    ck_assert_int_gt(acked, 0); /* it did defer meanwhile */
+    j = open_rw(0);
+    for (int i = 0; i <= acked; i++) {
+      char id[32];
+      snprintf(id, sizeof id, "%s%d", prefix, i);
+      ck_assert_msg(medshim_journal_get(NULL, NULL, j, id) == MEDSHIM_OK,
+                    "acknowledged %s lost", id);
+    }
+    for (int i = 0; i < n; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "P%d", i);
+      expect_settled(j, id, 3);
+    }
+    medshim_journal_close(j);
+    expect_intact();
+    ck_assert_int_eq(done, 3 * n);
+  }
+}
+END_TEST
+
+START_TEST(test_journal_status_writer_killed_while_claims_deferred) {
+  /* This process holds the claims and defers; a REPLAY child writes
+   * statuses and is killed at a random moment, several times. */
+  unsigned seed = (unsigned)time(NULL);
+  const int n = 40;
+  medshim_journal *j = open_rw(0);
+  srand(seed);
+  defer_n(j, "P", 0, n);
+  for (int round = 0; round < 6; round++) {
+    int fds[2], status, acked;
+    pid_t pid;
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      status_child(fds[1], n, round % 2 ? 3 : 1);
+    }
+    close(fds[1]);
+    for (int i = 0; i < 10; i++) { /* the cashier defers meanwhile */
+      defer_n(j, "K", round * 100 + i * 2, 2);
+      usleep((useconds_t)(rand() % 4000));
+    }
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status), "child exited (%d), seed %u",
+                  WEXITSTATUS(status), seed);
+    acked = last_int(fds[0]);
+    /* a torn tail of the lane is not damage, and readers open */
+    {
+      medshim_verify_report rep;
+      int rc;
+      medshim_damage d = verify(&rep, &rc);
+      ck_assert_msg(rc == MEDSHIM_OK && (d == MEDSHIM_DAMAGE_NONE ||
+                                         d == MEDSHIM_DAMAGE_TORN_TAIL),
+                    "round %d seed %u: %s", round, seed, rep.text);
+      medshim_journal_close(open_flags(MEDSHIM_JOURNAL_READONLY));
+    }
+    /* the next status writer trims it and finds every acknowledged one */
+    {
+      medshim_journal *r = open_flags(MEDSHIM_JOURNAL_REPLAY);
+      char id[16];
+      snprintf(id, sizeof id, "K%d", round * 100);
+      ck_assert_int_eq(set_settled(r, id, 1, 1), MEDSHIM_OK);
+      expect_statuses(r, n, acked);
+      medshim_journal_close(r);
+      expect_intact();
+    }
+  }
+  medshim_journal_close(j);
+  expect_intact();
+}
+END_TEST
+
+typedef struct status_worker {
+  medshim_journal *j;
+  int n, rounds, ok;
+} status_worker;
+
+static void *status_worker_main(void *arg) {
+  status_worker *w = arg;
+  for (int round = 1; round <= w->rounds; round++)
+    for (int i = 0; i < w->n; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "P%d", i);
+      if (set_settled(w->j, id, (uint32_t)round, i % 3 == 0) == MEDSHIM_OK)
+        w->ok++;
+    }
+  return NULL;
+}
+
+START_TEST(test_journal_threads_defer_while_thread_writes_statuses) {
+  /* A HIS service replays in-process while its cashiers defer. */
+  medshim_journal *j = open_small_segments();
+  pthread_t th[5];
+  worker w[4];
+  status_worker sw = {NULL, 50, 4, 0};
+  defer_n(j, "P", 0, 50);
+  sw.j = j;
+  for (int t = 0; t < 4; t++) {
+    w[t].j = j;
+    w[t].t = t;
+    w[t].ok = 0;
+    ck_assert_int_eq(pthread_create(&th[t], NULL, worker_main, &w[t]), 0);
+  }
+  ck_assert_int_eq(pthread_create(&th[4], NULL, status_worker_main, &sw), 0);
+  for (int t = 0; t < 5; t++)
+    pthread_join(th[t], NULL);
+  for (int t = 0; t < 4; t++)
+    ck_assert_int_eq(w[t].ok, 100);
+  ck_assert_int_eq(sw.ok, 200);
+  ck_assert_int_eq(medshim_journal_sync(j), MEDSHIM_OK);
+  for (int i = 0; i < 50; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "P%d", i);
+    expect_settled(j, id, 4);
+  }
+  ck_assert_uint_eq(medshim_journal_count(j), 450);
+  medshim_journal_close(j);
+  j = open_rw(0);
+  ck_assert_uint_eq(medshim_journal_count(j), 450);
+  expect_settled(j, "P49", 4);
+  medshim_journal_close(j);
+  {
+    medshim_verify_report rep;
+    int rc;
+    ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+    ck_assert_uint_eq(rep.claims, 450);
+    ck_assert_uint_eq(rep.records, 450 + 200);
+    ck_assert_uint_gt(rep.segments, 4); /* both lanes rolled */
+  }
+}
+END_TEST
+
+/* A journal of 10 claims with statuses for V0..V9, some sessions, in a
+ * lane of several small segments. */
+static void journal_with_lane(void) {
+  medshim_journal *j = open_small_segments();
+  defer_n(j, "V", 0, 10);
+  for (int round = 1; round <= 3; round++)
+    for (int i = 0; i < 10; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "V%d", i);
+      ck_assert_int_eq(set_settled(j, id, (uint32_t)round, 1), MEDSHIM_OK);
+    }
+  medshim_journal_close(j);
+  expect_intact();
+}
+
+START_TEST(test_journal_detects_lane_tampering) {
+  char *p, *p2;
+  size_t len, offs[64], n;
+  unsigned char *buf;
+  journal_with_lane();
+  /* a flipped bit in a status record */
+  p = lane_seg_path(1);
+  buf = tu_read_file(p, &len);
+  n = record_offsets(buf, len, offs, 64);
+  ck_assert_uint_gt(n, 2);
+  buf[offs[1] + 80] ^= 0x04;
+  tu_write_file(p, buf, len);
+  expect_lane_damage(MEDSHIM_DAMAGE_BAD_RECORD);
+  {
+    medshim_verify_report rep;
+    int rc;
+    verify(&rep, &rc);
+    ck_assert_uint_eq(rep.segment, 1);
+    ck_assert_uint_eq(rep.seq, 2);
+    ck_assert_uint_eq(rep.offset, offs[1]);
+  }
+  buf[offs[1] + 80] ^= 0x04;
+  tu_write_file(p, buf, len);
+  expect_intact();
+  /* a main-lane segment copied into the lane fails its header MAC */
+  p2 = seg_path(1);
+  {
+    size_t mlen;
+    unsigned char *main1 = tu_read_file(p2, &mlen);
+    tu_write_file(p, main1, mlen);
+    expect_lane_damage(MEDSHIM_DAMAGE_BAD_SEGMENT);
+    free(main1);
+  }
+  tu_write_file(p, buf, len);
+  expect_intact();
+  /* and a lane segment in the main lane */
+  {
+    size_t mlen;
+    unsigned char *main1 = tu_read_file(p2, &mlen);
+    tu_write_file(p2, buf, len);
+    expect_damage(MEDSHIM_DAMAGE_BAD_SEGMENT);
+    tu_write_file(p2, main1, mlen);
+    free(main1);
+  }
+  expect_intact();
+  free(buf);
+  free(p);
+  free(p2);
+}
+END_TEST
+
+START_TEST(test_journal_detects_deleted_lane_segment) {
+  char *mid = lane_seg_path(2), *last, *ck = tu_path(jdir, "replay/checkpoint");
+  size_t len, cklen;
+  unsigned char *buf, *ckbuf;
+  unsigned nseg = 0;
+  journal_with_lane();
+  for (unsigned s = 1;; s++) {
+    char *q = lane_seg_path(s);
+    struct stat sb;
+    int there = stat(q, &sb) == 0;
+    free(q);
+    if (!there)
+      break;
+    nseg = s;
+  }
+  ck_assert_uint_ge(nseg, 3);
+  buf = tu_read_file(mid, &len);
+  ck_assert_int_eq(unlink(mid), 0);
+  expect_lane_damage(MEDSHIM_DAMAGE_MISSING_SEGMENT);
+  tu_write_file(mid, buf, len);
+  free(buf);
+  expect_intact();
+  /* the last one: the lane's checkpoint notices */
+  last = lane_seg_path(nseg);
+  buf = tu_read_file(last, &len);
+  ck_assert_int_eq(unlink(last), 0);
+  expect_lane_damage(MEDSHIM_DAMAGE_TRUNCATED);
+  tu_write_file(last, buf, len);
+  expect_intact();
+  /* the lane's checkpoint itself */
+  ckbuf = tu_read_file(ck, &cklen);
+  ck_assert_int_eq(unlink(ck), 0);
+  expect_lane_damage(MEDSHIM_DAMAGE_BAD_CHECKPOINT);
+  ckbuf[45] ^= 1;
+  tu_write_file(ck, ckbuf, cklen);
+  expect_lane_damage(MEDSHIM_DAMAGE_BAD_CHECKPOINT);
+  ckbuf[45] ^= 1;
+  tu_write_file(ck, ckbuf, cklen);
+  expect_intact();
+  free(ckbuf);
+  free(buf);
+  free(last);
+  free(mid);
+  free(ck);
+}
+END_TEST
+
+START_TEST(test_journal_lane_status_without_claim_is_damage) {
+  /* The main lane rolled back to an older copy (claims deleted) while the
+   * lane keeps statuses of the lost claims. */
+  medshim_journal *j = open_rw(0);
+  char *ck = tu_path(jdir, "checkpoint"), *s1 = seg_path(1), *s2 = seg_path(2);
+  size_t cklen, s1len;
+  unsigned char *ckbuf, *s1buf;
+  defer_n(j, "V", 0, 5);
+  medshim_journal_close(j);
+  ckbuf = tu_read_file(ck, &cklen);
+  s1buf = tu_read_file(s1, &s1len);
+  j = open_rw(0);
+  defer_n(j, "V", 5, 2);
+  ck_assert_int_eq(set_settled(j, "V6", 1, 1), MEDSHIM_OK);
+  medshim_journal_close(j);
+  expect_intact();
+  ck_assert_int_eq(unlink(s2), 0);
+  tu_write_file(ck, ckbuf, cklen);
+  tu_write_file(s1, s1buf, s1len);
+  expect_lane_damage(MEDSHIM_DAMAGE_BAD_RECORD);
+  {
+    medshim_verify_report rep;
+    int rc;
+    verify(&rep, &rc);
+    ck_assert_ptr_nonnull(strstr(rep.text, "removed"));
+  }
+  free(ckbuf);
+  free(s1buf);
+  free(ck);
+  free(s1);
+  free(s2);
+}
+END_TEST
+
+START_TEST(test_journal_lane_status_of_newer_claim_is_not_damage) {
+  /* A handle sees the claims as of its open; statuses another process
+   * wrote since then for newer claims are not damage. */
+  medshim_journal *w = open_rw(0), *old, *r;
+  defer_n(w, "V", 0, 2);
+  old = open_flags(MEDSHIM_JOURNAL_REPLAY);
+  defer_n(w, "V", 2, 2);
+  r = open_flags(MEDSHIM_JOURNAL_REPLAY);
+  ck_assert_int_eq(set_settled(r, "V3", 1, 1), MEDSHIM_OK);
+  medshim_journal_close(r);
+  /* old takes the lane now: V3's status is for a claim it never saw */
+  ck_assert_msg(set_settled(old, "V0", 1, 1) == MEDSHIM_OK, "%s",
+                medshim_journal_errmsg(old));
+  ck_assert_int_eq(medshim_journal_get(NULL, NULL, old, "V3"),
+                   MEDSHIM_ENOTFOUND);
+  medshim_journal_close(old);
+  /* nor for one opening while a writer defers */
+  r = open_flags(MEDSHIM_JOURNAL_READONLY);
+  expect_settled(r, "V3", 1);
+  medshim_journal_close(r);
+  medshim_journal_close(w);
+  expect_intact();
+}
+END_TEST
+
+static void copy_fixture(const char *name) {
+  const char *src = getenv("MEDSHIM_SOURCE_DIR");
+  char from[4096];
+  DIR *d;
+  struct dirent *e;
+  ck_assert_msg(src != NULL, "MEDSHIM_SOURCE_DIR not set");
+  snprintf(from, sizeof from, "%s/tests/fixtures/%s", src, name);
+  ck_assert_int_eq(mkdir(jdir, 0700), 0);
+  d = opendir(from);
+  ck_assert_ptr_nonnull(d);
+  while ((e = readdir(d)) != NULL) {
+    char *in, *out;
+    unsigned char *buf;
+    size_t len;
+    if (e->d_name[0] == '.')
+      continue;
+    in = tu_path(from, e->d_name);
+    out = tu_path(jdir, e->d_name);
+    buf = tu_read_file(in, &len);
+    ck_assert_ptr_nonnull(buf);
+    tu_write_file(out, buf, len);
+    chmod(out, 0600);
+    free(buf);
+    free(in);
+    free(out);
+  }
+  closedir(d);
+}
+
+static int old_visit(const medshim_claim *c, const medshim_claim_status *st,
+                     void *payload) {
+  int *n = payload;
+  const char *id = medshim_claim_visit_id(c);
+  if (strcmp(id, "O2") == 0)
+    ck_assert_int_eq(st->state, MEDSHIM_STATE_RETRY_WAIT);
+  else if (strcmp(id, "O1") == 0)
+    ck_assert_int_eq(st->state, MEDSHIM_STATE_SETTLED);
+  else if (strcmp(id, "O6") == 0)
+    ck_assert_int_eq(st->state, MEDSHIM_STATE_IN_DOUBT);
+  else
+    ck_assert_int_eq(st->state, MEDSHIM_STATE_PENDING);
+  (*n)++;
+  return 0;
+}
+
+START_TEST(test_journal_old_format_statuses_visible) {
+  /* Made before the replay lane: statuses in the main lane. */
+  medshim_journal *j;
+  medshim_claim_status st;
+  struct stat sb;
+  char *lane = tu_path(jdir, "replay");
+  int n = 0;
+  copy_fixture("journal-v1-main-status");
+  expect_intact();
+  j = open_flags(MEDSHIM_JOURNAL_READONLY);
+  ck_assert_uint_eq(medshim_journal_count(j), 10);
+  ck_assert_int_eq(medshim_journal_get(NULL, &st, j, "O1"), MEDSHIM_OK);
+  ck_assert_int_eq(st.state, MEDSHIM_STATE_SETTLED);
+  ck_assert_str_eq(st.settlement_id, "S-OLD-1");
+  ck_assert_int_eq(medshim_journal_foreach(j, old_visit, &n), MEDSHIM_OK);
+  ck_assert_int_eq(n, 10);
+  medshim_journal_close(j);
+  ck_assert_int_ne(stat(lane, &sb), 0); /* reading creates nothing */
+  /* A replay on it: new statuses go to the lane and win over old ones. */
+  j = open_flags(MEDSHIM_JOURNAL_REPLAY);
+  ck_assert_int_eq(set_settled(j, "O2", 2, 1), MEDSHIM_OK);
+  ck_assert_int_eq(set_settled(j, "O3", 1, 0), MEDSHIM_OK);
+  medshim_journal_close(j);
+  ck_assert_int_eq(stat(lane, &sb), 0);
+  j = open_rw(0);
+  expect_settled(j, "O2", 2);
+  expect_settled(j, "O3", 1);
+  ck_assert_int_eq(medshim_journal_get(NULL, &st, j, "O1"), MEDSHIM_OK);
+  ck_assert_str_eq(st.settlement_id, "S-OLD-1");
+  ck_assert_int_eq(medshim_journal_get(NULL, &st, j, "O6"), MEDSHIM_OK);
+  ck_assert_int_eq(st.state, MEDSHIM_STATE_IN_DOUBT);
+  defer_n(j, "N", 0, 2);
+  medshim_journal_close(j);
+  {
+    medshim_verify_report rep;
+    int rc;
+    ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+    ck_assert_uint_eq(rep.claims, 12);
+    ck_assert_uint_eq(rep.records, 12 + 4 + 2);
+  }
+  free(lane);
+}
+END_TEST
+
+START_TEST(test_journal_lane_nosync_statuses_ride_on_sync) {
+  medshim_verify_report rep;
+  medshim_journal *j = open_rw(0);
+  int status, rc;
+  pid_t pid;
+  defer_n(j, "P", 0, 10);
+  medshim_journal_close(j);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    medshim_journal *r = open_flags(MEDSHIM_JOURNAL_REPLAY);
+    for (int i = 0; i < 10; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "P%d", i);
+      if (set_settled(r, id, 1, 0) != MEDSHIM_OK)
+        _exit(3);
+    }
+    if (medshim_journal_sync(r) != MEDSHIM_OK)
+      _exit(4);
+    raise(SIGKILL);
+    _exit(5);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  j = open_flags(MEDSHIM_JOURNAL_READONLY);
+  for (int i = 0; i < 10; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "P%d", i);
+    expect_settled(j, id, 1);
+  }
+  medshim_journal_close(j);
+  ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+}
+END_TEST
+
+START_TEST(test_journal_lane_write_failure_poisons) {
+  medshim_journal *j = open_rw(0);
+  defer_n(j, "P", 0, 3);
+  ck_assert_int_eq(set_settled(j, "P0", 1, 1), MEDSHIM_OK);
+  medshim__io_inject(MEDSHIM__IO_SYNC, 0, EIO);
+  ck_assert_int_eq(set_settled(j, "P1", 1, 1), MEDSHIM_EIO);
+  ck_assert_ptr_nonnull(strstr(medshim_journal_errmsg(j), "replay lane"));
+  medshim__io_inject(MEDSHIM__IO_SYNC, -1, 0);
+  ck_assert_int_eq(set_settled(j, "P2", 1, 1), MEDSHIM_EPOISONED);
+  {
+    medshim_claim *c = tu_claim("P", 9);
+    ck_assert_int_eq(medshim_journal_defer(j, c, NULL), MEDSHIM_EPOISONED);
+    medshim_claim_free(c);
+  }
+  medshim_journal_close(j);
+  j = open_rw(0);
+  expect_settled(j, "P0", 1);
+  ck_assert_int_eq(set_settled(j, "P2", 1, 1), MEDSHIM_OK);
+  medshim_journal_close(j);
+  expect_intact();
+}
+END_TEST
+
+START_TEST(test_journal_lane_torn_tail_is_trimmed) {
+  medshim_journal *j = open_rw(0);
+  medshim_verify_report rep;
+  pid_t pid;
+  int status, rc;
+  defer_n(j, "P", 0, 6);
+  medshim_journal_close(j);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    medshim_journal *r = open_flags(MEDSHIM_JOURNAL_REPLAY);
+    for (int i = 0; i < 6; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "P%d", i);
+      if (set_settled(r, id, 1, 1) != MEDSHIM_OK)
+        _exit(3);
+    }
+    _exit(0); /* no close: no checkpoint beyond the records */
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  {
+    char *p = lane_seg_path(1);
+    size_t len, offs[64];
+    unsigned char *buf = tu_read_file(p, &len);
+    ck_assert_uint_eq(record_offsets(buf, len, offs, 64), 6);
+    tu_write_file(p, buf, offs[5] + 100); /* half of the last status */
+    free(buf);
+    free(p);
+  }
+  ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_TORN_TAIL);
+  ck_assert_int_eq(rc, MEDSHIM_OK);
+  ck_assert_ptr_nonnull(strstr(rep.text, "replay lane"));
+  /* the claim writer does not touch the lane; the next status writer trims */
+  j = open_rw(0);
+  ck_assert_int_eq(set_settled(j, "P5", 2, 1), MEDSHIM_OK);
+  for (int i = 0; i < 5; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "P%d", i);
+    expect_settled(j, id, 1);
+  }
+  medshim_journal_close(j);
+  expect_intact();
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("journal");
   TCase *tc = tcase_create("journal");
@@ -988,6 +1762,19 @@ int main(void) {
   tcase_add_test(tc, test_journal_bad_arguments);
   tcase_add_test(tc, test_journal_keygen);
   tcase_add_test(tc, test_journal_replay_key_is_stable);
+  tcase_add_test(tc, test_journal_replay_flag_rules);
+  tcase_add_test(tc, test_journal_two_status_writers_busy);
+  tcase_add_test(tc, test_journal_status_writer_while_claim_writer_defers);
+  tcase_add_test(tc, test_journal_status_writer_killed_while_claims_deferred);
+  tcase_add_test(tc, test_journal_threads_defer_while_thread_writes_statuses);
+  tcase_add_test(tc, test_journal_detects_lane_tampering);
+  tcase_add_test(tc, test_journal_detects_deleted_lane_segment);
+  tcase_add_test(tc, test_journal_lane_status_without_claim_is_damage);
+  tcase_add_test(tc, test_journal_lane_status_of_newer_claim_is_not_damage);
+  tcase_add_test(tc, test_journal_old_format_statuses_visible);
+  tcase_add_test(tc, test_journal_lane_nosync_statuses_ride_on_sync);
+  tcase_add_test(tc, test_journal_lane_write_failure_poisons);
+  tcase_add_test(tc, test_journal_lane_torn_tail_is_trimmed);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "journal_internal.h"
+#include "timeutil_internal.h"
 #include "utf8_internal.h"
 
 void cli_error(const char *cmd, const char *what, int code, const char *detail) {
@@ -121,7 +122,7 @@ static json_t *text_value(const char *s) {
 char *cli_claim_json(const medshim_claim *claim, const medshim_claim_status *st,
                      const char *replay_key, unsigned flags) {
   char *cj = NULL, *sj = NULL, *out = NULL;
-  json_t *o = json_pack("{s:s, s:i, s:s}", "state", medshim_state_name(st->state),
+  json_t *o = json_pack("{s:s, s:I, s:s}", "state", medshim_state_name(st->state),
                         "attempts", (json_int_t)st->attempts, "replay_key",
                         replay_key ? replay_key : "");
   if (o != NULL && st->state == MEDSHIM_STATE_SETTLED) {
@@ -130,6 +131,33 @@ char *cli_claim_json(const medshim_claim *claim, const medshim_claim_status *st,
     json_object_set_new(o, "acct_paid_fen", json_integer(st->acct_paid_fen));
     json_object_set_new(o, "patient_paid_fen", json_integer(st->patient_paid_fen));
     json_object_set_new(o, "refund_fen", json_integer(st->refund_fen));
+    json_object_set_new(o, "total_settled_fen", json_integer(st->total_fen));
+    if (st->hospital_share_fen != 0)
+      json_object_set_new(o, "hospital_share_fen",
+                          json_integer(st->hospital_share_fen));
+    if (st->mdtrt_id[0] != '\0')
+      json_object_set_new(o, "mdtrt_id", json_string(st->mdtrt_id));
+    if (st->msgid[0] != '\0')
+      json_object_set_new(o, "msgid", json_string(st->msgid));
+    if (st->setl_time != 0) {
+      char t[MEDSHIM_TIME_TEXT];
+      medshim__time_format(t, st->setl_time);
+      json_object_set_new(o, "setl_time", json_string(t));
+    }
+  }
+  if (o != NULL && st->window_assigned) {
+    /* a window assigned after defer replaces the journaled one */
+    char f[MEDSHIM_TIME_TEXT], u[MEDSHIM_TIME_TEXT];
+    static const char *const routes[] = {"none", "hospital", "agency"};
+    medshim__time_format(f, st->window.from);
+    medshim__time_format(u, st->window.until);
+    json_object_set_new(o, "assigned_window",
+                        st->window.until != 0
+                            ? json_pack("{s:s, s:s, s:s}", "route",
+                                        routes[st->window.route], "from", f,
+                                        "until", u)
+                            : json_pack("{s:s, s:s}", "route",
+                                        routes[st->window.route], "from", f));
   }
   if (o != NULL && st->code[0] != '\0') {
     json_object_set_new(o, "code", text_value(st->code));

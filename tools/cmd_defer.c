@@ -15,6 +15,7 @@
  * acknowledged. A regular file on stdin is mapped rather than read. */
 #include <errno.h>
 #include <limits.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -99,13 +100,18 @@ typedef struct shared {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: medshim defer --journal DIR --key KEYFILE < claims.jsonl\n\n"
+          "usage: medshim defer --journal DIR --key KEYFILE\n"
+          "                     [--schedule FILE... [--pubkey PEM]] < claims.jsonl\n\n"
           "Reads one claim per line (JSON, see docs/claim-format.md) and\n"
           "journals it durably, creating the journal if needed. For each\n"
           "claim, once it is on disk, prints {\"visit_id\":...,\"status\":\n"
           "\"stored\"|\"duplicate\"}, in input order. A bad line is reported\n"
           "on stderr with its line number and field; the other lines are\n"
           "still stored.\n"
+          "With --schedule, a line without a \"window\" member gets the\n"
+          "re-settlement window those schedules give its visit, journaled\n"
+          "with it (what the cashier was told); replay uses only journaled\n"
+          "windows. Lines without either are unplanned until `medshim window`.\n"
           "Exit status: 0 all stored, 2 some lines refused, 1 journal error.\n");
 }
 
@@ -267,6 +273,40 @@ static char *format_error(long line, const medshim_error *err) {
   return msg;
 }
 
+/* Schedules whose windows are journaled with lines that carry none; set
+ * before the workers start, read-only after. */
+static const medshim_schedule_set *defer_schedules;
+
+/* The window the schedules give this visit, as the cashier would have
+ * been told at the visit. */
+static int attach_window(medshim_claim *c) {
+  medshim_claim_window w;
+  medshim_replay_window rw;
+  medshim_decision d;
+  if (defer_schedules == NULL || medshim_claim_window_get(&w, c) == MEDSHIM_OK)
+    return MEDSHIM_OK;
+  if (medshim_schedule_replay_window(&rw, defer_schedules,
+                                     (int)medshim_claim_service(c),
+                                     medshim_claim_insured_admdvs(c),
+                                     medshim_claim_treated_admdvs(c),
+                                     medshim_claim_visit_time(c)) != MEDSHIM_OK)
+    return MEDSHIM_EINVAL;
+  memset(&w, 0, sizeof w);
+  w.version = MEDSHIM_CLAIM_WINDOW_VERSION;
+  w.route = (int)rw.route;
+  w.from = rw.from;
+  w.until = rw.until;
+  if (medshim_schedule_decide(&d, defer_schedules, (int)medshim_claim_service(c),
+                              medshim_claim_insured_admdvs(c),
+                              medshim_claim_treated_admdvs(c),
+                              medshim_claim_visit_time(c)) == MEDSHIM_OK &&
+      d.has_window && d.window.schedule_id != NULL) {
+    snprintf(w.schedule_id, sizeof w.schedule_id, "%s", d.window.schedule_id);
+    w.schedule_version = d.window.version;
+  }
+  return medshim_claim_set_window(c, &w);
+}
+
 /* Parse every line of the run; the bad ones get their message. */
 static void parse_run(run *r) {
   for (size_t i = 0; i < r->n; i++) {
@@ -284,8 +324,15 @@ static void parse_run(run *r) {
       continue;
     memset(&err, 0, sizeof err);
     if (medshim_claim_parse_json(&r->claim[i], line_text(r, i), e->len,
-                                 &err) != MEDSHIM_OK)
+                                 &err) != MEDSHIM_OK) {
       r->error[i] = format_error(e->line, &err);
+    } else if (attach_window(r->claim[i]) != MEDSHIM_OK) {
+      medshim_claim_free(r->claim[i]);
+      r->claim[i] = NULL;
+      if ((r->error[i] = malloc(96)) != NULL)
+        snprintf(r->error[i], 96, "line %ld: no window could be computed; "
+                 "not stored", e->line);
+    }
     cli_json_arena_reset(); /* the parsed tree is gone; wipe it */
   }
 }
@@ -622,6 +669,61 @@ static void free_runs(shared *s) {
   free(s->runs);
 }
 
+static medshim_schedule_set *loaded_schedules;
+
+/* --journal, --key, and the schedules whose windows are journaled. */
+static int defer_args(int argc, char **argv, const char **dir,
+                      const char **key) {
+  static const struct option opts[] = {{"journal", required_argument, 0, 'j'},
+                                       {"key", required_argument, 0, 'k'},
+                                       {"schedule", required_argument, 0, 's'},
+                                       {"pubkey", required_argument, 0, 'p'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  char *files[64];
+  const char *pubkey = NULL;
+  size_t nfiles = 0;
+  int c;
+  *dir = *key = NULL;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j': *dir = optarg; break;
+    case 'k': *key = optarg; break;
+    case 'p': pubkey = optarg; break;
+    case 's':
+      if (nfiles == 64) {
+        fprintf(stderr, "medshim defer: at most 64 --schedule files\n");
+        return CLI_EXIT_USAGE;
+      }
+      files[nfiles++] = optarg;
+      break;
+    case 'h': usage(stdout); return CLI_EXIT_OK;
+    default: usage(stderr); return CLI_EXIT_USAGE;
+    }
+  }
+  if (*dir == NULL || *key == NULL || optind != argc) {
+    fprintf(stderr, "medshim defer: %s\n",
+            *dir == NULL ? "--journal DIR is required"
+            : *key == NULL ? "--key KEYFILE is required"
+                           : "unexpected argument");
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  if (pubkey != NULL && nfiles == 0) {
+    fprintf(stderr, "medshim defer: --pubkey needs --schedule\n");
+    return CLI_EXIT_USAGE;
+  }
+  if (nfiles > 0) {
+    loaded_schedules = cli_load_schedules("defer", files, nfiles, pubkey,
+                                          pubkey != NULL);
+    if (loaded_schedules == NULL)
+      return CLI_EXIT_FAIL;
+    defer_schedules = loaded_schedules;
+  }
+  return -1;
+}
+
 int cli_cmd_defer(int argc, char **argv) {
   const char *dir = NULL, *key = NULL;
   pthread_t th[WORKERS_MAX];
@@ -630,7 +732,7 @@ int cli_cmd_defer(int argc, char **argv) {
   medshim_journal *j;
   int c, workers = worker_count(), fatal, abandoned;
 
-  if ((c = cli_journal_args(argc, argv, &dir, &key, usage)) >= 0)
+  if ((c = defer_args(argc, argv, &dir, &key)) >= 0)
     return c;
   s = calloc(1, sizeof *s);
   /* Runs wait for their sync while workers fill others: enough of them
@@ -710,6 +812,11 @@ int cli_cmd_defer(int argc, char **argv) {
     pthread_mutex_destroy(&s->out_mu);
     pthread_cond_destroy(&s->out_cv);
     free(s);
+  }
+  if (!abandoned) {
+    defer_schedules = NULL;
+    medshim_schedule_set_free(loaded_schedules);
+    loaded_schedules = NULL;
   }
   if (fatal)
     return CLI_EXIT_FAIL;

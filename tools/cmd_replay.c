@@ -137,7 +137,8 @@ int cli_cmd_replay(int argc, char **argv) {
   }
   ex.journal = j;
   exec_adapter_init(&adapter, &ex);
-  o.schedules = set;
+  o.institution_code = getenv("MEDSHIM_INSTITUTION") ? getenv("MEDSHIM_INSTITUTION")
+                                                     : "H00000000000";
   if (isatty(STDERR_FILENO)) {
     (void)medshim_journal_foreach(j, count_open, &open_claims);
     o.progress = bar;

@@ -182,21 +182,30 @@ static int op(medshim_settlement *out, const medshim_claim *c, const char *key,
   return 0;
 }
 
-static int settle(medshim_settlement *out, const medshim_claim *c,
-                  const char *key, uint32_t attempt, void *payload) {
-  (void)attempt;
-  return op(out, c, key, payload, 0);
+/* Interim bridge to adapter API v2 (the JSON-lines protocol replaces it). */
+static int settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
+                  void *payload) {
+  int rc = op(out, medshim_adapter_claim(ctx), medshim_adapter_replay_key(ctx),
+              payload, 0);
+  if (out->outcome == MEDSHIM_OUTCOME_SETTLED && out->total_fen == 0)
+    out->total_fen = out->fund_paid_fen + out->acct_paid_fen +
+                     out->patient_paid_fen;
+  return rc;
 }
 
-static int query(medshim_settlement *out, const medshim_claim *c,
-                 const char *key, uint32_t attempt, void *payload) {
-  (void)attempt;
-  return op(out, c, key, payload, 1);
+static int query(medshim_settlement *out, medshim_adapter_ctx *ctx,
+                 void *payload) {
+  int rc = op(out, medshim_adapter_claim(ctx), medshim_adapter_replay_key(ctx),
+              payload, 1);
+  if (out->outcome == MEDSHIM_OUTCOME_SETTLED && out->total_fen == 0)
+    out->total_fen = out->fund_paid_fen + out->acct_paid_fen +
+                     out->patient_paid_fen;
+  return rc;
 }
 
 void exec_adapter_init(medshim_adapter *out, exec_adapter *ex) {
   out->version = MEDSHIM_ADAPTER_VERSION;
   out->settle = settle;
-  out->query = query;
+  out->probe = query;
   out->payload = ex;
 }

@@ -9,10 +9,19 @@
  * another thread's failing call: read it right after the failure, from the
  * thread that failed, when several threads share a handle.
  *
- * Process rule: one writer process per journal directory at a time (a second
- * writer gets MEDSHIM_EBUSY). Read-only handles may be opened by any number
- * of processes, also while a writer appends; they see what was durable when
- * they opened.
+ * Process rule: a journal has two record chains, each with one writer at a
+ * time: the claims (main lane, written by medshim_journal_defer()) and the
+ * replay state (replay lane, written by medshim_journal_set_status():
+ * replay outcomes, void, retry, expire). A handle opened without flags
+ * takes the claim lock at open (a second claim writer gets MEDSHIM_EBUSY)
+ * and the replay lock at its first status write; one opened with
+ * MEDSHIM_JOURNAL_REPLAY takes only the replay lock, at its first status
+ * write (a second status writer gets MEDSHIM_EBUSY). So a process holding
+ * the journal can replay in-process while its cashiers defer, and
+ * `medshim replay` can run while a cashier process holds the journal; two
+ * replays at once cannot. Read-only handles may be opened by any number of
+ * processes, also while writers append; they see what was written when
+ * they opened. A status-writing handle sees the claims as of its open.
  *
  * Durability: a call that returns MEDSHIM_OK has written, flushed and
  * fdatasync'ed its records. After any write or sync failure the handle is
@@ -50,11 +59,21 @@ typedef int (*medshim_key_fn)(unsigned char key[MEDSHIM_KEY_BYTES],
 #define MEDSHIM_JOURNAL_READONLY 0x1u
 /** Create the journal (directory and keyring) if it does not exist. */
 #define MEDSHIM_JOURNAL_CREATE 0x2u
+/**
+ * Claims read-only, replay state writable: no claim lock is taken (claims
+ * are read as with READONLY, defer returns MEDSHIM_EREADONLY) but
+ * medshim_journal_set_status() works. What `medshim replay`, void, retry
+ * and expire use, so that they run while a cashier process holds the
+ * journal. Statuses go to the journal's replay lane; its writer lock is
+ * taken by the first status write and held until close (a second status
+ * writer gets MEDSHIM_EBUSY). Excludes READONLY; does not CREATE.
+ */
+#define MEDSHIM_JOURNAL_REPLAY 0x4u
 
 /** Options for medshim_journal_open(). */
 typedef struct medshim_journal_options {
   unsigned int version;       /**< MEDSHIM_JOURNAL_OPTIONS_VERSION */
-  unsigned int flags;         /**< MEDSHIM_JOURNAL_READONLY, _CREATE */
+  unsigned int flags;         /**< MEDSHIM_JOURNAL_READONLY, _CREATE, _REPLAY */
   const char *key_file;       /**< path of a 32-byte key file, or NULL */
   medshim_key_fn key_fn;      /**< used when key_file is NULL */
   void *key_payload;          /**< passed to key_fn */
@@ -218,9 +237,12 @@ MEDSHIM_API int medshim_claim_status_init(medshim_claim_status *status,
 
 /**
  * Durably record a state change for a stored claim (used by replay, void,
- * retry). The whole @p status becomes the claim's current status.
+ * retry). The whole @p status becomes the claim's current status. Written
+ * to the replay lane; the first call on a handle takes its writer lock.
  * @return MEDSHIM_OK; MEDSHIM_ENOTFOUND; MEDSHIM_EINVAL; MEDSHIM_EREADONLY;
- *         MEDSHIM_EPOISONED; MEDSHIM_EIO.
+ *         MEDSHIM_EBUSY (another process or handle writes statuses);
+ *         MEDSHIM_EPOISONED; MEDSHIM_EIO; MEDSHIM_ECORRUPT (the replay lane
+ *         was damaged since open).
  */
 MEDSHIM_API int medshim_journal_set_status(medshim_journal *journal,
                                            const char *visit_id,

@@ -257,6 +257,9 @@ typedef int (*medshim_progress_fn)(const medshim_replay_summary *so_far,
 #define MEDSHIM_REPLAY_CONFIRM_TIME 0x1u
 /** Expire claims whose deadline has passed now, without the grace. */
 #define MEDSHIM_REPLAY_EXPIRE_NOW 0x2u
+/** The platform shows every settlement at once (simulators, simulated
+ *  time): probe in-doubt claims without the visibility delay. */
+#define MEDSHIM_REPLAY_NO_VISIBILITY_DELAY 0x4u
 
 /** Options of medshim_replay_run(). */
 typedef struct medshim_replay_options {
@@ -269,7 +272,8 @@ typedef struct medshim_replay_options {
   uint32_t backoff_cap_seconds;  /**< longest delay; 0: 3600 */
   uint32_t seed;               /**< jitter seed (tests); 0: from the clock */
   int dry_run;                 /**< report what would be done; change nothing */
-  unsigned int flags;          /**< MEDSHIM_REPLAY_CONFIRM_TIME, _EXPIRE_NOW */
+  unsigned int flags;          /**< MEDSHIM_REPLAY_CONFIRM_TIME, _EXPIRE_NOW,
+                                    _NO_VISIBILITY_DELAY */
   const char *institution_code; /**< fixmedins_code, 12 characters: the
                                      prefix of every msgid (required) */
   uint32_t visibility_delay_seconds; /**< an in-doubt claim is probed only

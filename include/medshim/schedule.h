@@ -210,6 +210,17 @@ MEDSHIM_API int medshim_schedule_replay_window(medshim_replay_window *out,
                                                const char *treated,
                                                int64_t visit_time);
 
+/**
+ * The window to journal with a deferred claim: what @p decision told the
+ * cashier (route, from, until, and the schedule that decided). Attach it
+ * with medshim_claim_set_window() before medshim_journal_defer(), so replay
+ * uses exactly that window. A decision without a replay window gives route
+ * MEDSHIM_CLAIM_ROUTE_NONE.
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL.
+ */
+MEDSHIM_API int medshim_decision_window(medshim_claim_window *out,
+                                        const medshim_decision *decision);
+
 /** Circuit breaker states. */
 typedef enum medshim_breaker_state {
   MEDSHIM_BREAKER_CLOSED = 0,   /**< attempts go online */
