@@ -340,6 +340,8 @@ int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
   ckrc = medshim__checkpoint_read(j->dir, &j->keys, &scan->checkpoint);
   if (ckrc == MEDSHIM_OK) {
     scan->have_checkpoint = 1;
+    if (j->parent == NULL)
+      j->lane_marked = (scan->checkpoint.flags & JF_CKPT_LANE) != 0;
   } else if (ckrc == MEDSHIM_ENOTFOUND) {
     if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
       rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_CHECKPOINT_NAME,
@@ -393,6 +395,25 @@ done:
   }
   free(segnos);
   return rc;
+}
+
+/* A claim writer records in the main checkpoint that the replay lane
+ * exists (creating it first), so that removing it is noticed: its statuses
+ * would otherwise fall back to older ones and settled claims be resent. */
+static int mark_lane(medshim_journal *j, medshim_error *err) {
+  medshim__jcheckpoint ck;
+  int rc = medshim__lane_ensure(j, err);
+  if (rc <= 0)
+    return rc; /* 0: another process is creating it; the next open marks */
+  memset(&ck, 0, sizeof ck);
+  ck.segno = j->nsegs;
+  ck.seq = j->next_seq - 1;
+  memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+  ck.flags = JF_CKPT_LANE;
+  if ((rc = medshim__checkpoint_write(j->dir, &j->keys, &ck, err)) != MEDSHIM_OK)
+    return rc;
+  j->lane_marked = 1;
+  return MEDSHIM_OK;
 }
 
 int medshim_journal_open(medshim_journal **out, const char *dir,
@@ -459,6 +480,9 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     goto fail;
   if ((rc = medshim__lane_open(j, err)) != MEDSHIM_OK)
     goto fail;
+  if (!j->readonly && j->parent == NULL && !j->lane_marked &&
+      (rc = mark_lane(j, err)) != MEDSHIM_OK)
+    goto fail;
   free(segnos);
   *out = j;
   return MEDSHIM_OK;
@@ -485,20 +509,6 @@ int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
   int rc = MEDSHIM_OK, lane_rc = MEDSHIM_OK;
   if (j == NULL)
     return MEDSHIM_OK;
-  if (j->lane != NULL) {
-    /* The lane first (as journal_free does): it syncs what was written
-     * without a sync of its own and writes its checkpoint. */
-    lane_rc = medshim__journal_close_err(j->lane, err);
-    j->lane = NULL;
-    if (lane_rc != MEDSHIM_OK) {
-      if (err != NULL && strncmp(err->text, "replay lane", 11) != 0) {
-        char text[sizeof err->text];
-        medshim__fmt(text, sizeof text, "%s", err->text);
-        medshim__fmt(err->text, sizeof err->text, "replay lane: %s", text);
-      }
-      err = NULL; /* the lane's error is the one reported */
-    }
-  }
   if (!j->readonly && j->poisoned) {
     /* reported when it happened; said again: no checkpoint was written */
     rc = medshim__error_set(err, MEDSHIM_EPOISONED, "journal", "%s",
@@ -519,6 +529,7 @@ int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
       ck.segno = j->nsegs;
       ck.seq = j->synced_seq;
       memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+      ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
       memset(&e, 0, sizeof e);
       if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK)
         rc = medshim__error_set(err, MEDSHIM_EIO, e.where,
@@ -528,8 +539,19 @@ int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
     }
     pthread_mutex_unlock(&j->mu);
   }
+  if (j->lane != NULL) {
+    /* What journal_free would do, but said: the lane syncs what was
+     * written without a sync of its own and writes its checkpoint. */
+    medshim_error le;
+    memset(&le, 0, sizeof le);
+    lane_rc = medshim__journal_close_err(j->lane, &le);
+    j->lane = NULL;
+    if (lane_rc != MEDSHIM_OK && rc == MEDSHIM_OK)
+      rc = medshim__error_set(err, lane_rc, "replay lane", "replay lane: %s",
+                              le.text);
+  }
   journal_free(j);
-  return lane_rc != MEDSHIM_OK ? lane_rc : rc;
+  return rc;
 }
 
 int medshim_journal_close(medshim_journal *j) {
@@ -628,6 +650,7 @@ static int new_segment(medshim_journal *j) {
     ck.segno = segno - 1;
     ck.seq = j->next_seq - 1;
     memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+    ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
     if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK) {
       char cause[sizeof j->errmsg];
       medshim__fmt(cause, sizeof cause, "writing the checkpoint failed: %s",

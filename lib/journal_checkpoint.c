@@ -17,6 +17,7 @@ int medshim__checkpoint_write(const char *dir, const medshim__jkeys *k,
   memset(buf, 0, sizeof buf);
   memcpy(buf, JF_CHECKPOINT_MAGIC, 8);
   jf_put16(buf + 8, JF_VERSION);
+  buf[10] = ck->flags; /* zero in checkpoints older than the flag */
   memcpy(buf + 16, k->id, JF_ID_BYTES);
   jf_put64(buf + 32, ck->segno);
   jf_put64(buf + 40, ck->seq);
@@ -51,6 +52,7 @@ int medshim__checkpoint_read(const char *dir, const medshim__jkeys *k,
     return MEDSHIM_ECORRUPT;
   ck->segno = jf_get64(buf + 32);
   ck->seq = jf_get64(buf + 40);
+  ck->flags = buf[10];
   memcpy(ck->chain, buf + 48, JF_HASH_BYTES);
   return MEDSHIM_OK;
 }

@@ -125,7 +125,11 @@ typedef struct medshim__jcheckpoint {
   uint64_t segno;
   uint64_t seq;
   unsigned char chain[JF_HASH_BYTES];
+  uint8_t flags; /* JF_CKPT_* */
 } medshim__jcheckpoint;
+/* The main checkpoint's flag: the replay lane exists, so a missing lane is
+ * damage (its statuses would silently fall back to older ones). */
+#define JF_CKPT_LANE 0x1u
 int medshim__checkpoint_write(const char *dir, const medshim__jkeys *k,
                               const medshim__jcheckpoint *ck,
                               medshim_error *err);
@@ -172,6 +176,7 @@ struct medshim_journal {
   char *dir;
   int readonly;           /* no records of this chain may be written */
   int status_writable;    /* statuses may be written (to the replay lane) */
+  int lane_marked;        /* the main checkpoint says the replay lane exists */
   /* The replay lane: the chain of status records in dir/replay, a handle of
    * its own (its own lock, segments, sequence and running hash), opened for
    * reading with the journal; the first status write takes its writer lock
@@ -245,6 +250,11 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err);
  * tail) and refresh the index. Both j->mu and j->lane->mu held. On failure
  * j->errmsg says why. */
 int medshim__lane_acquire(medshim_journal *j);
+/* Claim writers: make sure the replay lane exists (its directory and its
+ * checkpoint, created under the lane's lock when nobody holds it), so that
+ * the main checkpoint can record it. 1 when it exists, 0 when another
+ * process is creating it right now, a negative code on failure. */
+int medshim__lane_ensure(medshim_journal *j, medshim_error *err);
 /* Current status of e from the lane; j->mu held (takes the lane's). */
 int medshim__lane_status(medshim_journal *j, const medshim__jentry *e,
                          medshim_claim_status *st, medshim_step *steps,
@@ -261,7 +271,7 @@ int medshim__verify_chain(const char *dir, medshim__jscan *scan,
  * claims. Adds to report (segments, records) and, on damage, fills it in
  * with a text that names the lane. */
 int medshim__lane_verify(const char *dir, const medshim__jkeys *main_keys,
-                         const medshim__jindex *claims,
+                         const medshim__jindex *claims, int required,
                          medshim_verify_report *report);
 
 /* medshim_journal_set_status(), optionally without waiting for the sync:

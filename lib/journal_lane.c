@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,6 +181,13 @@ static int load_lane(medshim_journal *j, medshim_error *err) {
   return rc;
 }
 
+static int lane_checkpoint_exists(const char *lane_dir) {
+  char path[4096];
+  struct stat st;
+  medshim__fmt(path, sizeof path, "%s/%s", lane_dir, JF_CHECKPOINT_NAME);
+  return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int medshim__lane_open(medshim_journal *j, medshim_error *err) {
   char path[4096];
   struct stat st;
@@ -197,14 +205,24 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
     return medshim__error_set(err, MEDSHIM_ECRYPTO, "", "key derivation "
                               "failed");
   if (lstat(path, &st) != 0) {
-    if (errno == ENOENT)
+    if (errno == ENOENT && !j->lane_marked)
       return MEDSHIM_OK; /* no status in the lane yet */
+    if (errno == ENOENT)
+      return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
+                                "%s is missing (removed?): the checkpoint says "
+                                "it exists; its statuses are lost; run verify",
+                                path);
     return medshim__error_set(err, MEDSHIM_EIO, "replay lane", "cannot "
                               "stat %s: %s", path, strerror(errno));
   }
   if (!S_ISDIR(st.st_mode))
     return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
                               "%s is not a directory", path);
+  if (j->lane_marked && !lane_checkpoint_exists(path))
+    return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
+                              "%s/%s is missing (removed?): the main "
+                              "checkpoint says the lane exists; run verify",
+                              path, JF_CHECKPOINT_NAME);
   return load_lane(j, err);
 }
 
@@ -321,7 +339,7 @@ int medshim__lane_status(medshim_journal *j, const medshim__jentry *e,
 }
 
 int medshim__lane_verify(const char *dir, const medshim__jkeys *main_keys,
-                         const medshim__jindex *claims,
+                         const medshim__jindex *claims, int required,
                          medshim_verify_report *report) {
   char path[4096];
   struct stat st;
@@ -332,8 +350,15 @@ int medshim__lane_verify(const char *dir, const medshim__jkeys *main_keys,
 
   medshim__fmt(path, sizeof path, "%s/%s", dir, JF_LANE_DIR_NAME);
   if (lstat(path, &st) != 0) {
-    if (errno == ENOENT)
+    if (errno == ENOENT && !required)
       return MEDSHIM_OK; /* statuses only in the main lane, if any */
+    if (errno == ENOENT) {
+      report->damage = MEDSHIM_DAMAGE_MISSING_SEGMENT;
+      medshim__fmt(report->text, sizeof report->text,
+                   "replay lane: %s is missing (removed?) though the main "
+                   "checkpoint says it exists: its statuses are lost", path);
+      return MEDSHIM_ECORRUPT;
+    }
     medshim__fmt(report->text, sizeof report->text,
                  "replay lane: cannot stat %s: %s", path, strerror(errno));
     return MEDSHIM_EIO;
@@ -342,6 +367,13 @@ int medshim__lane_verify(const char *dir, const medshim__jkeys *main_keys,
     report->damage = MEDSHIM_DAMAGE_BAD_SEGMENT;
     medshim__fmt(report->text, sizeof report->text,
                  "replay lane: %s is not a directory", path);
+    return MEDSHIM_ECORRUPT;
+  }
+  if (required && !lane_checkpoint_exists(path)) {
+    report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
+    medshim__fmt(report->text, sizeof report->text,
+                 "replay lane: its checkpoint is missing (removed?) though the "
+                 "main checkpoint says the lane exists");
     return MEDSHIM_ECORRUPT;
   }
   memset(&c, 0, sizeof c);
@@ -381,5 +413,37 @@ cleanup:
   }
   medshim__jindex_free(&c.orphans);
   medshim__wipe(&keys, sizeof keys);
+  return rc;
+}
+
+int medshim__lane_ensure(medshim_journal *j, medshim_error *err) {
+  medshim_journal *lane = j->lane;
+  medshim__jcheckpoint ck;
+  char path[4096];
+  int fd, rc;
+  if ((rc = ensure_lane_dir(j, err)) != MEDSHIM_OK)
+    return rc;
+  if (lane_checkpoint_exists(lane->dir))
+    return 1;
+  /* Only the lane's writer may write its checkpoint: take its lock for the
+   * moment it takes; if another process holds it, that process writes the
+   * checkpoint itself when it loads the lane. */
+  medshim__fmt(path, sizeof path, "%s/%s", lane->dir, JF_LOCK_NAME);
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return medshim__error_set(err, MEDSHIM_EIO, "replay lane",
+                              "cannot open %s: %s", path, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return 0;
+  }
+  rc = 1;
+  if (!lane_checkpoint_exists(lane->dir)) {
+    memset(&ck, 0, sizeof ck);
+    if (medshim__checkpoint_write(lane->dir, &lane->keys, &ck, err) !=
+        MEDSHIM_OK)
+      rc = MEDSHIM_EIO;
+  }
+  close(fd); /* releases the lock */
   return rc;
 }

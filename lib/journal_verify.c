@@ -173,7 +173,10 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   if (rc != MEDSHIM_OK)
     goto cleanup;
   /* The replay lane: its own chain, and each status of a known claim. */
-  rc = medshim__lane_verify(dir, keys, &v.ids, &lane);
+  rc = medshim__lane_verify(dir, keys, &v.ids,
+                            scan.have_checkpoint &&
+                                (scan.checkpoint.flags & JF_CKPT_LANE) != 0,
+                            &lane);
   report->segments += lane.segments;
   report->records += lane.records;
   if (rc != MEDSHIM_OK ||

@@ -533,11 +533,13 @@ static int probe(medshim_adapter_ctx *x, int64_t at) {
   }
   if (s.outcome == MEDSHIM_OUTCOME_NOT_FOUND)
     return 1;
-  if (bad != NULL) { /* keep the reason where the operator looks */
+  if (bad != NULL) /* keep the reason where the operator looks */
     set_text(&x->st, "BAD_ANSWER", bad);
-    return record(x, 0) == MEDSHIM_OK ? 0 : H_FATAL;
-  }
-  return 0;
+  else if (s.message[0] != '\0')
+    set_text(&x->st, "UNKNOWN", s.message);
+  else
+    return 0;
+  return record(x, 0) == MEDSHIM_OK ? 0 : H_FATAL;
 }
 
 /* Handle one claim: probe, decide where it goes, send. Returns H_BLOCKS
@@ -661,7 +663,10 @@ static int handle(medshim_adapter_ctx *x, item *it, int final_pass) {
   x->st.attempt_started_at = wall_now();
   x->st.code[0] = x->st.message[0] = '\0';
   set_state(&x->st, MEDSHIM_STATE_IN_DOUBT, at);
-  if (record(x, 1) != MEDSHIM_OK) {
+  /* Written now, durable with the adapter's first step_begin: nothing may
+   * reach the platform before that returns, so a crash before it loses
+   * only an attempt that sent nothing. One fdatasync per request, not two. */
+  if (record(x, 0) != MEDSHIM_OK) {
     result = H_FATAL;
     goto done;
   }
@@ -695,9 +700,12 @@ static int handle(medshim_adapter_ctx *x, item *it, int final_pass) {
   default: /* UNKNOWN (or refused by the checks): stays in doubt */
     it->lost = 1;
     result = H_BLOCKS;
-    if (bad == NULL)
+    if (bad != NULL)
+      set_text(&x->st, "BAD_ANSWER", bad);
+    else if (terminated(s.message, sizeof s.message) && s.message[0] != '\0')
+      set_text(&x->st, "UNKNOWN", s.message); /* the adapter's own reason */
+    else
       goto done; /* the in_doubt record is already durable */
-    set_text(&x->st, "BAD_ANSWER", bad);
     break;
   }
   if (record(x, 0) != MEDSHIM_OK) {

@@ -5,7 +5,8 @@
 
 enum medshim__replay_step {
   REPLAY_STEP_BEFORE_IN_DOUBT = 1, /* about to record in_doubt */
-  REPLAY_STEP_AFTER_IN_DOUBT = 2,  /* in_doubt durable, adapter not called */
+  REPLAY_STEP_AFTER_IN_DOUBT = 2,  /* in_doubt written (durable with the
+                                      first step), adapter not called */
   REPLAY_STEP_AFTER_ADAPTER = 3,   /* adapter answered, outcome not recorded */
   REPLAY_STEP_AFTER_RECORD = 4     /* outcome recorded */
 };

@@ -1,141 +1,43 @@
-/* The platform simulator: a ledger keyed by replay key, shared across
- * processes through a locked append-only file, with configurable latency,
- * transient failures, stable rejections, lost answers and a detector for
- * double settlement. */
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
+/* The platform simulator's handle: options, the fault model around each
+ * transaction (latency, busy, msgid checks, lost answers), ground-truth
+ * statistics and per-visit lookup. The transactions are in sim_txn.c, the
+ * state in sim_state.c, the shared ledger file in sim_ledger.c. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "medshim/sim.h"
+#include "sim_internal.h"
 
-typedef struct entry {
-  char key[MEDSHIM_REPLAY_KEY_LEN + 1];
-  char setl_id[32];
-  int64_t fund, acct, cash;
-} entry;
-
-struct medshim_sim {
-  medshim_sim_options o;
-  char *path;
-  pthread_mutex_t mu;
-  entry *ledger;
-  size_t n, cap;
-  size_t doubles;
-  uint64_t rng;
-  atomic_size_t calls, in_flight, max_in_flight;
-};
-
-static uint64_t key_hash(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ull;
-  }
-  return h;
+static int options_valid(const medshim_sim_options *o) {
+  return o->fund_permille + o->acct_permille <= 1000 &&
+         o->retry_permille <= 1000 && o->reject_permille <= 1000 &&
+         o->lost_permille <= 1000 &&
+         (o->institution == NULL ||
+          strlen(o->institution) == MEDSHIM_INSTITUTION_LEN);
 }
 
-static entry *find(medshim_sim *s, const char *key) {
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->ledger[i].key, key) == 0)
-      return &s->ledger[i];
-  return NULL;
-}
-
-static int add(medshim_sim *s, const entry *e) {
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 256;
-    entry *n = realloc(s->ledger, cap * sizeof *n);
-    if (n == NULL)
-      return -1;
-    s->ledger = n;
-    s->cap = cap;
-  }
-  s->ledger[s->n++] = *e;
-  return 0;
-}
-
-/* Reload the ledger from the file (other processes may have written). */
-static int load(medshim_sim *s, int fd) {
-  FILE *f;
-  char line[256];
-  int dup = dup2(fd, fd) >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-  if (dup < 0)
-    return -1;
-  lseek(dup, 0, SEEK_SET);
-  f = fdopen(dup, "r");
-  if (f == NULL) {
-    close(dup);
-    return -1;
-  }
-  s->n = 0;
-  s->doubles = 0;
-  while (fgets(line, sizeof line, f) != NULL) {
-    entry e;
-    long long fund, acct, cash;
-    memset(&e, 0, sizeof e);
-    if (line[0] == 'S' && sscanf(line, "S %30s %31s %lld %lld %lld", e.key,
-                                 e.setl_id, &fund, &acct, &cash) == 5) {
-      e.fund = fund;
-      e.acct = acct;
-      e.cash = cash;
-      if (add(s, &e) != 0)
-        break;
-    } else if (line[0] == 'D') {
-      s->doubles++;
-    }
-  }
-  fclose(f);
-  return 0;
-}
-
-/* Run op with the ledger current and locked; append `line` when given. */
-static int with_ledger(medshim_sim *s, int (*op)(medshim_sim *, void *),
-                       void *arg) {
-  int fd = -1, rc;
-  pthread_mutex_lock(&s->mu);
-  if (s->path != NULL) {
-    fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0 || load(s, fd) != 0) {
-      if (fd >= 0)
-        close(fd);
-      pthread_mutex_unlock(&s->mu);
-      return -1;
-    }
-  }
-  rc = op(s, arg);
-  if (fd >= 0) {
-    const char *line = rc > 0 ? (const char *)arg : NULL;
-    (void)line;
-    close(fd); /* releases the lock */
-  }
-  pthread_mutex_unlock(&s->mu);
-  return rc < 0 ? -1 : 0;
-}
-
-static int append_line(medshim_sim *s, const char *line) {
-  int fd;
-  size_t len = strlen(line);
-  if (s->path == NULL)
+/* Version 1 callers know the fields up to acct_permille only. */
+static int copy_options(medshim_sim_options *dst, const medshim_sim_options *o) {
+  memset(dst, 0, sizeof *dst);
+  if (o == NULL)
     return 0;
-  /* Opened again: the lock is held on another descriptor of this file by
-   * this process (flock locks belong to the open file description, so the
-   * append below is within our own locked section). */
-  fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0)
+  if (o->version == 1)
+    memcpy(dst, o, offsetof(medshim_sim_options, lag_ms));
+  else if (o->version == MEDSHIM_SIM_OPTIONS_VERSION)
+    *dst = *o;
+  else
     return -1;
-  if (write(fd, line, len) != (ssize_t)len || fsync(fd) != 0) {
-    close(fd);
-    return -1;
-  }
-  close(fd);
   return 0;
+}
+
+static int open_ledger(medshim_sim *s) {
+  if (msim_ledger_begin(s) != 0)
+    return MEDSHIM_EIO;
+  msim_ledger_end(s);
+  return MEDSHIM_OK;
 }
 
 int medshim_sim_open(medshim_sim **out, const medshim_sim_options *o) {
@@ -143,33 +45,36 @@ int medshim_sim_open(medshim_sim **out, const medshim_sim_options *o) {
   if (out == NULL)
     return MEDSHIM_EINVAL;
   *out = NULL;
-  if (o != NULL && o->version != MEDSHIM_SIM_OPTIONS_VERSION)
-    return MEDSHIM_EINVAL;
   s = calloc(1, sizeof *s);
   if (s == NULL)
     return MEDSHIM_ENOMEM;
-  if (o != NULL)
-    s->o = *o;
-  s->o.version = MEDSHIM_SIM_OPTIONS_VERSION;
-  if (s->o.fund_permille == 0)
-    s->o.fund_permille = 700;
-  if (s->o.acct_permille == 0)
-    s->o.acct_permille = 100;
-  if (s->o.fund_permille + s->o.acct_permille > 1000) {
+  if (copy_options(&s->o, o) != 0 || !options_valid(&s->o)) {
     free(s);
     return MEDSHIM_EINVAL;
   }
-  s->rng = s->o.seed ? s->o.seed : (uint64_t)time(NULL) ^ (uint64_t)getpid();
-  s->rng |= 1;
-  pthread_mutex_init(&s->mu, NULL);
-  if (o != NULL && o->ledger_path != NULL) {
-    s->path = strdup(o->ledger_path);
-    if (s->path == NULL) {
-      medshim_sim_close(s);
-      return MEDSHIM_ENOMEM;
-    }
+  s->o.version = MEDSHIM_SIM_OPTIONS_VERSION;
+  s->o.fund_permille = s->o.fund_permille ? s->o.fund_permille : 700;
+  s->o.acct_permille = s->o.acct_permille ? s->o.acct_permille : 100;
+  s->rng = s->o.seed ? s->o.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+  s->rng = s->rng * 0x9E3779B97F4A7C15ull | 1;
+  s->fd = -1;
+  if (pthread_mutex_init(&s->mu, NULL) != 0 ||
+      pthread_mutex_init(&s->rmu, NULL) != 0) {
+    free(s);
+    return MEDSHIM_ENOMEM;
   }
+  s->path = s->o.ledger_path ? strdup(s->o.ledger_path) : NULL;
+  s->inst = s->o.institution ? strdup(s->o.institution) : NULL;
   s->o.ledger_path = s->path;
+  s->o.institution = s->inst;
+  if ((s->o.ledger_path && !s->path) || (s->o.institution && !s->inst)) {
+    medshim_sim_close(s);
+    return MEDSHIM_ENOMEM;
+  }
+  if (s->path != NULL && open_ledger(s) != MEDSHIM_OK) {
+    medshim_sim_close(s);
+    return MEDSHIM_EIO;
+  }
   *out = s;
   return MEDSHIM_OK;
 }
@@ -178,224 +83,388 @@ void medshim_sim_close(medshim_sim *s) {
   if (s == NULL)
     return;
   pthread_mutex_destroy(&s->mu);
-  free(s->ledger);
+  pthread_mutex_destroy(&s->rmu);
+  msim_state_free(&s->st);
   free(s->path);
+  free(s->inst);
   free(s);
 }
 
+void medshim_sim_free(void *p) { free(p); }
+
+/* ---- faults ---- */
+
 static uint32_t roll(medshim_sim *s) {
+  uint32_t r;
+  (void)pthread_mutex_lock(&s->rmu);
   s->rng ^= s->rng << 13;
   s->rng ^= s->rng >> 7;
   s->rng ^= s->rng << 17;
-  return (uint32_t)(s->rng % 1000);
+  r = (uint32_t)(s->rng % 1000);
+  (void)pthread_mutex_unlock(&s->rmu);
+  return r;
+}
+
+/* The forced fault for this call, if one is scheduled. */
+static int take_fault(medshim_sim *s, const char *infno) {
+  int f = 0;
+  (void)pthread_mutex_lock(&s->rmu);
+  for (size_t i = 0; i < s->ninj; i++) {
+    msim_inject *j = &s->inj[i];
+    if (j->infno[0] && strcmp(j->infno, infno) != 0)
+      continue;
+    f = (int)j->fault;
+    if (--j->count == 0) {
+      memmove(j, j + 1, (s->ninj - i - 1) * sizeof *j);
+      s->ninj--;
+    }
+    break;
+  }
+  (void)pthread_mutex_unlock(&s->rmu);
+  return f;
+}
+
+int medshim_sim_inject(medshim_sim *s, const char *infno,
+                       medshim_sim_fault fault, unsigned int count) {
+  int rc = MEDSHIM_OK;
+  if (s == NULL || count == 0 || fault < MEDSHIM_SIM_FAULT_BUSY ||
+      fault > MEDSHIM_SIM_FAULT_REJECT || (infno && strlen(infno) > 4))
+    return MEDSHIM_EINVAL;
+  (void)pthread_mutex_lock(&s->rmu);
+  if (s->ninj == sizeof s->inj / sizeof s->inj[0]) {
+    rc = MEDSHIM_ERANGE;
+  } else {
+    msim_inject *j = &s->inj[s->ninj++];
+    snprintf(j->infno, sizeof j->infno, "%s", infno ? infno : "");
+    j->fault = fault;
+    j->count = count;
+  }
+  (void)pthread_mutex_unlock(&s->rmu);
+  return rc;
+}
+
+int medshim_sim_msgid(medshim_sim *s, char out[MEDSHIM_MSGID_LEN + 1]) {
+  char c[15];
+  int64_t now;
+  unsigned int seq;
+  if (s == NULL || out == NULL)
+    return MEDSHIM_EINVAL;
+  now = msim_now_ms() / 1000;
+  (void)pthread_mutex_lock(&s->rmu);
+  if (now != s->seq_sec) {
+    s->seq_sec = now;
+    s->seq = 0;
+  }
+  seq = s->seq++ % 10000;
+  (void)pthread_mutex_unlock(&s->rmu);
+  msim_time_compact(c, now);
+  snprintf(out, MEDSHIM_MSGID_LEN + 1, "%.12s%.14s%04u",
+           s->inst ? s->inst : "H00000000000", c, seq);
+  return MEDSHIM_OK;
 }
 
 static void enter(medshim_sim *s) {
-  size_t now = atomic_fetch_add(&s->in_flight, 1) + 1, max;
-  max = atomic_load(&s->max_in_flight);
-  while (now > max && !atomic_compare_exchange_weak(&s->max_in_flight, &max, now))
+  size_t now = atomic_fetch_add(&s->in_flight, 1) + 1;
+  size_t max = atomic_load(&s->max_in_flight);
+  while (now > max &&
+         !atomic_compare_exchange_weak(&s->max_in_flight, &max, now))
     ;
   if (s->o.latency_ms > 0) {
     struct timespec ts = {(time_t)(s->o.latency_ms / 1000),
                           (long)(s->o.latency_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    while (nanosleep(&ts, &ts) != 0)
+      ;
   }
 }
 
 static void leave(medshim_sim *s) { atomic_fetch_sub(&s->in_flight, 1); }
 
-typedef struct settle_arg {
-  medshim_settlement *out;
-  const char *key;
-  int64_t total;
-} settle_arg;
+/* ---- one call ---- */
 
-static int do_settle(medshim_sim *s, void *arg) {
-  settle_arg *a = arg;
-  medshim_settlement *out = a->out;
-  entry e, *old = find(s, a->key);
-  char line[256];
-  uint32_t r = roll(s);
-  if (old != NULL) {
-    /* The detector: a key settled before is never settled again. */
-    s->doubles++;
-    snprintf(line, sizeof line, "D %s\n", a->key);
-    if (append_line(s, line) != 0)
-      return -1;
-    out->outcome = MEDSHIM_OUTCOME_REJECTED;
-    snprintf(out->code, sizeof out->code, "DUPLICATE");
-    snprintf(out->message, sizeof out->message,
-             "already settled as %s: double settlement refused", old->setl_id);
-    return 0;
-  }
-  if (key_hash(a->key) % 1000 < s->o.reject_permille) {
-    out->outcome = MEDSHIM_OUTCOME_REJECTED;
-    snprintf(out->code, sizeof out->code, "1406");
-    snprintf(out->message, sizeof out->message,
-             "person not found or enrolled twice (simulated)");
-    return 0;
-  }
-  if (r < s->o.retry_permille) {
-    out->outcome = MEDSHIM_OUTCOME_RETRY;
-    return 0;
-  }
-  memset(&e, 0, sizeof e);
-  snprintf(e.key, sizeof e.key, "%s", a->key);
-  snprintf(e.setl_id, sizeof e.setl_id, "SIM%016llx",
-           (unsigned long long)key_hash(a->key));
-  e.fund = a->total * s->o.fund_permille / 1000;
-  e.acct = a->total * s->o.acct_permille / 1000;
-  e.cash = a->total - e.fund - e.acct;
-  snprintf(line, sizeof line, "S %s %s %lld %lld %lld\n", e.key, e.setl_id,
-           (long long)e.fund, (long long)e.acct, (long long)e.cash);
-  if (append_line(s, line) != 0 || add(s, &e) != 0)
-    return -1;
-  if (roll(s) < s->o.lost_permille) {
-    out->outcome = MEDSHIM_OUTCOME_UNKNOWN; /* settled, answer lost */
-    return 0;
-  }
-  out->outcome = MEDSHIM_OUTCOME_SETTLED;
-  snprintf(out->settlement_id, sizeof out->settlement_id, "%s", e.setl_id);
-  out->fund_paid_fen = e.fund;
-  out->acct_paid_fen = e.acct;
-  out->patient_paid_fen = e.cash;
-  return 0;
+static char *answer(const char *code, const char *msg, json_t *output) {
+  json_t *r = json_pack("{s:i, s:s, s:s, s:o}", "infcode", code ? -1 : 0,
+                        "err_msg", msg ? msg : "", "err_code", code ? code : "",
+                        "output", output ? output : json_object());
+  char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+  json_decref(r);
+  return text;
 }
 
-int medshim_sim_settle(medshim_sim *s, medshim_settlement *out,
-                       const char *replay_key, int64_t total_fen) {
-  settle_arg a;
-  int rc;
-  if (s == NULL || out == NULL || replay_key == NULL ||
-      strlen(replay_key) > MEDSHIM_REPLAY_KEY_LEN || total_fen < 0)
-    return MEDSHIM_EINVAL;
-  memset(out, 0, sizeof *out);
-  out->version = MEDSHIM_SETTLEMENT_VERSION;
-  atomic_fetch_add(&s->calls, 1);
-  enter(s);
-  a.out = out;
-  a.key = replay_key;
-  a.total = total_fen;
-  rc = with_ledger(s, do_settle, &a);
-  leave(s);
-  if (rc != 0)
-    out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
-  return rc == 0 ? MEDSHIM_OK : MEDSHIM_EIO;
-}
-
-typedef struct query_arg {
-  medshim_settlement *out;
-  const char *key;
-} query_arg;
-
-static int do_query(medshim_sim *s, void *arg) {
-  query_arg *a = arg;
-  entry *e = find(s, a->key);
-  if (e == NULL) {
-    a->out->outcome = MEDSHIM_OUTCOME_NOT_FOUND;
-    return 0;
-  }
-  a->out->outcome = MEDSHIM_OUTCOME_SETTLED;
-  snprintf(a->out->settlement_id, sizeof a->out->settlement_id, "%s", e->setl_id);
-  a->out->fund_paid_fen = e->fund;
-  a->out->acct_paid_fen = e->acct;
-  a->out->patient_paid_fen = e->cash;
-  return 0;
-}
-
-int medshim_sim_query(medshim_sim *s, medshim_settlement *out,
-                      const char *replay_key) {
-  query_arg a;
-  int rc;
-  if (s == NULL || out == NULL || replay_key == NULL)
-    return MEDSHIM_EINVAL;
-  memset(out, 0, sizeof *out);
-  out->version = MEDSHIM_SETTLEMENT_VERSION;
-  enter(s);
-  a.out = out;
-  a.key = replay_key;
-  rc = with_ledger(s, do_query, &a);
-  leave(s);
-  if (rc != 0)
-    out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
-  return rc == 0 ? MEDSHIM_OK : MEDSHIM_EIO;
-}
-
-/* Interim v2 adapter (replaced by the real-protocol simulator): one 2207
- * step per attempt, probed by replay key. */
-static void fill_total(medshim_settlement *out) {
-  if (out->outcome == MEDSHIM_OUTCOME_SETTLED)
-    out->total_fen = out->fund_paid_fen + out->acct_paid_fen +
-                     out->patient_paid_fen;
-}
-
-static int adapter_settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
-                          void *payload) {
-  medshim_step st;
-  char msgid[MEDSHIM_MSGID_LEN + 1];
-  int rc;
-  if (medshim_adapter_step_begin(ctx, msgid, "2207") != MEDSHIM_OK)
-    return -1;
-  rc = medshim_sim_settle(payload, out, medshim_adapter_replay_key(ctx),
-                          medshim_claim_total_fen(medshim_adapter_claim(ctx)));
-  fill_total(out);
-  memset(&st, 0, sizeof st);
-  st.version = MEDSHIM_STEP_VERSION;
-  memcpy(st.msgid, msgid, sizeof msgid);
-  st.state = out->outcome == MEDSHIM_OUTCOME_UNKNOWN ? MEDSHIM_STEP_UNKNOWN
-             : out->outcome == MEDSHIM_OUTCOME_SETTLED ? MEDSHIM_STEP_OK
-                                                      : MEDSHIM_STEP_FAILED;
-  snprintf(st.setl_id, sizeof st.setl_id, "%s", out->settlement_id);
-  memcpy(out->msgid, msgid, sizeof msgid);
-  if (medshim_adapter_step_end(ctx, &st) != MEDSHIM_OK)
-    return -1;
+/* A refusal of the envelope (bad or repeated msgid): counted, nothing done. */
+static int envelope_refusal(medshim_sim *s, const char *kind, int64_t now) {
+  json_t *ev = json_pack("{s:s, s:I}", "k", kind, "t", (json_int_t)now);
+  int rc = ev ? msim_ledger_append(s, ev, 0) : -1;
+  json_decref(ev);
   return rc;
 }
 
-static int adapter_query(medshim_settlement *out, medshim_adapter_ctx *ctx,
-                         void *payload) {
-  int rc = medshim_sim_query(payload, out, medshim_adapter_replay_key(ctx));
-  fill_total(out);
+/* Record what the transaction did (or that it was processed). */
+static int record(msim_tx *tx, int lost) {
+  json_t *ev = tx->ev ? json_incref(tx->ev) : json_pack("{s:s}", "k", "call");
+  int rc = -1;
+  if (ev != NULL &&
+      json_object_set_new(ev, "t", json_integer((json_int_t)tx->now)) == 0 &&
+      json_object_set_new(ev, "m", json_string(tx->msgid)) == 0 &&
+      json_object_set_new(ev, "i", json_string(tx->infno)) == 0 &&
+      (!lost || json_object_set_new(ev, "l", json_true()) == 0))
+    rc = msim_ledger_append(tx->s, ev, tx->ev != NULL);
+  json_decref(ev);
   return rc;
 }
 
-void medshim_sim_adapter(medshim_adapter *out, medshim_sim *sim) {
+/* Random losses hit the transactions whose loss matters: those that change
+ * something (a lost query is injected with medshim_sim_inject()). */
+static int is_write(const char *infno) {
+  static const char *const w[] = {"2201", "2202", "2204", "2205",
+                                  "2207", "2208", "2601"};
+  for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+    if (strcmp(w[i], infno) == 0)
+      return 1;
+  return 0;
+}
+
+typedef struct call_args {
+  const char *infno, *msgid;
+  json_t *root; /* NULL: input is not a JSON object */
+  int fault;
+} call_args;
+
+static int locked_call(medshim_sim *s, const call_args *a, char **out,
+                       int *lost) {
+  msim_tx tx;
+  int rc = 0;
+  memset(&tx, 0, sizeof tx);
+  tx.s = s;
+  tx.infno = a->infno;
+  tx.msgid = a->msgid;
+  tx.now = msim_now_ms();
+  if (!msim_msgid_valid(a->msgid, s->inst)) {
+    rc = envelope_refusal(s, "invalid", tx.now);
+    *out = answer(MEDSHIM_SIM_ERR_MSGID_INVALID, "msgid malformed", NULL);
+    return rc;
+  }
+  if (msim_map_get(&s->st.by_msgid, a->msgid, NULL)) {
+    rc = envelope_refusal(s, "repeat", tx.now);
+    *out = answer(MEDSHIM_SIM_ERR_MSGID_REPEAT, "msgid already used", NULL);
+    return rc;
+  }
+  tx.root = a->root;
+  if (a->root == NULL) {
+    tx.err_code = MEDSHIM_SIM_ERR_INPUT;
+    snprintf(tx.err_msg, sizeof tx.err_msg, "input is not a JSON object");
+  } else if (a->fault == MEDSHIM_SIM_FAULT_REJECT) {
+    tx.err_code = MEDSHIM_SIM_ERR_REJECTED;
+    snprintf(tx.err_msg, sizeof tx.err_msg, "refused (injected)");
+  } else if (msim_tx_run(&tx) != 0) {
+    return -1;
+  }
+  *lost = a->fault == MEDSHIM_SIM_FAULT_LOST ||
+          (a->fault == 0 && is_write(a->infno) &&
+           roll(s) < s->o.lost_permille);
+  rc = record(&tx, *lost);
+  json_decref(tx.ev);
+  if (rc == 0 && !*lost)
+    *out = answer(tx.err_code, tx.err_msg, tx.out);
+  else
+    json_decref(tx.out);
+  return rc;
+}
+
+static int busy_answer(medshim_sim *s, char **out) {
+  atomic_fetch_add(&s->busy, 1);
+  *out = answer(MEDSHIM_SIM_ERR_BUSY, "platform busy, try again", NULL);
+  return *out ? MEDSHIM_OK : MEDSHIM_ENOMEM;
+}
+
+int medshim_sim_call(medshim_sim *s, const char *infno, const char *msgid,
+                     const char *input, char **out, int *lost) {
+  call_args a;
+  json_error_t e;
+  int rc;
+  if (out != NULL)
+    *out = NULL;
+  if (lost != NULL)
+    *lost = 0;
+  if (s == NULL || infno == NULL || msgid == NULL || out == NULL || lost == NULL)
+    return MEDSHIM_EINVAL;
+  if (strcmp(infno, "2207") == 0)
+    atomic_fetch_add(&s->settle_calls, 1);
+  enter(s);
+  a.infno = infno;
+  a.msgid = msgid;
+  a.fault = take_fault(s, infno);
+  if (a.fault == MEDSHIM_SIM_FAULT_BUSY ||
+      (a.fault == 0 && roll(s) < s->o.retry_permille)) {
+    leave(s);
+    return busy_answer(s, out);
+  }
+  a.root = input ? json_loads(input, 0, &e) : json_object();
+  if (a.root != NULL && !json_is_object(a.root)) {
+    json_decref(a.root);
+    a.root = NULL;
+  }
+  if (msim_ledger_begin(s) != 0) {
+    rc = MEDSHIM_EIO;
+  } else {
+    rc = locked_call(s, &a, out, lost) == 0 ? MEDSHIM_OK : MEDSHIM_EIO;
+    msim_ledger_end(s);
+  }
+  json_decref(a.root);
+  leave(s);
+  if (rc == MEDSHIM_OK && *out == NULL && !*lost)
+    rc = MEDSHIM_ENOMEM;
+  if (rc != MEDSHIM_OK) {
+    free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* ---- ground truth ---- */
+
+static size_t visit_active_setls(const msim_state *st, const msim_visit *v) {
+  size_t n = 0;
+  for (size_t i = v->last_setl; i != 0; i = st->s[i - 1].prev)
+    n += st->s[i - 1].undo == MSIM_ACTIVE;
+  return n;
+}
+
+/* Visits (psn_no + ipt_otp_no) with more than one active settlement. */
+static size_t doubles(const msim_state *st) {
+  size_t n = 0;
+  for (size_t k = 0; k < st->by_key.cap; k++) {
+    size_t active = 0;
+    if (st->by_key.keys[k] == NULL)
+      continue;
+    for (size_t i = st->by_key.vals[k] + 1; i != 0; i = st->v[i - 1].prev_key)
+      active += visit_active_setls(st, &st->v[i - 1]);
+    n += active > 1;
+  }
+  return n;
+}
+
+static void fill_stats(const medshim_sim *s, medshim_sim_stats *o) {
+  const msim_state *st = &s->st;
+  memset(o, 0, sizeof *o);
+  o->version = MEDSHIM_SIM_STATS_VERSION;
+  o->calls = st->calls;
+  o->registrations = st->nv;
+  for (size_t i = 0; i < st->nv; i++)
+    if (st->v[i].t_unreg == 0) {
+      o->open_registrations++;
+      o->open_partial += visit_active_setls(st, &st->v[i]) == 0;
+    }
+  for (size_t i = 0; i < st->ns; i++)
+    o->settlements += st->s[i].undo == MSIM_ACTIVE;
+  o->cancelled_settlements = st->cancels;
+  o->reversals = st->reversals;
+  o->double_settlements = doubles(st);
+  o->msgid_repeats = st->repeats;
+  o->msgid_invalid = st->invalid;
+  o->lost_answers = st->lost;
+  o->damaged_lines = st->damaged;
+  o->busy = atomic_load(&((medshim_sim *)s)->busy);
+  o->settle_calls = atomic_load(&((medshim_sim *)s)->settle_calls);
+  o->max_in_flight = atomic_load(&((medshim_sim *)s)->max_in_flight);
+}
+
+int medshim_sim_stats_get(medshim_sim *s, medshim_sim_stats *out) {
+  if (s == NULL || out == NULL)
+    return MEDSHIM_EINVAL;
+  if (msim_ledger_begin(s) != 0)
+    return MEDSHIM_EIO;
+  fill_stats(s, out);
+  msim_ledger_end(s);
+  return MEDSHIM_OK;
+}
+
+#define STAT(name) #name, (json_int_t)st.name
+
+int medshim_sim_stats_json(medshim_sim *s, char **out) {
+  medshim_sim_stats st;
+  json_t *o;
+  int rc;
   if (out == NULL)
-    return;
-  out->version = MEDSHIM_ADAPTER_VERSION;
-  out->settle = adapter_settle;
-  out->probe = adapter_query;
-  out->payload = sim;
+    return MEDSHIM_EINVAL;
+  *out = NULL;
+  if ((rc = medshim_sim_stats_get(s, &st)) != MEDSHIM_OK)
+    return rc;
+  o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                STAT(calls), STAT(registrations), STAT(open_registrations),
+                STAT(settlements), STAT(cancelled_settlements),
+                STAT(reversals), STAT(double_settlements), STAT(open_partial),
+                STAT(msgid_repeats), STAT(msgid_invalid), STAT(lost_answers),
+                STAT(damaged_lines));
+  *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  return *out ? MEDSHIM_OK : MEDSHIM_ENOMEM;
 }
 
-static int noop(medshim_sim *s, void *arg) {
-  (void)s;
-  (void)arg;
-  return 0;
+static void fill_visit(const msim_state *st, size_t head, medshim_sim_visit *o) {
+  for (size_t i = head + 1; i != 0; i = st->v[i - 1].prev_key) {
+    const msim_visit *v = &st->v[i - 1];
+    o->registrations++;
+    o->open_registrations += v->t_unreg == 0;
+    for (size_t j = v->last_setl; j != 0; j = st->s[j - 1].prev) {
+      const msim_setl *x = &st->s[j - 1];
+      if (x->undo != MSIM_ACTIVE) {
+        o->undone_settlements++;
+        continue;
+      }
+      if (o->settlements++ == 0) { /* newest first: keep the latest */
+        snprintf(o->mdtrt_id, sizeof o->mdtrt_id, "%s", v->mdtrt_id);
+        snprintf(o->setl_id, sizeof o->setl_id, "%s", x->setl_id);
+        o->setl_time = x->stime;
+        o->total_fen = x->total;
+        o->fund_paid_fen = x->fund;
+        o->acct_paid_fen = x->acct;
+        o->patient_paid_fen = x->cash;
+        o->hospital_share_fen = x->hosp;
+      }
+    }
+  }
 }
+
+int medshim_sim_visit_get(medshim_sim *s, medshim_sim_visit *out,
+                          const char *psn_no, const char *ipt_otp_no) {
+  char *key;
+  size_t head;
+  int rc = MEDSHIM_ENOTFOUND;
+  if (s == NULL || out == NULL || psn_no == NULL || ipt_otp_no == NULL)
+    return MEDSHIM_EINVAL;
+  memset(out, 0, sizeof *out);
+  out->version = MEDSHIM_SIM_VISIT_VERSION;
+  if ((key = msim_visit_key(psn_no, ipt_otp_no)) == NULL)
+    return MEDSHIM_ENOMEM;
+  if (msim_ledger_begin(s) != 0) {
+    free(key);
+    return MEDSHIM_EIO;
+  }
+  if (msim_map_get(&s->st.by_key, key, &head)) {
+    fill_visit(&s->st, head, out);
+    rc = MEDSHIM_OK;
+  }
+  msim_ledger_end(s);
+  free(key);
+  return rc;
+}
+
+/* ---- shorthands ---- */
 
 size_t medshim_sim_settlements(medshim_sim *s) {
-  size_t n;
-  if (s == NULL || with_ledger(s, noop, NULL) != 0)
-    return 0;
-  pthread_mutex_lock(&s->mu);
-  n = s->n;
-  pthread_mutex_unlock(&s->mu);
-  return n;
+  medshim_sim_stats st;
+  return medshim_sim_stats_get(s, &st) == MEDSHIM_OK ? st.settlements : 0;
 }
 
 size_t medshim_sim_double_attempts(medshim_sim *s) {
-  size_t n;
-  if (s == NULL || with_ledger(s, noop, NULL) != 0)
-    return 0;
-  pthread_mutex_lock(&s->mu);
-  n = s->doubles;
-  pthread_mutex_unlock(&s->mu);
-  return n;
+  medshim_sim_stats st;
+  /* An unreadable ledger must not look like "no double settlement". */
+  return medshim_sim_stats_get(s, &st) == MEDSHIM_OK ? st.double_settlements
+                                                     : (size_t)-1;
 }
 
 size_t medshim_sim_settle_calls(const medshim_sim *s) {
-  return s ? atomic_load(&((medshim_sim *)s)->calls) : 0;
+  return s ? atomic_load(&((medshim_sim *)s)->settle_calls) : 0;
 }
 
 size_t medshim_sim_max_concurrency(const medshim_sim *s) {
@@ -403,11 +472,13 @@ size_t medshim_sim_max_concurrency(const medshim_sim *s) {
 }
 
 int medshim_sim_is_settled(medshim_sim *s, const char *key) {
-  int r;
-  if (s == NULL || key == NULL || with_ledger(s, noop, NULL) != 0)
+  size_t i;
+  int r = 0;
+  if (s == NULL || key == NULL || msim_ledger_begin(s) != 0)
     return 0;
-  pthread_mutex_lock(&s->mu);
-  r = find(s, key) != NULL;
-  pthread_mutex_unlock(&s->mu);
+  if (msim_map_get(&s->st.by_medins, key, &i))
+    for (i++; i != 0 && !r; i = s->st.s[i - 1].prev_medins)
+      r = s->st.s[i - 1].undo == MSIM_ACTIVE;
+  msim_ledger_end(s);
   return r;
 }

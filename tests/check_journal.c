@@ -17,6 +17,7 @@
 
 #include "io_internal.h"
 #include "journal_format_internal.h"
+#include "journal_internal.h"
 #include "medshim/medshim.h"
 #include "testutil.h"
 
@@ -320,22 +321,26 @@ START_TEST(test_journal_busy) {
 }
 END_TEST
 
-START_TEST(test_journal_no_plaintext_personal_data) {
-  medshim_journal *j = open_rw(0);
-  DIR *d;
+/* Files checked under path (the replay lane's too); none holds plaintext. */
+static int scan_no_plaintext(const char *path) {
+  DIR *d = opendir(path);
   struct dirent *e;
   int files = 0;
-  defer_n(j, "V", 0, 20);
-  medshim_journal_close(j);
-  d = opendir(jdir);
   ck_assert_ptr_nonnull(d);
   while ((e = readdir(d)) != NULL) {
     size_t len;
     char *p;
     unsigned char *buf;
+    struct stat st;
     if (e->d_name[0] == '.')
       continue;
-    p = tu_path(jdir, e->d_name);
+    p = tu_path(path, e->d_name);
+    ck_assert_int_eq(lstat(p, &st), 0);
+    if (S_ISDIR(st.st_mode)) {
+      files += scan_no_plaintext(p);
+      free(p);
+      continue;
+    }
     buf = tu_read_file(p, &len);
     ck_assert_ptr_nonnull(buf);
     ck_assert_ptr_null(memmem(buf, len, "张三丰", strlen("张三丰")));
@@ -347,7 +352,14 @@ START_TEST(test_journal_no_plaintext_personal_data) {
     free(p);
   }
   closedir(d);
-  ck_assert_int_ge(files, 3);
+  return files;
+}
+
+START_TEST(test_journal_no_plaintext_personal_data) {
+  medshim_journal *j = open_rw(0);
+  defer_n(j, "V", 0, 20);
+  medshim_journal_close(j);
+  ck_assert_int_ge(scan_no_plaintext(jdir), 3);
 }
 END_TEST
 
@@ -952,8 +964,6 @@ END_TEST
 
 /* ---- the replay lane: statuses in a chain of their own ----------------- */
 
-int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
-                                const medshim_claim_status *status, int sync);
 
 static medshim_journal *open_flags(unsigned flags) {
   medshim_journal_options o = tu_opts(key, flags);
@@ -982,7 +992,7 @@ static int set_settled(medshim_journal *j, const char *id, uint32_t attempts,
   medshim_claim_status st;
   snprintf(setl, sizeof setl, "S-%s-%u", id, (unsigned)attempts);
   st = status_of(MEDSHIM_STATE_SETTLED, attempts, setl);
-  return medshim__journal_set_status(j, id, &st, sync);
+  return medshim__journal_set_status(j, id, &st, NULL, 0, sync);
 }
 
 /* The claim's status is settled with at least these attempts. */
@@ -1023,6 +1033,41 @@ static char *lane_seg_path(unsigned n) {
   return tu_path(jdir, name);
 }
 
+/* Removing the replay lane would make settled claims look pending again:
+ * once the main checkpoint records the lane, its absence is damage. */
+START_TEST(test_journal_removed_replay_lane_detected) {
+  medshim_journal *j = open_rw(0);
+  medshim_claim_status st = status_of(MEDSHIM_STATE_SETTLED, 1, "S-1");
+  medshim_verify_report rep;
+  medshim_error err;
+  char *lane = tu_path(jdir, "replay"), *ck = tu_path(lane, "checkpoint");
+  int rc;
+  defer_n(j, "R", 0, 3);
+  ck_assert_int_eq(medshim_journal_set_status(j, "R1", &st), MEDSHIM_OK);
+  medshim_journal_close(j);
+  ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+  ck_assert_int_eq(rc, MEDSHIM_OK);
+  /* the lane's checkpoint alone */
+  ck_assert_int_eq(unlink(ck), 0);
+  ck_assert_int_ne(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+  ck_assert_int_eq(rc, MEDSHIM_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(rep.text, "replay lane"));
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(try_open(0, key, &err), MEDSHIM_ECORRUPT);
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_READONLY, key, &err),
+                   MEDSHIM_ECORRUPT);
+  /* the whole lane directory */
+  tu_rmtree(lane);
+  ck_assert_int_ne(verify(&rep, &rc), MEDSHIM_DAMAGE_NONE);
+  ck_assert_int_eq(rc, MEDSHIM_ECORRUPT);
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_REPLAY, key, &err),
+                   MEDSHIM_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(err.text, "missing"));
+  free(ck);
+  free(lane);
+}
+END_TEST
+
 START_TEST(test_journal_replay_flag_rules) {
   medshim_journal *j = open_rw(0), *r;
   medshim_journal_options both = tu_opts(key, MEDSHIM_JOURNAL_READONLY |
@@ -1032,9 +1077,10 @@ START_TEST(test_journal_replay_flag_rules) {
   struct stat sb;
   char *lane = tu_path(jdir, "replay");
   defer_n(j, "V", 0, 3);
-  /* A claim writer that never writes a status takes no replay lock and
-   * creates no lane. */
-  ck_assert_int_ne(stat(lane, &sb), 0);
+  /* A claim writer that never writes a status takes no replay lock; it
+   * creates the lane (empty) so that the main checkpoint can record it. */
+  ck_assert_int_eq(stat(lane, &sb), 0);
+  ck_assert(S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0700);
   r = open_flags(MEDSHIM_JOURNAL_REPLAY); /* no EBUSY: no claim lock */
   ck_assert_uint_eq(medshim_journal_count(r), 3);
   ck_assert_int_eq(medshim_journal_defer(r, c, NULL), MEDSHIM_EREADONLY);
@@ -1763,6 +1809,7 @@ int main(void) {
   tcase_add_test(tc, test_journal_keygen);
   tcase_add_test(tc, test_journal_replay_key_is_stable);
   tcase_add_test(tc, test_journal_replay_flag_rules);
+  tcase_add_test(tc, test_journal_removed_replay_lane_detected);
   tcase_add_test(tc, test_journal_two_status_writers_busy);
   tcase_add_test(tc, test_journal_status_writer_while_claim_writer_defers);
   tcase_add_test(tc, test_journal_status_writer_killed_while_claims_deferred);

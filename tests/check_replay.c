@@ -567,6 +567,10 @@ static int liar_settle(medshim_settlement *out, medshim_adapter_ctx *x,
   case 6:
     out->outcome = MEDSHIM_OUTCOME_NOT_FOUND; /* not a settle's answer */
     break;
+  case 8:
+    out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
+    snprintf(out->message, sizeof out->message, "2207 timed out after 60 s");
+    break;
   default:
     break; /* honest */
   }
@@ -614,6 +618,25 @@ START_TEST(test_replay_bad_answers_stay_in_doubt) {
     ck_assert_int_eq(st.refund_fen, 10000 - 2000);
     medshim_journal_close(j);
   }
+}
+END_TEST
+
+/* An adapter's own reason for an unknown outcome reaches the operator. */
+START_TEST(test_replay_unknown_keeps_the_adapters_reason) {
+  medshim_journal *j = jopen();
+  liar l = {8, 0};
+  medshim_adapter a = {MEDSHIM_ADAPTER_VERSION, liar_settle, liar_probe, &l};
+  medshim_replay_options o = opts_at("2022-03-16T09:00");
+  medshim_replay_summary s;
+  medshim_claim_status st;
+  add(j, "U", "PU", MEDSHIM_SERVICE_OUTPATIENT, "2022-02-11T10:00", 10000, 10000);
+  ck_assert_int_eq(medshim_replay_run(&s, j, &a, &o), MEDSHIM_OK);
+  st = status_of(j, "U");
+  ck_assert_int_eq(st.state, MEDSHIM_STATE_IN_DOUBT);
+  ck_assert_str_eq(st.code, "UNKNOWN");
+  ck_assert_str_eq(st.message, "2207 timed out after 60 s");
+  ck_assert_uint_eq(s.bad_answers, 0);
+  medshim_journal_close(j);
 }
 END_TEST
 
@@ -1172,6 +1195,7 @@ int main(void) {
   tcase_add_test(tc, test_replay_lost_answers_resolved_by_probe);
   tcase_add_test(tc, test_replay_visibility_delay_covers_platform_lag);
   tcase_add_test(tc, test_replay_bad_answers_stay_in_doubt);
+  tcase_add_test(tc, test_replay_unknown_keeps_the_adapters_reason);
   tcase_add_test(tc, test_replay_implausible_time_refused);
   tcase_add_test(tc, test_replay_expiry_waits_for_grace_and_can_be_undone);
   tcase_add_test(tc, test_replay_dry_run_equals_real_run);

@@ -21,6 +21,8 @@ int cli_cmd_schedule(int argc, char **argv);
 int cli_cmd_replay(int argc, char **argv);
 int cli_cmd_void(int argc, char **argv);
 int cli_cmd_retry(int argc, char **argv);
+int cli_cmd_expire(int argc, char **argv);
+int cli_cmd_window(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
 

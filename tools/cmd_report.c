@@ -11,6 +11,12 @@
 #include "cli_util.h"
 #include "timeutil_internal.h"
 
+/* A state of its own in the report: pending or retry_wait claims held
+ * behind the same patient's earlier claim that is in doubt or waiting
+ * (replay handles a patient's claims in journal order and stops at such a
+ * claim), apart from the pending ones that only wait for their window. */
+#define STATE_BLOCKED 100
+
 typedef struct row {
   char day[11];
   int service;
@@ -19,25 +25,148 @@ typedef struct row {
   int64_t total_fen, self_paid_fen, refund_fen;
 } row;
 
+/* Totals of a month: by visit (all claims) or by the platform's settlement
+ * time (settled claims: reconciliation 3201/3202 and clearing 3203 count a
+ * replay in the month it was settled, not the visit's). */
+typedef struct month {
+  char ym[8]; /* "2022-03"; "unknown" for a settlement without setl_time */
+  size_t count, settled;
+  int64_t total_fen, self_paid_fen, settled_total_fen, fund_paid_fen,
+      acct_paid_fen, patient_paid_fen, refund_fen;
+} month;
+
+typedef struct months {
+  month *m;
+  size_t n, cap;
+} months;
+
 typedef struct report {
   row *rows;
   size_t n, cap;
   size_t claims;
   int64_t refunds_due_fen;
   size_t refunds_due_count, negative_refunds;
+  months by_visit, by_setl;
+  /* patients with an unfinished (in_doubt, retry_wait) claim so far:
+   * personal keys, in memory only, wiped at the end */
+  char **held;
+  size_t nheld, capheld;
+  int oom;
 } report;
+
+static month *month_of(months *ms, const char *ym) {
+  for (size_t i = 0; i < ms->n; i++)
+    if (strcmp(ms->m[i].ym, ym) == 0)
+      return &ms->m[i];
+  if (ms->n == ms->cap) {
+    size_t cap = ms->cap ? ms->cap * 2 : 16;
+    month *n = realloc(ms->m, cap * sizeof *n);
+    if (n == NULL)
+      return NULL;
+    ms->m = n;
+    ms->cap = cap;
+  }
+  memset(&ms->m[ms->n], 0, sizeof ms->m[ms->n]);
+  snprintf(ms->m[ms->n].ym, sizeof ms->m[ms->n].ym, "%s", ym);
+  return &ms->m[ms->n++];
+}
+
+static const char *patient_key(const medshim_claim *c) {
+  const char *k = medshim_claim_patient_psn_no(c);
+  if (k == NULL || *k == '\0')
+    k = medshim_claim_patient_id_no(c);
+  return k != NULL && *k != '\0' ? k : NULL;
+}
+
+static int is_held(const report *r, const char *k) {
+  for (size_t i = 0; k != NULL && i < r->nheld; i++)
+    if (strcmp(r->held[i], k) == 0)
+      return 1;
+  return 0;
+}
+
+static void hold(report *r, const char *k) {
+  char *d;
+  if (k == NULL || is_held(r, k))
+    return;
+  if (r->nheld == r->capheld) {
+    size_t cap = r->capheld ? r->capheld * 2 : 64;
+    char **n = realloc(r->held, cap * sizeof *n);
+    if (n == NULL) {
+      r->oom = 1;
+      return;
+    }
+    r->held = n;
+    r->capheld = cap;
+  }
+  d = strdup(k);
+  if (d == NULL) {
+    r->oom = 1;
+    return;
+  }
+  r->held[r->nheld++] = d;
+}
+
+static const char *state_label(int state) {
+  return state == STATE_BLOCKED ? "blocked"
+                                : medshim_state_name((medshim_claim_state)state);
+}
 
 static int add_claim(const medshim_claim *c, const medshim_claim_status *st,
                      void *payload) {
   report *r = payload;
-  char t[MEDSHIM_TIME_TEXT];
+  char t[MEDSHIM_TIME_TEXT], ym[8];
+  const char *pk = patient_key(c);
   row *w = NULL;
+  month *m;
+  int state = (int)st->state;
+  if ((st->state == MEDSHIM_STATE_PENDING ||
+       st->state == MEDSHIM_STATE_RETRY_WAIT) && is_held(r, pk))
+    state = STATE_BLOCKED;
+  if (st->state == MEDSHIM_STATE_IN_DOUBT ||
+      st->state == MEDSHIM_STATE_RETRY_WAIT)
+    hold(r, pk);
+  if (r->oom)
+    return 1;
   medshim__time_format(t, medshim_claim_visit_time(c));
+  memcpy(ym, t, 7);
+  ym[7] = '\0';
+  m = month_of(&r->by_visit, ym);
+  if (m == NULL)
+    return 1;
+  m->count++;
+  m->total_fen += medshim_claim_total_fen(c);
+  m->self_paid_fen += medshim_claim_self_paid_fen(c);
+  if (st->state == MEDSHIM_STATE_SETTLED) {
+    month *sm;
+    m->settled++;
+    m->refund_fen += st->refund_fen;
+    if (st->setl_time != 0) {
+      char st_t[MEDSHIM_TIME_TEXT];
+      medshim__time_format(st_t, st->setl_time);
+      memcpy(ym, st_t, 7);
+      ym[7] = '\0';
+    } else {
+      snprintf(ym, sizeof ym, "unknown");
+    }
+    sm = month_of(&r->by_setl, ym);
+    if (sm == NULL)
+      return 1;
+    sm->count++;
+    sm->settled++;
+    sm->total_fen += medshim_claim_total_fen(c);
+    sm->self_paid_fen += medshim_claim_self_paid_fen(c);
+    sm->settled_total_fen += st->total_fen;
+    sm->fund_paid_fen += st->fund_paid_fen;
+    sm->acct_paid_fen += st->acct_paid_fen;
+    sm->patient_paid_fen += st->patient_paid_fen;
+    sm->refund_fen += st->refund_fen;
+  }
   t[10] = '\0'; /* the visit's day in China Standard Time */
   for (size_t i = 0; i < r->n; i++)
     if (strcmp(r->rows[i].day, t) == 0 &&
         r->rows[i].service == (int)medshim_claim_service(c) &&
-        r->rows[i].state == (int)st->state)
+        r->rows[i].state == state)
       w = &r->rows[i];
   if (w == NULL) {
     if (r->n == r->cap) {
@@ -52,7 +181,7 @@ static int add_claim(const medshim_claim *c, const medshim_claim_status *st,
     memset(w, 0, sizeof *w);
     memcpy(w->day, t, 11);
     w->service = (int)medshim_claim_service(c);
-    w->state = (int)st->state;
+    w->state = state;
   }
   w->count++;
   w->total_fen += medshim_claim_total_fen(c);
@@ -78,6 +207,46 @@ static int cmp_rows(const void *a, const void *b) {
   if (x->service != y->service)
     return x->service - y->service;
   return x->state - y->state;
+}
+
+static int cmp_months(const void *a, const void *b) {
+  return strcmp(((const month *)a)->ym, ((const month *)b)->ym);
+}
+
+static json_t *months_json(months *ms, int settlement) {
+  json_t *a = json_array();
+  if (ms->n > 0)
+    qsort(ms->m, ms->n, sizeof *ms->m, cmp_months);
+  for (size_t i = 0; a != NULL && i < ms->n; i++) {
+    const month *m = &ms->m[i];
+    json_t *o = settlement
+        ? json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "month", m->ym,
+                    "settled", (json_int_t)m->settled, "self_paid_fen",
+                    (json_int_t)m->self_paid_fen, "settled_total_fen",
+                    (json_int_t)m->settled_total_fen, "fund_paid_fen",
+                    (json_int_t)m->fund_paid_fen, "acct_paid_fen",
+                    (json_int_t)m->acct_paid_fen, "patient_paid_fen",
+                    (json_int_t)m->patient_paid_fen, "refund_fen",
+                    (json_int_t)m->refund_fen)
+        : json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "month", m->ym, "count",
+                    (json_int_t)m->count, "total_fen", (json_int_t)m->total_fen,
+                    "self_paid_fen", (json_int_t)m->self_paid_fen, "settled",
+                    (json_int_t)m->settled, "refund_fen",
+                    (json_int_t)m->refund_fen);
+    json_array_append_new(a, o);
+  }
+  return a;
+}
+
+static void report_free(report *r) {
+  free(r->rows);
+  free(r->by_visit.m);
+  free(r->by_setl.m);
+  for (size_t i = 0; i < r->nheld; i++) {
+    memset(r->held[i], 0, strlen(r->held[i]));
+    free(r->held[i]);
+  }
+  free(r->held);
 }
 
 static void money(char *out, size_t size, int64_t fen) {
@@ -108,7 +277,11 @@ int cli_cmd_report(int argc, char **argv) {
       (c == 'h' ? stdout : stderr) == stdout
           ? printf("usage: medshim report --journal DIR --key KEYFILE [--csv]\n\n"
                    "Counts and amounts (fen) by visit day, service and state,\n"
-                   "and the refunds due to patients, as JSON (or CSV rows).\n")
+                   "and the refunds due to patients, as JSON (or CSV rows).\n"
+                   "State \"blocked\": pending or retry_wait behind the same\n"
+                   "patient's earlier claim in doubt or waiting. JSON also has\n"
+                   "by_visit_month and by_settlement_month (the platform's\n"
+                   "setl_time, +08:00: replays clear in the go-live month).\n")
           : fprintf(stderr, "usage: medshim report --journal DIR --key KEYFILE [--csv]\n");
       return c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
@@ -125,7 +298,7 @@ int cli_cmd_report(int argc, char **argv) {
   if (rc != MEDSHIM_OK) {
     cli_error("report", dir, rc, medshim_journal_errmsg(j));
     medshim_journal_close(j);
-    free(r.rows);
+    report_free(&r);
     return CLI_EXIT_FAIL;
   }
   if (r.n > 0)
@@ -135,14 +308,13 @@ int cli_cmd_report(int argc, char **argv) {
     for (size_t i = 0; i < r.n; i++)
       printf("%s,%s,%s,%zu,%lld,%lld,%lld\n", r.rows[i].day,
              medshim_service_name((medshim_service)r.rows[i].service),
-             medshim_state_name((medshim_claim_state)r.rows[i].state),
-             r.rows[i].count, (long long)r.rows[i].total_fen,
+             state_label(r.rows[i].state), r.rows[i].count, (long long)r.rows[i].total_fen,
              (long long)r.rows[i].self_paid_fen, (long long)r.rows[i].refund_fen);
   } else {
     json_t *o = json_object(), *rows = json_array(), *states = json_object();
     char yuan[32], *s;
     for (size_t i = 0; i < r.n; i++) {
-      const char *st = medshim_state_name((medshim_claim_state)r.rows[i].state);
+      const char *st = state_label(r.rows[i].state);
       json_t *cnt = json_object_get(states, st);
       json_object_set_new(states, st,
                           json_integer((cnt ? json_integer_value(cnt) : 0) +
@@ -166,12 +338,14 @@ int cli_cmd_report(int argc, char **argv) {
     json_object_set_new(o, "negative_refunds_for_a_person",
                         json_integer((json_int_t)r.negative_refunds));
     json_object_set_new(o, "rows", rows);
+    json_object_set_new(o, "by_visit_month", months_json(&r.by_visit, 0));
+    json_object_set_new(o, "by_settlement_month", months_json(&r.by_setl, 1));
     s = json_dumps(o, JSON_INDENT(1));
     printf("%s\n", s ? s : "{}");
     free(s);
     json_decref(o);
   }
-  free(r.rows);
+  report_free(&r);
   medshim_journal_close(j);
   return CLI_EXIT_OK;
 }

@@ -25,8 +25,10 @@ static const struct command commands[] = {
     {"check", cli_cmd_check, "decide online / try_online / defer for a visit"},
     {"schedule", cli_cmd_schedule, "lint, sign, verify or show schedules"},
     {"replay", cli_cmd_replay, "re-settle deferred claims through the adapter"},
-    {"void", cli_cmd_void, "mark a claim cancelled or refunded by hand"},
-    {"retry", cli_cmd_retry, "send a rejected claim back after fixing it"},
+    {"void", cli_cmd_void, "mark claims cancelled or refunded by hand"},
+    {"retry", cli_cmd_retry, "send rejected claims back after fixing them"},
+    {"expire", cli_cmd_expire, "send claims to manual reimbursement now"},
+    {"window", cli_cmd_window, "assign or change claims' windows (--apply)"},
     {"report", cli_cmd_report, "counts, amounts and refunds due (JSON/CSV)"},
     {"export", cli_cmd_export, "claims for manual reimbursement (--manual)"},
 };

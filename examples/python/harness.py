@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""A test-harness author's view of libmedshim through ctypes: journal a
-claim, read it back, and ask for a decision. usage:
+"""A test-harness author's view of libmedshim through ctypes: ask for a
+decision, journal a claim with the window the cashier was told
+(medshim_decision_window + medshim_claim_set_window, as replay v2 needs),
+and read it back. usage:
     harness.py LIBMEDSHIM.so SCHEDULE.json WORKDIR
 """
 import ctypes as C
@@ -31,6 +33,12 @@ class Window(C.Structure):
 
 class Advice(C.Structure):
     _fields_ = [("kind", C.c_int), ("at", C.c_int64), ("text", C.c_char_p)]
+
+
+class ClaimWindow(C.Structure):  # medshim_claim_window
+    _fields_ = [("version", C.c_uint), ("route", C.c_int), ("from_", C.c_int64),
+                ("until", C.c_int64), ("schedule_id", C.c_char * 65),
+                ("schedule_version", C.c_uint32)]
 
 
 class ReplayWindow(C.Structure):
@@ -69,6 +77,11 @@ line = (b'{"visit_id":"PY-1","service":"pharmacy","insured_admdvs":"330102",'
         b'"total_fen":5600,"self_paid_fen":5600}')
 claim = C.c_void_p()
 check(lib.medshim_claim_parse_json(C.byref(claim), line, len(line), C.byref(err)), "parse")
+# the window the cashier was told travels with the claim
+w = ClaimWindow()
+check(lib.medshim_decision_window(C.byref(w), C.byref(d)), "decision window")
+if w.route != 0:
+    check(lib.medshim_claim_set_window(claim, C.byref(w)), "set window")
 opts = JournalOptions(1, 2, key, None, None, 0)  # MEDSHIM_JOURNAL_CREATE
 j = C.c_void_p()
 check(lib.medshim_journal_open(C.byref(j), os.path.join(work, "journal").encode(),
@@ -78,6 +91,16 @@ check(lib.medshim_journal_defer(j, claim, C.byref(result)), "defer")
 print("deferred:", {1: "stored", 2: "duplicate"}[result.value])
 lib.medshim_journal_count.restype = C.c_size_t
 print("claims in journal:", lib.medshim_journal_count(j))
+stored = C.c_void_p()
+check(lib.medshim_journal_get(C.byref(stored), None, j, b"PY-1"), "get")
+back = ClaimWindow()
+rc = lib.medshim_claim_window_get(C.byref(back), stored)
+if rc == 0:
+    print("window: route %d from %d until %d (%s)" % (back.route, back.from_, back.until,
+                                                     back.schedule_id.decode()))
+else:
+    print("window: none (%s)" % lib.medshim_strerror(rc).decode())
+lib.medshim_claim_free(stored)
 lib.medshim_journal_close(j)
 lib.medshim_claim_free(claim)
 lib.medshim_schedule_set_free(sset)

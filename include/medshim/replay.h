@@ -147,7 +147,9 @@ MEDSHIM_API const medshim_step *medshim_adapter_step(
 
 /**
  * Before sending a platform request: allocate its msgid and record the step
- * as SENT, durably. Send the request only after MEDSHIM_OK.
+ * as SENT, durably (together with the claim's in_doubt record, on the
+ * first step of an attempt). Send the request only after MEDSHIM_OK, and
+ * never send anything to the platform without a step begun first.
  * @param[out] msgid MEDSHIM_MSGID_LEN + 1 bytes
  * @param[in] infno the transaction code ("2201", "2207", "5201", ...)
  * @return MEDSHIM_OK; MEDSHIM_EINVAL (bad infno); MEDSHIM_ERANGE (the

@@ -1,0 +1,143 @@
+/* The ledger file: one JSON event per line, appended under an exclusive
+ * flock and fsync'ed when it changes the platform's state. Each locked
+ * section first reads only the bytes other processes appended since this
+ * handle last looked (a whole reload per call would be quadratic over a
+ * 20,000-claim replay). A torn last line (a writer killed mid-write) is
+ * terminated and skipped, never glued to the next event. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sim_internal.h"
+
+static void apply_line(medshim_sim *s, const char *p, size_t n) {
+  json_error_t e;
+  json_t *ev = json_loadb(p, n, 0, &e);
+  if (ev == NULL || !json_is_object(ev) || msim_apply(&s->st, ev) != 0)
+    s->st.damaged++;
+  json_decref(ev);
+}
+
+static int read_all(int fd, char *buf, size_t n, int64_t off) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + (int64_t)got));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+/* Apply the complete lines in [off, size). */
+static int catch_up(medshim_sim *s, int64_t size) {
+  size_t n = (size_t)(size - s->off), start = 0;
+  char *buf = malloc(n);
+  if (buf == NULL || read_all(s->fd, buf, n, s->off) != 0) {
+    free(buf);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (buf[i] == '\n') {
+      if (i > start)
+        apply_line(s, buf + start, i - start);
+      start = i + 1;
+    }
+  s->off += (int64_t)start;
+  s->tail_partial = start < n;
+  free(buf);
+  return 0;
+}
+
+static int sync_file(medshim_sim *s) {
+  struct stat sb;
+  if (fstat(s->fd, &sb) != 0)
+    return -1;
+  if ((int64_t)sb.st_size < s->off) { /* replaced under us: start over */
+    msim_state_free(&s->st);
+    s->off = 0;
+  }
+  if ((int64_t)sb.st_size > s->off)
+    return catch_up(s, (int64_t)sb.st_size);
+  s->tail_partial = 0;
+  return 0;
+}
+
+int msim_ledger_begin(medshim_sim *s) {
+  if (pthread_mutex_lock(&s->mu) != 0)
+    return -1;
+  if (s->path == NULL)
+    return 0;
+  /* Opened per section, so a handle never shares its lock with a forked
+   * child through an inherited descriptor. */
+  s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (s->fd >= 0 && flock(s->fd, LOCK_EX) == 0 && sync_file(s) == 0)
+    return 0;
+  msim_ledger_end(s);
+  return -1;
+}
+
+void msim_ledger_end(medshim_sim *s) {
+  if (s->fd >= 0) {
+    (void)close(s->fd); /* releases the flock */
+    s->fd = -1;
+  }
+  (void)pthread_mutex_unlock(&s->mu);
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Terminate a torn last line so the next event starts on its own line. */
+static int seal_tail(medshim_sim *s) {
+  struct stat sb;
+  if (!s->tail_partial)
+    return 0;
+  if (write_all(s->fd, "\n", 1) != 0 || fstat(s->fd, &sb) != 0)
+    return -1;
+  s->off = (int64_t)sb.st_size;
+  s->tail_partial = 0;
+  s->st.damaged++;
+  return 0;
+}
+
+int msim_ledger_append(medshim_sim *s, json_t *ev, int durable) {
+  char *line;
+  size_t n;
+  int rc = 0;
+  if (s->path != NULL) {
+    line = json_dumps(ev, JSON_COMPACT);
+    if (line == NULL)
+      return -1;
+    n = strlen(line);
+    line[n] = '\n'; /* replaces the NUL: one write of a whole line */
+    if (seal_tail(s) != 0 || write_all(s->fd, line, n + 1) != 0 ||
+        (durable && fdatasync(s->fd) != 0))
+      rc = -1;
+    free(line);
+    if (rc != 0)
+      return -1;
+    s->off += (int64_t)n + 1;
+  }
+  if (msim_apply(&s->st, ev) != 0) {
+    s->st.damaged++;
+    return -1;
+  }
+  return 0;
+}
