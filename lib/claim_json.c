@@ -89,6 +89,67 @@ static int find_detail(const char *s, size_t n, size_t *start, size_t *end) {
   }
 }
 
+/* ---- error texts without personal data -------------------------------
+ * jansson's syntax-error text quotes the input where it failed (`invalid
+ * token near '"王小明'`, `invalid Unicode '\uD800\u738B'`), and that input
+ * may be a name or an ID number. Its own words are kept; whatever it
+ * quotes, except a single syntax character such as '}', is masked. */
+
+#define MASKED "[input not shown]"
+
+static void mask_parser_text(char *out, size_t size, const char *text) {
+  const char *near = strstr(text, " near '");
+  size_t len = near != NULL ? (size_t)(near - text) : strlen(text), o = 0;
+  for (size_t i = 0; i < len && o + 1 < size; i++) {
+    const char *close;
+    if (text[i] != '\'' ||
+        (close = memchr(text + i + 1, '\'', len - i - 1)) == NULL) {
+      out[o++] = text[i];
+      continue;
+    }
+    if (close == text + i + 2 && strchr("[]{}:,", text[i + 1]) != NULL) {
+      /* '}' and the like: the parser's words, not the input */
+      if (o + 3 >= size)
+        break;
+      memcpy(out + o, text + i, 3);
+      o += 3;
+    } else {
+      if (o + sizeof MASKED >= size)
+        break;
+      memcpy(out + o, MASKED, sizeof MASKED - 1);
+      o += sizeof MASKED - 1;
+    }
+    i = (size_t)(close - text);
+  }
+  out[o] = '\0';
+  if (near != NULL && o + sizeof " near " MASKED <= size) {
+    memcpy(out + o, " near " MASKED, sizeof " near " MASKED);
+  }
+}
+
+/* A member name is echoed only when it looks like a field name (letters
+ * and '_'): a name made of anything else may be misplaced personal data. */
+static int field_like(const char *key) {
+  size_t n = strlen(key);
+  if (n == 0 || n > 40)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') ||
+          key[i] == '_'))
+      return 0;
+  return 1;
+}
+
+static int unknown_field(medshim_error *err, const char *where,
+                         const char *key) {
+  if (field_like(key))
+    return medshim__error_set(err, MEDSHIM_EINVAL, where,
+                              "unknown field \"%s\"", key);
+  return medshim__error_set(err, MEDSHIM_EINVAL, where,
+                            "unknown field (its name is not shown: it is not "
+                            "made of letters and '_')");
+}
+
 /* ---- parsing --------------------------------------------------------- */
 
 static const char *const known_keys[] = {
@@ -141,10 +202,15 @@ int medshim_claim_parse_json(medshim_claim **out, const char *text, size_t len,
   if (out == NULL || text == NULL)
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
   root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (root == NULL)
+  if (root == NULL) {
+    char masked[sizeof jerr.text];
+    int line = jerr.line, column = jerr.column;
+    mask_parser_text(masked, sizeof masked, jerr.text);
+    medshim__wipe(&jerr, sizeof jerr); /* it quotes the input */
     return medshim__error_set(err, MEDSHIM_EPARSE, "",
                               "not valid JSON at line %d, column %d: %s",
-                              jerr.line, jerr.column, jerr.text);
+                              line, column, masked);
+  }
   if (!json_is_object(root)) {
     rc = medshim__error_set(err, MEDSHIM_EPARSE, "",
                             "a claim must be a JSON object");
@@ -156,9 +222,7 @@ int medshim_claim_parse_json(medshim_claim **out, const char *text, size_t len,
       if (strcmp(key, known_keys[k]) == 0)
         break;
     if (k == sizeof known_keys / sizeof known_keys[0]) {
-      /* Key names are not personal data; cap what is echoed. */
-      rc = medshim__error_set(err, MEDSHIM_EINVAL, "", "unknown field \"%.40s\"",
-                              key);
+      rc = unknown_field(err, "", key);
       goto cleanup;
     }
   }
@@ -198,8 +262,7 @@ int medshim_claim_parse_json(medshim_claim **out, const char *text, size_t len,
     json_object_foreach(patient, key, value) {
       if (strcmp(key, "name") && strcmp(key, "id_no") &&
           strcmp(key, "psn_no") && strcmp(key, "cert_type")) {
-        rc = medshim__error_set(err, MEDSHIM_EINVAL, "patient",
-                                "unknown field \"%.40s\"", key);
+        rc = unknown_field(err, "patient", key);
         goto cleanup;
       }
     }

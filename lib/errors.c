@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "errors_internal.h"
+#include "utf8_internal.h"
 
 const char *medshim_strerror(int code) {
   /* A switch on the enum with no default: the compiler flags a code that
@@ -29,12 +30,21 @@ const char *medshim_code_name(int code) {
   return "MEDSHIM_UNKNOWN";
 }
 
-void medshim__fmt(char *buf, size_t size, const char *fmt, ...) {
-  va_list ap;
+void medshim__vfmt(char *buf, size_t size, const char *fmt, va_list ap) {
+  int n;
   if (buf == NULL || size == 0)
     return;
+  n = vsnprintf(buf, size, fmt, ap);
+  if (n < 0)
+    buf[0] = '\0';
+  else if ((size_t)n >= size) /* cut: never in the middle of a character */
+    buf[medshim__utf8_cut(buf, size - 1)] = '\0';
+}
+
+void medshim__fmt(char *buf, size_t size, const char *fmt, ...) {
+  va_list ap;
   va_start(ap, fmt);
-  (void)vsnprintf(buf, size, fmt, ap);
+  medshim__vfmt(buf, size, fmt, ap);
   va_end(ap);
 }
 
@@ -46,7 +56,7 @@ int medshim__error_set(medshim_error *err, int code, const char *where,
   err->code = code;
   medshim__fmt(err->where, sizeof err->where, "%s", where ? where : "");
   va_start(ap, fmt);
-  (void)vsnprintf(err->text, sizeof err->text, fmt, ap);
+  medshim__vfmt(err->text, sizeof err->text, fmt, ap);
   va_end(ap);
   return code;
 }

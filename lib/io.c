@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "io_internal.h"
@@ -30,6 +32,18 @@ static int injected(enum medshim__io_kind kind) {
     }
   }
   return 0;
+}
+
+const char *medshim__io_strerror(int err) {
+  /* strerror's "No space left on device" reads like any other failure in a
+   * long message: say plainly that the disk is full. */
+  if (err == ENOSPC)
+    return "no space left on device (the disk is full)";
+#ifdef EDQUOT
+  if (err == EDQUOT)
+    return "disk quota exceeded (no space left for this user)";
+#endif
+  return strerror(err);
 }
 
 int medshim__io_write_all(int fd, const void *buf, size_t len) {
@@ -124,4 +138,29 @@ int medshim__io_fsync_dir(const char *dir) {
   close(fd);
   errno = saved;
   return rc;
+}
+
+/* ---- creating and renaming inside a directory ---------------------------
+ * Relative to the directory's descriptor, never following a symbolic link
+ * in the last component, never replacing what is there. */
+
+int medshim__io_open_dir(const char *dir) {
+  return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int medshim__io_create_at(int dfd, const char *name, int flags) {
+  return openat(dfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0600);
+}
+
+int medshim__io_open_at(int dfd, const char *name, int flags) {
+  return openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int medshim__io_rename_at(int dfd, const char *from, const char *to) {
+  return renameat(dfd, from, dfd, to);
+}
+
+int medshim__io_unlink_at(int dfd, const char *name) {
+  return unlinkat(dfd, name, 0);
 }

@@ -20,6 +20,8 @@
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
+#include "safedir_internal.h"
+#include "secmem_internal.h"
 #include "timeutil_internal.h"
 
 #define DEFAULT_SEGMENT_MAX (64ull << 20)
@@ -37,25 +39,52 @@ const char *medshim_journal_errmsg(const medshim_journal *j) {
   return j == NULL ? "" : j->errmsg;
 }
 
-/* Record the failure text on the handle and return code. */
+/* Record the failure text on the handle and return code. Once the handle
+ * is poisoned, the text of the failure that poisoned it stays: a later
+ * MEDSHIM_EPOISONED keeps reporting the first cause (a full disk, and which
+ * file), not a generic "handle unusable". */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
 static int fail(medshim_journal *j, int code, const char *fmt, ...) {
   va_list ap;
+  if (j->poisoned && code == MEDSHIM_EPOISONED && j->errmsg_is_cause)
+    return code;
   va_start(ap, fmt);
-  (void)vsnprintf(j->errmsg, sizeof j->errmsg, fmt, ap);
+  medshim__vfmt(j->errmsg, sizeof j->errmsg, fmt, ap);
   va_end(ap);
+  j->errmsg_is_cause = 0;
   return code;
 }
 
-/* Once a write or sync failed, nothing more is written or acknowledged. */
-static int poison(medshim_journal *j, const char *what, int err) {
+/* Once a write or sync failed, nothing more is written or acknowledged.
+ * text: what failed and why; only the first one is kept. */
+static int poison_as(medshim_journal *j, const char *text) {
+  if (!(j->poisoned && j->errmsg_is_cause)) {
+    medshim__fmt(j->errmsg, sizeof j->errmsg, "%s", text);
+    j->errmsg_is_cause = 1;
+  }
   j->poisoned = 1;
   pthread_cond_broadcast(&j->cv);
-  return fail(j, MEDSHIM_EIO, "%s failed: %s; the journal handle is now "
-              "unusable: close it and open the journal again",
-              what, strerror(err));
+  return MEDSHIM_EIO;
+}
+
+static int poison_text(medshim_journal *j, const char *cause) {
+  char text[sizeof j->errmsg];
+  medshim__fmt(text, sizeof text, "%s; the journal handle is now unusable: "
+               "close it and open the journal again", cause);
+  return poison_as(j, text);
+}
+
+/* what failed (a write, a sync...) on the current segment, or on the one
+ * being created when there is none open. */
+static int poison(medshim_journal *j, const char *what, int err) {
+  char path[4096], cause[sizeof j->errmsg];
+  medshim__segment_path(path, sizeof path, j->dir,
+                        j->fd >= 0 ? j->nsegs : j->nsegs + 1);
+  medshim__fmt(cause, sizeof cause, "%s failed on %s: %s", what, path,
+               medshim__io_strerror(err));
+  return poison_text(j, cause);
 }
 
 static int commit(medshim_journal *j, size_t staged, uint64_t target,
@@ -117,45 +146,61 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
 
 /* ---- open / close ---------------------------------------------------- */
 
+/* The journal directory exists (created when asked) and no other local
+ * user can plant or replace files in it (see safedir.c). */
 static int ensure_dir(medshim_journal *j, int create, medshim_error *err) {
   struct stat st;
+  int dfd, rc;
   if (stat(j->dir, &st) == 0) {
     if (!S_ISDIR(st.st_mode))
       return medshim__error_set(err, MEDSHIM_EINVAL, j->dir,
                                 "is not a directory");
-    return MEDSHIM_OK;
-  }
-  if (errno != ENOENT || !create)
+  } else if (errno != ENOENT || !create) {
     return medshim__error_set(err, MEDSHIM_ENOTFOUND, j->dir,
                               "no journal here: %s", strerror(errno));
-  if (mkdir(j->dir, 0700) != 0)
-    return medshim__error_set(err, MEDSHIM_EIO, j->dir,
-                              "cannot create the journal directory: %s",
-                              strerror(errno));
-  {
+  } else {
     char parent[4096];
-    const char *slash = strrchr(j->dir, '/');
-    if (slash == NULL)
-      medshim__fmt(parent, sizeof parent, ".");
-    else if (slash == j->dir)
-      medshim__fmt(parent, sizeof parent, "/");
-    else
-      medshim__fmt(parent, sizeof parent, "%.*s", (int)(slash - j->dir),
-                   j->dir);
+    const char *base;
+    if (mkdir(j->dir, 0700) != 0)
+      return medshim__error_set(err, MEDSHIM_EIO, j->dir,
+                                "cannot create the journal directory: %s",
+                                medshim__io_strerror(errno));
+    medshim__path_split(j->dir, parent, sizeof parent, &base);
     if (medshim__io_fsync_dir(parent) != 0)
       return medshim__error_set(err, MEDSHIM_EIO, parent,
-                                "cannot sync directory: %s", strerror(errno));
+                                "cannot sync directory: %s",
+                                medshim__io_strerror(errno));
   }
+  if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
+      MEDSHIM_OK)
+    return rc;
+  close(dfd);
   return MEDSHIM_OK;
 }
 
+/* LOCK: created new (O_EXCL) or opened as it is, never through a link. */
 static int take_lock(medshim_journal *j, medshim_error *err) {
-  char path[4096];
-  medshim__fmt(path, sizeof path, "%s/%s", j->dir, JF_LOCK_NAME);
-  j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (j->lock_fd < 0)
+  struct stat st;
+  int dfd, rc;
+  if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
+      MEDSHIM_OK)
+    return rc;
+  j->lock_fd = medshim__io_create_at(dfd, JF_LOCK_NAME, O_RDWR);
+  if (j->lock_fd < 0 && errno == EEXIST)
+    j->lock_fd = medshim__io_open_at(dfd, JF_LOCK_NAME, O_RDWR | O_NONBLOCK);
+  if (j->lock_fd < 0 || fstat(j->lock_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int saved = j->lock_fd < 0 ? errno : 0;
+    if (j->lock_fd >= 0)
+      close(j->lock_fd);
+    j->lock_fd = -1;
+    close(dfd);
     return medshim__error_set(err, MEDSHIM_EIO, JF_LOCK_NAME,
-                              "cannot open %s: %s", path, strerror(errno));
+                              "cannot open %s/%s: %s", j->dir, JF_LOCK_NAME,
+                              saved == ELOOP ? "it is a symbolic link"
+                              : saved != 0   ? strerror(saved)
+                                             : "not a regular file");
+  }
+  close(dfd);
   /* flock, not fcntl: fcntl locks are per process, and a second handle in
    * the same process must be refused as well. */
   if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -167,7 +212,8 @@ static int take_lock(medshim_journal *j, medshim_error *err) {
                                 "journal busy: another process or handle is "
                                 "writing to it");
     return medshim__error_set(err, MEDSHIM_EIO, JF_LOCK_NAME,
-                              "cannot lock %s: %s", path, strerror(errno));
+                              "cannot lock %s/%s: %s", j->dir, JF_LOCK_NAME,
+                              strerror(errno));
   }
   return MEDSHIM_OK;
 }
@@ -175,27 +221,32 @@ static int take_lock(medshim_journal *j, medshim_error *err) {
 /* Remove what a crash left half-written at the end of the last segment. */
 static int trim_torn_tail(medshim_journal *j, const medshim__jscan *s,
                           uint64_t last_segno, medshim_error *err) {
-  char path[4096];
-  int fd;
-  medshim__segment_path(path, sizeof path, j->dir, last_segno);
+  char name[64];
+  int dfd, fd, rc;
+  medshim__segment_name(name, sizeof name, last_segno);
+  if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
+      MEDSHIM_OK)
+    return rc;
   if (s->torn_segment_empty) {
-    if (unlink(path) != 0 || medshim__io_fsync_dir(j->dir) != 0)
-      return medshim__error_set(err, MEDSHIM_EIO, path,
-                                "cannot remove a half-created segment: %s",
-                                strerror(errno));
-    return MEDSHIM_OK;
+    if (medshim__io_unlink_at(dfd, name) != 0 || medshim__io_fsync(dfd) != 0)
+      rc = medshim__error_set(err, MEDSHIM_EIO, name,
+                              "cannot remove a half-created segment %s/%s: %s",
+                              j->dir, name, medshim__io_strerror(errno));
+    close(dfd);
+    return rc;
   }
-  fd = open(path, O_WRONLY | O_CLOEXEC);
+  fd = medshim__io_open_at(dfd, name, O_WRONLY);
   if (fd < 0 || ftruncate(fd, (off_t)s->torn_offset) != 0 ||
       medshim__io_fsync(fd) != 0) {
     int saved = errno;
-    if (fd >= 0)
-      close(fd);
-    return medshim__error_set(err, MEDSHIM_EIO, path,
-                              "cannot trim the torn tail: %s", strerror(saved));
+    rc = medshim__error_set(err, MEDSHIM_EIO, name,
+                            "cannot trim the torn tail of %s/%s: %s", j->dir,
+                            name, medshim__io_strerror(saved));
   }
-  close(fd);
-  return MEDSHIM_OK;
+  if (fd >= 0)
+    close(fd);
+  close(dfd);
+  return rc;
 }
 
 static void journal_free(medshim_journal *j) {
@@ -232,7 +283,7 @@ static void journal_free(medshim_journal *j) {
   pthread_mutex_destroy(&j->mu);
   pthread_cond_destroy(&j->cv);
   free(j->dir);
-  free(j);
+  medshim__secmem_free(j, sizeof *j);
 }
 
 void medshim__journal_free(medshim_journal *j) { journal_free(j); }
@@ -242,7 +293,8 @@ int medshim__journal_lock(medshim_journal *j, medshim_error *err) {
 }
 
 medshim_journal *medshim__journal_new(const char *dir) {
-  medshim_journal *j = calloc(1, sizeof *j);
+  /* in locked pages kept out of core dumps: the keys live in it */
+  medshim_journal *j = medshim__secmem_alloc(sizeof *j);
   if (j == NULL)
     return NULL;
   j->fd = -1;
@@ -368,14 +420,12 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
                          const medshim_journal_options *opts,
                          medshim_error *err) {
   medshim_journal *j = NULL;
-  unsigned char kek[MEDSHIM_KEY_BYTES];
   open_ctx oc;
   uint64_t *segnos = NULL;
   size_t nseg = 0;
   int rc, create;
 
   memset(&oc, 0, sizeof oc);
-  memset(kek, 0, sizeof kek);
   if (out != NULL)
     *out = NULL;
   if (out == NULL || dir == NULL || *dir == '\0')
@@ -399,11 +449,11 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     j->seg_max = opts->segment_max_bytes;
   if ((rc = ensure_dir(j, create, err)) != MEDSHIM_OK)
     goto fail;
-  if ((rc = medshim__kek_obtain(kek, opts, err)) != MEDSHIM_OK)
+  if ((rc = medshim__kek_obtain(j->keys.kek, opts, err)) != MEDSHIM_OK)
     goto fail;
   if (!j->readonly && (rc = take_lock(j, err)) != MEDSHIM_OK)
     goto fail;
-  rc = medshim__keyring_open(j->dir, kek, j->keys.dk, j->keys.id, err);
+  rc = medshim__keyring_open(j->dir, j->keys.kek, j->keys.dk, j->keys.id, err);
   if (rc == MEDSHIM_ENOTFOUND && create) {
     if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
       rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
@@ -411,9 +461,10 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
                               j->dir);
       goto fail;
     }
-    rc = medshim__keyring_create(j->dir, kek, j->keys.dk, j->keys.id, err);
+    rc = medshim__keyring_create(j->dir, j->keys.kek, j->keys.dk, j->keys.id,
+                                 err);
   }
-  medshim__wipe(kek, sizeof kek);
+  medshim__wipe(j->keys.kek, sizeof j->keys.kek);
   if (rc != MEDSHIM_OK)
     goto fail;
   if (medshim__jkeys_derive(&j->keys) != 0) {
@@ -436,7 +487,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   *out = j;
   return MEDSHIM_OK;
 fail:
-  medshim__wipe(kek, sizeof kek);
+  medshim__wipe(j->keys.kek, sizeof j->keys.kek);
   free(segnos);
   journal_free(j);
   return rc;
@@ -454,28 +505,57 @@ int medshim_journal_sync(medshim_journal *j) {
   return rc;
 }
 
-void medshim_journal_close(medshim_journal *j) {
+int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
+  int rc = MEDSHIM_OK, lane_rc = MEDSHIM_OK;
   if (j == NULL)
-    return;
-  if (!j->readonly && !j->poisoned && j->fd >= 0) {
+    return MEDSHIM_OK;
+  if (!j->readonly && j->poisoned) {
+    /* reported when it happened; said again: no checkpoint was written */
+    rc = medshim__error_set(err, MEDSHIM_EPOISONED, "journal", "%s",
+                            j->errmsg);
+  } else if (!j->readonly && j->fd >= 0) {
     medshim__jcheckpoint ck;
+    medshim_error e;
     pthread_mutex_lock(&j->mu);
     /* records written without a sync of their own become durable here */
-    (void)commit(j, 0, j->written_seq, 0);
+    rc = commit(j, 0, j->written_seq, 0);
     while (j->syncing)
       pthread_cond_wait(&j->cv, &j->mu);
-    /* Everything acknowledged is already synced; the checkpoint only has to
-     * cover what was synced. */
-    if (j->synced_seq == j->written_seq) {
+    if (rc != MEDSHIM_OK) {
+      rc = medshim__error_set(err, rc, "journal", "%s", j->errmsg);
+    } else if (j->synced_seq == j->written_seq) {
+      /* Everything acknowledged is already synced; the checkpoint only has
+       * to cover what was synced. */
       ck.segno = j->nsegs;
       ck.seq = j->synced_seq;
       memcpy(ck.chain, j->chain, JF_HASH_BYTES);
       ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
-      (void)medshim__checkpoint_write(j->dir, &j->keys, &ck, NULL);
+      memset(&e, 0, sizeof e);
+      if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK)
+        rc = medshim__error_set(err, MEDSHIM_EIO, e.where,
+                                "the checkpoint was not updated at close: %s "
+                                "(every acknowledged claim is on disk)",
+                                e.text);
     }
     pthread_mutex_unlock(&j->mu);
   }
+  if (j->lane != NULL) {
+    /* What journal_free would do, but said: the lane syncs what was
+     * written without a sync of its own and writes its checkpoint. */
+    medshim_error le;
+    memset(&le, 0, sizeof le);
+    lane_rc = medshim__journal_close_err(j->lane, &le);
+    j->lane = NULL;
+    if (lane_rc != MEDSHIM_OK && rc == MEDSHIM_OK)
+      rc = medshim__error_set(err, lane_rc, "replay lane", "replay lane: %s",
+                              le.text);
+  }
   journal_free(j);
+  return rc;
+}
+
+int medshim_journal_close(medshim_journal *j) {
+  return medshim__journal_close_err(j, NULL);
 }
 
 size_t medshim_journal_count(const medshim_journal *j) {
@@ -494,10 +574,10 @@ size_t medshim_journal_count(const medshim_journal *j) {
  * key, so nonces never repeat even after a crash reused sequence numbers. */
 static int new_segment(medshim_journal *j) {
   unsigned char hdr[JF_SEGMENT_HEADER_BYTES], salt[JF_SALT_BYTES];
-  char path[4096];
+  char name[64];
   uint64_t segno = j->nsegs + 1;
   medshim__jseg *seg;
-  int fd;
+  int fd, dfd;
 
   if (j->fd >= 0) {
     /* Roll (no sync in flight, see ensure_segment): make the old segment
@@ -534,20 +614,32 @@ static int new_segment(medshim_journal *j) {
       medshim__segment_header_build(hdr, &j->keys, segno, j->next_seq, salt,
                                     j->chain) != 0)
     return fail(j, MEDSHIM_ECRYPTO, "cannot set up a new segment's keys");
-  medshim__segment_path(path, sizeof path, j->dir, segno);
-  fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return poison(j, "creating a segment", errno);
+  medshim__segment_name(name, sizeof name, segno);
+  {
+    medshim_error e;
+    memset(&e, 0, sizeof e);
+    if (medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, &e) != MEDSHIM_OK)
+      return poison_text(j, e.text);
+  }
+  fd = medshim__io_create_at(dfd, name, O_RDWR | O_APPEND);
+  if (fd < 0) {
+    int saved = errno;
+    close(dfd);
+    return poison(j, "creating a segment", saved);
+  }
   if (medshim__io_write_all(fd, hdr, sizeof hdr) != 0) {
     int saved = errno;
     close(fd);
+    close(dfd);
     return poison(j, "writing a segment header", saved);
   }
-  if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync_dir(j->dir) != 0) {
+  if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync(dfd) != 0) {
     int saved = errno;
     close(fd);
+    close(dfd);
     return poison(j, "syncing a new segment", saved);
   }
+  close(dfd);
   seg->end = JF_SEGMENT_HEADER_BYTES;
   j->fd = fd;
   j->nsegs++;
@@ -559,8 +651,12 @@ static int new_segment(medshim_journal *j) {
     ck.seq = j->next_seq - 1;
     memcpy(ck.chain, j->chain, JF_HASH_BYTES);
     ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
-    if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK)
-      return poison(j, "writing the checkpoint", EIO);
+    if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK) {
+      char cause[sizeof j->errmsg];
+      medshim__fmt(cause, sizeof cause, "writing the checkpoint failed: %s",
+                   e.text);
+      return poison_text(j, cause);
+    }
   }
   return MEDSHIM_OK;
 }
@@ -910,10 +1006,13 @@ int medshim_journal_set_status(medshim_journal *j, const char *visit_id,
 static int lane_failed(medshim_journal *j, int rc, const char *lane_msg) {
   pthread_mutex_lock(&j->mu);
   if (rc == MEDSHIM_EIO || rc == MEDSHIM_EPOISONED) {
-    j->poisoned = 1;
-    pthread_cond_broadcast(&j->cv);
+    /* the lane's first cause becomes the handle's (see fail()) */
+    char text[sizeof j->errmsg];
+    medshim__fmt(text, sizeof text, "replay lane: %s", lane_msg);
+    (void)poison_as(j, text);
+  } else {
+    (void)fail(j, rc, "replay lane: %s", lane_msg);
   }
-  (void)fail(j, rc, "replay lane: %s", lane_msg);
   pthread_mutex_unlock(&j->mu);
   return rc;
 }

@@ -17,8 +17,10 @@
 #include "medshim/journal.h"
 #include "medshim/replay.h"
 
-/* Keys of one journal, derived from its data key. */
+/* Keys of one journal, derived from its data key. Kept in memory from
+ * medshim__secmem_alloc (locked, out of core dumps): the handle is. */
 typedef struct medshim__jkeys {
+  unsigned char kek[32]; /* the key-encryption key, only while opening */
   unsigned char dk[32];
   unsigned char id[JF_ID_BYTES];
   unsigned char hdr[32];  /* MAC of segment headers */
@@ -100,6 +102,8 @@ enum medshim__jrec_fail medshim__jrec_open(medshim__jcrypto *c,
 /* Segment file name for a number. */
 void medshim__segment_path(char *out, size_t size, const char *dir,
                            uint64_t segno);
+/* Segment file name (no directory) for a number. */
+void medshim__segment_name(char *out, size_t size, uint64_t segno);
 /* Sorted segment numbers found in dir (caller frees). -1 on I/O error. */
 int medshim__segment_list(const char *dir, uint64_t **out, size_t *count);
 
@@ -202,6 +206,7 @@ struct medshim_journal {
   int expected;           /* writers group commit expects (see commit) */
   int64_t sync_ns;        /* moving average of an fdatasync's duration */
   int poisoned;
+  int errmsg_is_cause;    /* errmsg says why the handle was poisoned */
   uint64_t since_checkpoint;
   medshim__jcrypto *wcrypto;
   medshim__jscratch wscratch;
@@ -283,5 +288,9 @@ int medshim__journal_get_steps(medshim_claim_status *status,
                                medshim_step *steps, size_t cap,
                                size_t *nsteps, medshim_journal *j,
                                const char *visit_id);
+
+/* medshim_journal_close() that also says why it failed (err may be NULL):
+ * the handle, and so its errmsg, is gone when it returns. */
+int medshim__journal_close_err(medshim_journal *j, medshim_error *err);
 
 #endif

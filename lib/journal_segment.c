@@ -47,6 +47,11 @@ void medshim__segment_path(char *out, size_t size, const char *dir,
                JF_SEGMENT_SUFFIX, dir, segno);
 }
 
+void medshim__segment_name(char *out, size_t size, uint64_t segno) {
+  medshim__fmt(out, size, JF_SEGMENT_PREFIX "%016" PRIu64 JF_SEGMENT_SUFFIX,
+               segno);
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;

@@ -14,6 +14,7 @@
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
+#include "secmem_internal.h"
 
 static const char *const damage_names[] = {
     "none",          "bad_record",     "sequence",  "chain",
@@ -120,8 +121,7 @@ int medshim__verify_chain(const char *dir, medshim__jscan *scan,
 
 int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
                            medshim_verify_report *report) {
-  unsigned char kek[MEDSHIM_KEY_BYTES];
-  medshim__jkeys keys;
+  medshim__jkeys *keys = NULL; /* locked, out of core dumps */
   medshim__jscratch scratch;
   medshim__jscan scan;
   medshim_verify_report lane;
@@ -135,7 +135,6 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
     return MEDSHIM_EINVAL;
   memset(report, 0, sizeof *report);
   report->version = MEDSHIM_VERIFY_REPORT_VERSION;
-  memset(&keys, 0, sizeof keys);
   memset(&scratch, 0, sizeof scratch);
   memset(&scan, 0, sizeof scan);
   memset(&err, 0, sizeof err);
@@ -145,17 +144,21 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   v.claims = 0;
   medshim__jindex_init(&v.ids);
 
-  if ((rc = medshim__kek_obtain(kek, opts, &err)) != MEDSHIM_OK)
+  if ((keys = medshim__secmem_alloc(sizeof *keys)) == NULL) {
+    rc = MEDSHIM_ENOMEM;
     goto cleanup;
-  rc = medshim__keyring_open(dir, kek, keys.dk, keys.id, &err);
-  medshim__wipe(kek, sizeof kek);
+  }
+  if ((rc = medshim__kek_obtain(keys->kek, opts, &err)) != MEDSHIM_OK)
+    goto cleanup;
+  rc = medshim__keyring_open(dir, keys->kek, keys->dk, keys->id, &err);
+  medshim__wipe(keys->kek, sizeof keys->kek);
   if (rc != MEDSHIM_OK)
     goto cleanup;
-  if (medshim__jkeys_derive(&keys) != 0) {
+  if (medshim__jkeys_derive(keys) != 0) {
     rc = MEDSHIM_ECRYPTO;
     goto cleanup;
   }
-  scan.keys = &keys;
+  scan.keys = keys;
   scan.crypto = medshim__jcrypto_new();
   scan.scratch = &scratch;
   scan.want_claim_body = 1;
@@ -170,7 +173,7 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   if (rc != MEDSHIM_OK)
     goto cleanup;
   /* The replay lane: its own chain, and each status of a known claim. */
-  rc = medshim__lane_verify(dir, &keys, &v.ids,
+  rc = medshim__lane_verify(dir, keys, &v.ids,
                             scan.have_checkpoint &&
                                 (scan.checkpoint.flags & JF_CKPT_LANE) != 0,
                             &lane);
@@ -197,7 +200,7 @@ cleanup:
     free(scan.segs);
   }
   medshim__jindex_free(&v.ids);
-  medshim__wipe(&keys, sizeof keys);
+  medshim__secmem_free(keys, sizeof *keys);
   return rc;
 }
 
@@ -205,39 +208,41 @@ int medshim_journal_rekey(const char *dir,
                           const medshim_journal_options *current,
                           const medshim_journal_options *next,
                           medshim_error *err) {
-  unsigned char old_kek[MEDSHIM_KEY_BYTES], new_kek[MEDSHIM_KEY_BYTES];
-  unsigned char dk[32], id[JF_ID_BYTES];
+  /* locked, out of core dumps: kek the old KEK, dk the data key */
+  medshim__jkeys *k = NULL;
+  unsigned char *new_kek = NULL;
   char path[4096];
   int lock_fd = -1, rc;
 
-  memset(old_kek, 0, sizeof old_kek);
-  memset(new_kek, 0, sizeof new_kek);
-  memset(dk, 0, sizeof dk);
   if (dir == NULL || current == NULL || next == NULL ||
       current->version != MEDSHIM_JOURNAL_OPTIONS_VERSION ||
       next->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
+  if ((k = medshim__secmem_alloc(sizeof *k + MEDSHIM_KEY_BYTES)) == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+  new_kek = (unsigned char *)(k + 1);
   medshim__fmt(path, sizeof path, "%s/%s", dir, JF_LOCK_NAME);
-  lock_fd = open(path, O_RDWR | O_CLOEXEC);
-  if (lock_fd < 0)
-    return medshim__error_set(err, MEDSHIM_ENOTFOUND, dir,
-                              "no journal here (no lock file)");
+  lock_fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (lock_fd < 0) {
+    rc = medshim__error_set(err, MEDSHIM_ENOTFOUND, dir,
+                            "no journal here (no lock file)");
+    goto cleanup;
+  }
   if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EBUSY, dir,
                             "journal busy: a writer has it open");
     goto cleanup;
   }
-  if ((rc = medshim__kek_obtain(old_kek, current, err)) != MEDSHIM_OK)
+  if ((rc = medshim__kek_obtain(k->kek, current, err)) != MEDSHIM_OK)
     goto cleanup;
-  if ((rc = medshim__keyring_open(dir, old_kek, dk, id, err)) != MEDSHIM_OK)
+  if ((rc = medshim__keyring_open(dir, k->kek, k->dk, k->id, err)) !=
+      MEDSHIM_OK)
     goto cleanup;
   if ((rc = medshim__kek_obtain(new_kek, next, err)) != MEDSHIM_OK)
     goto cleanup;
-  rc = medshim__keyring_write(dir, new_kek, dk, id, err);
+  rc = medshim__keyring_write(dir, new_kek, k->dk, k->id, err);
 cleanup:
-  medshim__wipe(old_kek, sizeof old_kek);
-  medshim__wipe(new_kek, sizeof new_kek);
-  medshim__wipe(dk, sizeof dk);
+  medshim__secmem_free(k, sizeof *k + MEDSHIM_KEY_BYTES); /* wipes */
   if (lock_fd >= 0)
     close(lock_fd);
   return rc;

@@ -1,7 +1,6 @@
 /* Key files: 32 random bytes, mode 0600, never overwritten. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,82 +11,107 @@
 #include "journal_crypto_internal.h"
 #include "keyfile_internal.h"
 #include "memory_internal.h"
-
-/* Directory part of path, for the directory fsync after creating a file. */
-static void dir_of(char *out, size_t size, const char *path) {
-  char *copy = strdup(path);
-  if (copy == NULL) {
-    medshim__fmt(out, size, ".");
-    return;
-  }
-  medshim__fmt(out, size, "%s", dirname(copy));
-  free(copy);
-}
+#include "safedir_internal.h"
 
 int medshim_key_generate(const char *path, medshim_error *err) {
   unsigned char key[MEDSHIM_KEY_BYTES];
   char dir[4096];
-  int fd = -1, rc;
+  const char *base;
+  int dfd = -1, fd = -1, created = 0, rc;
 
   if (path == NULL || *path == '\0')
     return medshim__error_set(err, MEDSHIM_EINVAL, "path", "is required");
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  medshim__path_split(path, dir, sizeof dir, &base);
+  if ((rc = medshim__dir_open(dir, MEDSHIM__DIR_KEY, &dfd, err)) != MEDSHIM_OK)
+    return rc;
+  /* O_EXCL | O_NOFOLLOW: never over an existing key, never through a link */
+  fd = medshim__io_create_at(dfd, base, O_WRONLY);
   if (fd < 0) {
     if (errno == EEXIST)
-      return medshim__error_set(err, MEDSHIM_EEXIST, path,
-                                "already exists; refusing to overwrite a key");
-    return medshim__error_set(err, MEDSHIM_EIO, path, "cannot create: %s",
-                              strerror(errno));
+      rc = medshim__error_set(err, MEDSHIM_EEXIST, path,
+                              "already exists; refusing to overwrite a key");
+    else
+      rc = medshim__error_set(err, MEDSHIM_EIO, path, "cannot create: %s",
+                              medshim__io_strerror(errno));
+    goto cleanup;
   }
+  created = 1;
   if (medshim__random(key, sizeof key) != 0) {
     rc = medshim__error_set(err, MEDSHIM_ECRYPTO, path,
                             "random number generator failed");
-    goto fail;
+    goto cleanup;
   }
   /* The umask may have narrowed 0600 but never widens it; make it exact. */
   if (fchmod(fd, 0600) != 0 || medshim__io_write_all(fd, key, sizeof key) != 0 ||
       medshim__io_fsync(fd) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EIO, path, "cannot write: %s",
-                            strerror(errno));
-    goto fail;
+                            medshim__io_strerror(errno));
+    goto cleanup;
   }
-  medshim__wipe(key, sizeof key);
   if (close(fd) != 0) {
     fd = -1;
     rc = medshim__error_set(err, MEDSHIM_EIO, path, "cannot close: %s",
-                            strerror(errno));
-    goto fail;
+                            medshim__io_strerror(errno));
+    goto cleanup;
   }
   fd = -1;
-  dir_of(dir, sizeof dir, path);
-  if (medshim__io_fsync_dir(dir) != 0) {
+  if (medshim__io_fsync(dfd) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EIO, dir, "cannot sync directory: %s",
-                            strerror(errno));
-    goto fail;
+                            medshim__io_strerror(errno));
+    goto cleanup;
   }
-  return MEDSHIM_OK;
-fail:
+  created = 0;
+cleanup:
   medshim__wipe(key, sizeof key);
   if (fd >= 0)
     close(fd);
-  (void)unlink(path);
+  if (created)
+    (void)medshim__io_unlink_at(dfd, base);
+  close(dfd);
   return rc;
 }
 
+/* The key file: in a directory no other user can write to (else they could
+ * swap in a key of theirs, and a journal created with it would be theirs
+ * to read), owned by this user or root, readable by nobody else. */
 static int load_key_file(unsigned char kek[MEDSHIM_KEY_BYTES], const char *path,
                          medshim_error *err) {
   struct stat st;
   unsigned char extra;
+  char dir[4096];
+  const char *base;
   ssize_t n;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  int rc = MEDSHIM_OK;
+  int dfd = -1, fd = -1, rc;
 
-  if (fd < 0)
-    return medshim__error_set(err, MEDSHIM_EKEY, path,
-                              "cannot open key file: %s", strerror(errno));
+  medshim__path_split(path, dir, sizeof dir, &base);
+  if ((rc = medshim__dir_open(dir, MEDSHIM__DIR_KEY, &dfd, err)) != MEDSHIM_OK) {
+    if (rc != MEDSHIM_EKEY) { /* cannot open it: a key problem all the same */
+      char why[MEDSHIM_ERROR_TEXT_MAX];
+      medshim__fmt(why, sizeof why, "%s", err != NULL ? err->text : "");
+      rc = medshim__error_set(err, MEDSHIM_EKEY, path,
+                              "cannot open key file: %s", why);
+    }
+    goto cleanup;
+  }
+  /* A link the owner made (a secrets mount) is followed: the file reached
+   * is checked below. */
+  fd = openat(dfd, base, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    rc = medshim__error_set(err, MEDSHIM_EKEY, path,
+                            "cannot open key file: %s", strerror(errno));
+    goto cleanup;
+  }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     rc = medshim__error_set(err, MEDSHIM_EKEY, path,
                             "key file is not a regular file");
+    goto cleanup;
+  }
+  if (st.st_uid != geteuid() && st.st_uid != 0) {
+    rc = medshim__error_set(err, MEDSHIM_EKEY, path,
+                            "key file belongs to user %u, neither this "
+                            "process's user %u nor root: chown %u %s",
+                            (unsigned)st.st_uid, (unsigned)geteuid(),
+                            (unsigned)geteuid(), path);
     goto cleanup;
   }
   if ((st.st_mode & 0077) != 0) {
@@ -108,7 +132,10 @@ static int load_key_file(unsigned char kek[MEDSHIM_KEY_BYTES], const char *path,
 cleanup:
   if (rc != MEDSHIM_OK)
     medshim__wipe(kek, MEDSHIM_KEY_BYTES);
-  close(fd);
+  if (fd >= 0)
+    close(fd);
+  if (dfd >= 0)
+    close(dfd);
   return rc;
 }
 

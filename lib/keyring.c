@@ -12,36 +12,59 @@
 #include "journal_crypto_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
+#include "safedir_internal.h"
 
 int medshim__file_replace(const char *dir, const char *name,
                           const unsigned char *data, size_t len,
                           medshim_error *err) {
-  char tmp[4096], path[4096];
-  int fd;
-  medshim__fmt(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
-  medshim__fmt(path, sizeof path, "%s/%s", dir, name);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return medshim__error_set(err, MEDSHIM_EIO, name, "cannot create %s: %s",
-                              tmp, strerror(errno));
+  char tmp[256];
+  int dfd, fd = -1, created = 0, rc = MEDSHIM_OK;
+
+  medshim__fmt(tmp, sizeof tmp, "%s.tmp", name);
+  if ((rc = medshim__dir_open(dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
+      MEDSHIM_OK)
+    return rc;
+  /* Never through a link planted at the temporary name, never over a file
+   * that is not a crash's leftover of ours. */
+  if ((rc = medshim__remove_leftover(dfd, dir, tmp, err)) != MEDSHIM_OK)
+    goto cleanup;
+  fd = medshim__io_create_at(dfd, tmp, O_WRONLY);
+  if (fd < 0) {
+    rc = medshim__error_set(err, MEDSHIM_EIO, name, "cannot create %s/%s: %s",
+                            dir, tmp, medshim__io_strerror(errno));
+    goto cleanup;
+  }
+  created = 1;
   if (medshim__io_write_all(fd, data, len) != 0 || medshim__io_fsync(fd) != 0) {
-    int saved = errno;
+    rc = medshim__error_set(err, MEDSHIM_EIO, name, "cannot write %s/%s: %s",
+                            dir, tmp, medshim__io_strerror(errno));
+    goto cleanup;
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    rc = medshim__error_set(err, MEDSHIM_EIO, name, "cannot write %s/%s: %s",
+                            dir, tmp, medshim__io_strerror(errno));
+    goto cleanup;
+  }
+  fd = -1;
+  /* rename replaces a link at `name` itself, never what it points to */
+  if (medshim__io_rename_at(dfd, tmp, name) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_EIO, name, "cannot replace %s/%s: %s",
+                            dir, name, medshim__io_strerror(errno));
+    goto cleanup;
+  }
+  created = 0;
+  if (medshim__io_fsync(dfd) != 0)
+    rc = medshim__error_set(err, MEDSHIM_EIO, name,
+                            "cannot sync directory %s: %s", dir,
+                            medshim__io_strerror(errno));
+cleanup:
+  if (fd >= 0)
     close(fd);
-    (void)unlink(tmp);
-    return medshim__error_set(err, MEDSHIM_EIO, name, "cannot write %s: %s",
-                              tmp, strerror(saved));
-  }
-  if (close(fd) != 0 || rename(tmp, path) != 0) {
-    int saved = errno;
-    (void)unlink(tmp);
-    return medshim__error_set(err, MEDSHIM_EIO, name, "cannot replace %s: %s",
-                              path, strerror(saved));
-  }
-  if (medshim__io_fsync_dir(dir) != 0)
-    return medshim__error_set(err, MEDSHIM_EIO, name,
-                              "cannot sync directory %s: %s", dir,
-                              strerror(errno));
-  return MEDSHIM_OK;
+  if (created)
+    (void)medshim__io_unlink_at(dfd, tmp);
+  close(dfd);
+  return rc;
 }
 
 int medshim__keyring_write(const char *dir, const unsigned char kek[32],

@@ -205,7 +205,7 @@ int medshim_schedule_set_load_json(medshim_schedule_set *set, const char *name,
     if (strcmp(set->scheds[slot]->id, s->id) == 0)
       break;
   if (slot < set->nscheds && s->version <= set->scheds[slot]->version) {
-    snprintf(text, sizeof text, "%s: schedule %s v%u ignored: v%u is already "
+    medshim__fmt(text, sizeof text, "%s: schedule %s v%u ignored: v%u is already "
              "loaded", name, s->id, (unsigned)s->version,
              (unsigned)set->scheds[slot]->version);
     notice(set, text);
@@ -236,7 +236,7 @@ int medshim_schedule_set_load_json(medshim_schedule_set *set, const char *name,
     return medshim__error_set(err, rc, "", "out of memory");
   }
   if (old != NULL) {
-    snprintf(text, sizeof text, "%s: schedule %s v%u supersedes v%u", name,
+    medshim__fmt(text, sizeof text, "%s: schedule %s v%u supersedes v%u", name,
              s->id, (unsigned)s->version, (unsigned)old->version);
     notice(set, text);
     medshim__sched_free(old);
@@ -244,7 +244,7 @@ int medshim_schedule_set_load_json(medshim_schedule_set *set, const char *name,
   if (signature != NULL && set->public_key_pem == NULL) {
     /* Nothing to check it against, and unsigned files are accepted
      * anyway: loaded as unsigned, and said so. */
-    snprintf(text, sizeof text, "%s: signature not checked: no public key "
+    medshim__fmt(text, sizeof text, "%s: signature not checked: no public key "
              "configured", name);
     notice(set, text);
   }
@@ -294,12 +294,11 @@ int medshim_schedule_set_load_file(medshim_schedule_set *set, const char *path,
       strcmp(err->where, path) != 0) {
     /* prefix the JSON path with the file */
     char where[2 * MEDSHIM_ERROR_WHERE_MAX + 8];
-    snprintf(where, sizeof where, "%s: %s", path, err->where);
-    if (snprintf(err->where, sizeof err->where, "%s", where) >=
-        (int)sizeof err->where)
-      err->where[sizeof err->where - 1] = '\0'; /* long paths are cut */
+    medshim__fmt(where, sizeof where, "%s: %s", path, err->where);
+    /* long paths are cut, on a character boundary */
+    medshim__fmt(err->where, sizeof err->where, "%s", where);
   } else if (rc != MEDSHIM_OK && err != NULL && err->where[0] == '\0') {
-    snprintf(err->where, sizeof err->where, "%s", path);
+    medshim__fmt(err->where, sizeof err->where, "%s", path);
   }
   free(json);
   free(sig);

@@ -65,7 +65,7 @@ static int bad(ctx *c, const char *what, const char *fmt, ...) {
   char text[MEDSHIM_ERROR_TEXT_MAX];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
+  medshim__vfmt(text, sizeof text, fmt, ap);
   va_end(ap);
   return medshim__error_set(c->err, MEDSHIM_EINVAL, what, "%s", text);
 }
@@ -74,7 +74,7 @@ static int get_time(ctx *c, json_t *obj, const char *key, const char *path,
                     int required, int64_t *out) {
   json_t *v = json_object_get(obj, key);
   char where[MEDSHIM_ERROR_WHERE_MAX];
-  snprintf(where, sizeof where, "%s%s%s", path, path[0] ? "." : "", key);
+  medshim__fmt(where, sizeof where, "%s%s%s", path, path[0] ? "." : "", key);
   *out = 0;
   if (v == NULL || json_is_null(v)) {
     if (required)
@@ -94,14 +94,14 @@ static int get_services(ctx *c, json_t *obj, const char *path,
   char where[MEDSHIM_ERROR_WHERE_MAX];
   size_t i;
   *out = 0;
-  snprintf(where, sizeof where, "%s.services", path);
+  medshim__fmt(where, sizeof where, "%s.services", path);
   if (arr == NULL)
     return bad(c, where, "is required");
   if (!json_is_array(arr) || json_array_size(arr) == 0)
     return bad(c, where, "must be a non-empty array of service names");
   json_array_foreach(arr, i, v) {
     int s;
-    snprintf(where, sizeof where, "%s.services[%zu]", path, i);
+    medshim__fmt(where, sizeof where, "%s.services[%zu]", path, i);
     if (!json_is_string(v) ||
         medshim_sched_service_parse(&s, json_string_value(v)) != MEDSHIM_OK)
       return bad(c, where, "unknown service (outpatient, chronic_outpatient, "
@@ -118,7 +118,7 @@ static int get_text(ctx *c, json_t *obj, const char *key, const char *path,
   json_t *v = json_object_get(obj, key);
   char where[MEDSHIM_ERROR_WHERE_MAX];
   *out = NULL;
-  snprintf(where, sizeof where, "%s%s%s", path, path[0] ? "." : "", key);
+  medshim__fmt(where, sizeof where, "%s%s%s", path, path[0] ? "." : "", key);
   if (v == NULL || json_is_null(v))
     return required ? bad(c, where, "is required") : MEDSHIM_OK;
   if (!json_is_string(v))
@@ -156,7 +156,7 @@ static int parse_regions(ctx *c, json_t *obj, const char *path,
     return MEDSHIM_OK;
   if (!json_is_array(arr) || json_array_size(arr) == 0) {
     char where[96];
-    snprintf(where, sizeof where, "%s.regions", path);
+    medshim__fmt(where, sizeof where, "%s.regions", path);
     return bad(c, where, "must be a non-empty array of 6-digit codes");
   }
   *out = calloc(json_array_size(arr), sizeof **out);
@@ -168,7 +168,7 @@ static int parse_regions(ctx *c, json_t *obj, const char *path,
                        ? medshim__sched_region_key(json_string_value(v), 0)
                        : 0;
     if (key == 0) {
-      snprintf(where, sizeof where, "%s.regions[%zu]", path, i);
+      medshim__fmt(where, sizeof where, "%s.regions[%zu]", path, i);
       return bad(c, where, "must be a 6-digit administrative division code");
     }
     (*out)[(*n)++] = key;
@@ -206,7 +206,7 @@ static int parse_phases(ctx *c, json_t *root, sched *s) {
     char path[64];
     const char *eff;
     json_t *e;
-    snprintf(path, sizeof path, "phases[%zu]", i);
+    medshim__fmt(path, sizeof path, "phases[%zu]", i);
     s->nphases = i + 1;
     if (!json_is_object(p))
       return bad(c, path, "must be an object");
@@ -227,13 +227,13 @@ static int parse_phases(ctx *c, json_t *root, sched *s) {
           break;
       if (k == s->nregions) {
         char where[96];
-        snprintf(where, sizeof where, "%s.regions[%zu]", path, r);
+        medshim__fmt(where, sizeof where, "%s.regions[%zu]", path, r);
         return bad(c, where, "not inside the schedule's regions");
       }
     }
     if (ph->until <= ph->from) {
       char where[80];
-      snprintf(where, sizeof where, "%s.until", path);
+      medshim__fmt(where, sizeof where, "%s.until", path);
       return bad(c, where, "must be after from");
     }
     e = json_object_get(p, "effect");
@@ -244,7 +244,7 @@ static int parse_phases(ctx *c, json_t *root, sched *s) {
       ph->effect = MEDSHIM_TRY_ONLINE;
     else {
       char where[80];
-      snprintf(where, sizeof where, "%s.effect", path);
+      medshim__fmt(where, sizeof where, "%s.effect", path);
       return bad(c, where, e == NULL ? "is required"
                                      : "must be \"stopped\" or \"degraded\"");
     }
@@ -258,7 +258,7 @@ static int parse_phases(ctx *c, json_t *root, sched *s) {
           x->from < y->until &&
           y->from < x->until && x->effect != y->effect) {
         char where[64];
-        snprintf(where, sizeof where, "phases[%zu]", b);
+        medshim__fmt(where, sizeof where, "phases[%zu]", b);
         return bad(c, where, "overlaps phases[%zu] for the same service with "
                              "a different effect", a);
       }
@@ -285,7 +285,7 @@ static int parse_advice(ctx *c, json_t *root, sched *s) {
     char path[64], where[80];
     json_t *k;
     const char *kind;
-    snprintf(path, sizeof path, "advice[%zu]", i);
+    medshim__fmt(path, sizeof path, "advice[%zu]", i);
     s->nadvice = i + 1;
     if (!json_is_object(a))
       return bad(c, path, "must be an object");
@@ -295,7 +295,7 @@ static int parse_advice(ctx *c, json_t *root, sched *s) {
       return rc;
     k = json_object_get(a, "kind");
     kind = json_is_string(k) ? json_string_value(k) : "";
-    snprintf(where, sizeof where, "%s.kind", path);
+    medshim__fmt(where, sizeof where, "%s.kind", path);
     if (strcmp(kind, "settle_before") == 0) {
       ad->kind = MEDSHIM_ADVICE_SETTLE_BEFORE;
       if ((rc = get_time(c, a, "at", path, 1, &ad->at)) ||
@@ -305,7 +305,7 @@ static int parse_advice(ctx *c, json_t *root, sched *s) {
         ad->from = s->issued;
       /* advice shown from `from` (or issue) until `at`: never, otherwise */
       if (ad->at <= ad->from) {
-        snprintf(where, sizeof where, "%s.at", path);
+        medshim__fmt(where, sizeof where, "%s.at", path);
         return bad(c, where, json_object_get(a, "from") != NULL
                                  ? "must be after from"
                                  : "must be after the schedule's issued time");
@@ -316,7 +316,7 @@ static int parse_advice(ctx *c, json_t *root, sched *s) {
           (rc = get_time(c, a, "until", path, 1, &ad->at)))
         return rc;
       if (ad->at <= ad->from) {
-        snprintf(where, sizeof where, "%s.until", path);
+        medshim__fmt(where, sizeof where, "%s.until", path);
         return bad(c, where, "must be after from");
       }
     } else {
@@ -347,7 +347,7 @@ static int parse_resettle(ctx *c, json_t *root, sched *s) {
     char path[64], where[80];
     json_t *route;
     const char *rt;
-    snprintf(path, sizeof path, "resettlement[%zu]", i);
+    medshim__fmt(path, sizeof path, "resettlement[%zu]", i);
     s->nresettle = i + 1;
     if (!json_is_object(r))
       return bad(c, path, "must be an object");
@@ -363,7 +363,7 @@ static int parse_resettle(ctx *c, json_t *root, sched *s) {
     else if (strcmp(rt, "none") == 0)
       rs->route = MEDSHIM_ROUTE_NONE; /* paid for good (Wuhan: cash) */
     else {
-      snprintf(where, sizeof where, "%s.route", path);
+      medshim__fmt(where, sizeof where, "%s.route", path);
       return bad(c, where, route == NULL ? "is required"
                                          : "must be \"hospital\", \"agency\" "
                                            "or \"none\"");
@@ -376,11 +376,11 @@ static int parse_resettle(ctx *c, json_t *root, sched *s) {
         (rc = get_time(c, r, "visits_until", path, 0, &rs->visits_until)))
       return rc;
     if (rs->until != 0 && rs->until <= rs->from) {
-      snprintf(where, sizeof where, "%s.until", path);
+      medshim__fmt(where, sizeof where, "%s.until", path);
       return bad(c, where, "must be after from");
     }
     if (rs->visits_until != 0 && rs->visits_until <= rs->visits_from) {
-      snprintf(where, sizeof where, "%s.visits_until", path);
+      medshim__fmt(where, sizeof where, "%s.visits_until", path);
       return bad(c, where, "must be after visits_from");
     }
   }
@@ -484,7 +484,7 @@ int medshim__sched_parse(sched **out, const char *json, size_t len,
     uint32_t key = json_is_string(v)
                        ? medshim__sched_region_key(json_string_value(v), 0)
                        : 0;
-    snprintf(where, sizeof where, "regions[%zu]", i);
+    medshim__fmt(where, sizeof where, "regions[%zu]", i);
     if (key == 0) {
       rc = bad(&c, where, "must be a 6-digit administrative division code "
                           "(e.g. 330100)");

@@ -702,7 +702,7 @@ static void injected_failure(enum medshim__io_kind kind, int err) {
   defer_n(j, "V", 0, 3);
   medshim__io_inject(kind, 0, err);
   ck_assert_int_eq(medshim_journal_defer(j, c, &r), MEDSHIM_EIO);
-  ck_assert_ptr_nonnull(strstr(medshim_journal_errmsg(j), strerror(err)));
+  ck_assert_ptr_nonnull(strcasestr(medshim_journal_errmsg(j), strerror(err)));
   /* Fatal for the handle, even once the disk is back. */
   medshim__io_inject(kind, -1, 0);
   ck_assert_int_eq(medshim_journal_defer(j, d, &r), MEDSHIM_EPOISONED);

@@ -7,7 +7,9 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "journal_internal.h"
 #include "timeutil_internal.h"
+#include "utf8_internal.h"
 
 void cli_error(const char *cmd, const char *what, int code, const char *detail) {
   fprintf(stderr, "medshim %s: %s: %s", cmd, what, medshim_strerror(code));
@@ -41,6 +43,20 @@ medshim_journal *cli_open_journal(const char *cmd, const char *dir,
     return NULL;
   }
   return j;
+}
+
+int cli_close_journal(const char *cmd, const char *dir, medshim_journal *j,
+                      int quiet) {
+  medshim_error err;
+  int rc;
+  memset(&err, 0, sizeof err);
+  rc = medshim__journal_close_err(j, &err);
+  if (rc != MEDSHIM_OK && !quiet) {
+    cli_error_err(cmd, dir, rc, &err);
+    fprintf(stderr, "medshim %s: closing the journal failed; what was "
+            "acknowledged is on disk, but run medshim verify\n", cmd);
+  }
+  return rc;
 }
 
 int cli_wants_help(int argc, char **argv) {
@@ -96,6 +112,13 @@ medshim_schedule_set *cli_load_schedules(const char *cmd, char **files,
 }
 
 
+/* A stored text as a JSON string. Texts cut at their size limit by older
+ * versions may end in half a character, which jansson refuses: show the
+ * whole characters before it rather than dropping the text. */
+static json_t *text_value(const char *s) {
+  return json_stringn(s, medshim__utf8_valid_prefix(s, strlen(s)));
+}
+
 char *cli_claim_json(const medshim_claim *claim, const medshim_claim_status *st,
                      const char *replay_key, unsigned flags) {
   char *cj = NULL, *sj = NULL, *out = NULL;
@@ -103,7 +126,7 @@ char *cli_claim_json(const medshim_claim *claim, const medshim_claim_status *st,
                         "attempts", (json_int_t)st->attempts, "replay_key",
                         replay_key ? replay_key : "");
   if (o != NULL && st->state == MEDSHIM_STATE_SETTLED) {
-    json_object_set_new(o, "settlement_id", json_string(st->settlement_id));
+    json_object_set_new(o, "settlement_id", text_value(st->settlement_id));
     json_object_set_new(o, "fund_paid_fen", json_integer(st->fund_paid_fen));
     json_object_set_new(o, "acct_paid_fen", json_integer(st->acct_paid_fen));
     json_object_set_new(o, "patient_paid_fen", json_integer(st->patient_paid_fen));
@@ -137,8 +160,8 @@ char *cli_claim_json(const medshim_claim *claim, const medshim_claim_status *st,
                                         routes[st->window.route], "from", f));
   }
   if (o != NULL && st->code[0] != '\0') {
-    json_object_set_new(o, "code", json_string(st->code));
-    json_object_set_new(o, "message", json_string(st->message));
+    json_object_set_new(o, "code", text_value(st->code));
+    json_object_set_new(o, "message", text_value(st->message));
   }
   if (o != NULL && st->state == MEDSHIM_STATE_RETRY_WAIT)
     json_object_set_new(o, "not_before", json_integer(st->not_before));

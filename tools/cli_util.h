@@ -15,6 +15,12 @@ void cli_error_err(const char *cmd, const char *what, int code,
  * the error and returns NULL on failure. */
 medshim_journal *cli_open_journal(const char *cmd, const char *dir,
                                   const char *key, unsigned flags);
+/* Close a journal (NULL ok). A writer's close makes the last records
+ * durable and writes the checkpoint: when that fails, the error is printed
+ * (unless quiet: already reported) and returned, and the command must exit
+ * non-zero. */
+int cli_close_journal(const char *cmd, const char *dir, medshim_journal *j,
+                      int quiet);
 /* Parse the options every journal command takes: --journal DIR --key
  * KEYFILE [--help]. Returns -1 to go on, or the exit code to return now
  * (after printing usage). */

@@ -797,7 +797,9 @@ int cli_cmd_defer(int argc, char **argv) {
     else
       pthread_join(th[i], NULL);
   }
-  medshim_journal_close(j); /* an abandoned worker is done with it */
+  /* an abandoned worker is done with it; a fatal error was reported */
+  if (cli_close_journal("defer", dir, j, fatal) != MEDSHIM_OK)
+    fatal = 1;
   if (!abandoned) {
     free_runs(s);
     if (s->mapped) {

@@ -109,8 +109,17 @@ MEDSHIM_API int medshim_journal_open(medshim_journal **out, const char *dir,
                                      const medshim_journal_options *opts,
                                      medshim_error *err);
 
-/** Write a checkpoint (writers), release the lock, wipe keys, free. NULL ok. */
-MEDSHIM_API void medshim_journal_close(medshim_journal *journal);
+/**
+ * Make what was written durable and write a checkpoint (writers), release
+ * the lock, wipe keys, free. The handle is freed whatever is returned.
+ * @return MEDSHIM_OK (also for NULL and read-only handles); MEDSHIM_EIO when
+ *         the final sync or the checkpoint could not be written (a full
+ *         disk, for example): every claim acknowledged before is durable,
+ *         but the checkpoint does not cover the last records, so report it;
+ *         MEDSHIM_EPOISONED when an earlier write or sync had already failed
+ *         on this handle (no checkpoint was written).
+ */
+MEDSHIM_API int medshim_journal_close(medshim_journal *journal);
 
 /**
  * Detail of the last failure on this handle (never personal data).
