@@ -331,7 +331,10 @@ int cli_cmd_replay(int argc, char **argv) {
   }
   if (rc == MEDSHIM_OK || rc == MEDSHIM_EUSER)
     print_summary(&sum, o.at, o.dry_run, adapter_errors);
-  medshim_journal_close(j);
+  /* Outcomes recorded without a sync of their own become durable here. */
+  if (cli_close_journal("replay", dir, j, rc != MEDSHIM_OK) != MEDSHIM_OK &&
+      rc == MEDSHIM_OK)
+    rc = MEDSHIM_EIO;
   return rc == MEDSHIM_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
@@ -522,14 +525,14 @@ static void print_target(const target *t, const char *to, const char *result) {
 
 static void person_usage(FILE *f, enum person_op op) {
   static const char *const what[] = {
-      "Marks claims voided: the HIS cancelled the visit or refunded it by\n"
+      ("Marks claims voided: the HIS cancelled the visit or refunded it by\n"
       "hand. Refused for settled claims (reverse them on the platform first)\n"
-      "and in-doubt ones (a replay resolves them first).",
-      "Sends rejected claims, or expired ones whose deadline still allows,\n"
+      "and in-doubt ones (a replay resolves them first)."),
+      ("Sends rejected claims, or expired ones whose deadline still allows,\n"
       "back to pending after a person fixed their data; the next replay\n"
-      "settles them.",
-      "Expires pending, retry_wait or rejected claims now, whatever their\n"
-      "deadline: they go to the manual-reimbursement export."};
+      "settles them."),
+      ("Expires pending, retry_wait or rejected claims now, whatever their\n"
+      "deadline: they go to the manual-reimbursement export.")};
   fprintf(f,
           "usage: medshim %s --journal DIR --key KEYFILE [--at TIME]\n"
           "                [--state STATE] [--code CODE] [--file FILE]\n"
@@ -680,7 +683,9 @@ static int person(int argc, char **argv, enum person_op op) {
   fprintf(stderr, "medshim %s: %zu changed, %zu not\n", cmd, done,
           s.n - done);
 done:
-  medshim_journal_close(j);
+  if (cli_close_journal(cmd, dir, j, rc != MEDSHIM_OK) != MEDSHIM_OK &&
+      rc == MEDSHIM_OK)
+    rc = MEDSHIM_EIO;
   for (size_t i = 0; i < s.n; i++)
     free(s.t[i].visit_id);
   free(s.t);
@@ -807,7 +812,9 @@ int cli_cmd_window(int argc, char **argv) {
     fprintf(stderr, "medshim window: %zu claim%s windows would change; "
                     "nothing was recorded: run again with --apply\n", changed,
             changed == 1 ? "'s" : "s'");
-  medshim_journal_close(j);
+  if (cli_close_journal("window", dir, j, rc != MEDSHIM_OK) != MEDSHIM_OK &&
+      rc == MEDSHIM_OK)
+    rc = MEDSHIM_EIO;
   medshim_schedule_set_free(set);
   if (rc != MEDSHIM_OK)
     return CLI_EXIT_FAIL;
