@@ -322,7 +322,7 @@ START_TEST(test_reversal) {
                  MEDSHIM_SIM_ERR_ALREADY_REVERSED);
   expect_ok(call(s, "2601", rev_input("P1", m1, "2201")));
   /* a read did nothing; an undo cannot be reversed */
-  (void)call_msgid(s, "5201", q5201("P1"), rm);
+  json_decref(call_msgid(s, "5201", q5201("P1"), rm));
   expect_refused(call(s, "2601", rev_input("P1", rm, "5201")),
                  MEDSHIM_SIM_ERR_NOT_FOUND);
   ck_assert_uint_eq(stats(s).reversals, 2);
@@ -379,7 +379,7 @@ START_TEST(test_msgid) {
     medshim_sim_free(out);
   }
   ck_assert_uint_eq(stats(s).msgid_invalid, sizeof bad / sizeof bad[0]);
-  (void)call_msgid(s, "1101", json_pack("{s:s}", "psn_no", "P1"), m);
+  json_decref(call_msgid(s, "1101", json_pack("{s:s}", "psn_no", "P1"), m));
   ck_assert_int_eq(strncmp(m, "H33010200001", 12), 0);
   ck_assert_int_eq(medshim_sim_call(s, "2201", m, "{}", &out, &lost), MEDSHIM_OK);
   ck_assert_ptr_nonnull(strstr(out, MEDSHIM_SIM_ERR_MSGID_REPEAT));
