@@ -418,6 +418,19 @@ static int undone_ok(const reply *r) {
          strcmp(r->code, MEDSHIM_SIM_ERR_ALREADY_CANCELLED) == 0;
 }
 
+/* The registration step i went to: its own mdtrt_id, or for a request sent
+ * but never answered (its step carries none), that of its attempt's 2201. */
+static const char *step_mdtrt(const probe *p, size_t i) {
+  if (p->steps[i].mdtrt_id[0] != '\0')
+    return p->steps[i].mdtrt_id;
+  for (size_t j = 0; j < p->n; j++)
+    if (strcmp(p->steps[j].infno, "2201") == 0 &&
+        p->steps[j].attempt == p->steps[i].attempt &&
+        p->steps[j].mdtrt_id[0] != '\0')
+      return p->steps[j].mdtrt_id;
+  return "";
+}
+
 /* Did an earlier probe settle the fate of the 2207 at step i? A 2601 after
  * it for the same registration that was answered "reversed", "already
  * reversed/cancelled" or "never done". (A step does not name the request a
@@ -428,7 +441,7 @@ static int reversal_recorded(const probe *p, size_t i) {
                                      MEDSHIM_SIM_ERR_ALREADY_CANCELLED};
   for (size_t j = i + 1; j < p->n; j++) {
     const medshim_step *r = &p->steps[j];
-    if (strcmp(r->infno, "2601") || strcmp(r->mdtrt_id, p->steps[i].mdtrt_id))
+    if (strcmp(r->infno, "2601") || strcmp(step_mdtrt(p, j), step_mdtrt(p, i)))
       continue;
     if (r->state == MEDSHIM_STEP_OK)
       return 1;
@@ -445,14 +458,15 @@ static int reverse_lost(probe *p, msim_actx *a) {
     const medshim_step *s = &p->steps[i];
     reply r;
     int ok;
-    if (strcmp(s->infno, "2207") || !s->mdtrt_id[0] ||
+    const char *md = step_mdtrt(p, i);
+    if (strcmp(s->infno, "2207") || !md[0] ||
         (s->state != MEDSHIM_STEP_SENT && s->state != MEDSHIM_STEP_UNKNOWN) ||
         reversal_recorded(p, i))
       continue;
     if (request_tries(a, "2601", json_pack("{s:{s:s, s:s, s:s}}", "data", "psn_no",
                                      p->q.psn, "omsgid", s->msgid, "oinfno",
                                      s->infno),
-                s->mdtrt_id, &r) != 0)
+                md, &r) != 0)
       return -1;
     ok = !r.lost && undone_ok(&r);
     reply_free(&r);

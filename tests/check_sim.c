@@ -729,6 +729,29 @@ START_TEST(test_adapter_lost_settle) {
 }
 END_TEST
 
+/* Killed while the 2207 was out: its step is SENT and names no mdtrt_id
+ * (only step_end records one). The probe must still reverse it by its
+ * msgid, or 2205 is refused for ever on a settled visit. */
+START_TEST(test_adapter_killed_during_settle) {
+  medshim_sim *s = open_sim(NULL, 0);
+  steplog l = {0};
+  msim_actx a = actx(&l, s, "MZ-1");
+  medshim_settlement o;
+  ck_assert_int_eq(medshim_sim_inject(s, "2207", MEDSHIM_SIM_FAULT_LOST, 1), 0);
+  o = run(0, &a);
+  ck_assert_int_eq(o.outcome, MEDSHIM_OUTCOME_UNKNOWN);
+  ck_assert_str_eq(l.steps[l.n - 1].infno, "2207");
+  l.steps[l.n - 1].state = MEDSHIM_STEP_SENT; /* as a kill leaves it */
+  l.steps[l.n - 1].mdtrt_id[0] = '\0';
+  o = run(1, &a);
+  ck_assert_int_eq(o.outcome, MEDSHIM_OUTCOME_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(trail(&l), "2207? 2601 "));
+  ck_assert_uint_eq(stats(s).reversals, 1);
+  expect_clean(s, 0);
+  medshim_sim_close(s);
+}
+END_TEST
+
 /* A lost 2201: the probe finds the registration with 5201 and undoes it. */
 START_TEST(test_adapter_lost_register) {
   medshim_sim *s = open_sim(NULL, 0);
@@ -1245,6 +1268,7 @@ int main(void) {
   add(su, "adapter_undo", test_adapter_undoes_refusals);
   add(su, "adapter_person", test_adapter_person_rejected);
   add(su, "adapter_lost_settle", test_adapter_lost_settle);
+  add(su, "adapter_killed_during_settle", test_adapter_killed_during_settle);
   add(su, "adapter_lost_register", test_adapter_lost_register);
   add(su, "adapter_probe_lost", test_adapter_probe_lost_call);
   add(su, "adapter_lag_trap", test_adapter_probe_inside_lag);
