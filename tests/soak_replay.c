@@ -248,7 +248,7 @@ static json_t *sim_stats(void) {
 int main(int argc, char **argv) {
   int kills = 100, per_run = 20, orphan = 0, claims = 0, killed = 0, ended = 0,
       final_runs = 0, ok;
-  char *kargv[4];
+  char *kargv[4], *sim_text;
   double t0;
   json_t *fin, *st;
   for (int i = 1; i < argc; i++) {
@@ -348,6 +348,7 @@ int main(int argc, char **argv) {
        json_integer_value(json_object_get(st, "msgid_repeats")) == 0 &&
        field(fin, "settled") == claims &&
        json_integer_value(json_object_get(st, "active_settlements")) == claims;
+  sim_text = json_dumps(st, JSON_COMPACT);
   printf("{\"mode\":\"%s\",\"kills\":%d,\"runs_ended_before_kill\":%d,"
          "\"claims\":%d,\"final_runs\":%d,\"seconds\":%.1f,"
          "\"settled\":%ld,\"rejected\":%ld,\"in_doubt\":%ld,\"sim\":%s,"
@@ -355,7 +356,8 @@ int main(int argc, char **argv) {
          orphan ? "orphan" : persistent ? "persistent" : "per-call", killed,
          ended, claims, final_runs, mono() - t0, field(fin, "settled"),
          field(fin, "rejected"), field(fin, "in_doubt"),
-         json_dumps(st, JSON_COMPACT), ok ? "true" : "false");
+         sim_text ? sim_text : "null", ok ? "true" : "false");
+  free(sim_text);
   json_decref(fin);
   json_decref(st);
   if (ok) {
