@@ -52,9 +52,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       /* Whatever authenticates goes on to the body decoders. */
       medshim_claim *claim = NULL;
       medshim_claim_status st;
+      medshim_step steps[MEDSHIM_STEPS_MAX];
+      size_t nsteps;
       if (medshim__claim_decode(&claim, rec.body, rec.body_len) == MEDSHIM_OK)
         medshim_claim_free(claim);
-      (void)medshim__status_decode(&st, rec.body, rec.body_len);
+      /* the step log too: a status body of version 2 */
+      (void)medshim__status_decode(&st, steps, MEDSHIM_STEPS_MAX, &nsteps,
+                                   rec.body, rec.body_len);
     }
   }
   free(buf);
