@@ -174,22 +174,31 @@ static void split(int64_t total, int64_t *fund, int64_t *acct, int64_t *cash) {
   *cash = total - *fund - *acct;
 }
 
-/* Settle the visit on the ledger: 1 done, 0 it was already settled. */
+/* Settle the visit on the ledger: 1 done, 0 it was already settled. The
+ * file appears whole (written aside, then linked), as the platform's own
+ * record would: a process killed by another worker's crash hook must not
+ * leave a half-made settlement behind. */
 static int tp_settle(platform *p, const char *visit, char setl_id[32]) {
-  char path[4096], text[64];
-  int fd;
+  char path[4096], tmp[4200], text[64];
+  static atomic_int uniq;
+  int fd, rc;
   snprintf(path, sizeof path, "%s/%s.setl", p->ledger, visit);
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    ck_assert_int_eq(errno, EEXIST);
-    atomic_fetch_add(&p->doubles, 1);
-    return 0;
-  }
+  snprintf(tmp, sizeof tmp, "%s.%d.%d.tmp", path, (int)getpid(),
+           atomic_fetch_add(&uniq, 1));
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ck_assert_int_ge(fd, 0);
   snprintf(setl_id, 32, "S%08x", (unsigned)(roll(p) * 7919u + 1));
   snprintf(text, sizeof text, "%.0f %s\n", wall_ms(), setl_id);
   ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
   ck_assert_int_eq(fsync(fd), 0);
   close(fd);
+  rc = link(tmp, path);
+  ck_assert(rc == 0 || errno == EEXIST);
+  unlink(tmp);
+  if (rc != 0) {
+    atomic_fetch_add(&p->doubles, 1);
+    return 0;
+  }
   return 1;
 }
 
