@@ -57,6 +57,13 @@ static int fail(medshim_journal *j, int code, const char *fmt, ...) {
   return code;
 }
 
+int medshim__journal_fail(medshim_journal *j, int code, const char *text) {
+  pthread_mutex_lock(&j->mu);
+  (void)fail(j, code, "%s", text);
+  pthread_mutex_unlock(&j->mu);
+  return code;
+}
+
 /* Once a write or sync failed, nothing more is written or acknowledged.
  * text: what failed and why; only the first one is kept. */
 static int poison_as(medshim_journal *j, const char *text) {

@@ -282,6 +282,10 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
                                 const medshim_step *steps, size_t nsteps,
                                 int sync);
 
+/* Record why a call on j failed (other modules' refusals), under the
+ * handle's lock and without replacing the cause of a poisoned handle. */
+int medshim__journal_fail(medshim_journal *j, int code, const char *text);
+
 /* A claim's status with its step log (up to cap steps; *nsteps the number
  * stored). status->seq is the sequence of the latest record about it. */
 int medshim__journal_get_steps(medshim_claim_status *status,

@@ -803,14 +803,6 @@ static int run_checks(run *r, const medshim_journal *j,
   return MEDSHIM_OK;
 }
 
-static int refuse(medshim_journal *j, int code, const char *fmt, int64_t at) {
-  char when[MEDSHIM_TIME_TEXT];
-  medshim__time_format(when, at);
-  pthread_mutex_lock(&j->mu);
-  medshim__fmt(j->errmsg, sizeof j->errmsg, fmt, when);
-  pthread_mutex_unlock(&j->mu);
-  return code;
-}
 
 int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
                        const medshim_adapter *adapter,
@@ -829,8 +821,8 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
     return MEDSHIM_EINVAL;
   if (medshim__msgids_init(&r.msgids, j->dir, r.o.institution_code) !=
       MEDSHIM_OK)
-    return refuse(j, MEDSHIM_EINVAL, "institution_code must be the 12-"
-                  "character fixmedins_code%.0s", 0);
+    return medshim__journal_fail(j, MEDSHIM_EINVAL, "institution_code must "
+                                 "be the 12-character fixmedins_code");
   r.j = j;
   r.adapter = adapter;
   r.wall = wall_now();
@@ -847,10 +839,12 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
   if (col.unfinished > 0 && col.plausible == 0 &&
       !(r.o.flags & MEDSHIM_REPLAY_CONFIRM_TIME)) {
     /* A typo in --at or a wrong clock would expire or send everything. */
-    rc = refuse(j, MEDSHIM_ESTATE, "the run's time %s is before every "
-                "unfinished claim's visit or more than a year past every "
-                "deadline: check the date and the clock, or confirm it",
-                r.o.at);
+    char when[MEDSHIM_TIME_TEXT], why[256];
+    medshim__time_format(when, r.o.at);
+    medshim__fmt(why, sizeof why, "the run's time %s is before every "
+                 "unfinished claim's visit or more than a year past every "
+                 "deadline: check the date and the clock, or confirm it", when);
+    rc = medshim__journal_fail(j, MEDSHIM_ESTATE, why);
     goto cleanup;
   }
   /* Group by patient, keeping journal order within a patient. */
