@@ -265,6 +265,8 @@ static void journal_free(medshim_journal *j) {
     medshim_journal_close(j->lane);
   if (j->fd >= 0)
     close(j->fd);
+  if (j->afd >= 0)
+    close(j->afd);
   for (size_t i = 0; i < j->nsegs; i++)
     if (j->segs[i].rfd >= 0)
       close(j->segs[i].rfd);
@@ -305,6 +307,7 @@ medshim_journal *medshim__journal_new(const char *dir) {
   if (j == NULL)
     return NULL;
   j->fd = -1;
+  j->afd = -1;
   j->lock_fd = -1;
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv, NULL);
@@ -393,6 +396,7 @@ int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
   j->next_seq = scan->next_seq;
   memcpy(j->chain, scan->chain, JF_HASH_BYTES);
   j->written_seq = j->synced_seq = j->next_seq - 1;
+  memcpy(j->written_chain, j->chain, JF_HASH_BYTES);
 done:
   if (scan->segs != NULL) {
     medshim__wipe(scan->segs,
@@ -580,11 +584,15 @@ size_t medshim_journal_count(const medshim_journal *j) {
 /* Start a new segment for this writer: a fresh salt means a fresh record
  * key, so nonces never repeat even after a crash reused sequence numbers. */
 static int new_segment(medshim_journal *j) {
-  unsigned char hdr[JF_SEGMENT_HEADER_BYTES], salt[JF_SALT_BYTES];
+  /* header, both anchor slots (nothing durable in it yet), zeros up to the
+   * first record: one write, one sync */
+  unsigned char area[JF_SEGMENT_DATA_V2], salt[JF_SALT_BYTES];
   char name[64];
   uint64_t segno = j->nsegs + 1;
   medshim__jseg *seg;
-  int fd, dfd;
+  medshim__janchor an;
+  medshim__jcheckpoint ck;
+  int fd, afd, dfd;
 
   if (j->fd >= 0) {
     /* Roll (no sync in flight, see ensure_segment): make the old segment
@@ -596,7 +604,8 @@ static int new_segment(medshim_journal *j) {
       pthread_cond_broadcast(&j->cv);
     }
     close(j->fd);
-    j->fd = -1;
+    close(j->afd);
+    j->fd = j->afd = -1;
   }
   if (j->nsegs == j->segs_cap || j->segs == NULL) {
     size_t cap = j->segs_cap ? j->segs_cap * 2 : 4;
@@ -616,10 +625,23 @@ static int new_segment(medshim_journal *j) {
   seg->rfd = -1;
   seg->segno = segno;
   seg->first_seq = j->next_seq;
+  seg->data_start = JF_SEGMENT_DATA_V2;
+  memset(area, 0, sizeof area);
+  memset(&an, 0, sizeof an);
+  an.segno = segno;
+  an.seq = j->next_seq - 1;
+  an.end = JF_SEGMENT_DATA_V2;
+  memcpy(an.chain, j->chain, JF_HASH_BYTES);
   if (medshim__random(salt, sizeof salt) != 0 ||
       medshim__segment_key(seg->key, &j->keys, segno, salt) != 0 ||
-      medshim__segment_header_build(hdr, &j->keys, segno, j->next_seq, salt,
-                                    j->chain) != 0)
+      medshim__segment_header_build(area, &j->keys, segno, j->next_seq, salt,
+                                    j->chain) != 0 ||
+      medshim__anchor_build(area + medshim__anchor_slot_offset(0), &j->keys,
+                            &an) != 0)
+    return fail(j, MEDSHIM_ECRYPTO, "cannot set up a new segment's keys");
+  an.counter = 1;
+  if (medshim__anchor_build(area + medshim__anchor_slot_offset(1), &j->keys,
+                            &an) != 0)
     return fail(j, MEDSHIM_ECRYPTO, "cannot set up a new segment's keys");
   medshim__segment_name(name, sizeof name, segno);
   {
@@ -634,30 +656,37 @@ static int new_segment(medshim_journal *j) {
     close(dfd);
     return poison(j, "creating a segment", saved);
   }
-  if (medshim__io_write_all(fd, hdr, sizeof hdr) != 0) {
+  afd = medshim__io_open_at(dfd, name, O_WRONLY);
+  if (afd < 0 || medshim__io_write_all(fd, area, sizeof area) != 0) {
     int saved = errno;
+    if (afd >= 0)
+      close(afd);
     close(fd);
     close(dfd);
     return poison(j, "writing a segment header", saved);
   }
   if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync(dfd) != 0) {
     int saved = errno;
+    close(afd);
     close(fd);
     close(dfd);
     return poison(j, "syncing a new segment", saved);
   }
   close(dfd);
-  seg->end = JF_SEGMENT_HEADER_BYTES;
+  seg->end = JF_SEGMENT_DATA_V2;
   j->fd = fd;
+  j->afd = afd;
+  j->anchor = an;
+  j->written_end = seg->end;
   j->nsegs++;
-  if (segno > 1) {
-    /* The checkpoint follows every roll, so a removed segment is noticed. */
-    medshim__jcheckpoint ck;
+  /* The checkpoint follows every new segment and names it, so that a
+   * segment removed from the end (even the only one) is noticed. */
+  ck.segno = segno;
+  ck.seq = j->next_seq - 1;
+  memcpy(ck.chain, j->chain, JF_HASH_BYTES);
+  ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
+  {
     medshim_error e;
-    ck.segno = segno - 1;
-    ck.seq = j->next_seq - 1;
-    memcpy(ck.chain, j->chain, JF_HASH_BYTES);
-    ck.flags = j->lane_marked ? JF_CKPT_LANE : 0;
     if (medshim__checkpoint_write(j->dir, &j->keys, &ck, &e) != MEDSHIM_OK) {
       char cause[sizeof j->errmsg];
       medshim__fmt(cause, sizeof cause, "writing the checkpoint failed: %s",
@@ -666,6 +695,13 @@ static int new_segment(medshim_journal *j) {
     }
   }
   return MEDSHIM_OK;
+}
+
+/* Records up to next_seq - 1 are now in the file. */
+static void mark_written(medshim_journal *j) {
+  j->written_seq = j->next_seq - 1;
+  j->written_end = j->segs[j->nsegs - 1].end;
+  memcpy(j->written_chain, j->chain, JF_HASH_BYTES);
 }
 
 /* Make sure the current segment can take incoming bytes, rolling to a new
@@ -677,7 +713,8 @@ static int ensure_segment(medshim_journal *j, size_t incoming) {
       return fail(j, MEDSHIM_EPOISONED,
                   "an earlier write or sync failed; nothing more is accepted");
     if (j->fd >= 0 && (j->segs[j->nsegs - 1].end + incoming <= j->seg_max ||
-                       j->segs[j->nsegs - 1].end == JF_SEGMENT_HEADER_BYTES))
+                       j->segs[j->nsegs - 1].end ==
+                           j->segs[j->nsegs - 1].data_start))
       return MEDSHIM_OK; /* fits, or an empty segment takes any record */
     if (j->fd >= 0 && j->syncing) {
       pthread_cond_wait(&j->cv, &j->mu);
@@ -706,7 +743,7 @@ static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
     if (medshim__io_write_all(j->fd, j->wbuf, *staged) != 0)
       return poison(j, "write", errno);
     j->segs[j->nsegs - 1].end += *staged;
-    j->written_seq = j->next_seq - 1;
+    mark_written(j);
     *staged = before = 0;
   }
   if ((rc = ensure_segment(j, *staged + body_len + 4096)) != MEDSHIM_OK)
@@ -761,7 +798,7 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target,
     if (medshim__io_write_all(j->fd, j->wbuf, staged) != 0)
       return poison(j, "write", errno);
     j->segs[j->nsegs - 1].end += staged;
-    j->written_seq = j->next_seq - 1;
+    mark_written(j);
   }
   if (j->synced_seq < target) {
     j->waiting++;
@@ -772,23 +809,41 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target,
       uint64_t upto;
       int fd = j->fd, rc, saved;
       int64_t t0;
+      medshim__janchor an;
       j->syncing = 1;
       if (gather)
         gather_writers(j);
       upto = j->written_seq;
+      an = j->anchor;
+      an.counter++;
+      an.seq = upto;
+      an.end = j->written_end;
+      memcpy(an.chain, j->written_chain, JF_HASH_BYTES);
       pthread_mutex_unlock(&j->mu);
       t0 = medshim__mono_ns();
       rc = medshim__io_fdatasync(fd);
       saved = errno;
       pthread_mutex_lock(&j->mu);
       j->sync_ns += (medshim__mono_ns() - t0 - j->sync_ns) / 8;
-      j->syncing = 0;
       if (rc != 0) {
+        j->syncing = 0;
         j->waiting -= waiting;
         return poison(j, "fdatasync", saved);
       }
       if (upto > j->synced_seq)
         j->synced_seq = upto;
+      /* Anchor what this sync made durable (no sync of its own: see
+       * journal_anchor.c). Still syncing, so no roll moved the segment. */
+      if (an.seq > j->anchor.seq) {
+        if (medshim__anchor_write(j->afd, &j->keys, &an) != 0) {
+          saved = errno;
+          j->syncing = 0;
+          j->waiting -= waiting;
+          return poison(j, "writing the segment anchor", saved);
+        }
+        j->anchor = an;
+      }
+      j->syncing = 0;
       pthread_cond_broadcast(&j->cv);
     } else {
       pthread_cond_wait(&j->cv, &j->mu);
@@ -809,7 +864,7 @@ static int commit_arrived(medshim_journal *j, size_t staged, uint64_t target,
     if (medshim__io_write_all(j->fd, j->wbuf, staged) != 0)
       return poison(j, "write", errno);
     j->segs[j->nsegs - 1].end += staged;
-    j->written_seq = j->next_seq - 1;
+    mark_written(j);
   }
   if (*arriving) {
     atomic_fetch_sub(&j->arriving, 1);

@@ -26,6 +26,24 @@
 #define JF_SEGMENT_MAGIC "MSHSEGv1"
 #define JF_SEGMENT_HEADER_BYTES 128
 #define JF_SEGMENT_MAC_OFFSET 96
+/* Segment header version 1: records follow the header. Version 2
+ * (anchored): two anchor slots, each in a sector of its own, then records
+ * from JF_SEGMENT_DATA_V2. */
+#define JF_SEGMENT_V1 1
+#define JF_SEGMENT_V2 2
+#define JF_SEGMENT_DATA_V2 4096
+
+/* anchor slot: magic[8] counter u64 segno u64 seq u64 end u64
+ * journal_id[16] chain[32] rsv[8] | hmac[32]. Slot counter & 1 lives at
+ * JF_ANCHOR_SLOT0 + (counter & 1) * JF_ANCHOR_SLOT_STRIDE. seq is the last
+ * record of the segment known durable when the slot was written (first_seq
+ * - 1: none), end the byte offset just after it, chain the running hash
+ * after it. */
+#define JF_ANCHOR_MAGIC "MSHANCH1"
+#define JF_ANCHOR_BYTES 128
+#define JF_ANCHOR_MAC_OFFSET 96
+#define JF_ANCHOR_SLOT0 512
+#define JF_ANCHOR_SLOT_STRIDE 512
 
 /* record: len u32 type u8 ver u8 rsv u16 seq u64 prev_chain[32] |
  * ciphertext | tag[16]. The 48-byte header is the AAD. */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal_anchor_internal.h"
 #include "journal_crypto_internal.h"
 #include "journal_format_internal.h"
 #include "journal_index_internal.h"
@@ -26,6 +27,7 @@ typedef struct medshim__jkeys {
   unsigned char hdr[32];  /* MAC of segment headers */
   unsigned char ckpt[32]; /* MAC of the checkpoint */
   unsigned char replay[32]; /* keyed hash behind replay keys */
+  unsigned char receipt[32]; /* MAC of receipts (journal_receipt.c) */
 } medshim__jkeys;
 
 int medshim__jkeys_derive(medshim__jkeys *k);
@@ -41,6 +43,7 @@ typedef struct medshim__jseg {
   uint64_t segno;
   uint64_t first_seq;
   uint64_t end; /* bytes of valid records (what readers may read) */
+  uint64_t data_start; /* offset of the first record (by header version) */
   unsigned char key[32];
   int rfd; /* read descriptor, opened on first use (handle's copy only) */
 } medshim__jseg;
@@ -107,7 +110,7 @@ void medshim__segment_name(char *out, size_t size, uint64_t segno);
 /* Sorted segment numbers found in dir (caller frees). -1 on I/O error. */
 int medshim__segment_list(const char *dir, uint64_t **out, size_t *count);
 
-/* Build a segment header. */
+/* Build a segment header (version JF_SEGMENT_V2: anchored). */
 int medshim__segment_header_build(unsigned char out[JF_SEGMENT_HEADER_BYTES],
                                   const medshim__jkeys *k, uint64_t segno,
                                   uint64_t first_seq,
@@ -118,7 +121,8 @@ int medshim__segment_header_check(const unsigned char in[JF_SEGMENT_HEADER_BYTES
                                   const medshim__jkeys *k, uint64_t *segno,
                                   uint64_t *first_seq,
                                   unsigned char salt[JF_SALT_BYTES],
-                                  unsigned char prev_chain[JF_HASH_BYTES]);
+                                  unsigned char prev_chain[JF_HASH_BYTES],
+                                  unsigned *version);
 
 /* Checkpoint: the last durable sequence and chain, MAC'ed. */
 typedef struct medshim__jcheckpoint {
@@ -164,6 +168,8 @@ typedef struct medshim__jscan {
   int torn;               /* a torn tail follows the last good record */
   uint64_t torn_offset;   /* in the last segment */
   int torn_segment_empty; /* last segment has no valid header: remove it */
+  uint64_t torn_bytes;    /* bytes from torn_offset to the end of the file */
+  uint64_t torn_anchor;   /* last record the segment's anchor names (v2) */
   medshim_verify_report report; /* damage found (report.damage) */
 } medshim__jscan;
 
@@ -194,10 +200,14 @@ struct medshim_journal {
   medshim__jindex ix;
   /* writer */
   int fd;                 /* current segment, -1 until the first write */
+  int afd;                /* the same file, not appending: its anchor slots */
+  medshim__janchor anchor; /* the current segment's last anchor written */
   uint64_t seg_max;
   uint64_t next_seq;      /* sequence of the next record */
   unsigned char chain[JF_HASH_BYTES];
   uint64_t written_seq;   /* records [1, written_seq] are in the file */
+  uint64_t written_end;   /* ... ending at this offset of the last segment */
+  unsigned char written_chain[JF_HASH_BYTES]; /* running hash after them */
   uint64_t synced_seq;    /* records [1, synced_seq] are durable */
   int syncing;            /* a thread is in fdatasync */
   atomic_int arriving;    /* threads in defer that have not written yet */

@@ -116,6 +116,8 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
   unsigned char hdr[JF_SEGMENT_HEADER_BYTES], salt[JF_SALT_BYTES];
   unsigned char prev[JF_HASH_BYTES];
   uint64_t hsegno, first_seq, off;
+  unsigned version = 0;
+  medshim__janchor an;
   reader r = {-1, 0, NULL, 0, 0, 0};
   struct stat st;
   medshim__jseg *seg;
@@ -147,7 +149,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
     goto cleanup;
   }
   if (medshim__segment_header_check(hdr, s->keys, &hsegno, &first_seq, salt,
-                                    prev) != 0) {
+                                    prev, &version) != 0) {
     if (last && all_zero(hdr, sizeof hdr)) {
       s->torn = 1;
       s->torn_segment_empty = 1;
@@ -175,17 +177,66 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
                 "segment does not link to the previous one");
     goto cleanup;
   }
+  memset(&an, 0, sizeof an);
+  if (version == JF_SEGMENT_V2) {
+    const unsigned char *area = reader_at(&r, 0, JF_SEGMENT_DATA_V2, &avail);
+    if (area == NULL) {
+      rc = MEDSHIM_EIO;
+      goto cleanup;
+    }
+    if (avail < JF_SEGMENT_DATA_V2 ||
+        medshim__anchor_pick(area, avail, s->keys, segno, &an) != 0) {
+      /* The header and both anchor slots are written and synced together
+       * before the segment is used or named in the checkpoint: missing
+       * ones in the last segment, beyond the checkpoint, are a crash
+       * while creating it. */
+      if (last && (!s->have_checkpoint || s->checkpoint.segno < segno) &&
+          (avail < JF_SEGMENT_DATA_V2 || r.size <= JF_SEGMENT_DATA_V2)) {
+        s->torn = 1;
+        s->torn_segment_empty = 1;
+        goto cleanup;
+      }
+      rc = damage(s, MEDSHIM_DAMAGE_BAD_SEGMENT, segno, s->next_seq, 0, AT,
+                  avail < JF_SEGMENT_DATA_V2
+                      ? "segment cut inside its anchor area"
+                      : "segment anchor fails authentication (altered)");
+      goto cleanup;
+    }
+    if (!all_zero(area + JF_SEGMENT_HEADER_BYTES,
+                  JF_ANCHOR_SLOT0 - JF_SEGMENT_HEADER_BYTES) ||
+        !all_zero(area + JF_ANCHOR_SLOT0 + JF_ANCHOR_BYTES,
+                  JF_ANCHOR_SLOT_STRIDE - JF_ANCHOR_BYTES) ||
+        !all_zero(area + JF_ANCHOR_SLOT0 + JF_ANCHOR_SLOT_STRIDE +
+                      JF_ANCHOR_BYTES,
+                  JF_SEGMENT_DATA_V2 - JF_ANCHOR_SLOT0 -
+                      JF_ANCHOR_SLOT_STRIDE - JF_ANCHOR_BYTES)) {
+      rc = damage(s, MEDSHIM_DAMAGE_BAD_SEGMENT, segno, s->next_seq, 0, AT,
+                  "bytes altered in the segment's reserved area (always "
+                  "zeros)");
+      goto cleanup;
+    }
+    if (an.seq + 1 < first_seq || an.end < JF_SEGMENT_DATA_V2 ||
+        (an.seq + 1 == first_seq &&
+         (an.end != JF_SEGMENT_DATA_V2 ||
+          !medshim__ct_equal(an.chain, prev, JF_HASH_BYTES)))) {
+      rc = damage(s, MEDSHIM_DAMAGE_BAD_SEGMENT, segno, s->next_seq, 0, AT,
+                  "segment anchor does not fit the segment");
+      goto cleanup;
+    }
+  }
   seg = &s->segs[s->nsegs];
   memset(seg, 0, sizeof *seg);
   seg->segno = segno;
   seg->first_seq = first_seq;
+  seg->data_start =
+      version == JF_SEGMENT_V2 ? JF_SEGMENT_DATA_V2 : JF_SEGMENT_HEADER_BYTES;
   if (medshim__segment_key(seg->key, s->keys, segno, salt) != 0) {
     rc = MEDSHIM_ECRYPTO;
     goto cleanup;
   }
   s->nsegs++;
 
-  off = JF_SEGMENT_HEADER_BYTES;
+  off = seg->data_start;
   while (off < r.size) {
     const unsigned char *p = reader_at(&r, off, JF_RECORD_HEADER_BYTES, &avail);
     medshim__jrec rec;
@@ -211,11 +262,20 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
       goto cleanup;
     }
     if (f != JREC_OK) {
+      /* A torn tail: what a crash can leave of writes never synced. In an
+       * anchored segment, anything after the last record its anchor says
+       * was durable, whatever order the unsynced sectors reached the disk
+       * in. In an old segment, only when no authentic later record
+       * follows. At or below the anchor or the checkpoint: damage. */
       if (last && f != JREC_PLAIN &&
           (!s->have_checkpoint || s->next_seq > s->checkpoint.seq) &&
-          !authentic_record_follows(s, &r, seg->key, off)) {
+          (version == JF_SEGMENT_V2
+               ? s->next_seq > an.seq
+               : !authentic_record_follows(s, &r, seg->key, off))) {
         s->torn = 1;
         s->torn_offset = off;
+        s->torn_bytes = r.size - off;
+        s->torn_anchor = version == JF_SEGMENT_V2 ? an.seq : 0;
         break;
       }
       rc = damage(s, MEDSHIM_DAMAGE_BAD_RECORD, segno, s->next_seq, off, AT,
@@ -245,6 +305,14 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
       rc = MEDSHIM_ECRYPTO;
       goto cleanup;
     }
+    if (version == JF_SEGMENT_V2 && rec.seq == an.seq &&
+        (off + rec.len != an.end ||
+         !medshim__ct_equal(s->chain, an.chain, JF_HASH_BYTES))) {
+      rc = damage(s, MEDSHIM_DAMAGE_CHAIN, segno, rec.seq, off, AT,
+                  "records differ from what the segment's anchor recorded "
+                  "as durable");
+      goto cleanup;
+    }
     s->next_seq++;
     s->records++;
     if ((rc = check_checkpoint_chain(s, segno, off)) != MEDSHIM_OK)
@@ -267,6 +335,14 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
     off += rec.len;
   }
   seg->end = s->torn ? s->torn_offset : off;
+  if (version == JF_SEGMENT_V2 && s->next_seq <= an.seq) {
+    char why[200];
+    medshim__fmt(why, sizeof why,
+                 "the segment ends before record %" PRIu64 ", which its "
+                 "anchor recorded as durable: records were cut from its end",
+                 an.seq);
+    rc = damage(s, MEDSHIM_DAMAGE_TRUNCATED, segno, s->next_seq, off, AT, why);
+  }
 cleanup:
   if (r.fd >= 0)
     close(r.fd);
@@ -284,6 +360,8 @@ int medshim__jscan_run(medshim__jscan *s) {
   s->records = 0;
   s->torn = 0;
   s->torn_segment_empty = 0;
+  s->torn_bytes = 0;
+  s->torn_anchor = 0;
   s->nsegs = 0;
   s->segs = NULL;
   memset(&s->report, 0, sizeof s->report);

@@ -17,7 +17,9 @@ int medshim__jkeys_derive(medshim__jkeys *k) {
       medshim__hkdf(k->ckpt, k->dk, k->id, JF_ID_BYTES, "medshim v1 checkpoint",
                     NULL, 0) != 0 ||
       medshim__hkdf(k->replay, k->dk, k->id, JF_ID_BYTES,
-                    "medshim v1 replay key", NULL, 0) != 0)
+                    "medshim v1 replay key", NULL, 0) != 0 ||
+      medshim__hkdf(k->receipt, k->dk, k->id, JF_ID_BYTES,
+                    "medshim v1 receipt", NULL, 0) != 0)
     return -1;
   return 0;
 }
@@ -112,7 +114,7 @@ int medshim__segment_header_build(unsigned char out[JF_SEGMENT_HEADER_BYTES],
                                   const unsigned char prev_chain[JF_HASH_BYTES]) {
   memset(out, 0, JF_SEGMENT_HEADER_BYTES);
   memcpy(out, JF_SEGMENT_MAGIC, 8);
-  jf_put16(out + 8, JF_VERSION);
+  jf_put16(out + 8, JF_SEGMENT_V2);
   jf_put16(out + 10, JF_SEGMENT_HEADER_BYTES);
   jf_put32(out + 12, 0);
   memcpy(out + 16, k->id, JF_ID_BYTES);
@@ -128,9 +130,12 @@ int medshim__segment_header_check(const unsigned char in[JF_SEGMENT_HEADER_BYTES
                                   const medshim__jkeys *k, uint64_t *segno,
                                   uint64_t *first_seq,
                                   unsigned char salt[JF_SALT_BYTES],
-                                  unsigned char prev_chain[JF_HASH_BYTES]) {
+                                  unsigned char prev_chain[JF_HASH_BYTES],
+                                  unsigned *version) {
   unsigned char mac[JF_HASH_BYTES];
-  if (memcmp(in, JF_SEGMENT_MAGIC, 8) != 0 || jf_get16(in + 8) != JF_VERSION ||
+  unsigned v = jf_get16(in + 8);
+  if (memcmp(in, JF_SEGMENT_MAGIC, 8) != 0 ||
+      (v != JF_SEGMENT_V1 && v != JF_SEGMENT_V2) ||
       jf_get16(in + 10) != JF_SEGMENT_HEADER_BYTES)
     return -1;
   if (medshim__hmac(mac, k->hdr, in, JF_SEGMENT_MAC_OFFSET) != 0 ||
@@ -142,5 +147,6 @@ int medshim__segment_header_check(const unsigned char in[JF_SEGMENT_HEADER_BYTES
   *first_seq = jf_get64(in + 40);
   memcpy(salt, in + 48, JF_SALT_BYTES);
   memcpy(prev_chain, in + 64, JF_HASH_BYTES);
+  *version = v;
   return 0;
 }

@@ -110,11 +110,28 @@ int medshim__verify_chain(const char *dir, medshim__jscan *scan,
                           : scan->segs[scan->nsegs - 1].segno;
     report->seq = scan->next_seq;
     report->offset = scan->torn_offset;
-    medshim__fmt(report->text, sizeof report->text,
-                 "%s: incomplete record at the end of segment %" PRIu64
-                 " (offset %" PRIu64 "), after the last checkpoint: what a "
-                 "crash leaves; the next writer trims it",
-                 lane, report->segment, report->offset);
+    if (scan->torn_segment_empty)
+      medshim__fmt(report->text, sizeof report->text,
+                   "%s: segment %" PRIu64 " was being created when the "
+                   "writer stopped (no complete header): what a crash "
+                   "leaves; the next writer removes it",
+                   lane, report->segment);
+    else if (scan->torn_anchor > 0 || report->seq > 1)
+      medshim__fmt(report->text, sizeof report->text,
+                   "%s: torn tail: %" PRIu64 " bytes from offset %" PRIu64
+                   " of segment %" PRIu64 " (record %" PRIu64 " onwards) do "
+                   "not form whole records; they lie beyond record %" PRIu64
+                   ", the last one the segment's anchor and the checkpoint "
+                   "record as durable, so they were never acknowledged: what "
+                   "a power cut or a crash leaves; the next writer trims them",
+                   lane, scan->torn_bytes, report->offset, report->segment,
+                   report->seq, scan->torn_anchor);
+    else
+      medshim__fmt(report->text, sizeof report->text,
+                   "%s: incomplete record at the end of segment %" PRIu64
+                   " (offset %" PRIu64 "), after the last checkpoint: what a "
+                   "crash leaves; the next writer trims it",
+                   lane, report->segment, report->offset);
   }
   return rc;
 }

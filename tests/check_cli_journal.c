@@ -594,7 +594,7 @@ START_TEST(test_cli_verify_and_damage) {
   closedir(d);
   ck_assert_ptr_nonnull(seg);
   buf = tu_read_file(seg, &len);
-  buf[len / 2] ^= 0x20;
+  buf[4096 + (len - 4096) / 2] ^= 0x20; /* in the records */
   tu_write_file(seg, buf, len);
   ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", jdir, "--key",
                        key, NULL), 1);

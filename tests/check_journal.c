@@ -57,7 +57,7 @@ static medshim_journal *open_rw(unsigned extra) {
 static medshim_journal *open_small_segments(void) {
   medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_CREATE);
   medshim_journal *j = NULL;
-  o.segment_max_bytes = 8192;
+  o.segment_max_bytes = 12288; /* a few records each after the anchors */
   ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, NULL), MEDSHIM_OK);
   return j;
 }
@@ -82,6 +82,16 @@ static void defer_n(medshim_journal *j, const char *prefix, int from, int n) {
     ck_assert_int_eq(r, MEDSHIM_DEFER_STORED);
     medshim_claim_free(c);
   }
+}
+
+/* One claim written but never synced: what a crash can leave torn. */
+static void defer_unsynced(medshim_journal *j, const char *prefix, int i) {
+  medshim_claim *c = tu_claim(prefix, i);
+  const medshim_claim *cs[1] = {c};
+  int r = 0;
+  ck_assert_int_eq(medshim_journal_defer_batch_nosync(j, cs, 1, &r),
+                   MEDSHIM_OK);
+  medshim_claim_free(c);
 }
 
 static medshim_damage verify(medshim_verify_report *rep, int *rc) {
@@ -110,19 +120,6 @@ static char *seg_path(unsigned n) {
   return tu_path(jdir, name);
 }
 
-/* Offsets of records in a segment file (walks the length fields). */
-static size_t record_offsets(const unsigned char *buf, size_t len,
-                             size_t *offs, size_t max) {
-  size_t n = 0, off = JF_SEGMENT_HEADER_BYTES;
-  while (off + JF_RECORD_HEADER_BYTES <= len && n < max) {
-    uint32_t l = jf_get32(buf + off);
-    if (l == 0 || off + l > len)
-      break;
-    offs[n++] = off;
-    off += l;
-  }
-  return n;
-}
 
 START_TEST(test_journal_round_trip) {
   medshim_journal *j = open_rw(0);
@@ -374,7 +371,7 @@ static unsigned char *journal_with(int n, size_t *len, size_t *offs,
   defer_n(j, "V", 0, n);
   medshim_journal_close(j);
   buf = tu_read_file(p, len);
-  *nrec = record_offsets(buf, *len, offs, 64);
+  *nrec = tu_record_offsets(buf, *len, offs, 64);
   ck_assert_uint_eq(*nrec, (size_t)n);
   free(p);
   return buf;
@@ -642,7 +639,8 @@ START_TEST(test_journal_torn_tail_is_trimmed_not_damage) {
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
     j = open_rw(0);
-    defer_n(j, "V", 0, 6);
+    defer_n(j, "V", 0, 5);
+    defer_unsynced(j, "V", 5); /* written, never acknowledged */
     _exit(0); /* no close: no checkpoint beyond the records */
   }
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -650,9 +648,9 @@ START_TEST(test_journal_torn_tail_is_trimmed_not_damage) {
     char *p = seg_path(1);
     size_t len, offs[64], n;
     unsigned char *buf = tu_read_file(p, &len);
-    n = record_offsets(buf, len, offs, 64);
+    n = tu_record_offsets(buf, len, offs, 64);
     ck_assert_uint_eq(n, 6);
-    tu_write_file(p, buf, offs[5] + 100); /* half of the last record */
+    tu_write_file(p, buf, offs[5] + 100); /* half of the unsynced record */
     medshim_verify_report rep;
     int rc;
     ck_assert_int_eq(verify(&rep, &rc), MEDSHIM_DAMAGE_TORN_TAIL);
@@ -684,7 +682,7 @@ START_TEST(test_journal_authentic_record_after_failure_is_damage) {
   char *p = seg_path(1);
   size_t len, offs[64];
   unsigned char *buf = tu_read_file(p, &len);
-  ck_assert_uint_eq(record_offsets(buf, len, offs, 64), 6);
+  ck_assert_uint_eq(tu_record_offsets(buf, len, offs, 64), 6);
   buf[offs[2] + 70] ^= 0x10;
   tu_write_file(p, buf, len);
   expect_damage(MEDSHIM_DAMAGE_BAD_RECORD);
@@ -1428,7 +1426,7 @@ START_TEST(test_journal_detects_lane_tampering) {
   /* a flipped bit in a status record */
   p = lane_seg_path(1);
   buf = tu_read_file(p, &len);
-  n = record_offsets(buf, len, offs, 64);
+  n = tu_record_offsets(buf, len, offs, 64);
   ck_assert_uint_gt(n, 2);
   buf[offs[1] + 80] ^= 0x04;
   tu_write_file(p, buf, len);
@@ -1738,7 +1736,8 @@ START_TEST(test_journal_lane_torn_tail_is_trimmed) {
     for (int i = 0; i < 6; i++) {
       char id[16];
       snprintf(id, sizeof id, "P%d", i);
-      if (set_settled(r, id, 1, 1) != MEDSHIM_OK)
+      /* the last one written, never acknowledged */
+      if (set_settled(r, id, 1, i < 5) != MEDSHIM_OK)
         _exit(3);
     }
     _exit(0); /* no close: no checkpoint beyond the records */
@@ -1749,7 +1748,7 @@ START_TEST(test_journal_lane_torn_tail_is_trimmed) {
     char *p = lane_seg_path(1);
     size_t len, offs[64];
     unsigned char *buf = tu_read_file(p, &len);
-    ck_assert_uint_eq(record_offsets(buf, len, offs, 64), 6);
+    ck_assert_uint_eq(tu_record_offsets(buf, len, offs, 64), 6);
     tu_write_file(p, buf, offs[5] + 100); /* half of the last status */
     free(buf);
     free(p);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal_format_internal.h"
 #include "testutil.h"
 
 char *tu_tempdir(void) {
@@ -127,4 +128,17 @@ int tu_run(Suite *suite) {
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+size_t tu_record_offsets(const unsigned char *buf, size_t len, size_t *offs,
+                         size_t max) {
+  size_t n = 0, off = JF_SEGMENT_DATA_V2;
+  while (off + JF_RECORD_HEADER_BYTES <= len && n < max) {
+    uint32_t l = jf_get32(buf + off);
+    if (l == 0 || off + l > len)
+      break;
+    offs[n++] = off;
+    off += l;
+  }
+  return n;
 }

@@ -21,6 +21,10 @@ medshim_claim *tu_claim(const char *prefix, int i);
 /* Whole file into memory (malloc'ed); *len set. NULL if unreadable. */
 unsigned char *tu_read_file(const char *path, size_t *len);
 void tu_write_file(const char *path, const unsigned char *data, size_t len);
+/* Offsets of the records of a segment file's bytes (walks the length
+ * fields from the first record); how many, at most max. */
+size_t tu_record_offsets(const unsigned char *buf, size_t len, size_t *offs,
+                         size_t max);
 /* Options for a key file, READONLY/CREATE flags. */
 medshim_journal_options tu_opts(const char *keyfile, unsigned flags);
 

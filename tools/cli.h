@@ -15,6 +15,7 @@ int cli_cmd_keygen(int argc, char **argv);
 int cli_cmd_defer(int argc, char **argv);
 int cli_cmd_list(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
+int cli_cmd_receipt(int argc, char **argv);
 int cli_cmd_rekey(int argc, char **argv);
 int cli_cmd_check(int argc, char **argv);
 int cli_cmd_schedule(int argc, char **argv);

@@ -14,6 +14,7 @@
  * buffered, so nothing already read waits for more input before it is
  * acknowledged. A regular file on stdin is mapped rather than read. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -100,7 +101,7 @@ typedef struct shared {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: medshim defer --journal DIR --key KEYFILE\n"
+          "usage: medshim defer --journal DIR --key KEYFILE [--receipts FILE]\n"
           "                     [--schedule FILE... [--pubkey PEM]] < claims.jsonl\n\n"
           "Reads one claim per line (JSON, see docs/claim-format.md) and\n"
           "journals it durably, creating the journal if needed. For each\n"
@@ -112,6 +113,9 @@ static void usage(FILE *f) {
           "re-settlement window those schedules give its visit, journaled\n"
           "with it (what the cashier was told); replay uses only journaled\n"
           "windows. Lines without either are unplanned until `medshim window`.\n"
+          "--receipts FILE appends `VISIT_ID RECEIPT` for each acknowledged\n"
+          "claim (and adds \"receipt\" to its line): the HIS keeps them, and\n"
+          "`medshim verify --receipts FILE` detects a directory rolled back.\n"
           "Exit status: 0 all stored, 2 some lines refused, 1 journal error.\n");
 }
 
@@ -340,8 +344,13 @@ static void parse_run(run *r) {
 /* {"visit_id":...,"status":...}: visit ids are printable ASCII (at most
  * 64 characters), so only quotes and backslashes need escaping. One fwrite
  * a line: stdio locks the stream on every call. */
-static void ack(const char *visit_id, const char *status) {
-  char line[2 * MEDSHIM_VISIT_ID_MAX + 64];
+/* --receipts FILE: "VISIT_ID RECEIPT" lines for the HIS to keep. */
+static FILE *receipts_out;
+static const char *receipts_path;
+
+static void ack(const char *visit_id, const char *status,
+                const char *receipt) {
+  char line[2 * MEDSHIM_VISIT_ID_MAX + MEDSHIM_RECEIPT_LEN_MAX + 96];
   size_t n = 0;
   memcpy(line, "{\"visit_id\":\"", 13);
   n = 13;
@@ -350,8 +359,12 @@ static void ack(const char *visit_id, const char *status) {
       line[n++] = '\\';
     line[n++] = *c;
   }
-  n += (size_t)snprintf(line + n, sizeof line - n, "\",\"status\":\"%s\"}\n",
+  n += (size_t)snprintf(line + n, sizeof line - n, "\",\"status\":\"%s\"",
                         status);
+  if (receipt != NULL)
+    n += (size_t)snprintf(line + n, sizeof line - n, ",\"receipt\":\"%s\"",
+                          receipt);
+  n += (size_t)snprintf(line + n, sizeof line - n, "}\n");
   fwrite(line, 1, n, stdout);
 }
 
@@ -375,10 +388,22 @@ static void report_run(shared *s, run *r) {
     {
       const char *id = medshim_claim_visit_id(r->claim[i]);
       int res = r->results[k++];
+      char receipt[MEDSHIM_RECEIPT_LEN_MAX + 1];
+      const char *rp = NULL;
+      if (receipts_out != NULL &&
+          (res == MEDSHIM_DEFER_STORED || res == MEDSHIM_DEFER_DUPLICATE)) {
+        if (medshim_journal_receipt(receipt, s->j, id) == MEDSHIM_OK) {
+          rp = receipt;
+          fprintf(receipts_out, "%s %s\n", id, receipt);
+        } else {
+          fprintf(stderr, "medshim defer: line %ld: stored, but no receipt: "
+                  "%s\n", r->e[i].line, medshim_journal_errmsg(s->j));
+        }
+      }
       if (res == MEDSHIM_DEFER_STORED) {
-        ack(id, "stored");
+        ack(id, "stored", rp);
       } else if (res == MEDSHIM_DEFER_DUPLICATE) {
-        ack(id, "duplicate");
+        ack(id, "duplicate", rp);
       } else {
         fprintf(stderr, "medshim defer: line %ld: visit_id: %s is already "
                 "journaled with different content (conflict); not stored\n",
@@ -678,6 +703,7 @@ static int defer_args(int argc, char **argv, const char **dir,
                                        {"key", required_argument, 0, 'k'},
                                        {"schedule", required_argument, 0, 's'},
                                        {"pubkey", required_argument, 0, 'p'},
+                                       {"receipts", required_argument, 0, 'r'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   char *files[64];
@@ -691,6 +717,7 @@ static int defer_args(int argc, char **argv, const char **dir,
     case 'j': *dir = optarg; break;
     case 'k': *key = optarg; break;
     case 'p': pubkey = optarg; break;
+    case 'r': receipts_path = optarg; break;
     case 's':
       if (nfiles == 64) {
         fprintf(stderr, "medshim defer: at most 64 --schedule files\n");
@@ -713,6 +740,19 @@ static int defer_args(int argc, char **argv, const char **dir,
   if (pubkey != NULL && nfiles == 0) {
     fprintf(stderr, "medshim defer: --pubkey needs --schedule\n");
     return CLI_EXIT_USAGE;
+  }
+  if (receipts_path != NULL) {
+    /* appended to, never followed through a planted link */
+    int fd = open(receipts_path,
+                  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    receipts_out = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (receipts_out == NULL) {
+      fprintf(stderr, "medshim defer: --receipts %s: %s\n", receipts_path,
+              strerror(errno));
+      if (fd >= 0)
+        close(fd);
+      return CLI_EXIT_FAIL;
+    }
   }
   if (nfiles > 0) {
     loaded_schedules = cli_load_schedules("defer", files, nfiles, pubkey,
@@ -800,6 +840,16 @@ int cli_cmd_defer(int argc, char **argv) {
   /* an abandoned worker is done with it; a fatal error was reported */
   if (cli_close_journal("defer", dir, j, fatal) != MEDSHIM_OK)
     fatal = 1;
+  if (receipts_out != NULL) {
+    if (fflush(receipts_out) != 0 || fsync(fileno(receipts_out)) != 0) {
+      fprintf(stderr, "medshim defer: --receipts %s: %s (the claims are "
+              "stored; `medshim receipt` can issue them again)\n",
+              receipts_path, strerror(errno));
+      fatal = 1;
+    }
+    fclose(receipts_out);
+    receipts_out = NULL;
+  }
   if (!abandoned) {
     free_runs(s);
     if (s->mapped) {

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"defer", cli_cmd_defer, "journal self-paid claims read as JSON lines"},
     {"list", cli_cmd_list, "list journaled claims with their state"},
     {"verify", cli_cmd_verify, "check a journal for damage or tampering"},
+    {"receipt", cli_cmd_receipt, "print claims' receipts (VISIT_ID RECEIPT lines)"},
     {"rekey", cli_cmd_rekey, "replace a journal's key-encryption key"},
     {"check", cli_cmd_check, "decide online / try_online / defer for a visit"},
     {"schedule", cli_cmd_schedule, "lint, sign, verify or show schedules"},

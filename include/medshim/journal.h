@@ -299,6 +299,42 @@ MEDSHIM_API int medshim_journal_replay_key(char out[MEDSHIM_REPLAY_KEY_LEN + 1],
                                            const medshim_journal *journal,
                                            const char *visit_id);
 
+/** Longest receipt text, without the terminating NUL. */
+#define MEDSHIM_RECEIPT_LEN_MAX 48
+
+/**
+ * The claim's receipt: a short text ("R1-" journal tag, sequence, MAC;
+ * at most MEDSHIM_RECEIPT_LEN_MAX characters, letters, digits and '-')
+ * that binds this journal, the claim's visit_id, its place in the record
+ * chain and the record itself under a key derived from the journal's data
+ * key. The HIS keeps it with its visit (a column of the visit row) once
+ * the claim is acknowledged. It is the journal's external anchor: a
+ * directory cannot prove on its own that it was not replaced by an older
+ * copy of itself, but a receipt the journal no longer matches can
+ * (medshim_journal_check_receipt(), `medshim verify --receipts`). It
+ * reveals nothing about the visit without the key.
+ * @param[out] out MEDSHIM_RECEIPT_LEN_MAX + 1 bytes
+ * @return MEDSHIM_OK; MEDSHIM_ENOTFOUND (no such claim); MEDSHIM_EINVAL;
+ *         MEDSHIM_ECORRUPT, MEDSHIM_EIO (the record cannot be read).
+ */
+MEDSHIM_API int medshim_journal_receipt(char out[MEDSHIM_RECEIPT_LEN_MAX + 1],
+                                        medshim_journal *journal,
+                                        const char *visit_id);
+
+/**
+ * Check a receipt the HIS kept for @p visit_id against the journal.
+ * medshim_journal_errmsg() says what is wrong on failure.
+ * @return MEDSHIM_OK when the journal holds the very record the receipt
+ *         was issued for; MEDSHIM_ECORRUPT when it does not (the claim is
+ *         missing, or its record is another one: the journal directory was
+ *         rolled back to an older copy, cut, or replaced);
+ *         MEDSHIM_EKEY (a receipt of another journal); MEDSHIM_EINVAL (not
+ *         a receipt, or NULL); MEDSHIM_EIO.
+ */
+MEDSHIM_API int medshim_journal_check_receipt(medshim_journal *journal,
+                                              const char *visit_id,
+                                              const char *receipt);
+
 /** What medshim_journal_verify() found. */
 typedef enum medshim_damage {
   MEDSHIM_DAMAGE_NONE = 0,
