@@ -97,7 +97,14 @@ typedef struct status_w {
   int claim;
   medshim_claim_status st;
   int acked;
+  int by; /* the handle that wrote it (handle_id) */
 } status_w;
+
+/* A claim written without a sync: acknowledged by its handle's next sync. */
+typedef struct unacked {
+  int claim;
+  int by;
+} unacked;
 
 enum model { M_DURABLE, M_PREFIX, M_TORN, M_REORDER, NMODEL };
 static const char *const model_names[NMODEL] = {"durable", "prefix", "torn",
@@ -124,9 +131,11 @@ typedef struct scen {
   int nclaims, capclaims;
   status_w *sts;
   int nsts, capsts;
-  int *unacked_claims; /* deferred without a sync, not yet acknowledged */
+  unacked *unacked_claims; /* deferred without a sync, not yet acknowledged */
   int nunacked, capunacked;
   medshim_claim *restart_claim;
+  const medshim_journal *handles[16]; /* open in the recorded run */
+  int nhandles;
   /* results */
   long states[NMODEL], met[NMODEL], fails[NMODEL], known[NMODEL],
       kinds[NMODEL][NFK];
@@ -336,15 +345,30 @@ static int add_claim(scen *sc, int i) {
   return i;
 }
 
-static void ack_unacked_claims(scen *sc) {
-  for (int i = 0; i < sc->nunacked; i++)
-    mark(sc, EV_ACK_CLAIM, sc->unacked_claims[i]);
-  sc->nunacked = 0;
+/* What handle j wrote without a sync is durable once a sync of j returned
+ * (journal.h: the next medshim_journal_sync(), durable defer or close). */
+static int handle_id(const scen *sc, const medshim_journal *j) {
+  for (int i = 0; i < sc->nhandles; i++)
+    if (sc->handles[i] == j)
+      return i;
+  ck_abort_msg("handle not opened with journal_open");
+  return -1;
 }
 
-static void ack_unacked_statuses(scen *sc) {
+static void ack_unacked_claims(scen *sc, int j) {
+  int w = 0;
+  for (int i = 0; i < sc->nunacked; i++) {
+    if (sc->unacked_claims[i].by == j)
+      mark(sc, EV_ACK_CLAIM, sc->unacked_claims[i].claim);
+    else
+      sc->unacked_claims[w++] = sc->unacked_claims[i];
+  }
+  sc->nunacked = w;
+}
+
+static void ack_unacked_statuses(scen *sc, int j) {
   for (int i = 0; i < sc->nsts; i++)
-    if (!sc->sts[i].acked) {
+    if (!sc->sts[i].acked && sc->sts[i].by == j) {
       sc->sts[i].acked = 1;
       mark(sc, EV_ACK_STATUS, i);
     }
@@ -385,11 +409,12 @@ static void defer_many(scen *sc, medshim_journal *j, int from, int n,
       mark(sc, EV_ACK_CLAIM, from + i);
     } else {
       PUSH(sc->unacked_claims, sc->nunacked, sc->capunacked);
-      sc->unacked_claims[sc->nunacked++] = from + i;
+      sc->unacked_claims[sc->nunacked].claim = from + i;
+      sc->unacked_claims[sc->nunacked++].by = handle_id(sc, j);
     }
   }
   if (sync) /* the batch's fdatasync covered what was written before it */
-    ack_unacked_claims(sc);
+    ack_unacked_claims(sc, handle_id(sc, j));
 }
 
 /* A status of its own for each call: told apart by attempts and time. */
@@ -402,6 +427,7 @@ static void set_status(scen *sc, medshim_journal *j, int claim,
   w = &sc->sts[m];
   memset(w, 0, sizeof *w);
   w->claim = claim;
+  w->by = handle_id(sc, j);
   medshim_claim_status_init(&w->st, MEDSHIM_CLAIM_STATUS_VERSION);
   w->st.state = state;
   w->st.attempts = (uint32_t)(m + 1);
@@ -430,21 +456,23 @@ static void set_status(scen *sc, medshim_journal *j, int claim,
                                    NULL, 0, sync);
   ck_assert_msg(rc == MEDSHIM_OK, "set_status: %s", medshim_journal_errmsg(j));
   if (sync) /* the lane's sync covered the statuses written before */
-    ack_unacked_statuses(sc);
+    ack_unacked_statuses(sc, handle_id(sc, j));
 }
 
 static void journal_sync(scen *sc, medshim_journal *j) {
   note(sc, "sync");
   ck_assert_int_eq(medshim_journal_sync(j), MEDSHIM_OK);
-  ack_unacked_claims(sc);
-  ack_unacked_statuses(sc);
+  ack_unacked_claims(sc, handle_id(sc, j));
+  ack_unacked_statuses(sc, handle_id(sc, j));
 }
 
 static void journal_close(scen *sc, medshim_journal *j) {
+  int id = handle_id(sc, j);
   note(sc, "close");
+  sc->handles[id] = NULL;
   ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
-  ack_unacked_claims(sc);
-  ack_unacked_statuses(sc);
+  ack_unacked_claims(sc, id);
+  ack_unacked_statuses(sc, id);
 }
 
 static medshim_journal *open_at(const scen *sc, const char *dir,
@@ -465,6 +493,8 @@ static medshim_journal *journal_open(scen *sc, unsigned flags) {
        flags & MEDSHIM_JOURNAL_REPLAY ? " REPLAY" : "");
   j = open_at(sc, sc->jdir, flags, &err);
   ck_assert_msg(j != NULL, "open %s: %s: %s", sc->jdir, err.where, err.text);
+  ck_assert_int_lt(sc->nhandles, 16);
+  sc->handles[sc->nhandles++] = j;
   return j;
 }
 
@@ -1953,7 +1983,8 @@ END_TEST
 
 /* (iv) the replay lane: a REPLAY handle writes statuses with and without a
  * sync while the claims exist; then a claim writer replays in-process,
- * deferring claims without a sync and setting their statuses. */
+ * deferring claims without a sync and setting their statuses; then a
+ * REPLAY handle sets statuses of claims a cashier has not synced yet. */
 START_TEST(test_replay) {
   scen sc;
   medshim_journal *j;
@@ -1989,6 +2020,17 @@ START_TEST(test_replay) {
   set_status(&sc, j, 13, MEDSHIM_STATE_SETTLED, 1);
   defer_many(&sc, j, 16, 2, 0);
   set_status(&sc, j, 14, MEDSHIM_STATE_VOIDED, 0);
+  journal_close(&sc, j);
+  /* a replay process reads claims a cashier wrote without a sync yet: its
+   * first status makes them durable before it (sync_main_snapshot) */
+  j = journal_open(&sc, 0);
+  defer_many(&sc, j, 18, 2, 0);
+  {
+    medshim_journal *r = journal_open(&sc, MEDSHIM_JOURNAL_REPLAY);
+    set_status(&sc, r, 19, MEDSHIM_STATE_IN_DOUBT, 1);
+    set_status(&sc, r, 18, MEDSHIM_STATE_SETTLED, 0);
+    journal_close(&sc, r);
+  }
   journal_close(&sc, j);
   record_stop();
   finish(&sc);
