@@ -511,12 +511,30 @@ static char *pick_tmp_base(void) {
   return p;
 }
 
+/* Directories of the scenarios alive, removed by the fixture's teardown
+ * when a test failed before freeing its scenarios. */
+static char *live_bases[8];
+
+static void teardown(void) {
+  medshim__io_set_recorder(NULL, NULL);
+  for (size_t i = 0; i < sizeof live_bases / sizeof *live_bases; i++) {
+    tu_rmtree(live_bases[i]);
+    free(live_bases[i]);
+    live_bases[i] = NULL;
+  }
+}
+
 static void scen_init(scen *sc, const char *name, uint64_t seg_max) {
   char *real;
   memset(sc, 0, sizeof *sc);
   sc->name = name;
   sc->seg_max = seg_max;
   sc->base = pick_tmp_base();
+  for (size_t i = 0; i < sizeof live_bases / sizeof *live_bases; i++)
+    if (live_bases[i] == NULL) {
+      live_bases[i] = xstrdup(sc->base);
+      break;
+    }
   sc->key = tu_path(sc->base, "key");
   tu_write_key(sc->key, 7);
   sc->root = tu_path(sc->base, "run");
@@ -559,6 +577,11 @@ static void scen_free(scen *sc) {
   medshim_claim_free(sc->restart_claim);
   free(sc->seen);
   tu_rmtree(sc->base);
+  for (size_t i = 0; i < sizeof live_bases / sizeof *live_bases; i++)
+    if (live_bases[i] != NULL && strcmp(live_bases[i], sc->base) == 0) {
+      free(live_bases[i]);
+      live_bases[i] = NULL;
+    }
   free(sc->base);
   free(sc->root);
   free(sc->jdir);
@@ -2076,8 +2099,8 @@ int main(void) {
   random_subsets = env_int("MEDSHIM_CRASHSTATE_RANDOM", 16);
   show_max = env_int("MEDSHIM_CRASHSTATE_SHOW", 2);
   tcase_set_timeout(tc, 600);
-  /* a test that failed while recording must not leave its recorder set */
-  tcase_add_checked_fixture(tc, NULL, record_stop);
+  /* a test that failed must not leave its recorder set or its files */
+  tcase_add_checked_fixture(tc, NULL, teardown);
   tcase_add_test(tc, test_defer);
   tcase_add_test(tc, test_roll);
   tcase_add_test(tc, test_trim_tail);
