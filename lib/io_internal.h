@@ -4,6 +4,7 @@
 #define MEDSHIM_IO_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Text for an errno from these calls: strerror(), except that a full disk
@@ -34,10 +35,49 @@ int medshim__io_open_at(int dfd, const char *name, int flags);
 int medshim__io_rename_at(int dfd, const char *from, const char *to);
 int medshim__io_unlink_at(int dfd, const char *name);
 
+/* The calls that bypassed the shim before it recorded (see the recorder). */
+/* mkdir(path, mode). */
+int medshim__io_mkdir(const char *path, mode_t mode);
+/* open(path, flags, mode) for a file that flags may create (O_CREAT). */
+int medshim__io_open(const char *path, int flags, mode_t mode);
+/* ftruncate(fd, len). */
+int medshim__io_truncate(int fd, off_t len);
+
 /* Fault injection for tests. kind: which call fails. after: how many calls
  * of that kind succeed first (0: the next one fails). err: the errno.
  * after < 0 disarms. The counters are process-wide. */
 enum medshim__io_kind { MEDSHIM__IO_WRITE = 0, MEDSHIM__IO_SYNC = 1 };
 void medshim__io_inject(enum medshim__io_kind kind, long after, int err);
+
+/* Recorder for tests (crash-state exploration): when set, called after
+ * every successful mutating call above with what it did, paths absolute
+ * (descriptors resolved through /proc/self/fd, so Linux only). NULL by
+ * default: then each call costs one atomic load. Writes are reported per
+ * write(2) that succeeded, also the half of an injected torn write. The
+ * event and what it points to are valid only during the call. Not
+ * synchronised with calls in flight: set it while no other thread does
+ * I/O through the shim. */
+enum medshim__io_op {
+  MEDSHIM__IO_OP_CREATE = 1, /* path: a new regular file */
+  MEDSHIM__IO_OP_MKDIR,      /* path: a new directory */
+  MEDSHIM__IO_OP_WRITE,      /* path: len bytes of data at off */
+  MEDSHIM__IO_OP_FDATASYNC,  /* path: a file */
+  MEDSHIM__IO_OP_FSYNC,      /* path: a file */
+  MEDSHIM__IO_OP_FSYNC_DIR,  /* path: a directory (by path or descriptor) */
+  MEDSHIM__IO_OP_RENAME,     /* path -> path2, replacing path2 */
+  MEDSHIM__IO_OP_UNLINK,     /* path */
+  MEDSHIM__IO_OP_TRUNCATE    /* path: new length in off */
+};
+typedef struct medshim__io_event {
+  enum medshim__io_op op;
+  const char *path;
+  const char *path2; /* RENAME only */
+  const void *data;  /* WRITE only */
+  size_t len;
+  uint64_t off;
+} medshim__io_event;
+typedef void (*medshim__io_recorder_fn)(const medshim__io_event *ev,
+                                        void *payload);
+void medshim__io_set_recorder(medshim__io_recorder_fn fn, void *payload);
 
 #endif

@@ -168,7 +168,7 @@ static int ensure_dir(medshim_journal *j, int create, medshim_error *err) {
   } else {
     char parent[4096];
     const char *base;
-    if (mkdir(j->dir, 0700) != 0)
+    if (medshim__io_mkdir(j->dir, 0700) != 0)
       return medshim__error_set(err, MEDSHIM_EIO, j->dir,
                                 "cannot create the journal directory: %s",
                                 medshim__io_strerror(errno));
@@ -243,7 +243,7 @@ static int trim_torn_tail(medshim_journal *j, const medshim__jscan *s,
     return rc;
   }
   fd = medshim__io_open_at(dfd, name, O_WRONLY);
-  if (fd < 0 || ftruncate(fd, (off_t)s->torn_offset) != 0 ||
+  if (fd < 0 || medshim__io_truncate(fd, (off_t)s->torn_offset) != 0 ||
       medshim__io_fsync(fd) != 0) {
     int saved = errno;
     rc = medshim__error_set(err, MEDSHIM_EIO, name,

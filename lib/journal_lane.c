@@ -230,7 +230,7 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
  * when another process created it and crashed before syncing). */
 static int ensure_lane_dir(medshim_journal *j, medshim_error *err) {
   struct stat st;
-  if (mkdir(j->lane->dir, 0700) != 0 && errno != EEXIST)
+  if (medshim__io_mkdir(j->lane->dir, 0700) != 0 && errno != EEXIST)
     return medshim__error_set(err, MEDSHIM_EIO, "replay lane",
                               "cannot create %s: %s", j->lane->dir,
                               strerror(errno));
@@ -429,7 +429,7 @@ int medshim__lane_ensure(medshim_journal *j, medshim_error *err) {
    * moment it takes; if another process holds it, that process writes the
    * checkpoint itself when it loads the lane. */
   medshim__fmt(path, sizeof path, "%s/%s", lane->dir, JF_LOCK_NAME);
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  fd = medshim__io_open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return medshim__error_set(err, MEDSHIM_EIO, "replay lane",
                               "cannot open %s: %s", path, strerror(errno));

@@ -62,7 +62,8 @@ static int reserve(medshim__msgids *m, int64_t now) {
 
   fd = open(m->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT) {
-    fd = open(m->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    fd = medshim__io_open(m->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+                                     O_NOFOLLOW, 0600);
     created = fd >= 0;
     if (fd < 0 && errno == EEXIST) /* another process made it first */
       fd = open(m->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
