@@ -116,14 +116,14 @@ int medshim__verify_chain(const char *dir, medshim__jscan *scan,
                    "writer stopped (no complete header): what a crash "
                    "leaves; the next writer removes it",
                    lane, report->segment);
-    else if (scan->torn_anchor > 0 || report->seq > 1)
+    else if (scan->torn_anchor > 0)
       medshim__fmt(report->text, sizeof report->text,
                    "%s: torn tail: %" PRIu64 " bytes from offset %" PRIu64
                    " of segment %" PRIu64 " (record %" PRIu64 " onwards) do "
                    "not form whole records; they lie beyond record %" PRIu64
-                   ", the last one the segment's anchor and the checkpoint "
-                   "record as durable, so they were never acknowledged: what "
-                   "a power cut or a crash leaves; the next writer trims them",
+                   ", the last one the segment's anchor records as durable, "
+                   "so they were never acknowledged: what a power cut or a "
+                   "crash leaves; the next writer trims them",
                    lane, scan->torn_bytes, report->offset, report->segment,
                    report->seq, scan->torn_anchor);
     else
