@@ -110,6 +110,11 @@ static int index_damage(open_ctx *o, uint32_t seg_index, uint64_t off,
                         const medshim__jrec *rec, medshim_damage kind,
                         const char *what) {
   medshim_verify_report *r = &o->scan.report;
+  if (o->scan.salvage) { /* noted, and the record left out */
+    o->scan.skipped++;
+    if (r->damage != MEDSHIM_DAMAGE_NONE)
+      return MEDSHIM_OK;
+  }
   r->damage = kind;
   r->segment = o->scan.segs[seg_index].segno;
   r->seq = rec->seq;
@@ -117,7 +122,7 @@ static int index_damage(open_ctx *o, uint32_t seg_index, uint64_t off,
   medshim__fmt(r->text, sizeof r->text,
                "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64
                ": %s", r->segment, rec->seq, off, what);
-  return MEDSHIM_ECORRUPT;
+  return o->scan.salvage ? MEDSHIM_OK : MEDSHIM_ECORRUPT;
 }
 
 /* Called for each authentic record while opening: builds the index. */
@@ -345,8 +350,13 @@ int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
   scan->crypto = j->rcrypto;
   scan->scratch = &j->rscratch;
   scan->have_checkpoint = 0;
-  ckrc = medshim__checkpoint_read(j->dir, &j->keys, &scan->checkpoint);
-  if (ckrc == MEDSHIM_OK) {
+  scan->salvage = j->salvage;
+  ckrc = j->salvage ? MEDSHIM_EIO /* not used */
+                    : medshim__checkpoint_read(j->dir, &j->keys,
+                                               &scan->checkpoint);
+  if (j->salvage) {
+    /* what the checkpoint would prove is not needed to read */
+  } else if (ckrc == MEDSHIM_OK) {
     scan->have_checkpoint = 1;
     if (j->parent == NULL)
       j->lane_marked = (scan->checkpoint.flags & JF_CKPT_LANE) != 0;
@@ -446,13 +456,19 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
       (opts->flags & MEDSHIM_JOURNAL_REPLAY) != 0)
     return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
                               "READONLY and REPLAY exclude each other");
+  if ((opts->flags & MEDSHIM_JOURNAL_SALVAGE) != 0 &&
+      (opts->flags & (MEDSHIM_JOURNAL_REPLAY | MEDSHIM_JOURNAL_CREATE)) != 0)
+    return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
+                              "SALVAGE is read-only: no CREATE or REPLAY");
   j = medshim__journal_new(dir);
   if (j == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
   /* REPLAY: the claims are read-only (no claim lock), statuses writable. */
-  j->readonly = (opts->flags & (MEDSHIM_JOURNAL_READONLY |
-                                MEDSHIM_JOURNAL_REPLAY)) != 0;
-  j->status_writable = (opts->flags & MEDSHIM_JOURNAL_READONLY) == 0;
+  j->salvage = (opts->flags & MEDSHIM_JOURNAL_SALVAGE) != 0;
+  j->readonly = (opts->flags & (MEDSHIM_JOURNAL_READONLY | MEDSHIM_JOURNAL_REPLAY |
+                                MEDSHIM_JOURNAL_SALVAGE)) != 0;
+  j->status_writable = (opts->flags & (MEDSHIM_JOURNAL_READONLY |
+                                       MEDSHIM_JOURNAL_SALVAGE)) == 0;
   create = !j->readonly && (opts->flags & MEDSHIM_JOURNAL_CREATE) != 0;
   if (opts->segment_max_bytes)
     j->seg_max = opts->segment_max_bytes;
@@ -487,8 +503,26 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   oc.ix = &j->ix;
   if ((rc = medshim__journal_load(j, &oc.scan, err)) != MEDSHIM_OK)
     goto fail;
-  if ((rc = medshim__lane_open(j, err)) != MEDSHIM_OK)
-    goto fail;
+  if (j->salvage) {
+    j->salvaged = oc.scan.report;
+    j->salvaged.version = MEDSHIM_VERIFY_REPORT_VERSION;
+    j->salvaged.segments = oc.scan.skipped; /* damaged places passed */
+  }
+  if ((rc = medshim__lane_open(j, err)) != MEDSHIM_OK) {
+    if (!j->salvage)
+      goto fail;
+    /* Salvage: the claims without the statuses the lane would add */
+    if (j->salvaged.damage == MEDSHIM_DAMAGE_NONE) {
+      j->salvaged.damage = MEDSHIM_DAMAGE_BAD_RECORD;
+      medshim__fmt(j->salvaged.text, sizeof j->salvaged.text,
+                   "replay lane unreadable (%s): claims show the status the "
+                   "main lane gives them", err ? err->text : "damaged");
+    }
+    j->salvaged.segments++;
+    medshim_journal_close(j->lane);
+    j->lane = NULL;
+    rc = MEDSHIM_OK;
+  }
   if (!j->readonly && j->parent == NULL && !j->lane_marked &&
       (rc = mark_lane(j, err)) != MEDSHIM_OK)
     goto fail;
@@ -500,6 +534,26 @@ fail:
   free(segnos);
   journal_free(j);
   return rc;
+}
+
+int medshim_journal_salvage_report(const medshim_journal *j,
+                                   medshim_verify_report *out) {
+  if (j == NULL || out == NULL)
+    return MEDSHIM_EINVAL;
+  memset(out, 0, sizeof *out);
+  out->version = MEDSHIM_VERIFY_REPORT_VERSION;
+  if (!j->salvage)
+    return MEDSHIM_OK;
+  *out = j->salvaged;
+  if (j->lane != NULL && j->lane->salvaged.damage != MEDSHIM_DAMAGE_NONE) {
+    if (out->damage == MEDSHIM_DAMAGE_NONE) {
+      *out = j->lane->salvaged;
+      medshim__fmt(out->text, sizeof out->text, "replay lane: %s",
+                   j->lane->salvaged.text);
+    }
+    out->segments = j->salvaged.segments + j->lane->salvaged.segments;
+  }
+  return out->damage == MEDSHIM_DAMAGE_NONE ? MEDSHIM_OK : MEDSHIM_ECORRUPT;
 }
 
 int medshim_journal_sync(medshim_journal *j) {
@@ -1401,16 +1455,21 @@ static int walk_record(void *payload, uint32_t seg_index, uint64_t off,
   medshim_claim_status st;
   medshim__jentry *e;
   int rc;
-  (void)seg_index;
-  (void)off;
   if (rec->seq > w->last_seq)
     return 1; /* past the snapshot: stop, successfully */
   if (rec->type != JF_REC_CLAIM)
     return MEDSHIM_OK;
   if (medshim__claim_decode(&claim, rec->body, rec->body_len) != MEDSHIM_OK)
-    return MEDSHIM_ECORRUPT;
+    return w->j->salvage ? MEDSHIM_OK : MEDSHIM_ECORRUPT;
   pthread_mutex_lock(&w->j->mu);
   e = medshim__jindex_find(&w->j->ix, rec->id, rec->id_len);
+  if (w->j->salvage &&
+      (e == NULL || e->claim_seg != seg_index || e->claim_off != off)) {
+    /* salvage: a copy the index left out */
+    pthread_mutex_unlock(&w->j->mu);
+    medshim_claim_free(claim);
+    return MEDSHIM_OK;
+  }
   rc = e == NULL ? MEDSHIM_ECORRUPT
                  : entry_status(w->j, e, &st, &w->buf, &w->cap);
   pthread_mutex_unlock(&w->j->mu);
@@ -1454,6 +1513,7 @@ int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
   scan.crypto = medshim__jcrypto_new();
   scan.scratch = &scratch;
   scan.want_claim_body = 1;
+  scan.salvage = j->salvage;
   scan.fn = walk_record;
   scan.payload = &w;
   if (scan.crypto == NULL)

@@ -155,6 +155,8 @@ typedef struct medshim__jscan {
   medshim__jscratch *scratch;
   int want_claim_body;
   int want_status_body;
+  int salvage; /* damage is noted (first in report, counted in skipped) and
+                * passed: every record that authenticates is reached */
   int have_checkpoint;
   medshim__jcheckpoint checkpoint;
   medshim__jscan_fn fn;
@@ -171,6 +173,7 @@ typedef struct medshim__jscan {
   uint64_t torn_bytes;    /* bytes from torn_offset to the end of the file */
   uint64_t torn_anchor;   /* last record the segment's anchor names (v2) */
   int torn_unused;        /* the "torn" tail is only unused allocated space */
+  uint64_t skipped;       /* salvage: damaged places passed */
   medshim_verify_report report; /* damage found (report.damage) */
 } medshim__jscan;
 
@@ -182,6 +185,8 @@ int medshim__jscan_run(medshim__jscan *scan);
 struct medshim_journal {
   char *dir;
   int readonly;           /* no records of this chain may be written */
+  int salvage;            /* opened with MEDSHIM_JOURNAL_SALVAGE (read-only) */
+  medshim_verify_report salvaged; /* what a salvage open passed */
   int status_writable;    /* statuses may be written (to the replay lane) */
   int lane_marked;        /* the main checkpoint says the replay lane exists */
   /* The replay lane: the chain of status records in dir/replay, a handle of

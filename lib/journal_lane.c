@@ -41,6 +41,10 @@ static int lane_damage(lane_ctx *c, uint32_t seg_index, uint64_t off,
   r->offset = off;
   medshim__fmt(r->text, sizeof r->text, AT "%s", r->segment, rec->seq, off,
                what);
+  if (c->scan.salvage) { /* noted; the record left out */
+    c->scan.skipped++;
+    return MEDSHIM_OK;
+  }
   return MEDSHIM_ECORRUPT;
 }
 
@@ -169,7 +173,11 @@ static int load_lane(medshim_journal *j, medshim_error *err) {
   c.scan.fn = lane_record;
   c.scan.payload = &c;
   rc = medshim__journal_load(j->lane, &c.scan, err);
-  if (rc == MEDSHIM_OK && c.orphans.count > 0) {
+  if (j->lane->salvage) {
+    /* statuses of claims the main lane lost are left out, not damage */
+    j->lane->salvaged = c.scan.report;
+    j->lane->salvaged.segments = c.scan.skipped;
+  } else if (rc == MEDSHIM_OK && c.orphans.count > 0) {
     medshim_verify_report rep;
     memset(&rep, 0, sizeof rep);
     rc = recheck_orphans(j->dir, &j->keys, &c, &rep);
@@ -199,13 +207,14 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
   j->lane = lane; /* freed with j */
   lane->parent = j;
   lane->readonly = 1; /* until the first status write takes its lock */
+  lane->salvage = j->salvage;
   lane->seg_max = j->seg_max;
   lane->next_seq = 1;
   if (medshim__jkeys_lane(&lane->keys, &j->keys) != 0)
     return medshim__error_set(err, MEDSHIM_ECRYPTO, "", "key derivation "
                               "failed");
   if (lstat(path, &st) != 0) {
-    if (errno == ENOENT && !j->lane_marked)
+    if (errno == ENOENT && (!j->lane_marked || j->salvage))
       return MEDSHIM_OK; /* no status in the lane yet */
     if (errno == ENOENT)
       return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
@@ -218,7 +227,7 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
   if (!S_ISDIR(st.st_mode))
     return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
                               "%s is not a directory", path);
-  if (j->lane_marked && !lane_checkpoint_exists(path))
+  if (j->lane_marked && !j->salvage && !lane_checkpoint_exists(path))
     return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
                               "%s/%s is missing (removed?): the main "
                               "checkpoint says the lane exists; run verify",

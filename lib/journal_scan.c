@@ -51,15 +51,23 @@ static const unsigned char *reader_at(reader *r, uint64_t off, size_t need,
   return r->buf;
 }
 
+/* Damage found. A salvage scan notes the first one, counts them and goes
+ * on (SALVAGED); any other scan stops with MEDSHIM_ECORRUPT. */
+#define SALVAGED 1
 static int damage(medshim__jscan *s, medshim_damage kind, uint64_t segno,
                   uint64_t seq, uint64_t off, const char *fmt, const char *why) {
+  if (s->salvage) {
+    s->skipped++;
+    if (s->report.damage != MEDSHIM_DAMAGE_NONE)
+      return SALVAGED;
+  }
   s->report.damage = kind;
   s->report.segment = segno;
   s->report.seq = seq;
   s->report.offset = off;
   medshim__fmt(s->report.text, sizeof s->report.text, fmt, segno, seq, off,
                why);
-  return MEDSHIM_ECORRUPT;
+  return s->salvage ? SALVAGED : MEDSHIM_ECORRUPT;
 }
 
 #define AT "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64 ": %s"
@@ -94,6 +102,32 @@ static int authentic_record_follows(medshim__jscan *s, reader *r,
   return 0;
 }
 
+/* Salvage: the offset of the next authentic record after off in this
+ * segment (any sequence), or 0 when none. */
+static uint64_t next_authentic(medshim__jscan *s, reader *r,
+                               const unsigned char key[32], uint64_t off) {
+  for (uint64_t p = off + 1; p + JF_RECORD_OVERHEAD <= r->size; p++) {
+    size_t avail;
+    const unsigned char *h = reader_at(r, p, JF_RECORD_HEADER_BYTES, &avail);
+    uint32_t len;
+    medshim__jrec rec;
+    if (h == NULL || avail < JF_RECORD_HEADER_BYTES)
+      return 0;
+    len = jf_get32(h);
+    if ((h[4] != JF_REC_CLAIM && h[4] != JF_REC_STATUS) || h[5] != JF_VERSION ||
+        h[6] != 0 || h[7] != 0 || len < JF_RECORD_OVERHEAD ||
+        len > JF_RECORD_MAX || p + len > r->size)
+      continue;
+    h = reader_at(r, p, len, &avail);
+    if (h == NULL)
+      return 0;
+    if (medshim__jrec_open(s->crypto, s->scratch, key, h, avail, 0, &rec) ==
+        JREC_OK)
+      return p;
+  }
+  return 0;
+}
+
 static int all_zero(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (p[i] != 0)
@@ -122,7 +156,7 @@ static int zeros_to_end(reader *r, uint64_t off) {
 /* Compare the running state with the checkpoint once the scan passes it. */
 static int check_checkpoint_chain(medshim__jscan *s, uint64_t segno,
                                   uint64_t off) {
-  if (s->have_checkpoint && s->next_seq - 1 == s->checkpoint.seq &&
+  if (s->have_checkpoint && !s->salvage && s->next_seq - 1 == s->checkpoint.seq &&
       !medshim__ct_equal(s->chain, s->checkpoint.chain, JF_HASH_BYTES))
     return damage(s, MEDSHIM_DAMAGE_CHAIN, segno, s->checkpoint.seq, off, AT,
                   "running hash differs from the checkpoint's");
@@ -135,6 +169,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
   unsigned char prev[JF_HASH_BYTES];
   uint64_t hsegno, first_seq, off;
   unsigned version = 0;
+  int anchored; /* the segment's anchor is checked (not when salvaging) */
   medshim__janchor an;
   reader r = {-1, 0, NULL, 0, 0, 0};
   struct stat st;
@@ -154,7 +189,9 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
   if (segno != s->nsegs + 1) {
     rc = damage(s, MEDSHIM_DAMAGE_MISSING_SEGMENT, s->nsegs + 1, s->next_seq, 0,
                 AT, "segment file missing (the next one found is later)");
-    goto cleanup;
+    if (rc != SALVAGED)
+      goto cleanup;
+    rc = MEDSHIM_OK;
   }
   if (medshim__io_pread_full(r.fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
     if (last) { /* crashed while creating the segment */
@@ -164,6 +201,8 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
     }
     rc = damage(s, MEDSHIM_DAMAGE_BAD_SEGMENT, segno, s->next_seq, 0, AT,
                 "segment header truncated");
+    if (rc == SALVAGED)
+      rc = MEDSHIM_OK; /* nothing to read in it */
     goto cleanup;
   }
   if (medshim__segment_header_check(hdr, s->keys, &hsegno, &first_seq, salt,
@@ -176,27 +215,46 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
     rc = damage(s, MEDSHIM_DAMAGE_BAD_SEGMENT, segno, s->next_seq, 0, AT,
                 "segment header fails authentication (altered, or from "
                 "another journal)");
-    goto cleanup;
+    if (rc != SALVAGED)
+      goto cleanup;
+    /* Salvage: take its fields as they are; only records that
+     * authenticate under the key they give are read. */
+    rc = MEDSHIM_OK;
+    hsegno = segno;
+    first_seq = jf_get64(hdr + 40);
+    memcpy(salt, hdr + 48, JF_SALT_BYTES);
+    memcpy(prev, hdr + 64, JF_HASH_BYTES);
+    version = jf_get16(hdr + 8) == JF_SEGMENT_V1 ? JF_SEGMENT_V1 : JF_SEGMENT_V2;
   }
   if (hsegno != segno) {
     rc = damage(s, MEDSHIM_DAMAGE_MISSING_SEGMENT, segno, s->next_seq, 0, AT,
                 "segment file renamed: its header names another number");
-    goto cleanup;
+    if (rc != SALVAGED)
+      goto cleanup;
+    rc = MEDSHIM_OK; /* its records' key follows the header's number */
   }
   if (first_seq != s->next_seq) {
     rc = damage(s, MEDSHIM_DAMAGE_SEQUENCE, segno, s->next_seq, 0, AT,
                 first_seq > s->next_seq
                     ? "records missing before this segment"
                     : "segment repeats records of an earlier one");
-    goto cleanup;
+    if (rc != SALVAGED)
+      goto cleanup;
+    rc = MEDSHIM_OK;
+    if (first_seq > s->next_seq)
+      s->next_seq = first_seq;
   }
   if (!medshim__ct_equal(prev, s->chain, JF_HASH_BYTES)) {
     rc = damage(s, MEDSHIM_DAMAGE_CHAIN, segno, s->next_seq, 0, AT,
                 "segment does not link to the previous one");
-    goto cleanup;
+    if (rc != SALVAGED)
+      goto cleanup;
+    rc = MEDSHIM_OK;
+    memcpy(s->chain, prev, JF_HASH_BYTES);
   }
   memset(&an, 0, sizeof an);
-  if (version == JF_SEGMENT_V2) {
+  anchored = version == JF_SEGMENT_V2 && !s->salvage;
+  if (anchored) {
     const unsigned char *area = reader_at(&r, 0, JF_SEGMENT_DATA_V2, &avail);
     if (area == NULL) {
       rc = MEDSHIM_EIO;
@@ -249,7 +307,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
   seg->first_seq = first_seq;
   seg->data_start =
       version == JF_SEGMENT_V2 ? JF_SEGMENT_DATA_V2 : JF_SEGMENT_HEADER_BYTES;
-  if (medshim__segment_key(seg->key, s->keys, segno, salt) != 0) {
+  if (medshim__segment_key(seg->key, s->keys, hsegno, salt) != 0) {
     rc = MEDSHIM_ECRYPTO;
     goto cleanup;
   }
@@ -288,21 +346,21 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
        * follows. At or below the anchor or the checkpoint: damage. */
       if (last && f != JREC_PLAIN &&
           (!s->have_checkpoint || s->next_seq > s->checkpoint.seq) &&
-          (version == JF_SEGMENT_V2
-               ? s->next_seq > an.seq
-               : !authentic_record_follows(s, &r, seg->key, off))) {
+          !s->salvage &&
+          (anchored ? s->next_seq > an.seq
+                    : !authentic_record_follows(s, &r, seg->key, off))) {
         int unused;
         s->torn = 1;
         s->torn_offset = off;
         s->torn_bytes = r.size - off;
-        s->torn_anchor = version == JF_SEGMENT_V2 ? an.seq : 0;
+        s->torn_anchor = anchored ? an.seq : 0;
         /* nothing but zeros to the end: space the writer allocated ahead
          * and has not used (yet), not a torn record */
         if ((unused = zeros_to_end(&r, off)) < 0) {
           rc = MEDSHIM_EIO;
           goto cleanup;
         }
-        s->torn_unused = version == JF_SEGMENT_V2 && unused;
+        s->torn_unused = anchored && unused;
         break;
       }
       rc = damage(s, MEDSHIM_DAMAGE_BAD_RECORD, segno, s->next_seq, off, AT,
@@ -311,7 +369,15 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
                   : f == JREC_AUTH   ? "record fails authentication (altered "
                                        "bytes or a record spliced in)"
                                      : "record content is malformed");
-      goto cleanup;
+      if (rc != SALVAGED)
+        goto cleanup;
+      /* Salvage: on at the next record that authenticates, if any */
+      rc = MEDSHIM_OK;
+      if ((off = next_authentic(s, &r, seg->key, off)) == 0) {
+        off = r.size;
+        break;
+      }
+      continue;
     }
     if (rec.seq != s->next_seq) {
       rc = damage(s, MEDSHIM_DAMAGE_SEQUENCE, segno, s->next_seq, off, AT,
@@ -320,19 +386,29 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
                         "were deleted or reordered"
                       : "authentic record out of place: a record was "
                         "duplicated or reordered");
-      goto cleanup;
+      if (rc != SALVAGED)
+        goto cleanup;
+      rc = MEDSHIM_OK;
+      if (rec.seq < s->next_seq) { /* seen already: skip the copy */
+        off += rec.len;
+        continue;
+      }
+      s->next_seq = rec.seq;
     }
     if (!medshim__ct_equal(rec.header + 16, s->chain, JF_HASH_BYTES)) {
       rc = damage(s, MEDSHIM_DAMAGE_CHAIN, segno, s->next_seq, off, AT,
                   "running hash does not link to the previous record");
-      goto cleanup;
+      if (rc != SALVAGED)
+        goto cleanup;
+      rc = MEDSHIM_OK;
+      memcpy(s->chain, rec.header + 16, JF_HASH_BYTES);
     }
     if (medshim__chain_next(s->crypto, s->chain, rec.header, JF_RECORD_HEADER_BYTES,
                             rec.tag) != 0) {
       rc = MEDSHIM_ECRYPTO;
       goto cleanup;
     }
-    if (version == JF_SEGMENT_V2 && rec.seq == an.seq &&
+    if (anchored && rec.seq == an.seq &&
         (off + rec.len != an.end ||
          !medshim__ct_equal(s->chain, an.chain, JF_HASH_BYTES))) {
       rc = damage(s, MEDSHIM_DAMAGE_CHAIN, segno, rec.seq, off, AT,
@@ -352,7 +428,11 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
                                &rec) != JREC_OK) {
           rc = damage(s, MEDSHIM_DAMAGE_BAD_RECORD, segno, rec.seq, off, AT,
                       "record body does not decompress");
-          goto cleanup;
+          if (rc != SALVAGED)
+            goto cleanup;
+          rc = MEDSHIM_OK;
+          off += rec.len;
+          continue;
         }
       }
       rc = s->fn(s->payload, (uint32_t)(s->nsegs - 1), off, &rec);
@@ -362,7 +442,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
     off += rec.len;
   }
   seg->end = s->torn ? s->torn_offset : off;
-  if (version == JF_SEGMENT_V2 && s->next_seq <= an.seq) {
+  if (anchored && s->next_seq <= an.seq) {
     char why[200];
     medshim__fmt(why, sizeof why,
                  "the segment ends before record %" PRIu64 ", which its "
@@ -390,6 +470,7 @@ int medshim__jscan_run(medshim__jscan *s) {
   s->torn_bytes = 0;
   s->torn_anchor = 0;
   s->torn_unused = 0;
+  s->skipped = 0;
   s->nsegs = 0;
   s->segs = NULL;
   memset(&s->report, 0, sizeof s->report);
@@ -423,6 +504,8 @@ int medshim__jscan_run(medshim__jscan *s) {
     return MEDSHIM_OK; /* the callback ended the walk early */
   if (rc != MEDSHIM_OK)
     return rc;
+  if (s->salvage)
+    return MEDSHIM_OK; /* whatever is missing: what authenticated was read */
   if (s->have_checkpoint && s->next_seq - 1 < s->checkpoint.seq)
     return damage(s, MEDSHIM_DAMAGE_TRUNCATED, s->nsegs, s->next_seq,
                   0, AT, "journal ends before the checkpoint's last record: "

@@ -1,9 +1,11 @@
-/* What the journal can prove about its own end: segment anchors (records
- * cut from the end, or the last segment deleted, after a SIGKILL and under
- * a live writer), the checkpoint naming every segment, torn tails that are
- * only what a power cut leaves (whatever order the unsynced sectors reached
- * the disk in), and receipts, the external anchor that catches a directory
- * put back from an older copy. */
+/* What the journal can prove about its own end, and what it still gives
+ * when damaged: segment anchors (records cut from the end, or the last
+ * segment deleted, after a SIGKILL and under a live writer), the
+ * checkpoint naming every segment, torn tails that are only what a power
+ * cut leaves (whatever order the unsynced sectors reached the disk in),
+ * receipts, the external anchor that catches a directory put back from an
+ * older copy, and salvage, which reaches every authentic record whatever
+ * the damage. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <fcntl.h>
@@ -535,6 +537,163 @@ START_TEST(test_receipt_cli_verify) {
 }
 END_TEST
 
+/* ---- salvage ------------------------------------------------------------ */
+
+static medshim_journal *open_salvage(void) {
+  return open_at(jdir, key, MEDSHIM_JOURNAL_SALVAGE);
+}
+
+static void expect_present(medshim_journal *j, const char *prefix, int from,
+                           int to) {
+  for (int i = from; i < to; i++) {
+    char id[16];
+    medshim_claim *c = NULL;
+    medshim_claim_status st;
+    snprintf(id, sizeof id, "%s%d", prefix, i);
+    ck_assert_msg(medshim_journal_get(&c, &st, j, id) == MEDSHIM_OK, "%s: %s",
+                  id, medshim_journal_errmsg(j));
+    medshim_claim_free(c);
+  }
+}
+
+typedef struct counter {
+  size_t n;
+} counter;
+static int count_one(const medshim_claim *c, const medshim_claim_status *st,
+                     void *p) {
+  (void)c;
+  (void)st;
+  ((counter *)p)->n++;
+  return 0;
+}
+
+static void flip(const char *path, size_t off) {
+  size_t len;
+  unsigned char *buf = tu_read_file(path, &len);
+  ck_assert_uint_gt(len, off);
+  buf[off] ^= 0x08;
+  tu_write_file(path, buf, len);
+  free(buf);
+}
+
+START_TEST(test_salvage_reads_past_a_damaged_record) {
+  medshim_journal *j = open_rw();
+  medshim_verify_report rep;
+  counter n = {0};
+  char *p;
+  defer_range(j, "V", 0, 30);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  p = seg_path(1);
+  flip(p, record_at(1, 10, NULL) + 90);
+  free(p);
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_READONLY), MEDSHIM_ECORRUPT);
+  j = open_salvage();
+  ck_assert_uint_eq(medshim_journal_count(j), 29);
+  expect_present(j, "V", 0, 10);
+  expect_present(j, "V", 11, 30);
+  ck_assert_int_eq(medshim_journal_foreach(j, count_one, &n), MEDSHIM_OK);
+  ck_assert_uint_eq(n.n, 29);
+  ck_assert_int_eq(medshim_journal_salvage_report(j, &rep), MEDSHIM_ECORRUPT);
+  ck_assert_int_eq(rep.damage, MEDSHIM_DAMAGE_BAD_RECORD);
+  ck_assert_uint_ge(rep.segments, 1);
+  ck_assert_uint_eq(rep.seq, 11);
+  medshim_journal_close(j);
+}
+END_TEST
+
+START_TEST(test_salvage_across_missing_segment_bad_header_and_checkpoint) {
+  medshim_journal *j;
+  medshim_verify_report rep;
+  char *p;
+  for (int s2 = 0; s2 < 3; s2++) { /* three writer sessions: segments 1-3 */
+    j = open_rw();
+    defer_range(j, s2 == 0 ? "A" : s2 == 1 ? "B" : "C", 0, 10);
+    ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  }
+  j = open_at(jdir, key, MEDSHIM_JOURNAL_REPLAY);
+  {
+    medshim_claim_status st;
+    memset(&st, 0, sizeof st);
+    st.version = MEDSHIM_CLAIM_STATUS_VERSION;
+    st.state = MEDSHIM_STATE_VOIDED;
+    ck_assert_int_eq(medshim_journal_set_status(j, "C3", &st), MEDSHIM_OK);
+  }
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  p = seg_path(2);
+  ck_assert_int_eq(unlink(p), 0);
+  free(p);
+  p = seg_path(3);
+  flip(p, 20); /* its header's journal id: the MAC fails */
+  free(p);
+  p = tu_path(jdir, "checkpoint");
+  flip(p, 40);
+  free(p);
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_READONLY), MEDSHIM_ECORRUPT);
+  j = open_salvage();
+  ck_assert_uint_eq(medshim_journal_count(j), 20);
+  expect_present(j, "A", 0, 10);
+  expect_present(j, "C", 0, 10);
+  {
+    medshim_claim_status st;
+    ck_assert_int_eq(medshim_journal_get(NULL, &st, j, "C3"), MEDSHIM_OK);
+    ck_assert_int_eq(st.state, MEDSHIM_STATE_VOIDED); /* the lane read too */
+  }
+  ck_assert_int_eq(medshim_journal_salvage_report(j, &rep), MEDSHIM_ECORRUPT);
+  ck_assert_uint_ge(rep.segments, 2);
+  /* nothing written: a salvage handle refuses defer and statuses */
+  {
+    medshim_claim *c = tu_claim("Z", 0);
+    ck_assert_int_ne(medshim_journal_defer(j, c, NULL), MEDSHIM_OK);
+    medshim_claim_free(c);
+  }
+  medshim_journal_close(j);
+}
+END_TEST
+
+START_TEST(test_salvage_of_an_intact_journal_reports_nothing) {
+  medshim_journal *j = open_rw();
+  medshim_verify_report rep;
+  defer_range(j, "V", 0, 5);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  j = open_salvage();
+  ck_assert_uint_eq(medshim_journal_count(j), 5);
+  ck_assert_int_eq(medshim_journal_salvage_report(j, &rep), MEDSHIM_OK);
+  ck_assert_int_eq(rep.damage, MEDSHIM_DAMAGE_NONE);
+  medshim_journal_close(j);
+  {
+    medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_SALVAGE |
+                                                 MEDSHIM_JOURNAL_CREATE);
+    medshim_error err;
+    ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EINVAL);
+  }
+}
+END_TEST
+
+START_TEST(test_salvage_cli_list) {
+  const char *cli = getenv("MEDSHIM_CLI");
+  medshim_journal *j = open_rw();
+  char cmd[8192], *p;
+  ck_assert_msg(cli != NULL, "MEDSHIM_CLI not set");
+  defer_range(j, "V", 0, 12);
+  ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+  p = seg_path(1);
+  flip(p, record_at(1, 4, NULL) + 80);
+  free(p);
+  snprintf(cmd, sizeof cmd, "'%s' list --journal '%s' --key '%s' >/dev/null "
+           "2>&1", cli, jdir, key);
+  ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+  snprintf(cmd, sizeof cmd, "test \"$('%s' list --salvage --journal '%s' "
+           "--key '%s' 2>/dev/null | wc -l)\" -eq 11", cli, jdir, key);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "'%s' list --salvage --journal '%s' --key '%s' "
+           "2>&1 >/dev/null | grep -q SALVAGED", cli, jdir, key);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "'%s' list --salvage --journal '%s' --key '%s' "
+           ">/dev/null 2>&1", cli, jdir, key);
+  ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("anchor");
   TCase *tc = tcase_create("anchor");
@@ -554,6 +713,10 @@ int main(void) {
   tcase_add_test(tc, test_receipt_detects_directory_put_back);
   tcase_add_test(tc, test_receipt_refuses_foreign_and_malformed);
   tcase_add_test(tc, test_receipt_cli_verify);
+  tcase_add_test(tc, test_salvage_reads_past_a_damaged_record);
+  tcase_add_test(tc, test_salvage_across_missing_segment_bad_header_and_checkpoint);
+  tcase_add_test(tc, test_salvage_of_an_intact_journal_reports_nothing);
+  tcase_add_test(tc, test_salvage_cli_list);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

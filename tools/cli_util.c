@@ -221,3 +221,15 @@ int cli_journal_args(int argc, char **argv, const char **dir, const char **key,
   }
   return -1;
 }
+
+int cli_salvage_note(const char *cmd, const char *dir, medshim_journal *j) {
+  medshim_verify_report rep;
+  if (medshim_journal_salvage_report(j, &rep) == MEDSHIM_OK)
+    return 0;
+  fprintf(stderr,
+          "medshim %s: %s: SALVAGED: %llu damaged place(s) passed over; what "
+          "is printed is every record that authenticates. First: %s (%s)\n",
+          cmd, dir, (unsigned long long)rep.segments, rep.text,
+          medshim_damage_name(rep.damage));
+  return 1;
+}

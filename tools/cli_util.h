@@ -21,6 +21,10 @@ medshim_journal *cli_open_journal(const char *cmd, const char *dir,
  * non-zero. */
 int cli_close_journal(const char *cmd, const char *dir, medshim_journal *j,
                       int quiet);
+/* After a command read a journal opened with MEDSHIM_JOURNAL_SALVAGE: say
+ * on stderr what damage was passed over (nothing when none). 1 when some
+ * was, 0 when none. */
+int cli_salvage_note(const char *cmd, const char *dir, medshim_journal *j);
 /* Parse the options every journal command takes: --journal DIR --key
  * KEYFILE [--help]. Returns -1 to go on, or the exit code to return now
  * (after printing usage). */

@@ -18,14 +18,17 @@ typedef struct list_ctx {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: medshim list --journal DIR --key KEYFILE [--state S] "
-             "[--reveal]\n\n"
+             "[--reveal] [--salvage]\n\n"
              "One JSON line per claim: its fields, \"state\", \"attempts\",\n"
              "\"replay_key\" and, once settled, settlement_id, fund_paid_fen,\n"
              "acct_paid_fen, patient_paid_fen, refund_fen; once rejected,\n"
              "code and message. Personal fields (name, ID and insurance\n"
              "numbers) are masked unless --reveal is given.\n"
              "States: pending in_doubt settled rejected retry_wait expired "
-             "manual voided\n");
+             "manual voided\n"
+             "--salvage: read a damaged journal anyway: every record that\n"
+             "authenticates is listed, and stderr says what was passed over\n"
+             "(exit 2 then). Nothing is written.\n");
 }
 
 static int print_claim(const medshim_claim *claim,
@@ -53,11 +56,13 @@ int cli_cmd_list(int argc, char **argv) {
                                        {"key", required_argument, 0, 'k'},
                                        {"state", required_argument, 0, 's'},
                                        {"reveal", no_argument, 0, 'r'},
+                                       {"salvage", no_argument, 0, 'S'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *dir = NULL, *key = NULL;
   list_ctx l;
-  int c, rc;
+  unsigned open_flags = MEDSHIM_JOURNAL_READONLY;
+  int c, rc, salvaged;
   memset(&l, 0, sizeof l);
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -78,6 +83,9 @@ int cli_cmd_list(int argc, char **argv) {
     case 'r':
       l.flags |= MEDSHIM_CLAIM_JSON_REVEAL;
       break;
+    case 'S':
+      open_flags = MEDSHIM_JOURNAL_SALVAGE;
+      break;
     case 'h':
       usage(stdout);
       return CLI_EXIT_OK;
@@ -90,7 +98,7 @@ int cli_cmd_list(int argc, char **argv) {
     usage(stderr);
     return CLI_EXIT_USAGE;
   }
-  l.j = cli_open_journal("list", dir, key, MEDSHIM_JOURNAL_READONLY);
+  l.j = cli_open_journal("list", dir, key, open_flags);
   if (l.j == NULL)
     return CLI_EXIT_FAIL;
   rc = medshim_journal_foreach(l.j, print_claim, &l);
@@ -100,6 +108,9 @@ int cli_cmd_list(int argc, char **argv) {
     medshim_journal_close(l.j);
     return CLI_EXIT_FAIL;
   }
+  salvaged = cli_salvage_note("list", dir, l.j);
   medshim_journal_close(l.j);
-  return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+  if (fflush(stdout) != 0)
+    return CLI_EXIT_FAIL;
+  return salvaged ? CLI_EXIT_PARTIAL : CLI_EXIT_OK;
 }

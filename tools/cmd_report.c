@@ -424,11 +424,13 @@ int cli_cmd_export(int argc, char **argv) {
                                        {"manual", no_argument, 0, 'm'},
                                        {"csv", no_argument, 0, 'c'},
                                        {"reveal", no_argument, 0, 'r'},
+                                       {"salvage", no_argument, 0, 'S'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *dir = NULL, *key = NULL;
   export_ctx x;
-  int manual = 0, c, rc;
+  unsigned open_flags = MEDSHIM_JOURNAL_READONLY;
+  int manual = 0, c, rc, salvaged;
   medshim_journal *j;
   memset(&x, 0, sizeof x);
   optind = 1;
@@ -439,21 +441,24 @@ int cli_cmd_export(int argc, char **argv) {
     case 'm': manual = 1; break;
     case 'c': x.csv = 1; break;
     case 'r': x.flags |= MEDSHIM_CLAIM_JSON_REVEAL; break;
+    case 'S': open_flags = MEDSHIM_JOURNAL_SALVAGE; break;
     default:
       printf("usage: medshim export --manual --journal DIR --key KEYFILE "
-             "[--csv] [--reveal]\n\nThe claims that go to manual "
+             "[--csv] [--reveal] [--salvage]\n\nThe claims that go to manual "
              "reimbursement at the agency (route agency, or\nwindow expired), "
              "with the materials the patient must bring. Personal\nfields are "
-             "masked unless --reveal (the agency's copy).\n");
+             "masked unless --reveal (the agency's copy). --salvage reads\n"
+             "a damaged journal anyway (every record that authenticates;\n"
+             "stderr says what was passed over; exit 2).\n");
       return c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
   }
   if (!manual || dir == NULL || key == NULL || optind != argc) {
     fprintf(stderr, "usage: medshim export --manual --journal DIR --key KEYFILE "
-                    "[--csv] [--reveal]\n");
+                    "[--csv] [--reveal] [--salvage]\n");
     return CLI_EXIT_USAGE;
   }
-  j = cli_open_journal("export", dir, key, MEDSHIM_JOURNAL_READONLY);
+  j = cli_open_journal("export", dir, key, open_flags);
   if (j == NULL)
     return CLI_EXIT_FAIL;
   if (x.csv)
@@ -478,6 +483,7 @@ int cli_cmd_export(int argc, char **argv) {
     }
     json_decref(x.arr);
   }
+  salvaged = cli_salvage_note("export", dir, j);
   medshim_journal_close(j);
-  return CLI_EXIT_OK;
+  return salvaged ? CLI_EXIT_PARTIAL : CLI_EXIT_OK;
 }

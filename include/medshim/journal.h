@@ -69,6 +69,17 @@ typedef int (*medshim_key_fn)(unsigned char key[MEDSHIM_KEY_BYTES],
  * writer gets MEDSHIM_EBUSY). Excludes READONLY; does not CREATE.
  */
 #define MEDSHIM_JOURNAL_REPLAY 0x4u
+/**
+ * Salvage: read-only (as READONLY), and no damage stops the open. Every
+ * record that authenticates is reached: after damaged bytes the scan goes
+ * on at the next authentic record, across missing or renamed segments,
+ * broken links and a missing or altered checkpoint; a replay lane that
+ * cannot be read leaves claims with their main-lane status. So an
+ * operator can list and export what is intact of a damaged journal.
+ * medshim_journal_salvage_report() says what was passed. Nothing is
+ * trimmed or written. Excludes CREATE and REPLAY.
+ */
+#define MEDSHIM_JOURNAL_SALVAGE 0x8u
 
 /** Options for medshim_journal_open(). */
 typedef struct medshim_journal_options {
@@ -362,6 +373,16 @@ typedef struct medshim_verify_report {
 } medshim_verify_report;
 
 #define MEDSHIM_VERIFY_REPORT_VERSION 1
+
+/**
+ * What a handle opened with MEDSHIM_JOURNAL_SALVAGE passed over: the first
+ * damage (kind, segment, record, offset, text) and, in report->segments,
+ * how many damaged places were passed (records left out included).
+ * @return MEDSHIM_OK when nothing was damaged (or the handle is not a
+ *         salvage handle); MEDSHIM_ECORRUPT with the report; MEDSHIM_EINVAL.
+ */
+MEDSHIM_API int medshim_journal_salvage_report(const medshim_journal *journal,
+                                               medshim_verify_report *report);
 
 /** Name of a damage kind ("bad_record", ...). */
 MEDSHIM_API const char *medshim_damage_name(medshim_damage damage);
