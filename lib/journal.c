@@ -275,8 +275,7 @@ static void journal_free(medshim_journal *j) {
     if (j->segs[i].rfd >= 0)
       close(j->segs[i].rfd);
   if (j->segs != NULL) {
-    medshim__wipe(j->segs, j->segs_cap * sizeof *j->segs);
-    free(j->segs);
+    medshim__secmem_array_free(j->segs);
   }
   if (j->lock_fd >= 0)
     close(j->lock_fd); /* releases the flock */
@@ -333,8 +332,8 @@ static void free_segs(medshim__jseg *segs, size_t n, size_t cap) {
   for (size_t i = 0; i < n; i++)
     if (segs[i].rfd >= 0)
       close(segs[i].rfd);
-  medshim__wipe(segs, (cap ? cap : 1) * sizeof *segs);
-  free(segs);
+  (void)cap;
+  medshim__secmem_array_free(segs);
 }
 
 int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
@@ -407,9 +406,7 @@ int medshim__journal_load(medshim_journal *j, medshim__jscan *scan,
   memcpy(j->written_chain, j->chain, JF_HASH_BYTES);
 done:
   if (scan->segs != NULL) {
-    medshim__wipe(scan->segs,
-                  (scan->nsegs ? scan->nsegs : 1) * sizeof *scan->segs);
-    free(scan->segs);
+    medshim__secmem_array_free(scan->segs);
     scan->segs = NULL;
   }
   free(segnos);
@@ -713,13 +710,12 @@ static int new_segment(medshim_journal *j) {
   }
   if (j->nsegs == j->segs_cap || j->segs == NULL) {
     size_t cap = j->segs_cap ? j->segs_cap * 2 : 4;
-    medshim__jseg *n = calloc(cap, sizeof *n);
+    medshim__jseg *n = medshim__secmem_array(cap, sizeof *n);
     if (n == NULL)
       return fail(j, MEDSHIM_ENOMEM, "out of memory");
     if (j->segs != NULL) {
       memcpy(n, j->segs, j->nsegs * sizeof *n);
-      medshim__wipe(j->segs, j->segs_cap * sizeof *j->segs);
-      free(j->segs);
+      medshim__secmem_array_free(j->segs);
     }
     j->segs = n;
     j->segs_cap = cap;
@@ -1525,8 +1521,7 @@ int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
   medshim__jcrypto_free(scan.crypto);
   medshim__jscratch_free(&scratch);
   if (scan.segs != NULL) {
-    medshim__wipe(scan.segs, (scan.nsegs ? scan.nsegs : 1) * sizeof *scan.segs);
-    free(scan.segs);
+    medshim__secmem_array_free(scan.segs);
   }
   if (w.buf != NULL) {
     medshim__wipe(w.buf, w.cap);

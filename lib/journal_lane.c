@@ -20,6 +20,7 @@
 #include "io_internal.h"
 #include "journal_internal.h"
 #include "memory_internal.h"
+#include "secmem_internal.h"
 
 #define AT "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64 ": "
 
@@ -154,8 +155,7 @@ static int recheck_orphans(const char *dir, const medshim__jkeys *main_keys,
   medshim__jcrypto_free(scan.crypto);
   medshim__jscratch_free(&scratch);
   if (scan.segs != NULL) {
-    medshim__wipe(scan.segs, (scan.nsegs ? scan.nsegs : 1) * sizeof *scan.segs);
-    free(scan.segs);
+    medshim__secmem_array_free(scan.segs);
   }
   return rc;
 }
@@ -416,9 +416,7 @@ cleanup:
   medshim__jcrypto_free(c.scan.crypto);
   medshim__jscratch_free(&scratch);
   if (c.scan.segs != NULL) {
-    medshim__wipe(c.scan.segs,
-                  (c.scan.nsegs ? c.scan.nsegs : 1) * sizeof *c.scan.segs);
-    free(c.scan.segs);
+    medshim__secmem_array_free(c.scan.segs);
   }
   medshim__jindex_free(&c.orphans);
   medshim__wipe(&keys, sizeof keys);

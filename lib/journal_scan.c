@@ -13,6 +13,7 @@
 #include "io_internal.h"
 #include "journal_internal.h"
 #include "memory_internal.h"
+#include "secmem_internal.h"
 
 /* A sliding read buffer over one segment file. */
 typedef struct reader {
@@ -481,7 +482,8 @@ int medshim__jscan_run(medshim__jscan *s) {
                  "cannot list %s: %s", s->dir, strerror(errno));
     return errno == ENOMEM ? MEDSHIM_ENOMEM : MEDSHIM_EIO;
   }
-  s->segs = calloc(n ? n : 1, sizeof *s->segs);
+  /* in locked memory kept out of core dumps: it holds segment keys */
+  s->segs = medshim__secmem_array(n, sizeof *s->segs);
   if (s->segs == NULL) {
     free(list);
     return MEDSHIM_ENOMEM;

@@ -216,8 +216,7 @@ cleanup:
   medshim__jcrypto_free(scan.crypto);
   medshim__jscratch_free(&scratch);
   if (scan.segs != NULL) {
-    medshim__wipe(scan.segs, (scan.nsegs ? scan.nsegs : 1) * sizeof *scan.segs);
-    free(scan.segs);
+    medshim__secmem_array_free(scan.segs);
   }
   medshim__jindex_free(&v.ids);
   medshim__secmem_free(keys, sizeof *keys);

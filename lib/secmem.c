@@ -1,5 +1,6 @@
 /* Locked, undumpable pages for keys (see the header). */
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -49,4 +50,33 @@ void medshim__secmem_free(void *p, size_t size) {
   if (munmap(p, len) != 0) {
     /* only with a wrong size: the pages are wiped, nothing leaks */
   }
+}
+
+/* The array's total size is kept in the 16 bytes before it (16: the
+ * alignment of anything the tables hold). */
+#define ARRAY_HEADER 16
+
+void *medshim__secmem_array(size_t count, size_t size) {
+  unsigned char *p;
+  size_t total;
+  if (count == 0)
+    count = 1;
+  if (size != 0 && count > ((size_t)-1 - ARRAY_HEADER) / size)
+    return NULL;
+  total = ARRAY_HEADER + count * size;
+  p = medshim__secmem_alloc(total);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, &total, sizeof total);
+  return p + ARRAY_HEADER;
+}
+
+void medshim__secmem_array_free(void *a) {
+  unsigned char *p;
+  size_t total;
+  if (a == NULL)
+    return;
+  p = (unsigned char *)a - ARRAY_HEADER;
+  memcpy(&total, p, sizeof total);
+  medshim__secmem_free(p, total);
 }

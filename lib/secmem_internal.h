@@ -13,4 +13,11 @@ void *medshim__secmem_alloc(size_t size);
  * is a no-op. */
 void medshim__secmem_free(void *p, size_t size);
 
+/* An array of count elements of size bytes in such memory (zeroed), that
+ * remembers its own size: for tables holding keys (segment keys). NULL
+ * when out of memory or on overflow. */
+void *medshim__secmem_array(size_t count, size_t size);
+/* Wipe and give back what medshim__secmem_array() returned. NULL: no-op. */
+void medshim__secmem_array_free(void *p);
+
 #endif
