@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_claims.h"
 #include "medshim/medshim.h"
 
 static double now(void) {
@@ -45,40 +46,6 @@ static int key_cb(unsigned char k[MEDSHIM_KEY_BYTES], void *payload) {
   return 0;
 }
 
-/* A realistic out-patient claim with a few fee items (~500 bytes detail). */
-static void claim_json(char *buf, size_t size, const char *prefix, long i) {
-  snprintf(buf, size,
-           "{\"visit_id\":\"%s%ld\",\"service\":\"outpatient\","
-           "\"insured_admdvs\":\"330102\",\"treated_admdvs\":\"330106\","
-           "\"visit_time\":\"2022-02-11T09:30:00+08:00\",\"total_fen\":%ld,"
-           "\"self_paid_fen\":%ld,\"invoice_no\":\"E%08ld\",\"patient\":{"
-           "\"name\":\"张三丰\",\"id_no\":\"3301021980010%05ld\",\"psn_no\":"
-           "\"3300001%07ld\",\"cert_type\":\"02\"},\"detail\":{\"items\":["
-           "{\"feedetl_sn\":\"%ld-1\",\"med_list_codg\":\"XA01BCX123\","
-           "\"medins_list_codg\":\"H0001\",\"det_item_fee_sumamt\":\"%ld.%02ld\","
-           "\"cnt\":\"1\",\"pric\":\"%ld.%02ld\",\"fee_ocur_time\":"
-           "\"2022-02-11 09:30:00\",\"bilg_dept_codg\":\"A03\",\"bilg_dr_codg\":"
-           "\"D0001\"},{\"feedetl_sn\":\"%ld-2\",\"med_list_codg\":"
-           "\"001102000010000\",\"medins_list_codg\":\"H0002\","
-           "\"det_item_fee_sumamt\":\"12.00\",\"cnt\":\"1\",\"pric\":\"12.00\","
-           "\"fee_ocur_time\":\"2022-02-11 09:31:00\",\"bilg_dept_codg\":\"A03\","
-           "\"bilg_dr_codg\":\"D0001\"}],\"diag_code\":\"J06.900\",\"med_type\":"
-           "\"11\",\"insutype\":\"310\"}}",
-           prefix, i, 10000 + i % 50000, 10000 + i % 50000, i, i % 100000,
-           i % 10000000, i, 100 + i % 400, i % 100, 100 + i % 400, i % 100, i);
-}
-
-static medshim_claim *make_claim(const char *prefix, long i) {
-  char buf[2048];
-  medshim_claim *c = NULL;
-  claim_json(buf, sizeof buf, prefix, i);
-  if (medshim_claim_parse_json(&c, buf, strlen(buf), NULL) != MEDSHIM_OK) {
-    fprintf(stderr, "bad claim json\n");
-    exit(1);
-  }
-  return c;
-}
-
 static medshim_journal *open_journal(const char *name) {
   medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
   medshim_journal *j = NULL;
@@ -94,18 +61,49 @@ static medshim_journal *open_journal(const char *name) {
   return j;
 }
 
-/* (a) raw write + fdatasync of a record-sized buffer */
+/* Bytes a claim takes on disk: the mean record size of the bench's claims
+ * (what the raw loop writes, so both write as much). */
+static size_t rec_size = 576;
+
+static void measure_record_size(void) {
+  medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+  medshim_journal *j = NULL;
+  medshim_claim *cs[200];
+  int res[200];
+  char dir[4200], path[4300];
+  struct stat st;
+  snprintf(dir, sizeof dir, "%s/size", base);
+  o.key_fn = key_cb;
+  o.flags = MEDSHIM_JOURNAL_CREATE;
+  for (int i = 0; i < 200; i++)
+    cs[i] = bench_claim("S", i);
+  if (medshim_journal_open(&j, dir, &o, NULL) != MEDSHIM_OK ||
+      medshim_journal_defer_batch(j, (const medshim_claim *const *)cs, 200,
+                                  res) != MEDSHIM_OK ||
+      medshim_journal_close(j) != MEDSHIM_OK)
+    exit(1);
+  for (int i = 0; i < 200; i++)
+    medshim_claim_free(cs[i]);
+  snprintf(path, sizeof path, "%s/seg-0000000000000001.msj", dir);
+  if (stat(path, &st) != 0)
+    exit(1);
+  rec_size = (size_t)(st.st_size - 4096) / 200; /* after the anchor area */
+}
+
+/* (a) raw write + fdatasync of a record-sized buffer, appending */
 static double bench_raw(int ops) {
   char path[4200];
-  unsigned char rec[576];
+  unsigned char rec[8192];
   int fd;
   double t;
   snprintf(path, sizeof path, "%s/raw", base);
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
   memset(rec, 0xab, sizeof rec);
+  if (rec_size > sizeof rec)
+    exit(1);
   t = now();
   for (int i = 0; i < ops; i++) {
-    if (write(fd, rec, sizeof rec) != (ssize_t)sizeof rec || fdatasync(fd) != 0)
+    if (write(fd, rec, rec_size) != (ssize_t)rec_size || fdatasync(fd) != 0)
       exit(1);
   }
   t = now() - t;
@@ -146,7 +144,7 @@ static double bench_defer(int threads, int ops_total, const char *name) {
     w[i].ops = per;
     w[i].claims = malloc(sizeof *w[i].claims * (size_t)per);
     for (int k = 0; k < per; k++)
-      w[i].claims[k] = make_claim(prefix, k);
+      w[i].claims[k] = bench_claim(prefix, k);
   }
   t = now();
   for (int i = 0; i < threads; i++)
@@ -179,10 +177,10 @@ static sqlite3 *sqlite_open(const char *path) {
 
 static void sqlite_insert(sqlite3 *db, sqlite3_stmt *st, const char *prefix,
                           long i) {
-  char id[64], body[2048];
+  char id[64], body[6144];
   (void)db;
   snprintf(id, sizeof id, "%s%ld", prefix, i);
-  claim_json(body, sizeof body, prefix, i);
+  bench_claim_json(body, sizeof body, prefix, i);
   sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 2, body, -1, SQLITE_TRANSIENT);
   if (sqlite3_step(st) != SQLITE_DONE) {
@@ -230,14 +228,14 @@ static double bench_sqlite(int threads, int ops_total, const char *name) {
 /* (e) bulk: N claims through `medshim defer` (a new process, a new journal),
  * vs SQLite in one transaction */
 static void bulk_input(int n) {
-  char input[4200], keyfile[4200], line[2048];
+  char input[4200], keyfile[4200], line[6144];
   FILE *f;
   int fd;
   snprintf(input, sizeof input, "%s/bulk.jsonl", base);
   snprintf(keyfile, sizeof keyfile, "%s/bulk.key", base);
   f = fopen(input, "w");
   for (int i = 0; i < n; i++) {
-    claim_json(line, sizeof line, "B", i);
+    bench_claim_json(line, sizeof line, "B", i);
     fprintf(f, "%s\n", line);
   }
   fclose(f);
@@ -339,7 +337,7 @@ static void bench_open(long n) {
   for (long i = 0; i < n; i += B) {
     int k = (int)((n - i) < B ? (n - i) : B);
     for (int x = 0; x < k; x++)
-      cs[x] = make_claim("M", i + x);
+      cs[x] = bench_claim("M", i + x);
     if (medshim_journal_defer_batch(j, (const medshim_claim *const *)cs,
                                     (size_t)k, res) != MEDSHIM_OK)
       exit(1);
@@ -422,7 +420,17 @@ int main(int argc, char **argv) {
     return 1;
   for (int i = 0; i < 32; i++)
     keybytes[i] = (unsigned char)(i * 13 + 5);
-  printf("bench_journal: %d durable operations per case, in %s\n", ops, base);
+  measure_record_size();
+  {
+    char line[6144];
+    size_t json = 0;
+    for (long i = 0; i < 7; i++) /* 1 to 7 fee items */
+      json += bench_claim_json(line, sizeof line, "T0-", i);
+    printf("bench_journal: %d durable operations per case, in %s; claims of "
+           "%zu bytes of JSON on average (1 to 7 fee items, Chinese names), "
+           "%zu bytes a record on disk (the raw loop writes as much)\n",
+           ops, base, json / 7, rec_size);
+  }
 
   /* fsync latency on shared disks drifts over seconds: measure the pairs
    * in alternating rounds and compare medians. */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_claims.h"
 #include "exec_adapter.h"
 #include "medshim/medshim.h"
 
@@ -33,61 +34,13 @@ static int key_cb(unsigned char k[MEDSHIM_KEY_BYTES], void *p) {
   return 0;
 }
 
-static const char *const surnames[] = {"张", "王", "李", "赵", "陈", "刘",
-                                       "杨", "黄", "周", "吴"};
-static const char *const given[] = {"伟", "芳", "娜", "秀英", "敏", "静",
-                                    "丽", "强", "磊", "军"};
-static const char *const drugs[] = {"阿莫西林胶囊", "布洛芬缓释胶囊",
-                                    "复方甘草片", "头孢克肟分散片",
-                                    "血常规检查", "普通门诊诊查费",
-                                    "静脉输液"};
-
-/* A claim as a HIS would defer it: fee items with national codes. */
+/* A claim as a HIS would defer it (bench_claims.c), with the window the
+ * cashier was told. */
 static medshim_claim *realistic(int i) {
-  medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
   medshim_claim_window w = {MEDSHIM_CLAIM_WINDOW_VERSION,
                             MEDSHIM_CLAIM_ROUTE_HOSPITAL, 1647273600, 0, "", 0};
-  medshim_claim *c = NULL;
-  char id[32], psn[32], idno[32], name[32], inv[32], detail[4096];
-  int items = 1 + i % 7, len;
-  long long total = 0;
-  len = snprintf(detail, sizeof detail,
-                 "{\"diag_code\":\"J06.900\",\"diag_name\":\"急性上呼吸道感染\","
-                 "\"dept\":\"呼吸内科\",\"items\":[");
-  for (int k = 0; k < items; k++) {
-    long long fee = 1200 + (i * 37 + k * 101) % 9000;
-    total += fee;
-    len += snprintf(detail + len, sizeof detail - (size_t)len,
-                    "%s{\"feedetl_sn\":\"%d-%d\",\"med_list_codg\":"
-                    "\"XJ01CAA040A001010100%d\",\"medins_list_codg\":\"H%05d\","
-                    "\"name\":\"%s\",\"det_item_fee_sumamt\":\"%lld.%02lld\","
-                    "\"cnt\":\"1.0000\",\"pric\":\"%lld.%02lld0000\","
-                    "\"fee_ocur_time\":\"2022-02-11 09:%02d:00\","
-                    "\"bilg_dept_codg\":\"A03\",\"bilg_dr_codg\":\"D0%d\"}",
-                    k ? "," : "", i, k, k, k, drugs[k], fee / 100, fee % 100,
-                    fee / 100, fee % 100, k, k);
-  }
-  snprintf(detail + len, sizeof detail - (size_t)len, "]}");
-  snprintf(id, sizeof id, "MZ2022021100%06d", i);
-  snprintf(psn, sizeof psn, "330100%010d", i);
-  snprintf(idno, sizeof idno, "3301021990%04d%04d", i % 10000, 1000 + i % 9000);
-  snprintf(name, sizeof name, "%s%s", surnames[i % 10], given[(i / 10) % 10]);
-  snprintf(inv, sizeof inv, "33010022%08d", i);
-  f.visit_id = id;
-  f.service = MEDSHIM_SERVICE_OUTPATIENT;
-  f.insured_admdvs = "330102";
-  f.treated_admdvs = "330106";
-  f.visit_time = 1644544800 + i;
-  f.total_fen = total;
-  f.self_paid_fen = total;
-  f.invoice_no = inv;
-  f.patient_name = name;
-  f.patient_id_no = idno;
-  f.patient_psn_no = psn;
-  f.patient_cert_type = "02";
-  f.detail = detail;
-  if (medshim_claim_create(&c, &f, NULL) != MEDSHIM_OK ||
-      medshim_claim_set_window(c, &w) != MEDSHIM_OK)
+  medshim_claim *c = bench_claim("MZ20220211", i);
+  if (medshim_claim_set_window(c, &w) != MEDSHIM_OK)
     exit(1);
   return c;
 }
