@@ -3,18 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_internal.h"
 #include "journal_index_internal.h"
-
-/* FNV-1a: visit_ids come from the HIS, not from an adversary who could
- * choose collisions, and lookups verify the id itself anyway. */
-static uint64_t hash_id(const char *id, size_t len) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)id[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 void medshim__jindex_init(medshim__jindex *ix) { memset(ix, 0, sizeof *ix); }
 
@@ -38,7 +28,7 @@ medshim__jentry *medshim__jindex_find(const medshim__jindex *ix, const char *id,
   size_t mask, i;
   if (ix->nslots == 0)
     return NULL;
-  h = hash_id(id, id_len);
+  h = medshim__fnv1a64(id, id_len);
   mask = ix->nslots - 1;
   for (i = (size_t)h & mask; ix->slots[i] != 0; i = (i + 1) & mask) {
     medshim__jentry *e = &ix->entries[ix->slots[i] - 1];
@@ -97,7 +87,7 @@ medshim__jentry *medshim__jindex_add(medshim__jindex *ix, const char *id,
   }
   e = &ix->entries[ix->count];
   memset(e, 0, sizeof *e);
-  e->hash = hash_id(id, id_len);
+  e->hash = medshim__fnv1a64(id, id_len);
   e->id_off = (uint32_t)ix->ids_len;
   e->id_len = (uint8_t)id_len;
   memcpy(ix->ids + ix->ids_len, id, id_len);

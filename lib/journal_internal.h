@@ -223,7 +223,6 @@ struct medshim_journal {
   int64_t sync_ns;        /* moving average of an fdatasync's duration */
   int poisoned;
   int errmsg_is_cause;    /* errmsg says why the handle was poisoned */
-  uint64_t since_checkpoint;
   medshim__jcrypto *wcrypto;
   medshim__jscratch wscratch;
   /* digest and deflate contexts, taken by defer calls outside mu */

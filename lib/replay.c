@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "errors_internal.h"
+#include "hash_internal.h"
 #include "journal_internal.h"
 #include "medshim/replay.h"
 #include "msgid_internal.h"
@@ -94,15 +95,6 @@ static double mono(void) {
 }
 
 static int64_t wall_now(void) { return (int64_t)time(NULL); }
-
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 static void hook(int step, const char *id) {
   if (medshim__replay_hook != NULL)
@@ -234,7 +226,8 @@ static int collect(const medshim_claim *c, const medshim_claim_status *st,
   who = medshim_claim_patient_psn_no(c);
   if (who == NULL)
     who = medshim_claim_patient_id_no(c);
-  it->group = who != NULL ? hash_str(who) : hash_str(it->visit_id) ^ 1;
+  it->group = who != NULL ? medshim__fnv1a64(who, strlen(who))
+                        : medshim__fnv1a64(it->visit_id, strlen(it->visit_id)) ^ 1;
   it->order = r->nitems;
   it->visit_time = medshim_claim_visit_time(c);
   it->has_window = effective_window(&it->window, c, st);
