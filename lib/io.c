@@ -1,11 +1,11 @@
-/* Durable I/O primitives and the test hook that makes them fail on demand. */
+/* Durable I/O primitives, the test hook that makes them fail on demand,
+ * and the recorder of what reaches the file system. On the platform layer
+ * (os.h): no system call here. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "errors_internal.h"
 #include "io_internal.h"
@@ -22,19 +22,14 @@ void medshim__io_set_recorder(medshim__io_recorder_fn fn, void *payload) {
 
 #define RECORDING() (atomic_load_explicit(&recorder, memory_order_acquire) != NULL)
 
-/* The path a descriptor names now ("" if unknown). */
-static void fd_path(int fd, char *out, size_t cap) {
-  char link[64];
-  ssize_t n;
-  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-  n = readlink(link, out, cap - 1);
-  out[n > 0 ? (size_t)n : 0] = '\0';
-}
-
-static void at_path(int dfd, const char *name, char *out, size_t cap) {
-  char dir[4096];
-  fd_path(dfd, dir, sizeof dir);
-  medshim__fmt(out, cap, "%s/%s", dir, name);
+/* dir-of-dfd + "/" + name (malloc'ed), or NULL. */
+static char *at_path(int dfd, const char *name) {
+  char *dir = medshim__os_fd_path(dfd), *p;
+  if (dir == NULL)
+    return NULL;
+  p = medshim__os_path_join(dir, name);
+  free(dir);
+  return p;
 }
 
 static void emit(enum medshim__io_op op, const char *path, const char *path2,
@@ -46,7 +41,7 @@ static void emit(enum medshim__io_op op, const char *path, const char *path2,
   if (fn == NULL)
     return;
   ev.op = op;
-  ev.path = path;
+  ev.path = path != NULL ? path : "";
   ev.path2 = path2;
   ev.data = data;
   ev.len = len;
@@ -57,21 +52,21 @@ static void emit(enum medshim__io_op op, const char *path, const char *path2,
 
 static void emit_fd(enum medshim__io_op op, int fd, const void *data,
                     size_t len, uint64_t off) {
-  char path[4096];
-  fd_path(fd, path, sizeof path);
+  char *path = medshim__os_fd_path(fd);
   emit(op, path, NULL, data, len, off);
+  free(path);
 }
 
-/* n bytes just written at the file position (O_APPEND included). */
+/* n bytes just written at the file position (APPEND included). */
 static void emit_write(int fd, const void *data, size_t n) {
-  off_t end = lseek(fd, 0, SEEK_CUR);
+  int64_t end = medshim__os_tell(fd);
   emit_fd(MEDSHIM__IO_OP_WRITE, fd, data, n,
-          end >= (off_t)n ? (uint64_t)end - n : 0);
+          end >= (int64_t)n ? (uint64_t)end - n : 0);
 }
 
 static void emit_sync(int fd, enum medshim__io_op op) {
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+  medshim__os_finfo st;
+  if (medshim__os_fstat(fd, &st) == 0 && st.is_dir)
     op = MEDSHIM__IO_OP_FSYNC_DIR;
   emit_fd(op, fd, NULL, 0, 0);
 }
@@ -117,19 +112,19 @@ const char *medshim__io_strerror(int err) {
 int medshim__io_write_all(int fd, const void *buf, size_t len) {
   const unsigned char *p = buf;
   while (len > 0) {
-    ssize_t n;
+    long long n;
     if (injected(MEDSHIM__IO_WRITE)) {
       /* Model a torn write: half of what was asked reaches the file. */
       if (len > 1) {
         int saved = errno;
-        ssize_t half = write(fd, p, len / 2);
+        long long half = medshim__os_write(fd, p, len / 2);
         if (half > 0 && RECORDING())
           emit_write(fd, p, (size_t)half);
         errno = saved;
       }
       return -1;
     }
-    n = write(fd, p, len);
+    n = medshim__os_write(fd, p, len);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -147,13 +142,13 @@ int medshim__io_write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-int medshim__io_pwrite_all(int fd, const void *buf, size_t len, off_t off) {
+int medshim__io_pwrite_all(int fd, const void *buf, size_t len, int64_t off) {
   const unsigned char *p = buf;
   while (len > 0) {
-    ssize_t n;
+    long long n;
     if (injected(MEDSHIM__IO_WRITE))
       return -1;
-    n = pwrite(fd, p, len, off);
+    n = medshim__os_pwrite(fd, p, len, off);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -172,11 +167,12 @@ int medshim__io_pwrite_all(int fd, const void *buf, size_t len, off_t off) {
   return 0;
 }
 
-ssize_t medshim__io_pread_full(int fd, void *buf, size_t len, off_t off) {
+long long medshim__io_pread_full(int fd, void *buf, size_t len, int64_t off) {
   unsigned char *p = buf;
   size_t done = 0;
   while (done < len) {
-    ssize_t n = pread(fd, p + done, len - done, off + (off_t)done);
+    long long n = medshim__os_pread(fd, p + done, len - done,
+                                    off + (int64_t)done);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -186,7 +182,7 @@ ssize_t medshim__io_pread_full(int fd, void *buf, size_t len, off_t off) {
       break;
     done += (size_t)n;
   }
-  return (ssize_t)done;
+  return (long long)done;
 }
 
 /* A sync failure is never retried: after a failed fsync the kernel may have
@@ -195,7 +191,7 @@ int medshim__io_fdatasync(int fd) {
   int rc;
   if (injected(MEDSHIM__IO_SYNC))
     return -1;
-  rc = fdatasync(fd);
+  rc = medshim__os_fdatasync(fd);
   if (rc == 0 && RECORDING())
     emit_sync(fd, MEDSHIM__IO_OP_FDATASYNC);
   return rc;
@@ -205,7 +201,7 @@ int medshim__io_fsync(int fd) {
   int rc;
   if (injected(MEDSHIM__IO_SYNC))
     return -1;
-  rc = fsync(fd);
+  rc = medshim__os_fsync(fd);
   if (rc == 0 && RECORDING())
     emit_sync(fd, MEDSHIM__IO_OP_FSYNC);
   return rc;
@@ -215,14 +211,14 @@ int medshim__io_fsync_dir(const char *dir) {
   int fd, rc, saved;
   if (injected(MEDSHIM__IO_SYNC))
     return -1;
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  fd = medshim__os_open_dir(dir);
   if (fd < 0)
     return -1;
-  rc = fsync(fd);
+  rc = medshim__os_fsync(fd);
   saved = errno;
   if (rc == 0 && RECORDING())
     emit_fd(MEDSHIM__IO_OP_FSYNC_DIR, fd, NULL, 0, 0);
-  close(fd);
+  medshim__os_close(fd);
   errno = saved;
   return rc;
 }
@@ -231,83 +227,76 @@ int medshim__io_fsync_dir(const char *dir) {
  * Relative to the directory's descriptor, never following a symbolic link
  * in the last component, never replacing what is there. */
 
-int medshim__io_open_dir(const char *dir) {
-  return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
+int medshim__io_open_dir(const char *dir) { return medshim__os_open_dir(dir); }
 
-int medshim__io_create_at(int dfd, const char *name, int flags) {
-  int fd = openat(dfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0600);
+int medshim__io_create_at(int dfd, const char *name, unsigned flags) {
+  int fd = medshim__os_open_at(dfd, name,
+                               flags | MEDSHIM__OS_CREATE | MEDSHIM__OS_EXCL);
   if (fd >= 0 && RECORDING())
     emit_fd(MEDSHIM__IO_OP_CREATE, fd, NULL, 0, 0);
   return fd;
 }
 
-int medshim__io_open_at(int dfd, const char *name, int flags) {
-  return openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+int medshim__io_open_at(int dfd, const char *name, unsigned flags) {
+  return medshim__os_open_at(dfd, name, flags);
 }
 
 int medshim__io_rename_at(int dfd, const char *from, const char *to) {
-  int rc = renameat(dfd, from, dfd, to);
+  int rc = medshim__os_rename_at(dfd, from, to);
   if (rc == 0 && RECORDING()) {
-    char a[4096], b[4096];
-    at_path(dfd, from, a, sizeof a);
-    at_path(dfd, to, b, sizeof b);
+    char *a = at_path(dfd, from), *b = at_path(dfd, to);
     emit(MEDSHIM__IO_OP_RENAME, a, b, NULL, 0, 0);
+    free(a);
+    free(b);
   }
   return rc;
 }
 
 int medshim__io_unlink_at(int dfd, const char *name) {
   int rc;
-  char path[4096];
-  path[0] = '\0';
+  char *path = NULL;
   if (RECORDING()) /* the name before it is gone */
-    at_path(dfd, name, path, sizeof path);
-  rc = unlinkat(dfd, name, 0);
+    path = at_path(dfd, name);
+  rc = medshim__os_unlink_at(dfd, name);
   if (rc == 0 && RECORDING())
     emit(MEDSHIM__IO_OP_UNLINK, path, NULL, NULL, 0, 0);
+  free(path);
   return rc;
 }
 
-int medshim__io_mkdir(const char *path, mode_t mode) {
-  int rc = mkdir(path, mode);
+int medshim__io_mkdir(const char *path) {
+  int rc = medshim__os_mkdir(path);
   if (rc == 0 && RECORDING()) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = medshim__os_open_dir(path);
     if (fd >= 0) {
       emit_fd(MEDSHIM__IO_OP_MKDIR, fd, NULL, 0, 0);
-      close(fd);
+      medshim__os_close(fd);
     }
   }
   return rc;
 }
 
-int medshim__io_open(const char *path, int flags, mode_t mode) {
-  struct stat st;
+int medshim__io_open(const char *path, unsigned flags) {
+  medshim__os_finfo st;
   int fd, existed = 1;
-  if ((flags & O_CREAT) != 0 && RECORDING())
-    existed = lstat(path, &st) == 0;
-  fd = open(path, flags, mode);
+  if ((flags & MEDSHIM__OS_CREATE) != 0 && RECORDING())
+    existed = medshim__os_lstat(path, &st) == 0;
+  fd = medshim__os_open(path, flags);
   if (fd >= 0 && !existed)
     emit_fd(MEDSHIM__IO_OP_CREATE, fd, NULL, 0, 0);
-  else if (fd >= 0 && (flags & O_TRUNC) != 0 && RECORDING())
-    emit_fd(MEDSHIM__IO_OP_TRUNCATE, fd, NULL, 0, 0);
   return fd;
 }
 
-int medshim__io_allocate(int fd, off_t off, off_t len) {
-  int rc = posix_fallocate(fd, off, len);
-  if (rc != 0) {
-    errno = rc;
+int medshim__io_allocate(int fd, int64_t off, int64_t len) {
+  if (medshim__os_allocate(fd, off, len) != 0)
     return -1;
-  }
   if (RECORDING())
     emit_fd(MEDSHIM__IO_OP_TRUNCATE, fd, NULL, 0, (uint64_t)(off + len));
   return 0;
 }
 
-int medshim__io_truncate(int fd, off_t len) {
-  int rc = ftruncate(fd, len);
+int medshim__io_truncate(int fd, int64_t len) {
+  int rc = medshim__os_truncate(fd, len);
   if (rc == 0 && RECORDING())
     emit_fd(MEDSHIM__IO_OP_TRUNCATE, fd, NULL, 0, (uint64_t)len);
   return rc;

@@ -1,11 +1,14 @@
 /* Every write and sync of the journal goes through here, so that tests can
- * inject ENOSPC/EIO at the Nth call without LD_PRELOAD (which fights ASan). */
+ * inject ENOSPC/EIO at the Nth call without LD_PRELOAD (which fights ASan)
+ * and record what reaches the file system. On top of the platform layer
+ * (os.h); flags are medshim__os_open_flags. */
 #ifndef MEDSHIM_IO_INTERNAL_H
 #define MEDSHIM_IO_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
+
+#include "os.h"
 
 /* Text for an errno from these calls: strerror(), except that a full disk
  * (ENOSPC, EDQUOT) is said in words an operator acts on. */
@@ -15,9 +18,9 @@ const char *medshim__io_strerror(int err);
  * write that cannot be completed is a failure). */
 int medshim__io_write_all(int fd, const void *buf, size_t len);
 /* pwrite all of buf at off. */
-int medshim__io_pwrite_all(int fd, const void *buf, size_t len, off_t off);
+int medshim__io_pwrite_all(int fd, const void *buf, size_t len, int64_t off);
 /* Read exactly len bytes at off: returns bytes read (< len only at EOF) or -1. */
-ssize_t medshim__io_pread_full(int fd, void *buf, size_t len, off_t off);
+long long medshim__io_pread_full(int fd, void *buf, size_t len, int64_t off);
 int medshim__io_fdatasync(int fd);
 int medshim__io_fsync(int fd);
 /* fsync the directory itself, after creating, renaming or removing in it. */
@@ -26,27 +29,27 @@ int medshim__io_fsync_dir(const char *dir);
 /* Files in a directory, by its descriptor (see safedir_internal.h for the
  * checks on the directory). -1 with errno on failure. */
 int medshim__io_open_dir(const char *dir);
-/* A new file, mode 0600: O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | flags,
- * so an existing file or a planted symbolic link is never opened. */
-int medshim__io_create_at(int dfd, const char *name, int flags);
+/* A new file, mode 0600, created exclusively (flags | CREATE | EXCL), never
+ * through a symbolic link: an existing file or a planted link is never
+ * opened. */
+int medshim__io_create_at(int dfd, const char *name, unsigned flags);
 /* An existing file, without following a symbolic link. */
-int medshim__io_open_at(int dfd, const char *name, int flags);
+int medshim__io_open_at(int dfd, const char *name, unsigned flags);
 /* renameat within dfd (the directory is to be fsync'ed after it). */
 int medshim__io_rename_at(int dfd, const char *from, const char *to);
 int medshim__io_unlink_at(int dfd, const char *name);
 
 /* The calls that bypassed the shim before it recorded (see the recorder). */
-/* mkdir(path, mode). */
-int medshim__io_mkdir(const char *path, mode_t mode);
-/* open(path, flags, mode) for a file that flags may create (O_CREAT). */
-int medshim__io_open(const char *path, int flags, mode_t mode);
-/* ftruncate(fd, len). */
-int medshim__io_truncate(int fd, off_t len);
+/* A directory, mode 0700. */
+int medshim__io_mkdir(const char *path);
+/* A file that flags may create (MEDSHIM__OS_CREATE), mode 0600. */
+int medshim__io_open(const char *path, unsigned flags);
+int medshim__io_truncate(int fd, int64_t len);
 /* Allocate [off, off + len) of the file (posix_fallocate), growing it:
  * later writes there change no file size, so their fdatasync has no
  * metadata to flush. -1 with errno (ENOSPC: the disk is full). Recorded as
  * a truncate to the new length (the new bytes read as zeros). */
-int medshim__io_allocate(int fd, off_t off, off_t len);
+int medshim__io_allocate(int fd, int64_t off, int64_t len);
 
 /* Fault injection for tests. kind: which call fails. after: how many calls
  * of that kind succeed first (0: the next one fails). err: the errno.

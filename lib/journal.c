@@ -1,16 +1,12 @@
 /* The journal handle: open (index by streaming), defer with group commit,
  * status changes, lookups and walks, close with a checkpoint. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "claim_internal.h"
 #include "claim_status_internal.h"
@@ -86,11 +82,12 @@ static int poison_text(medshim_journal *j, const char *cause) {
 /* what failed (a write, a sync...) on the current segment, or on the one
  * being created when there is none open. */
 static int poison(medshim_journal *j, const char *what, int err) {
-  char path[4096], cause[sizeof j->errmsg];
-  medshim__segment_path(path, sizeof path, j->dir,
-                        j->fd >= 0 ? j->nsegs : j->nsegs + 1);
-  medshim__fmt(cause, sizeof cause, "%s failed on %s: %s", what, path,
-               medshim__io_strerror(err));
+  char cause[sizeof j->errmsg];
+  char *path = medshim__segment_path_new(j->dir, j->fd >= 0 ? j->nsegs
+                                                            : j->nsegs + 1);
+  medshim__fmt(cause, sizeof cause, "%s failed on %s: %s", what,
+               path != NULL ? path : j->dir, medshim__io_strerror(err));
+  free(path);
   return poison_text(j, cause);
 }
 
@@ -162,63 +159,67 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
 /* The journal directory exists (created when asked) and no other local
  * user can plant or replace files in it (see safedir.c). */
 static int ensure_dir(medshim_journal *j, int create, medshim_error *err) {
-  struct stat st;
+  medshim__os_finfo st;
   int dfd, rc;
-  if (stat(j->dir, &st) == 0) {
-    if (!S_ISDIR(st.st_mode))
+  if (medshim__os_stat(j->dir, &st) == 0) {
+    if (!st.is_dir)
       return medshim__error_set(err, MEDSHIM_EINVAL, j->dir,
                                 "is not a directory");
   } else if (errno != ENOENT || !create) {
     return medshim__error_set(err, MEDSHIM_ENOTFOUND, j->dir,
                               "no journal here: %s", strerror(errno));
   } else {
-    char parent[4096];
-    const char *base;
-    if (medshim__io_mkdir(j->dir, 0700) != 0)
+    char *parent;
+    if (medshim__io_mkdir(j->dir) != 0)
       return medshim__error_set(err, MEDSHIM_EIO, j->dir,
                                 "cannot create the journal directory: %s",
                                 medshim__io_strerror(errno));
-    medshim__path_split(j->dir, parent, sizeof parent, &base);
-    if (medshim__io_fsync_dir(parent) != 0)
-      return medshim__error_set(err, MEDSHIM_EIO, parent,
-                                "cannot sync directory: %s",
-                                medshim__io_strerror(errno));
+    if ((parent = medshim__os_dirname(j->dir)) == NULL)
+      return medshim__error_set(err, MEDSHIM_ENOMEM, j->dir, "out of memory");
+    if (medshim__io_fsync_dir(parent) != 0) {
+      rc = medshim__error_set(err, MEDSHIM_EIO, parent,
+                              "cannot sync directory: %s",
+                              medshim__io_strerror(errno));
+      free(parent);
+      return rc;
+    }
+    free(parent);
   }
   if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
       MEDSHIM_OK)
     return rc;
-  close(dfd);
+  medshim__os_close(dfd);
   return MEDSHIM_OK;
 }
 
 /* LOCK: created new (O_EXCL) or opened as it is, never through a link. */
 static int take_lock(medshim_journal *j, medshim_error *err) {
-  struct stat st;
+  medshim__os_finfo st;
   int dfd, rc;
   if ((rc = medshim__dir_open(j->dir, MEDSHIM__DIR_JOURNAL, &dfd, err)) !=
       MEDSHIM_OK)
     return rc;
-  j->lock_fd = medshim__io_create_at(dfd, JF_LOCK_NAME, O_RDWR);
+  j->lock_fd = medshim__io_create_at(dfd, JF_LOCK_NAME, MEDSHIM__OS_RDWR);
   if (j->lock_fd < 0 && errno == EEXIST)
-    j->lock_fd = medshim__io_open_at(dfd, JF_LOCK_NAME, O_RDWR | O_NONBLOCK);
-  if (j->lock_fd < 0 || fstat(j->lock_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    j->lock_fd = medshim__io_open_at(dfd, JF_LOCK_NAME, MEDSHIM__OS_RDWR | MEDSHIM__OS_NONBLOCK);
+  if (j->lock_fd < 0 || medshim__os_fstat(j->lock_fd, &st) != 0 || !st.is_reg) {
     int saved = j->lock_fd < 0 ? errno : 0;
     if (j->lock_fd >= 0)
-      close(j->lock_fd);
+      medshim__os_close(j->lock_fd);
     j->lock_fd = -1;
-    close(dfd);
+    medshim__os_close(dfd);
     return medshim__error_set(err, MEDSHIM_EIO, JF_LOCK_NAME,
                               "cannot open %s/%s: %s", j->dir, JF_LOCK_NAME,
                               saved == ELOOP ? "it is a symbolic link"
                               : saved != 0   ? strerror(saved)
                                              : "not a regular file");
   }
-  close(dfd);
-  /* flock, not fcntl: fcntl locks are per process, and a second handle in
+  medshim__os_close(dfd);
+  /* A lock per open file (flock, not fcntl, on POSIX): a second handle in
    * the same process must be refused as well. */
-  if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  if (medshim__os_lock(j->lock_fd, 0) != 0) {
     int busy = errno == EWOULDBLOCK;
-    close(j->lock_fd);
+    medshim__os_close(j->lock_fd);
     j->lock_fd = -1;
     if (busy)
       return medshim__error_set(err, MEDSHIM_EBUSY, j->dir,
@@ -245,11 +246,11 @@ static int trim_torn_tail(medshim_journal *j, const medshim__jscan *s,
       rc = medshim__error_set(err, MEDSHIM_EIO, name,
                               "cannot remove a half-created segment %s/%s: %s",
                               j->dir, name, medshim__io_strerror(errno));
-    close(dfd);
+    medshim__os_close(dfd);
     return rc;
   }
-  fd = medshim__io_open_at(dfd, name, O_WRONLY);
-  if (fd < 0 || medshim__io_truncate(fd, (off_t)s->torn_offset) != 0 ||
+  fd = medshim__io_open_at(dfd, name, MEDSHIM__OS_WRITE);
+  if (fd < 0 || medshim__io_truncate(fd, (int64_t)s->torn_offset) != 0 ||
       medshim__io_fsync(fd) != 0) {
     int saved = errno;
     rc = medshim__error_set(err, MEDSHIM_EIO, name,
@@ -257,8 +258,8 @@ static int trim_torn_tail(medshim_journal *j, const medshim__jscan *s,
                             name, medshim__io_strerror(saved));
   }
   if (fd >= 0)
-    close(fd);
-  close(dfd);
+    medshim__os_close(fd);
+  medshim__os_close(dfd);
   return rc;
 }
 
@@ -270,15 +271,15 @@ static void journal_free(medshim_journal *j) {
   if (j->lane != NULL)
     medshim_journal_close(j->lane);
   if (j->fd >= 0)
-    close(j->fd);
+    medshim__os_close(j->fd);
   for (size_t i = 0; i < j->nsegs; i++)
     if (j->segs[i].rfd >= 0)
-      close(j->segs[i].rfd);
+      medshim__os_close(j->segs[i].rfd);
   if (j->segs != NULL) {
     medshim__secmem_array_free(j->segs);
   }
   if (j->lock_fd >= 0)
-    close(j->lock_fd); /* releases the flock */
+    medshim__os_close(j->lock_fd); /* releases the flock */
   medshim__jindex_free(&j->ix);
   medshim__jcrypto_free(j->wcrypto);
   medshim__jcrypto_free(j->rcrypto);
@@ -331,7 +332,7 @@ static void free_segs(medshim__jseg *segs, size_t n, size_t cap) {
     return;
   for (size_t i = 0; i < n; i++)
     if (segs[i].rfd >= 0)
-      close(segs[i].rfd);
+      medshim__os_close(segs[i].rfd);
   (void)cap;
   medshim__secmem_array_free(segs);
 }
@@ -655,7 +656,7 @@ static int finish_segment(medshim_journal *j) {
   uint64_t end = j->segs[j->nsegs - 1].end;
   int dirty = j->synced_seq < j->written_seq;
   if (j->alloc_end > end) {
-    if (medshim__io_truncate(j->fd, (off_t)end) != 0)
+    if (medshim__io_truncate(j->fd, (int64_t)end) != 0)
       return poison(j, "giving back a segment's unused space", errno);
     j->alloc_end = end;
     dirty = 1;
@@ -675,12 +676,12 @@ static int append_staged(medshim_journal *j, size_t n) {
   medshim__jseg *seg = &j->segs[j->nsegs - 1];
   if (seg->end + n > j->alloc_end) {
     uint64_t to = segment_alloc(j, seg->end + n, j->alloc_end);
-    if (medshim__io_allocate(j->fd, (off_t)j->alloc_end,
-                             (off_t)(to - j->alloc_end)) != 0)
+    if (medshim__io_allocate(j->fd, (int64_t)j->alloc_end,
+                             (int64_t)(to - j->alloc_end)) != 0)
       return poison(j, "allocating space for records", errno);
     j->alloc_end = to;
   }
-  if (medshim__io_pwrite_all(j->fd, j->wbuf, n, (off_t)seg->end) != 0)
+  if (medshim__io_pwrite_all(j->fd, j->wbuf, n, (int64_t)seg->end) != 0)
     return poison(j, "write", errno);
   seg->end += n;
   return MEDSHIM_OK;
@@ -705,7 +706,7 @@ static int new_segment(medshim_journal *j) {
     int rc = finish_segment(j);
     if (rc != MEDSHIM_OK)
       return rc;
-    close(j->fd);
+    medshim__os_close(j->fd);
     j->fd = -1;
   }
   if (j->nsegs == j->segs_cap || j->segs == NULL) {
@@ -753,28 +754,28 @@ static int new_segment(medshim_journal *j) {
   /* Records are written at their offsets (not appended) into space
    * allocated ahead, so a group commit's fdatasync has no file size to
    * flush (see grow_segment). */
-  fd = medshim__io_create_at(dfd, name, O_RDWR);
+  fd = medshim__io_create_at(dfd, name, MEDSHIM__OS_RDWR);
   if (fd < 0) {
     int saved = errno;
-    close(dfd);
+    medshim__os_close(dfd);
     return poison(j, "creating a segment", saved);
   }
   j->alloc_end = segment_alloc(j, JF_SEGMENT_DATA_V2, 0);
   if (medshim__io_write_all(fd, area, sizeof area) != 0 ||
       medshim__io_allocate(fd, JF_SEGMENT_DATA_V2,
-                           (off_t)(j->alloc_end - JF_SEGMENT_DATA_V2)) != 0) {
+                           (int64_t)(j->alloc_end - JF_SEGMENT_DATA_V2)) != 0) {
     int saved = errno;
-    close(fd);
-    close(dfd);
+    medshim__os_close(fd);
+    medshim__os_close(dfd);
     return poison(j, "writing a segment header", saved);
   }
   if (medshim__io_fdatasync(fd) != 0 || medshim__io_fsync(dfd) != 0) {
     int saved = errno;
-    close(fd);
-    close(dfd);
+    medshim__os_close(fd);
+    medshim__os_close(dfd);
     return poison(j, "syncing a new segment", saved);
   }
-  close(dfd);
+  medshim__os_close(dfd);
   seg->end = JF_SEGMENT_DATA_V2;
   j->fd = fd;
   j->anchor = an;
@@ -882,7 +883,7 @@ static void gather_writers(medshim_journal *j) {
   while ((atomic_load(&j->arriving) > 0 || j->waiting < expect) &&
          medshim__mono_ns() < deadline) {
     pthread_mutex_unlock(&j->mu);
-    sched_yield();
+    medshim__os_yield();
     pthread_mutex_lock(&j->mu);
   }
 }
@@ -1290,14 +1291,21 @@ static int read_record(medshim_journal *j, uint32_t seg_index, uint64_t off,
   unsigned char hdr[JF_RECORD_HEADER_BYTES];
   uint32_t len;
   if (seg->rfd < 0) {
-    char path[4096];
-    medshim__segment_path(path, sizeof path, j->dir, seg->segno);
-    seg->rfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (seg->rfd < 0)
-      return fail(j, MEDSHIM_EIO, "cannot open %s: %s", path, strerror(errno));
+    char *path = medshim__segment_path_new(j->dir, seg->segno);
+    int saved;
+    if (path == NULL)
+      return fail(j, MEDSHIM_ENOMEM, "out of memory");
+    seg->rfd = medshim__os_open(path, MEDSHIM__OS_READ);
+    saved = errno;
+    if (seg->rfd < 0) {
+      fail(j, MEDSHIM_EIO, "cannot open %s: %s", path, strerror(saved));
+      free(path);
+      return MEDSHIM_EIO;
+    }
+    free(path);
   }
-  if (medshim__io_pread_full(seg->rfd, hdr, sizeof hdr, (off_t)off) !=
-      (ssize_t)sizeof hdr)
+  if (medshim__io_pread_full(seg->rfd, hdr, sizeof hdr, (int64_t)off) !=
+      (long long)sizeof hdr)
     return fail(j, MEDSHIM_ECORRUPT, "segment %" PRIu64 " offset %" PRIu64
                 ": record header unreadable", seg->segno, off);
   len = jf_get32(hdr);
@@ -1311,7 +1319,7 @@ static int read_record(medshim_journal *j, uint32_t seg_index, uint64_t off,
     *buf = n;
     *cap = len;
   }
-  if (medshim__io_pread_full(seg->rfd, *buf, len, (off_t)off) != (ssize_t)len)
+  if (medshim__io_pread_full(seg->rfd, *buf, len, (int64_t)off) != (long long)len)
     return fail(j, MEDSHIM_ECORRUPT, "segment %" PRIu64 " offset %" PRIu64
                 ": record cut short", seg->segno, off);
   if (medshim__jrec_open(j->rcrypto, &j->rscratch, seg->key, *buf, len, 1,

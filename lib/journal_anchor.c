@@ -81,7 +81,7 @@ int medshim__anchor_write(int fd, const medshim__jkeys *k,
     return -1;
   }
   rc = medshim__io_pwrite_all(fd, slot, sizeof slot,
-                              (off_t)medshim__anchor_slot_offset(a->counter));
+                              (int64_t)medshim__anchor_slot_offset(a->counter));
   medshim__wipe(slot, sizeof slot);
   return rc;
 }

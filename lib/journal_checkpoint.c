@@ -1,9 +1,8 @@
 /* The checkpoint file: the last durable sequence and chain hash, MAC'ed, so
  * that verify notices records cut off the end of the journal. */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "errors_internal.h"
 #include "io_internal.h"
@@ -32,15 +31,17 @@ int medshim__checkpoint_write(const char *dir, const medshim__jkeys *k,
 int medshim__checkpoint_read(const char *dir, const medshim__jkeys *k,
                              medshim__jcheckpoint *ck) {
   unsigned char buf[JF_CHECKPOINT_BYTES + 1], mac[JF_HASH_BYTES];
-  char path[4096];
-  ssize_t n;
+  char *path = medshim__os_path_join(dir, JF_CHECKPOINT_NAME);
+  long long n;
   int fd;
-  medshim__fmt(path, sizeof path, "%s/%s", dir, JF_CHECKPOINT_NAME);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (path == NULL)
+    return MEDSHIM_ENOMEM;
+  fd = medshim__os_open(path, MEDSHIM__OS_READ);
+  free(path);
   if (fd < 0)
     return errno == ENOENT ? MEDSHIM_ENOTFOUND : MEDSHIM_EIO;
   n = medshim__io_pread_full(fd, buf, sizeof buf, 0);
-  close(fd);
+  medshim__os_close(fd);
   if (n < 0)
     return MEDSHIM_EIO;
   if (n != JF_CHECKPOINT_BYTES || memcmp(buf, JF_CHECKPOINT_MAGIC, 8) != 0 ||

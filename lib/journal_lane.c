@@ -7,13 +7,9 @@
  * Here: opening the lane, feeding the index from it, taking its writer
  * lock, and checking it. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "claim_status_internal.h"
 #include "errors_internal.h"
@@ -189,19 +185,26 @@ static int load_lane(medshim_journal *j, medshim_error *err) {
   return rc;
 }
 
+/* 1 when lane_dir holds a checkpoint file, 0 when not, MEDSHIM_ENOMEM. */
 static int lane_checkpoint_exists(const char *lane_dir) {
-  char path[4096];
-  struct stat st;
-  medshim__fmt(path, sizeof path, "%s/%s", lane_dir, JF_CHECKPOINT_NAME);
-  return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+  char *path = medshim__os_path_join(lane_dir, JF_CHECKPOINT_NAME);
+  medshim__os_finfo st;
+  int yes;
+  if (path == NULL)
+    return MEDSHIM_ENOMEM;
+  yes = medshim__os_lstat(path, &st) == 0 && st.is_reg;
+  free(path);
+  return yes;
 }
 
 int medshim__lane_open(medshim_journal *j, medshim_error *err) {
-  char path[4096];
-  struct stat st;
+  const char *path;
+  int rc;
+  medshim__os_finfo st;
   medshim_journal *lane;
-  medshim__fmt(path, sizeof path, "%s/%s", j->dir, JF_LANE_DIR_NAME);
-  lane = medshim__journal_new(path);
+  char *lane_dir = medshim__os_path_join(j->dir, JF_LANE_DIR_NAME);
+  lane = lane_dir != NULL ? medshim__journal_new(lane_dir) : NULL;
+  free(lane_dir);
   if (lane == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
   j->lane = lane; /* freed with j */
@@ -213,7 +216,8 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
   if (medshim__jkeys_lane(&lane->keys, &j->keys) != 0)
     return medshim__error_set(err, MEDSHIM_ECRYPTO, "", "key derivation "
                               "failed");
-  if (lstat(path, &st) != 0) {
+  path = lane->dir;
+  if (medshim__os_lstat(path, &st) != 0) {
     if (errno == ENOENT && (!j->lane_marked || j->salvage))
       return MEDSHIM_OK; /* no status in the lane yet */
     if (errno == ENOENT)
@@ -224,11 +228,13 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
     return medshim__error_set(err, MEDSHIM_EIO, "replay lane", "cannot "
                               "stat %s: %s", path, strerror(errno));
   }
-  if (!S_ISDIR(st.st_mode))
+  if (!st.is_dir)
     return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
                               "%s is not a directory", path);
-  if (j->lane_marked && !j->salvage && !lane_checkpoint_exists(path))
-    return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
+  if (j->lane_marked && !j->salvage &&
+      (rc = lane_checkpoint_exists(path)) <= 0)
+    return rc < 0 ? medshim__error_set(err, rc, "replay lane", "out of memory")
+                  : medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
                               "%s/%s is missing (removed?): the main "
                               "checkpoint says the lane exists; run verify",
                               path, JF_CHECKPOINT_NAME);
@@ -238,12 +244,12 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
 /* dir/replay exists and is a directory, and its entry is durable (also
  * when another process created it and crashed before syncing). */
 static int ensure_lane_dir(medshim_journal *j, medshim_error *err) {
-  struct stat st;
-  if (medshim__io_mkdir(j->lane->dir, 0700) != 0 && errno != EEXIST)
+  medshim__os_finfo st;
+  if (medshim__io_mkdir(j->lane->dir) != 0 && errno != EEXIST)
     return medshim__error_set(err, MEDSHIM_EIO, "replay lane",
                               "cannot create %s: %s", j->lane->dir,
                               strerror(errno));
-  if (lstat(j->lane->dir, &st) != 0 || !S_ISDIR(st.st_mode))
+  if (medshim__os_lstat(j->lane->dir, &st) != 0 || !st.is_dir)
     return medshim__error_set(err, MEDSHIM_ECORRUPT, "replay lane",
                               "%s is not a directory", j->lane->dir);
   if (medshim__io_fsync_dir(j->dir) != 0)
@@ -258,22 +264,26 @@ static int ensure_lane_dir(medshim_journal *j, medshim_error *err) {
  * a crash cannot keep a status and lose its claim. Earlier segments were
  * synced by their writer before it rolled. */
 static int sync_main_snapshot(medshim_journal *j, medshim_error *err) {
-  char path[4096];
-  int fd, saved;
+  char *path;
+  int fd, saved, rc;
   if (j->nsegs == 0)
     return MEDSHIM_OK;
-  medshim__segment_path(path, sizeof path, j->dir,
-                        j->segs[j->nsegs - 1].segno);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if ((path = medshim__segment_path_new(j->dir, j->segs[j->nsegs - 1].segno)) ==
+      NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "journal", "out of memory");
+  fd = medshim__os_open(path, MEDSHIM__OS_READ);
   if (fd >= 0 && medshim__io_fdatasync(fd) == 0) {
-    close(fd);
+    medshim__os_close(fd);
+    free(path);
     return MEDSHIM_OK;
   }
   saved = errno;
   if (fd >= 0)
-    close(fd);
-  return medshim__error_set(err, MEDSHIM_EIO, "journal", "cannot sync %s: "
-                            "%s", path, strerror(saved));
+    medshim__os_close(fd);
+  rc = medshim__error_set(err, MEDSHIM_EIO, "journal", "cannot sync %s: %s",
+                          path, strerror(saved));
+  free(path);
+  return rc;
 }
 
 int medshim__lane_acquire(medshim_journal *j) {
@@ -303,7 +313,7 @@ int medshim__lane_acquire(medshim_journal *j) {
   lane->readonly = 0;
   if ((rc = load_lane(j, &err)) != MEDSHIM_OK) {
     lane->readonly = 1;
-    close(lane->lock_fd);
+    medshim__os_close(lane->lock_fd);
     lane->lock_fd = -1;
     goto fail;
   }
@@ -313,7 +323,7 @@ fail:
                err.where[0] ? err.where : "", err.where[0] ? ": " : "",
                err.text[0] ? err.text : medshim_strerror(rc));
   if (lane->lock_fd >= 0 && lane->readonly) {
-    close(lane->lock_fd);
+    medshim__os_close(lane->lock_fd);
     lane->lock_fd = -1;
   }
   return rc;
@@ -350,47 +360,61 @@ int medshim__lane_status(medshim_journal *j, const medshim__jentry *e,
 int medshim__lane_verify(const char *dir, const medshim__jkeys *main_keys,
                          const medshim__jindex *claims, int required,
                          medshim_verify_report *report) {
-  char path[4096];
-  struct stat st;
+  char *path = NULL;
+  medshim__os_finfo st;
   medshim__jkeys keys;
   medshim__jscratch scratch;
   lane_ctx c;
   int rc;
 
-  medshim__fmt(path, sizeof path, "%s/%s", dir, JF_LANE_DIR_NAME);
-  if (lstat(path, &st) != 0) {
-    if (errno == ENOENT && !required)
-      return MEDSHIM_OK; /* statuses only in the main lane, if any */
+  memset(&c, 0, sizeof c);
+  memset(&scratch, 0, sizeof scratch);
+  medshim__jindex_init(&c.orphans);
+  memset(&keys, 0, sizeof keys);
+  if ((path = medshim__os_path_join(dir, JF_LANE_DIR_NAME)) == NULL) {
+    rc = MEDSHIM_ENOMEM;
+    goto cleanup;
+  }
+  if (medshim__os_lstat(path, &st) != 0) {
+    if (errno == ENOENT && !required) {
+      rc = MEDSHIM_OK; /* statuses only in the main lane, if any */
+      goto cleanup;
+    }
     if (errno == ENOENT) {
       report->damage = MEDSHIM_DAMAGE_MISSING_SEGMENT;
       medshim__fmt(report->text, sizeof report->text,
                    "replay lane: %s is missing (removed?) though the main "
                    "checkpoint says it exists: its statuses are lost", path);
-      return MEDSHIM_ECORRUPT;
+      rc = MEDSHIM_ECORRUPT;
+      goto cleanup;
     }
     medshim__fmt(report->text, sizeof report->text,
                  "replay lane: cannot stat %s: %s", path, strerror(errno));
-    return MEDSHIM_EIO;
+    rc = MEDSHIM_EIO;
+    goto cleanup;
   }
-  if (!S_ISDIR(st.st_mode)) {
+  if (!st.is_dir) {
     report->damage = MEDSHIM_DAMAGE_BAD_SEGMENT;
     medshim__fmt(report->text, sizeof report->text,
                  "replay lane: %s is not a directory", path);
-    return MEDSHIM_ECORRUPT;
+    rc = MEDSHIM_ECORRUPT;
+    goto cleanup;
   }
-  if (required && !lane_checkpoint_exists(path)) {
+  if (required && (rc = lane_checkpoint_exists(path)) < 0)
+    goto cleanup;
+  if (required && rc == 0) {
     report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
     medshim__fmt(report->text, sizeof report->text,
                  "replay lane: its checkpoint is missing (removed?) though the "
                  "main checkpoint says the lane exists");
-    return MEDSHIM_ECORRUPT;
+    rc = MEDSHIM_ECORRUPT;
+    goto cleanup;
   }
-  memset(&c, 0, sizeof c);
-  memset(&scratch, 0, sizeof scratch);
-  medshim__jindex_init(&c.orphans);
   c.claims = claims;
-  if (medshim__jkeys_lane(&keys, main_keys) != 0)
-    return MEDSHIM_ECRYPTO;
+  if (medshim__jkeys_lane(&keys, main_keys) != 0) {
+    rc = MEDSHIM_ECRYPTO;
+    goto cleanup;
+  }
   c.scan.keys = &keys;
   c.scan.scratch = &scratch;
   c.scan.want_status_body = 1;
@@ -420,37 +444,47 @@ cleanup:
   }
   medshim__jindex_free(&c.orphans);
   medshim__wipe(&keys, sizeof keys);
+  free(path);
   return rc;
 }
 
 int medshim__lane_ensure(medshim_journal *j, medshim_error *err) {
   medshim_journal *lane = j->lane;
   medshim__jcheckpoint ck;
-  char path[4096];
+  char *path;
   int fd, rc;
   if ((rc = ensure_lane_dir(j, err)) != MEDSHIM_OK)
     return rc;
-  if (lane_checkpoint_exists(lane->dir))
-    return 1;
+  if ((rc = lane_checkpoint_exists(lane->dir)) != 0)
+    return rc < 0 ? medshim__error_set(err, rc, "replay lane", "out of memory")
+                  : 1;
   /* Only the lane's writer may write its checkpoint: take its lock for the
    * moment it takes; if another process holds it, that process writes the
    * checkpoint itself when it loads the lane. */
-  medshim__fmt(path, sizeof path, "%s/%s", lane->dir, JF_LOCK_NAME);
-  fd = medshim__io_open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return medshim__error_set(err, MEDSHIM_EIO, "replay lane",
-                              "cannot open %s: %s", path, strerror(errno));
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    close(fd);
+  if ((path = medshim__os_path_join(lane->dir, JF_LOCK_NAME)) == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "replay lane",
+                              "out of memory");
+  fd = medshim__io_open(path, MEDSHIM__OS_RDWR | MEDSHIM__OS_CREATE);
+  if (fd < 0) {
+    rc = medshim__error_set(err, MEDSHIM_EIO, "replay lane",
+                            "cannot open %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+  }
+  free(path);
+  if (medshim__os_lock(fd, 0) != 0) {
+    medshim__os_close(fd);
     return 0;
   }
-  rc = 1;
-  if (!lane_checkpoint_exists(lane->dir)) {
+  if ((rc = lane_checkpoint_exists(lane->dir)) == 0) {
     memset(&ck, 0, sizeof ck);
-    if (medshim__checkpoint_write(lane->dir, &lane->keys, &ck, err) !=
-        MEDSHIM_OK)
-      rc = MEDSHIM_EIO;
+    rc = medshim__checkpoint_write(lane->dir, &lane->keys, &ck, err) ==
+                 MEDSHIM_OK
+             ? 1
+             : MEDSHIM_EIO;
+  } else if (rc < 0) {
+    medshim__error_set(err, rc, "replay lane", "out of memory");
   }
-  close(fd); /* releases the lock */
+  medshim__os_close(fd); /* releases the lock */
   return rc;
 }

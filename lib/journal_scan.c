@@ -2,12 +2,9 @@
  * every record, check sequence numbers, the running hash and segment links,
  * compare with the checkpoint, and tell a torn tail (a crash) from damage. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "errors_internal.h"
 #include "io_internal.h"
@@ -29,7 +26,7 @@ typedef struct reader {
  * bytes from off are in the buffer. NULL on I/O or allocation failure. */
 static const unsigned char *reader_at(reader *r, uint64_t off, size_t need,
                                       size_t *avail) {
-  ssize_t n;
+  long long n;
   size_t want;
   if (off >= r->base && off + need <= r->base + r->len) {
     *avail = (size_t)(r->base + r->len - off);
@@ -43,7 +40,7 @@ static const unsigned char *reader_at(reader *r, uint64_t off, size_t need,
     r->buf = b;
     r->cap = want;
   }
-  n = medshim__io_pread_full(r->fd, r->buf, r->cap, (off_t)off);
+  n = medshim__io_pread_full(r->fd, r->buf, r->cap, (int64_t)off);
   if (n < 0)
     return NULL;
   r->base = off;
@@ -165,7 +162,7 @@ static int check_checkpoint_chain(medshim__jscan *s, uint64_t segno,
 }
 
 static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
-  char path[4096];
+  char *path = medshim__segment_path_new(s->dir, segno);
   unsigned char hdr[JF_SEGMENT_HEADER_BYTES], salt[JF_SALT_BYTES];
   unsigned char prev[JF_HASH_BYTES];
   uint64_t hsegno, first_seq, off;
@@ -173,20 +170,21 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
   int anchored; /* the segment's anchor is checked (not when salvaging) */
   medshim__janchor an;
   reader r = {-1, 0, NULL, 0, 0, 0};
-  struct stat st;
+  medshim__os_finfo st;
   medshim__jseg *seg;
   size_t avail;
   int rc = MEDSHIM_OK;
 
-  medshim__segment_path(path, sizeof path, s->dir, segno);
-  r.fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (r.fd < 0 || fstat(r.fd, &st) != 0) {
+  if (path == NULL)
+    return MEDSHIM_ENOMEM;
+  r.fd = medshim__os_open(path, MEDSHIM__OS_READ);
+  if (r.fd < 0 || medshim__os_fstat(r.fd, &st) != 0) {
     rc = MEDSHIM_EIO;
     medshim__fmt(s->report.text, sizeof s->report.text, "cannot read %s: %s",
                  path, strerror(errno));
     goto cleanup;
   }
-  r.size = (uint64_t)st.st_size;
+  r.size = (uint64_t)st.size;
   if (segno != s->nsegs + 1) {
     rc = damage(s, MEDSHIM_DAMAGE_MISSING_SEGMENT, s->nsegs + 1, s->next_seq, 0,
                 AT, "segment file missing (the next one found is later)");
@@ -194,7 +192,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
       goto cleanup;
     rc = MEDSHIM_OK;
   }
-  if (medshim__io_pread_full(r.fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+  if (medshim__io_pread_full(r.fd, hdr, sizeof hdr, 0) != (long long)sizeof hdr) {
     if (last) { /* crashed while creating the segment */
       s->torn = 1;
       s->torn_segment_empty = 1;
@@ -453,8 +451,9 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
   }
 cleanup:
   if (r.fd >= 0)
-    close(r.fd);
+    medshim__os_close(r.fd);
   free(r.buf);
+  free(path);
   return rc;
 }
 

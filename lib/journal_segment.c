@@ -1,6 +1,5 @@
 /* Segment files: names, listing, authenticated headers, and the keys derived
  * from the journal's data key. */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include "errors_internal.h"
 #include "journal_internal.h"
 #include "memory_internal.h"
+#include "os.h"
 
 int medshim__jkeys_derive(medshim__jkeys *k) {
   if (medshim__hkdf(k->hdr, k->dk, k->id, JF_ID_BYTES,
@@ -49,6 +49,12 @@ void medshim__segment_path(char *out, size_t size, const char *dir,
                JF_SEGMENT_SUFFIX, dir, segno);
 }
 
+char *medshim__segment_path_new(const char *dir, uint64_t segno) {
+  char name[64];
+  medshim__segment_name(name, sizeof name, segno);
+  return medshim__os_path_join(dir, name);
+}
+
 void medshim__segment_name(char *out, size_t size, uint64_t segno) {
   medshim__fmt(out, size, JF_SEGMENT_PREFIX "%016" PRIu64 JF_SEGMENT_SUFFIX,
                segno);
@@ -59,51 +65,53 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-int medshim__segment_list(const char *dir, uint64_t **out, size_t *count) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  uint64_t *list = NULL;
-  size_t n = 0, cap = 0;
-  const size_t plen = strlen(JF_SEGMENT_PREFIX), slen = strlen(JF_SEGMENT_SUFFIX);
+typedef struct seg_list {
+  uint64_t *list;
+  size_t n, cap;
+} seg_list;
 
+/* One directory entry: keep it when it is a segment's name. */
+static int take_segment(const char *name, void *payload) {
+  seg_list *l = payload;
+  size_t len = strlen(name), i;
+  const size_t plen = strlen(JF_SEGMENT_PREFIX), slen = strlen(JF_SEGMENT_SUFFIX);
+  uint64_t v = 0;
+  if (len != plen + 16 + slen || strncmp(name, JF_SEGMENT_PREFIX, plen) != 0 ||
+      strcmp(name + plen + 16, JF_SEGMENT_SUFFIX) != 0)
+    return 0;
+  for (i = plen; i < plen + 16; i++) {
+    if (name[i] < '0' || name[i] > '9')
+      return 0;
+    v = v * 10 + (uint64_t)(name[i] - '0');
+  }
+  if (l->n == l->cap) {
+    size_t c = l->cap ? l->cap * 2 : 16;
+    uint64_t *n = realloc(l->list, c * sizeof *n);
+    if (n == NULL) {
+      errno = ENOMEM;
+      return -1;
+    }
+    l->list = n;
+    l->cap = c;
+  }
+  l->list[l->n++] = v;
+  return 0;
+}
+
+int medshim__segment_list(const char *dir, uint64_t **out, size_t *count) {
+  seg_list l = {NULL, 0, 0};
   *out = NULL;
   *count = 0;
-  if (d == NULL)
+  if (medshim__os_list_dir(dir, take_segment, &l) != 0) {
+    int saved = errno;
+    free(l.list);
+    errno = saved;
     return -1;
-  while ((e = readdir(d)) != NULL) {
-    const char *name = e->d_name;
-    size_t len = strlen(name);
-    uint64_t v = 0;
-    size_t i;
-    if (len != plen + 16 + slen || strncmp(name, JF_SEGMENT_PREFIX, plen) != 0 ||
-        strcmp(name + plen + 16, JF_SEGMENT_SUFFIX) != 0)
-      continue;
-    for (i = plen; i < plen + 16; i++) {
-      if (name[i] < '0' || name[i] > '9')
-        break;
-      v = v * 10 + (uint64_t)(name[i] - '0');
-    }
-    if (i != plen + 16)
-      continue;
-    if (n == cap) {
-      size_t c = cap ? cap * 2 : 16;
-      uint64_t *l = realloc(list, c * sizeof *l);
-      if (l == NULL) {
-        free(list);
-        closedir(d);
-        errno = ENOMEM;
-        return -1;
-      }
-      list = l;
-      cap = c;
-    }
-    list[n++] = v;
   }
-  closedir(d);
-  if (n > 0)
-    qsort(list, n, sizeof *list, cmp_u64);
-  *out = list;
-  *count = n;
+  if (l.n > 0)
+    qsort(l.list, l.n, sizeof *l.list, cmp_u64);
+  *out = l.list;
+  *count = l.n;
   return 0;
 }
 

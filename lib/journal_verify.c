@@ -1,12 +1,9 @@
 /* medshim_journal_verify and medshim_journal_rekey: whole-journal checks and
  * key rotation, both working from the directory rather than a handle. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "claim_internal.h"
 #include "errors_internal.h"
@@ -14,6 +11,7 @@
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
+#include "os.h"
 #include "secmem_internal.h"
 
 static const char *const damage_names[] = {
@@ -230,7 +228,7 @@ int medshim_journal_rekey(const char *dir,
   /* locked, out of core dumps: kek the old KEK, dk the data key */
   medshim__jkeys *k = NULL;
   unsigned char *new_kek = NULL;
-  char path[4096];
+  char *path = NULL;
   int lock_fd = -1, rc;
 
   if (dir == NULL || current == NULL || next == NULL ||
@@ -240,14 +238,17 @@ int medshim_journal_rekey(const char *dir,
   if ((k = medshim__secmem_alloc(sizeof *k + MEDSHIM_KEY_BYTES)) == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
   new_kek = (unsigned char *)(k + 1);
-  medshim__fmt(path, sizeof path, "%s/%s", dir, JF_LOCK_NAME);
-  lock_fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if ((path = medshim__os_path_join(dir, JF_LOCK_NAME)) == NULL) {
+    rc = medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+    goto cleanup;
+  }
+  lock_fd = medshim__os_open(path, MEDSHIM__OS_RDWR | MEDSHIM__OS_NONBLOCK);
   if (lock_fd < 0) {
     rc = medshim__error_set(err, MEDSHIM_ENOTFOUND, dir,
                             "no journal here (no lock file)");
     goto cleanup;
   }
-  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  if (medshim__os_lock(lock_fd, 0) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EBUSY, dir,
                             "journal busy: a writer has it open");
     goto cleanup;
@@ -263,6 +264,7 @@ int medshim_journal_rekey(const char *dir,
 cleanup:
   medshim__secmem_free(k, sizeof *k + MEDSHIM_KEY_BYTES); /* wipes */
   if (lock_fd >= 0)
-    close(lock_fd);
+    medshim__os_close(lock_fd);
+  free(path);
   return rc;
 }

@@ -1,10 +1,7 @@
 /* Key files: 32 random bytes, mode 0600, never overwritten. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "errors_internal.h"
 #include "io_internal.h"
@@ -15,17 +12,21 @@
 
 int medshim_key_generate(const char *path, medshim_error *err) {
   unsigned char key[MEDSHIM_KEY_BYTES];
-  char dir[4096];
+  char *dir;
   const char *base;
   int dfd = -1, fd = -1, created = 0, rc;
 
   if (path == NULL || *path == '\0')
     return medshim__error_set(err, MEDSHIM_EINVAL, "path", "is required");
-  medshim__path_split(path, dir, sizeof dir, &base);
-  if ((rc = medshim__dir_open(dir, MEDSHIM__DIR_KEY, &dfd, err)) != MEDSHIM_OK)
+  if ((dir = medshim__os_dirname(path)) == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "path", "out of memory");
+  base = medshim__os_basename(path);
+  if ((rc = medshim__dir_open(dir, MEDSHIM__DIR_KEY, &dfd, err)) != MEDSHIM_OK) {
+    free(dir);
     return rc;
+  }
   /* O_EXCL | O_NOFOLLOW: never over an existing key, never through a link */
-  fd = medshim__io_create_at(dfd, base, O_WRONLY);
+  fd = medshim__io_create_at(dfd, base, MEDSHIM__OS_WRITE);
   if (fd < 0) {
     if (errno == EEXIST)
       rc = medshim__error_set(err, MEDSHIM_EEXIST, path,
@@ -42,13 +43,14 @@ int medshim_key_generate(const char *path, medshim_error *err) {
     goto cleanup;
   }
   /* The umask may have narrowed 0600 but never widens it; make it exact. */
-  if (fchmod(fd, 0600) != 0 || medshim__io_write_all(fd, key, sizeof key) != 0 ||
+  if (medshim__os_make_private(fd) != 0 ||
+      medshim__io_write_all(fd, key, sizeof key) != 0 ||
       medshim__io_fsync(fd) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EIO, path, "cannot write: %s",
                             medshim__io_strerror(errno));
     goto cleanup;
   }
-  if (close(fd) != 0) {
+  if (medshim__os_close(fd) != 0) {
     fd = -1;
     rc = medshim__error_set(err, MEDSHIM_EIO, path, "cannot close: %s",
                             medshim__io_strerror(errno));
@@ -64,10 +66,11 @@ int medshim_key_generate(const char *path, medshim_error *err) {
 cleanup:
   medshim__wipe(key, sizeof key);
   if (fd >= 0)
-    close(fd);
+    medshim__os_close(fd);
   if (created)
     (void)medshim__io_unlink_at(dfd, base);
-  close(dfd);
+  medshim__os_close(dfd);
+  free(dir);
   return rc;
 }
 
@@ -76,14 +79,16 @@ cleanup:
  * to read), owned by this user or root, readable by nobody else. */
 static int load_key_file(unsigned char kek[MEDSHIM_KEY_BYTES], const char *path,
                          medshim_error *err) {
-  struct stat st;
+  medshim__os_finfo st;
   unsigned char extra;
-  char dir[4096];
+  char *dir;
   const char *base;
-  ssize_t n;
+  long long n;
   int dfd = -1, fd = -1, rc;
 
-  medshim__path_split(path, dir, sizeof dir, &base);
+  if ((dir = medshim__os_dirname(path)) == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, path, "out of memory");
+  base = medshim__os_basename(path);
   if ((rc = medshim__dir_open(dir, MEDSHIM__DIR_KEY, &dfd, err)) != MEDSHIM_OK) {
     if (rc != MEDSHIM_EKEY) { /* cannot open it: a key problem all the same */
       char why[MEDSHIM_ERROR_TEXT_MAX];
@@ -95,30 +100,30 @@ static int load_key_file(unsigned char kek[MEDSHIM_KEY_BYTES], const char *path,
   }
   /* A link the owner made (a secrets mount) is followed: the file reached
    * is checked below. */
-  fd = openat(dfd, base, O_RDONLY | O_CLOEXEC);
+  fd = medshim__os_open_at(dfd, base, MEDSHIM__OS_READ | MEDSHIM__OS_FOLLOW);
   if (fd < 0) {
     rc = medshim__error_set(err, MEDSHIM_EKEY, path,
                             "cannot open key file: %s", strerror(errno));
     goto cleanup;
   }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (medshim__os_fstat(fd, &st) != 0 || !st.is_reg) {
     rc = medshim__error_set(err, MEDSHIM_EKEY, path,
                             "key file is not a regular file");
     goto cleanup;
   }
-  if (st.st_uid != geteuid() && st.st_uid != 0) {
+  if (st.owner != medshim__os_user() && st.owner != 0) {
     rc = medshim__error_set(err, MEDSHIM_EKEY, path,
-                            "key file belongs to user %u, neither this "
-                            "process's user %u nor root: chown %u %s",
-                            (unsigned)st.st_uid, (unsigned)geteuid(),
-                            (unsigned)geteuid(), path);
+                            "key file belongs to user %lu, neither this "
+                            "process's user %lu nor root: chown %lu %s",
+                            st.owner, medshim__os_user(), medshim__os_user(),
+                            path);
     goto cleanup;
   }
-  if ((st.st_mode & 0077) != 0) {
+  if ((st.perm & 0077) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EKEY, path,
                             "key file is readable by group or others "
                             "(mode %03o); chmod 600 it",
-                            (unsigned)(st.st_mode & 0777));
+                            st.perm & 0777);
     goto cleanup;
   }
   n = medshim__io_pread_full(fd, kek, MEDSHIM_KEY_BYTES, 0);
@@ -133,9 +138,10 @@ cleanup:
   if (rc != MEDSHIM_OK)
     medshim__wipe(kek, MEDSHIM_KEY_BYTES);
   if (fd >= 0)
-    close(fd);
+    medshim__os_close(fd);
   if (dfd >= 0)
-    close(dfd);
+    medshim__os_close(dfd);
+  free(dir);
   return rc;
 }
 

@@ -2,10 +2,9 @@
  * from the data key, so replacing the key-encryption key rewrites only this
  * small file (medshim rekey). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "errors_internal.h"
 #include "io_internal.h"
@@ -28,7 +27,7 @@ int medshim__file_replace(const char *dir, const char *name,
    * that is not a crash's leftover of ours. */
   if ((rc = medshim__remove_leftover(dfd, dir, tmp, err)) != MEDSHIM_OK)
     goto cleanup;
-  fd = medshim__io_create_at(dfd, tmp, O_WRONLY);
+  fd = medshim__io_create_at(dfd, tmp, MEDSHIM__OS_WRITE);
   if (fd < 0) {
     rc = medshim__error_set(err, MEDSHIM_EIO, name, "cannot create %s/%s: %s",
                             dir, tmp, medshim__io_strerror(errno));
@@ -40,7 +39,7 @@ int medshim__file_replace(const char *dir, const char *name,
                             dir, tmp, medshim__io_strerror(errno));
     goto cleanup;
   }
-  if (close(fd) != 0) {
+  if (medshim__os_close(fd) != 0) {
     fd = -1;
     rc = medshim__error_set(err, MEDSHIM_EIO, name, "cannot write %s/%s: %s",
                             dir, tmp, medshim__io_strerror(errno));
@@ -60,10 +59,10 @@ int medshim__file_replace(const char *dir, const char *name,
                             medshim__io_strerror(errno));
 cleanup:
   if (fd >= 0)
-    close(fd);
+    medshim__os_close(fd);
   if (created)
     (void)medshim__io_unlink_at(dfd, tmp);
-  close(dfd);
+  medshim__os_close(dfd);
   return rc;
 }
 
@@ -112,28 +111,42 @@ int medshim__keyring_open(const char *dir, const unsigned char kek[32],
                           unsigned char journal_id[JF_ID_BYTES],
                           medshim_error *err) {
   unsigned char buf[JF_KEYRING_BYTES + 1];
-  char path[4096];
+  char *path = medshim__os_path_join(dir, JF_KEYRING_NAME);
   medshim__jcrypto *c = NULL;
-  ssize_t n;
-  int fd, rc = MEDSHIM_OK;
+  long long n;
+  int fd, rc = MEDSHIM_OK, saved;
 
-  medshim__fmt(path, sizeof path, "%s/%s", dir, JF_KEYRING_NAME);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (path == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, JF_KEYRING_NAME,
+                              "out of memory");
+  fd = medshim__os_open(path, MEDSHIM__OS_READ);
   if (fd < 0) {
-    if (errno == ENOENT)
-      return medshim__error_set(err, MEDSHIM_ENOTFOUND, JF_KEYRING_NAME,
-                                "no journal in %s (keyring missing)", dir);
-    return medshim__error_set(err, MEDSHIM_EIO, JF_KEYRING_NAME,
-                              "cannot open %s: %s", path, strerror(errno));
+    saved = errno;
+    rc = saved == ENOENT
+             ? medshim__error_set(err, MEDSHIM_ENOTFOUND, JF_KEYRING_NAME,
+                                  "no journal in %s (keyring missing)", dir)
+             : medshim__error_set(err, MEDSHIM_EIO, JF_KEYRING_NAME,
+                                  "cannot open %s: %s", path,
+                                  strerror(saved));
+    free(path);
+    return rc;
   }
   n = medshim__io_pread_full(fd, buf, sizeof buf, 0);
-  close(fd);
-  if (n < 0)
-    return medshim__error_set(err, MEDSHIM_EIO, JF_KEYRING_NAME,
-                              "cannot read %s: %s", path, strerror(errno));
-  if (n != JF_KEYRING_BYTES || memcmp(buf, JF_KEYRING_MAGIC, 8) != 0)
-    return medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
-                              "%s is not a medshim keyring", path);
+  saved = errno;
+  medshim__os_close(fd);
+  if (n < 0) {
+    rc = medshim__error_set(err, MEDSHIM_EIO, JF_KEYRING_NAME,
+                            "cannot read %s: %s", path, strerror(saved));
+    free(path);
+    return rc;
+  }
+  if (n != JF_KEYRING_BYTES || memcmp(buf, JF_KEYRING_MAGIC, 8) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
+                            "%s is not a medshim keyring", path);
+    free(path);
+    return rc;
+  }
+  free(path);
   if (jf_get16(buf + 8) != JF_VERSION ||
       jf_get32(buf + 12) != JF_WRAP_AES256GCM)
     return medshim__error_set(err, MEDSHIM_EFORMAT, JF_KEYRING_NAME,

@@ -4,14 +4,11 @@
  * the new high-water mark durable, and only then hands out its sequences,
  * so neither a second process nor a restart after a crash can repeat one. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "io_internal.h"
 #include "msgid_internal.h"
@@ -21,7 +18,6 @@
 
 int medshim__msgids_init(medshim__msgids *m, const char *dir,
                          const char *institution) {
-  size_t n;
   memset(m, 0, sizeof *m);
   if (dir == NULL || institution == NULL ||
       strlen(institution) != MEDSHIM_INSTITUTION_LEN)
@@ -30,14 +26,12 @@ int medshim__msgids_init(medshim__msgids *m, const char *dir,
     if (institution[i] < 0x21 || institution[i] > 0x7e)
       return MEDSHIM_EINVAL;
   memcpy(m->institution, institution, MEDSHIM_INSTITUTION_LEN + 1);
-  n = strlen(dir) + sizeof "/" MSGID_FILE;
-  m->path = malloc(n);
+  m->path = medshim__os_path_join(dir, MSGID_FILE);
   m->dir = strdup(dir);
   if (m->path == NULL || m->dir == NULL) {
     medshim__msgids_free(m);
     return MEDSHIM_ENOMEM;
   }
-  snprintf(m->path, n, "%s/%s", dir, MSGID_FILE);
   pthread_mutex_init(&m->mu, NULL);
   return MEDSHIM_OK;
 }
@@ -57,20 +51,20 @@ static int reserve(medshim__msgids *m, int64_t now) {
   long long second = 0, next = 0;
   int64_t s;
   uint32_t start;
-  ssize_t got;
+  long long got;
   int fd, created = 0, rc = MEDSHIM_EIO, len;
 
-  fd = open(m->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  fd = medshim__os_open(m->path, MEDSHIM__OS_RDWR);
   if (fd < 0 && errno == ENOENT) {
-    fd = medshim__io_open(m->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-                                     O_NOFOLLOW, 0600);
+    fd = medshim__io_open(m->path, MEDSHIM__OS_RDWR | MEDSHIM__OS_CREATE |
+                                       MEDSHIM__OS_EXCL);
     created = fd >= 0;
     if (fd < 0 && errno == EEXIST) /* another process made it first */
-      fd = open(m->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+      fd = medshim__os_open(m->path, MEDSHIM__OS_RDWR);
   }
   if (fd < 0)
     return MEDSHIM_EIO;
-  if (flock(fd, LOCK_EX) != 0)
+  if (medshim__os_lock(fd, 1) != 0)
     goto cleanup;
   got = medshim__io_pread_full(fd, text, sizeof text - 1, 0);
   if (got < 0)
@@ -104,16 +98,16 @@ static int reserve(medshim__msgids *m, int64_t now) {
   m->end = start + MEDSHIM__MSGID_BLOCK;
   rc = MEDSHIM_OK;
 cleanup:
-  close(fd); /* releases the lock */
+  medshim__os_close(fd); /* releases the lock */
   return rc;
 }
 
 static void format(char out[MEDSHIM_MSGID_LEN + 1], const char *inst,
                    int64_t second, uint32_t seq) {
-  time_t t = (time_t)(second + CST_OFFSET);
   struct tm tm;
   char buf[96]; /* room for what the compiler thinks %d may print */
-  gmtime_r(&t, &tm);
+  if (medshim__os_utc(second + CST_OFFSET, &tm) == NULL)
+    memset(&tm, 0, sizeof tm);
   snprintf(buf, sizeof buf, "%s%04d%02d%02d%02d%02d%02d%04u", inst,
            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
            tm.tm_sec, (unsigned)seq);

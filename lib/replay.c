@@ -12,6 +12,7 @@
 
 #include "errors_internal.h"
 #include "hash_internal.h"
+#include "os.h"
 #include "journal_internal.h"
 #include "medshim/replay.h"
 #include "msgid_internal.h"
@@ -88,13 +89,9 @@ struct medshim_adapter_ctx {
   int pruned; /* the last call's query steps were dropped: record the log */
 };
 
-static double mono(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+static double mono(void) { return (double)medshim__os_mono_ns() / 1e9; }
 
-static int64_t wall_now(void) { return (int64_t)time(NULL); }
+static int64_t wall_now(void) { return medshim__os_wall_s(); }
 
 static void hook(int step, const char *id) {
   if (medshim__replay_hook != NULL)
@@ -300,13 +297,8 @@ static void rate_wait(run *r) {
   slot = r->next_slot > t ? r->next_slot : t;
   r->next_slot = slot + 1.0 / r->o.rate;
   pthread_mutex_unlock(&r->mu);
-  while ((t = mono()) < slot) {
-    struct timespec ts;
-    double d = slot - t;
-    ts.tv_sec = (time_t)d;
-    ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-    nanosleep(&ts, NULL);
-  }
+  while ((t = mono()) < slot)
+    medshim__os_sleep_ns((int64_t)((slot - t) * 1e9));
 }
 
 /* ---- the adapter's view ------------------------------------------------- */
@@ -819,7 +811,7 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
   r.j = j;
   r.adapter = adapter;
   r.wall = wall_now();
-  r.rng = r.o.seed ? r.o.seed : (uint64_t)time(NULL) | 1;
+  r.rng = r.o.seed ? r.o.seed : (uint64_t)medshim__os_wall_s() | 1;
   pthread_mutex_init(&r.mu, NULL);
   col.r = &r;
   col.unfinished = col.plausible = 0;

@@ -26,8 +26,4 @@ int medshim__dir_open(const char *dir, enum medshim__dir_kind kind, int *dfd,
 int medshim__remove_leftover(int dfd, const char *dir, const char *name,
                              medshim_error *err);
 
-/* Directory part of path ("." when there is none), and the last part. */
-void medshim__path_split(const char *path, char *dir, size_t dir_size,
-                         const char **base);
-
 #endif

@@ -274,8 +274,8 @@ static char *read_all(const char *path, size_t *len) {
 
 int medshim_schedule_set_load_file(medshim_schedule_set *set, const char *path,
                                    medshim_error *err) {
-  char sigpath[4096], *json, *sig;
-  size_t len, siglen;
+  char *sigpath, *json, *sig;
+  size_t len, siglen, plen;
   int rc;
   if (set == NULL || path == NULL)
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
@@ -283,8 +283,15 @@ int medshim_schedule_set_load_file(medshim_schedule_set *set, const char *path,
   if (json == NULL)
     return medshim__error_set(err, MEDSHIM_EIO, path, "cannot read: %s",
                               strerror(errno));
-  snprintf(sigpath, sizeof sigpath, "%s.sig", path);
+  plen = strlen(path);
+  if ((sigpath = malloc(plen + sizeof ".sig")) == NULL) {
+    free(json);
+    return medshim__error_set(err, MEDSHIM_ENOMEM, path, "out of memory");
+  }
+  memcpy(sigpath, path, plen);
+  memcpy(sigpath + plen, ".sig", sizeof ".sig");
   sig = read_all(sigpath, &siglen);
+  free(sigpath);
   if (sig != NULL)
     while (siglen > 0 && (sig[siglen - 1] == '\n' || sig[siglen - 1] == '\r' ||
                           sig[siglen - 1] == ' '))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "os.h"
 #include "timeutil_internal.h"
 
 /* Read exactly n digits at p. */
@@ -79,24 +80,23 @@ int medshim__time_parse(int64_t *out, const char *text, size_t len) {
   tm.tm_hour = h; /* timegm normalises 24:00 to the next day's 00:00 */
   tm.tm_min = mi;
   tm.tm_sec = s;
-  t = timegm(&tm);
+  t = medshim__os_timegm(&tm);
   /* Reject dates timegm had to normalise (Feb 30 and the like). */
   if (tm.tm_mday != d && h != 24)
     return -1;
   if (h == 24) {
     struct tm check;
-    time_t prev = t - 86400;
-    if (gmtime_r(&prev, &check) == NULL || check.tm_mday != d)
+    if (medshim__os_utc(t - 86400, &check) == NULL || check.tm_mday != d)
       return -1;
   }
-  *out = (int64_t)t - offset;
+  *out = t - offset;
   return 0;
 }
 
 void medshim__time_format(char out[MEDSHIM_TIME_TEXT], int64_t t) {
   struct tm tm;
-  time_t local = (time_t)(t + MEDSHIM_CST_OFFSET);
-  if (gmtime_r(&local, &tm) == NULL || tm.tm_year < -1900 ||
+  if (medshim__os_utc(t + MEDSHIM_CST_OFFSET, &tm) == NULL ||
+      tm.tm_year < -1900 ||
       tm.tm_year > 9999 - 1900) {
     snprintf(out, MEDSHIM_TIME_TEXT, "invalid");
     return;
@@ -108,8 +108,4 @@ void medshim__time_format(char out[MEDSHIM_TIME_TEXT], int64_t t) {
            (unsigned)tm.tm_sec % 100u);
 }
 
-int64_t medshim__mono_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
+int64_t medshim__mono_ns(void) { return medshim__os_mono_ns(); }
