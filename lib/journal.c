@@ -827,12 +827,10 @@ static int ensure_segment(medshim_journal *j, size_t incoming) {
 }
 
 /* Append one record (already checked) to the write buffer, sealing it. */
-static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
-                        const char *id, size_t id_len,
-                        const unsigned char digest[JF_DIGEST_BYTES],
-                        const unsigned char *body, size_t body_len,
-                        const unsigned char *zbody, size_t zlen,
-                        uint32_t *seg_index, uint64_t *off) {
+static int stage_record(medshim_journal *j, size_t *staged,
+                        const medshim__jrec_in *in, uint32_t *seg_index,
+                        uint64_t *off) {
+  const size_t body_len = in->body_len;
   unsigned char tag[JF_TAG_BYTES];
   size_t before = *staged;
   medshim__jseg *seg;
@@ -850,9 +848,8 @@ static int stage_record(medshim_journal *j, size_t *staged, uint8_t type,
   if ((rc = ensure_segment(j, *staged + body_len + 4096)) != MEDSHIM_OK)
     return rc;
   seg = &j->segs[j->nsegs - 1];
-  rc = medshim__jrec_seal(j->wcrypto, &j->wscratch, seg->key, type, j->next_seq,
-                          j->chain, id, id_len, digest, body, body_len,
-                          zbody, zlen, &j->wbuf, &j->wbuf_cap, staged, tag);
+  rc = medshim__jrec_seal(j->wcrypto, &j->wscratch, seg->key, j->next_seq,
+                          j->chain, in, &j->wbuf, &j->wbuf_cap, staged, tag);
   if (rc != MEDSHIM_OK)
     return fail(j, rc, "cannot seal a record: %s", medshim_strerror(rc));
   if (medshim__chain_next(j->wcrypto, j->chain, j->wbuf + before, JF_RECORD_HEADER_BYTES,
@@ -1091,8 +1088,11 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
       }
       continue;
     }
-    rc = stage_record(j, &staged, JF_REC_CLAIM, id, id_len, dig[i], enc[i],
-                      enc_len[i], zenc[i], zenc_len[i], &seg_index, &off);
+    {
+      const medshim__jrec_in in = {JF_REC_CLAIM, id,      id_len,   dig[i],
+                                   enc[i],       enc_len[i], zenc[i], zenc_len[i]};
+      rc = stage_record(j, &staged, &in, &seg_index, &off);
+    }
     if (rc != MEDSHIM_OK)
       goto cleanup;
     e = medshim__jindex_add(&j->ix, id, id_len);
@@ -1250,8 +1250,11 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
     pthread_mutex_unlock(&lane->mu);
     goto unlock_journal; /* j->errmsg says why */
   }
-  rc = stage_record(lane, &staged, JF_REC_STATUS, visit_id, id_len, zero,
-                    body, body_len, NULL, 0, &seg_index, &off);
+  {
+    const medshim__jrec_in in = {JF_REC_STATUS, visit_id, id_len, zero,
+                                 body,          body_len, NULL,   0};
+    rc = stage_record(lane, &staged, &in, &seg_index, &off);
+  }
   if (rc == MEDSHIM_OK) {
     rc = commit(lane, staged, 0, 0); /* written, not yet synced */
     staged = 0;

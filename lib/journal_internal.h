@@ -71,17 +71,28 @@ typedef struct medshim__jrec {
   unsigned char header[JF_RECORD_HEADER_BYTES];
 } medshim__jrec;
 
-/* Append a sealed record to *out (grown as needed) at *out_len. zbody
- * (zlen bytes), when not NULL, is body compressed by medshim__jprep_compress;
- * it is stored instead of body when it is smaller. */
+/* What a record holds: its type (JF_REC_*), the claim's visit_id and
+ * content digest, and its body; zbody (zlen bytes), when not NULL, is body
+ * compressed by medshim__jprep_compress, stored instead of body when it is
+ * smaller. */
+typedef struct medshim__jrec_in {
+  uint8_t type;
+  const char *id;
+  size_t id_len;
+  const unsigned char *digest; /* JF_DIGEST_BYTES */
+  const unsigned char *body;
+  size_t body_len;
+  const unsigned char *zbody;
+  size_t zlen;
+} medshim__jrec_in;
+
+/* Seal in as record seq after the running hash prev_chain under key, and
+ * append it to *out (grown as needed) at *out_len; tag_out gets its tag. */
 int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
-                       const unsigned char key[32], uint8_t type, uint64_t seq,
+                       const unsigned char key[32], uint64_t seq,
                        const unsigned char prev_chain[JF_HASH_BYTES],
-                       const char *id, size_t id_len,
-                       const unsigned char digest[JF_DIGEST_BYTES],
-                       const unsigned char *body, size_t body_len,
-                       const unsigned char *zbody, size_t zlen,
-                       unsigned char **out, size_t *out_cap, size_t *out_len,
+                       const medshim__jrec_in *in, unsigned char **out,
+                       size_t *out_cap, size_t *out_len,
                        unsigned char tag_out[JF_TAG_BYTES]);
 
 /* Why a record failed to open. */

@@ -56,14 +56,14 @@ static void nonce_for(unsigned char nonce[JF_NONCE_BYTES], uint64_t seq) {
 }
 
 int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
-                       const unsigned char key[32], uint8_t type, uint64_t seq,
+                       const unsigned char key[32], uint64_t seq,
                        const unsigned char prev_chain[JF_HASH_BYTES],
-                       const char *id, size_t id_len,
-                       const unsigned char digest[JF_DIGEST_BYTES],
-                       const unsigned char *body, size_t body_len,
-                       const unsigned char *zbody, size_t zlen,
-                       unsigned char **out, size_t *out_cap, size_t *out_len,
+                       const medshim__jrec_in *in, unsigned char **out,
+                       size_t *out_cap, size_t *out_len,
                        unsigned char tag_out[JF_TAG_BYTES]) {
+  const char *id = in->id;
+  const size_t id_len = in->id_len, body_len = in->body_len, zlen = in->zlen;
+  const unsigned char *body = in->body, *zbody = in->zbody;
   size_t inner, plain_len, rec_len;
   unsigned char nonce[JF_NONCE_BYTES];
   unsigned char *rec, *p;
@@ -91,7 +91,7 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
   *p++ = (unsigned char)id_len;
   memcpy(p, id, id_len);
   p += id_len;
-  memcpy(p, digest, JF_DIGEST_BYTES);
+  memcpy(p, in->digest, JF_DIGEST_BYTES);
   p += JF_DIGEST_BYTES;
   *p++ = (unsigned char)comp;
   jf_put32(p, (uint32_t)body_len);
@@ -107,7 +107,7 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
 
   rec = *out + *out_len;
   jf_put32(rec, (uint32_t)rec_len);
-  rec[4] = type;
+  rec[4] = in->type;
   rec[5] = JF_VERSION;
   jf_put16(rec + 6, 0);
   jf_put64(rec + 8, seq);
