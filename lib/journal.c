@@ -501,6 +501,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   oc.ix = &j->ix;
   if ((rc = medshim__journal_load(j, &oc.scan, err)) != MEDSHIM_OK)
     goto fail;
+  atomic_store(&j->nclaims, j->ix.count);
   if (j->salvage) {
     j->salvaged = oc.scan.report;
     j->salvaged.version = MEDSHIM_VERIFY_REPORT_VERSION;
@@ -622,13 +623,8 @@ int medshim_journal_close(medshim_journal *j) {
 }
 
 size_t medshim_journal_count(const medshim_journal *j) {
-  size_t n;
-  if (j == NULL)
-    return 0;
-  pthread_mutex_lock((pthread_mutex_t *)&j->mu);
-  n = j->ix.count;
-  pthread_mutex_unlock((pthread_mutex_t *)&j->mu);
-  return n;
+  /* read without the lock (it is const here): the writers publish it */
+  return j == NULL ? 0 : atomic_load(&j->nclaims);
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -1107,6 +1103,7 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
     memcpy(e->digest, dig[i], JF_DIGEST_BYTES);
     results[i] = MEDSHIM_DEFER_STORED;
     target = e->seq;
+    atomic_store(&j->nclaims, j->ix.count);
   }
   rc = commit_arrived(j, staged, target, &arriving, wait);
   if (rc != MEDSHIM_OK && !j->poisoned)

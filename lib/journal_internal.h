@@ -217,6 +217,7 @@ struct medshim_journal {
   size_t nsegs;
   size_t segs_cap;
   medshim__jindex ix;
+  atomic_size_t nclaims;  /* ix.count, published for medshim_journal_count */
   /* writer */
   int fd;                 /* current segment, -1 until the first write */
   uint64_t alloc_end;     /* the current segment's allocated size */
