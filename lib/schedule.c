@@ -126,8 +126,12 @@ int medshim_schedule_set_new(medshim_schedule_set **out,
     }
   }
   set->opts.public_key_pem = set->public_key_pem;
-  pthread_mutex_init(&set->breaker_mu, NULL);
-  atomic_init(&set->breakers_tripped, 0);
+  if ((set->breakers = calloc(1, sizeof *set->breakers)) == NULL) {
+    rc = medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+    goto cleanup;
+  }
+  pthread_mutex_init(&set->breakers->mu, NULL);
+  atomic_init(&set->breakers->tripped, 0);
   *out = set;
   set = NULL;
 cleanup:
@@ -149,7 +153,10 @@ void medshim_schedule_set_free(medshim_schedule_set *set) {
     free(set->notices[i]);
   free(set->notices);
   free(set->public_key_pem);
-  pthread_mutex_destroy(&set->breaker_mu);
+  if (set->breakers != NULL) {
+    pthread_mutex_destroy(&set->breakers->mu);
+    free(set->breakers);
+  }
   free(set);
 }
 

@@ -15,13 +15,12 @@ static const char REASON_PROBING[] =
 
 /* Open addressing over a fixed table: no allocation, ever, so the decision
  * path may consult it. Called with breaker_mu held. */
-static breaker *find(medshim_schedule_set *set, const char *region,
-                     int create) {
+static breaker *find(breaker_table *t, const char *region, int create) {
   size_t h = 0;
   for (int i = 0; i < 6; i++)
     h = h * 31 + (unsigned char)region[i];
   for (size_t k = 0; k < BREAKER_SLOTS; k++) {
-    breaker *b = &set->breakers[(h + k) % BREAKER_SLOTS];
+    breaker *b = &t->slots[(h + k) % BREAKER_SLOTS];
     if (memcmp(b->region, region, 7) == 0)
       return b;
     if (b->region[0] == '\0') {
@@ -49,14 +48,13 @@ static medshim_breaker_state state_at(const medshim_schedule_set *set,
 
 medshim_breaker_state medshim_schedule_breaker_state(
     const medshim_schedule_set *cset, const char *region, int64_t at) {
-  /* The table is the only mutable part of a set; it has its own lock. */
-  medshim_schedule_set *set = (medshim_schedule_set *)cset;
+  const medshim_schedule_set *set = cset;
   medshim_breaker_state st;
   if (set == NULL || medshim__sched_region_key(region, 1) == 0)
     return MEDSHIM_BREAKER_CLOSED;
-  pthread_mutex_lock(&set->breaker_mu);
-  st = state_at(set, find(set, region, 0), at);
-  pthread_mutex_unlock(&set->breaker_mu);
+  pthread_mutex_lock(&set->breakers->mu);
+  st = state_at(set, find(set->breakers, region, 0), at);
+  pthread_mutex_unlock(&set->breakers->mu);
   return st;
 }
 
@@ -66,16 +64,16 @@ int medshim_schedule_report_outcome(medshim_schedule_set *set,
   int rc = MEDSHIM_OK;
   if (set == NULL || medshim__sched_region_key(region, 1) == 0)
     return MEDSHIM_EINVAL;
-  pthread_mutex_lock(&set->breaker_mu);
+  pthread_mutex_lock(&set->breakers->mu);
   /* A success for a region never seen needs no slot. */
-  b = find(set, region, !ok);
+  b = find(set->breakers, region, !ok);
   if (b == NULL) {
     rc = ok ? MEDSHIM_OK : MEDSHIM_ENOMEM;
     goto done;
   }
   if (ok) {
     if (b->state != MEDSHIM_BREAKER_CLOSED)
-      atomic_fetch_sub(&set->breakers_tripped, 1);
+      atomic_fetch_sub(&set->breakers->tripped, 1);
     b->state = MEDSHIM_BREAKER_CLOSED;
     b->failures = 0;
     b->probing = 0;
@@ -87,7 +85,7 @@ int medshim_schedule_report_outcome(medshim_schedule_set *set,
       b->state = MEDSHIM_BREAKER_OPEN;
       b->opened_at = at;
       b->probing = 0;
-      atomic_fetch_add(&set->breakers_tripped, 1);
+      atomic_fetch_add(&set->breakers->tripped, 1);
     }
     break;
   case MEDSHIM_BREAKER_HALF_OPEN:
@@ -100,7 +98,7 @@ int medshim_schedule_report_outcome(medshim_schedule_set *set,
     break;
   }
 done:
-  pthread_mutex_unlock(&set->breaker_mu);
+  pthread_mutex_unlock(&set->breakers->mu);
   return rc;
 }
 
@@ -135,18 +133,18 @@ medshim_verdict medshim__sched_breaker_gate(const medshim_schedule_set *cset,
                                             const char *treated, int64_t at,
                                             int64_t *until,
                                             const char **reason) {
-  medshim_schedule_set *set = (medshim_schedule_set *)cset;
+  const medshim_schedule_set *set = cset;
   breaker *bi, *bt;
   int gi, gt;
   medshim_verdict v = MEDSHIM_ONLINE;
   *until = 0;
   *reason = NULL;
   /* Fast path: no region has ever tripped, so no lock is taken. */
-  if (atomic_load(&set->breakers_tripped) == 0)
+  if (atomic_load(&set->breakers->tripped) == 0)
     return MEDSHIM_ONLINE;
-  pthread_mutex_lock(&set->breaker_mu);
-  bi = find(set, insured, 0);
-  bt = strcmp(insured, treated) == 0 ? NULL : find(set, treated, 0);
+  pthread_mutex_lock(&set->breakers->mu);
+  bi = find(set->breakers, insured, 0);
+  bt = strcmp(insured, treated) == 0 ? NULL : find(set->breakers, treated, 0);
   gi = gate_one(set, bi, at, until, reason);
   gt = gate_one(set, bt, at, until, reason);
   if (gi == 2 || gt == 2) {
@@ -165,6 +163,6 @@ medshim_verdict medshim__sched_breaker_gate(const medshim_schedule_set *cset,
     *reason = REASON_PROBE;
     v = MEDSHIM_TRY_ONLINE;
   }
-  pthread_mutex_unlock(&set->breaker_mu);
+  pthread_mutex_unlock(&set->breakers->mu);
   return v;
 }

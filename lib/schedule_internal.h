@@ -90,6 +90,15 @@ typedef struct breaker {
   int64_t probe_at;       /* ... at this instant */
 } breaker;
 
+/* The breaker table: the only part of a set that deciding changes, behind
+ * its own pointer and lock, so that a const set can be decided against
+ * without casting its constness away. */
+typedef struct breaker_table {
+  pthread_mutex_t mu;
+  atomic_int tripped; /* fast path: 0 means all closed */
+  breaker slots[BREAKER_SLOTS];
+} breaker_table;
+
 struct medshim_schedule_set {
   medshim_schedule_options opts;
   char *public_key_pem;
@@ -102,10 +111,7 @@ struct medshim_schedule_set {
   size_t nnodes;
   uint32_t *slots; /* open addressing: node index + 1 */
   size_t nslots;
-  /* breaker */
-  pthread_mutex_t breaker_mu;
-  atomic_int breakers_tripped; /* fast path: 0 means all closed */
-  breaker breakers[BREAKER_SLOTS];
+  breaker_table *breakers;
 };
 
 /* Parse and validate one schedule. */
