@@ -10,69 +10,6 @@
 #include "schedule_internal.h"
 #include "timeutil_internal.h"
 
-static const char *const agency_names[] = {"enrollment", "collection", "filing",
-                                           "manual_reimbursement",
-                                           "online_services"};
-
-const char *medshim_sched_service_name(int service) {
-  if (service >= 1 && service <= 6)
-    return medshim_service_name((medshim_service)service);
-  if (service >= MEDSHIM_SCHED_ENROLLMENT &&
-      service <= MEDSHIM_SCHED_ONLINE_SERVICES)
-    return agency_names[service - MEDSHIM_SCHED_ENROLLMENT];
-  return NULL;
-}
-
-int medshim_sched_service_parse(int *out, const char *name) {
-  medshim_service s;
-  if (out == NULL || name == NULL)
-    return MEDSHIM_EINVAL;
-  if (medshim_service_parse(&s, name) == MEDSHIM_OK) {
-    *out = (int)s;
-    return MEDSHIM_OK;
-  }
-  for (int i = 0; i < 5; i++)
-    if (strcmp(name, agency_names[i]) == 0) {
-      *out = MEDSHIM_SCHED_ENROLLMENT + i;
-      return MEDSHIM_OK;
-    }
-  return MEDSHIM_EINVAL;
-}
-
-const char *medshim_verdict_name(medshim_verdict v) {
-  switch (v) {
-  case MEDSHIM_ONLINE:
-    return "online";
-  case MEDSHIM_TRY_ONLINE:
-    return "try_online";
-  case MEDSHIM_DEFER:
-    return "defer";
-  }
-  return "unknown";
-}
-
-const char *medshim_route_name(medshim_route r) {
-  switch (r) {
-  case MEDSHIM_ROUTE_NONE:
-    return "none";
-  case MEDSHIM_ROUTE_HOSPITAL:
-    return "hospital";
-  case MEDSHIM_ROUTE_AGENCY:
-    return "agency";
-  }
-  return "unknown";
-}
-
-const char *medshim_advice_kind_name(medshim_advice_kind k) {
-  switch (k) {
-  case MEDSHIM_ADVICE_SETTLE_BEFORE:
-    return "settle_before";
-  case MEDSHIM_ADVICE_ADMIT_SELF_PAY:
-    return "admit_self_pay";
-  }
-  return "unknown";
-}
-
 int medshim_schedule_options_init(medshim_schedule_options *opts,
                                   unsigned int version) {
   if (opts == NULL || version != MEDSHIM_SCHEDULE_OPTIONS_VERSION)
@@ -116,10 +53,10 @@ int medshim_schedule_set_new(medshim_schedule_set **out,
       rc = medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
       goto cleanup;
     }
-    /* A key that does not parse is a configuration error: say so now,
-     * not at the first signed file. */
-    if (medshim_schedule_verify("", 0, "AAAA", set->public_key_pem) ==
-        MEDSHIM_EKEY) {
+    /* Parsed once; a key that does not parse is a configuration error:
+     * said now, not at the first signed file. */
+    if ((set->public_key = medshim__sched_pubkey_parse(set->public_key_pem)) ==
+        NULL) {
       rc = medshim__error_set(err, MEDSHIM_EKEY, "public_key_pem",
                               "not an Ed25519 public key in PEM form");
       goto cleanup;
@@ -136,6 +73,7 @@ int medshim_schedule_set_new(medshim_schedule_set **out,
   set = NULL;
 cleanup:
   if (set != NULL) {
+    medshim__sched_pubkey_free(set->public_key);
     free(set->public_key_pem);
     free(set);
   }
@@ -152,6 +90,7 @@ void medshim_schedule_set_free(medshim_schedule_set *set) {
   for (size_t i = 0; i < set->nnotices; i++)
     free(set->notices[i]);
   free(set->notices);
+  medshim__sched_pubkey_free(set->public_key);
   free(set->public_key_pem);
   if (set->breakers != NULL) {
     pthread_mutex_destroy(&set->breakers->mu);
@@ -196,7 +135,7 @@ int medshim_schedule_set_load_json(medshim_schedule_set *set, const char *name,
   /* The signature is checked before the content is even parsed: a forged
    * file gets no further than this. */
   if (signature != NULL && set->public_key_pem != NULL) {
-    rc = medshim_schedule_verify(json, len, signature, set->public_key_pem);
+    rc = medshim__sched_verify_with(json, len, signature, set->public_key);
     if (rc != MEDSHIM_OK)
       return medshim__error_set(err, MEDSHIM_ESIGNATURE, name,
                                 "signature does not verify: the file was "

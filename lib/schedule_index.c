@@ -41,17 +41,6 @@ static const sched_node *find_node(const medshim_schedule_set *set,
   return NULL;
 }
 
-/* Is prefix key a an ancestor of (or equal to) key b? */
-int medshim__sched_covers(uint32_t a, uint32_t b) {
-  unsigned pa = a & 7, pb = b & 7;
-  uint32_t va = a >> 3, vb = b >> 3;
-  if (pa > pb)
-    return 0;
-  for (unsigned p = pb; p > pa; p--)
-    vb /= 100;
-  return va == vb;
-}
-
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return x < y ? -1 : x > y;

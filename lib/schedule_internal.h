@@ -112,7 +112,16 @@ struct medshim_schedule_set {
   uint32_t *slots; /* open addressing: node index + 1 */
   size_t nslots;
   breaker_table *breakers;
+  void *public_key; /* parsed once at set_new (an EVP_PKEY), or NULL */
 };
+
+/* The Ed25519 public key of a PEM text (NULL: not one); freed with
+ * medshim__sched_pubkey_free. */
+void *medshim__sched_pubkey_parse(const char *public_key_pem);
+void medshim__sched_pubkey_free(void *key);
+/* medshim_schedule_verify() with a parsed key. */
+int medshim__sched_verify_with(const char *data, size_t len,
+                               const char *signature_b64, void *key);
 
 /* Parse and validate one schedule. */
 int medshim__sched_parse(sched **out, const char *json, size_t len,

@@ -29,30 +29,6 @@ void medshim__sched_free(sched *s) {
   free(s);
 }
 
-uint32_t medshim__sched_region_key(const char *a, int as_visit) {
-  uint32_t v = 0;
-  unsigned pairs = 3;
-  if (a == NULL)
-    return 0;
-  for (int i = 0; i < 6; i++) {
-    if (a[i] < '0' || a[i] > '9')
-      return 0;
-    v = v * 10 + (uint32_t)(a[i] - '0');
-  }
-  if (a[6] != '\0')
-    return 0;
-  if (as_visit)
-    return sched_key(v, 3);
-  /* 330100 covers 3301xx, 640000 covers 64xxxx */
-  while (pairs > 1 && v % 100 == 0) {
-    v /= 100;
-    pairs--;
-  }
-  if (v == 0)
-    return 0;
-  return sched_key(v, pairs);
-}
-
 typedef struct ctx {
   medshim_error *err;
   char path[MEDSHIM_ERROR_WHERE_MAX];

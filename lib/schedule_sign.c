@@ -55,19 +55,21 @@ int medshim_schedule_sign(char **out, const char *data, size_t len,
   return rc;
 }
 
-int medshim_schedule_verify(const char *data, size_t len,
-                            const char *signature_b64,
-                            const char *public_key_pem) {
-  EVP_PKEY *key;
+void *medshim__sched_pubkey_parse(const char *public_key_pem) {
+  return read_key(public_key_pem, 0);
+}
+
+void medshim__sched_pubkey_free(void *key) { EVP_PKEY_free(key); }
+
+int medshim__sched_verify_with(const char *data, size_t len,
+                               const char *signature_b64, void *pkey) {
+  EVP_PKEY *key = pkey;
   EVP_MD_CTX *md = NULL;
   unsigned char sig[96];
   size_t b64len;
   int n, rc = MEDSHIM_ESIGNATURE;
-  if (data == NULL || signature_b64 == NULL || public_key_pem == NULL)
+  if (data == NULL || signature_b64 == NULL || key == NULL)
     return MEDSHIM_EINVAL;
-  key = read_key(public_key_pem, 0);
-  if (key == NULL)
-    return MEDSHIM_EKEY;
   b64len = strlen(signature_b64);
   /* 64 bytes of signature are 88 characters of base64 */
   if (b64len != 88)
@@ -81,6 +83,19 @@ int medshim_schedule_verify(const char *data, size_t len,
     rc = MEDSHIM_OK;
 cleanup:
   EVP_MD_CTX_free(md);
+  return rc;
+}
+
+int medshim_schedule_verify(const char *data, size_t len,
+                            const char *signature_b64,
+                            const char *public_key_pem) {
+  EVP_PKEY *key;
+  int rc;
+  if (data == NULL || signature_b64 == NULL || public_key_pem == NULL)
+    return MEDSHIM_EINVAL;
+  if ((key = read_key(public_key_pem, 0)) == NULL)
+    return MEDSHIM_EKEY;
+  rc = medshim__sched_verify_with(data, len, signature_b64, key);
   EVP_PKEY_free(key);
   return rc;
 }
