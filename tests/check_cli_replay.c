@@ -109,7 +109,7 @@ static void write_claims(const char *file, int n, int inpat) {
 static void journal(int n, int inpat) {
   char *out;
   write_claims("claims.jsonl", n, inpat);
-  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --journal j --key k < "
+  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --create --journal j --key k < "
                       "claims.jsonl", cli, cli), 0);
   free(out);
   ck_assert_int_eq(sh(&out, "%s window --journal j --key k --schedule %s "
@@ -238,11 +238,20 @@ START_TEST(test_options_are_strict) {
   static const struct {
     const char *args, *msg;
   } cases[] = {
-      {"--rate twenty", "medshim replay: --rate: 'twenty' is not a number"},
-      {"--rate 5x", "--rate: '5x' is not a number"},
-      {"--concurrency 0", "--concurrency: 0 is out of range"},
-      {"--concurrency eight", "--concurrency: 'eight' is not a whole number"},
-      {"--timeout -1", "--timeout: '-1' is not a whole number"},
+      {"--rate twenty",
+       "medshim replay: --rate: 'twenty' is not a number (0 to 1e+06)"},
+      {"--rate 5x", "--rate: '5x' is not a number (0 to 1e+06)"},
+      {"--rate -3", "--rate: '-3' is not a number (0 to 1e+06)"},
+      {"--concurrency 0", "--concurrency: 0 is out of range (1 to 64)"},
+      {"--concurrency 65", "--concurrency: 65 is out of range (1 to 64)"},
+      {"--concurrency eight",
+       "--concurrency: 'eight' is not a whole number (1 to 64)"},
+      {"--concurrency abc", "--concurrency: 'abc' is not a whole number"},
+      {"--timeout -1", "--timeout: '-1' is not a whole number (1 to 86400)"},
+      {"--timeout 5x", "--timeout: '5x' is not a whole number (1 to 86400)"},
+      /* getopt's own messages, in the command's words */
+      {"--bogus", "medshim replay: unrecognized option '--bogus'"},
+      {"--concurrency", "medshim replay: option '--concurrency' needs a value"},
       {"--timeout 60 --visibility-delay 30", "must be longer than --timeout"},
       {"--expire-grace-days 0", "use --expire-now"},
       {"--at 2022-13-01", "--at: '2022-13-01' is not an ISO 8601 time"},
@@ -260,6 +269,20 @@ START_TEST(test_options_are_strict) {
     free(err);
     free(out);
   }
+  /* a missing option is named, not just the whole usage */
+  ck_assert_int_eq(sh(&out, REPLAY "", cli), 64);
+  err = slurp("err");
+  ck_assert_msg(strstr(err, "medshim replay: --exec or --exec-persistent is "
+                            "required") != NULL, "%s", err);
+  ck_assert_ptr_null(strstr(err, "usage:"));
+  free(err);
+  free(out);
+  ck_assert_int_eq(sh(&out, "%s replay --key k --exec true", cli), 64);
+  err = slurp("err");
+  ck_assert_msg(strstr(err, "medshim replay: --journal DIR is required") !=
+                NULL, "%s", err);
+  free(err);
+  free(out);
   /* the institution code is required and checked */
   ck_assert_int_eq(sh(&out, "unset MEDSHIM_INSTITUTION; %s replay --journal j "
                       "--key k --exec true", cli), 64);
@@ -303,7 +326,7 @@ START_TEST(test_window_command) {
   char *out, *err;
   json_t *o;
   write_claims("claims.jsonl", 3, 0);
-  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --journal j --key k < "
+  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --create --journal j --key k < "
                       "claims.jsonl", cli, cli), 0);
   free(out);
   ck_assert_int_eq(sh(&out, REPLAY "--at 2022-03-16 --exec '%s settle'", cli,
@@ -621,7 +644,7 @@ START_TEST(test_dry_run_matches_real_run) {
               round, i, services[rand_r(&seed) % 4], 8 + rand_r(&seed) % 18,
               1000 + (unsigned)i, 1000 + (unsigned)i, i, rand_r(&seed) % 6);
     fclose(f);
-    ck_assert_int_eq(sh(&out, "rm -rf j k a b && %s keygen k && %s defer "
+    ck_assert_int_eq(sh(&out, "rm -rf j k a b && %s keygen k && %s defer --create "
                         "--journal j --key k < claims.jsonl && %s window "
                         "--journal j --key k --schedule %s --apply", cli, cli,
                         cli, sched), 0);
@@ -663,7 +686,7 @@ START_TEST(test_replay_while_a_cashier_defers) {
   ck_assert_int_eq(sh(&out, "sed -i 's/\"MZ/\"NEW/' more.jsonl"), 0);
   free(out);
   ck_assert_int_eq(
-      sh(&out, "(sleep 2; cat more.jsonl) | %s defer --journal j --key k "
+      sh(&out, "(sleep 2; cat more.jsonl) | %s defer --create --journal j --key k "
                "--schedule %s > acks 2> deferr & sleep 0.7; "
                REPLAY "--at 2022-03-16T10:00 --exec '%s settle' > r1; rc=$?; "
                "wait $!; d=$?; [ $rc -eq 0 ] && [ $d -eq 0 ]",

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 #include "timeutil_internal.h"
 
@@ -266,30 +267,34 @@ int cli_cmd_report(int argc, char **argv) {
   report r;
   medshim_journal *j;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("report", argc, argv, opts)) != -1) {
     if (c == 'j')
       dir = optarg;
     else if (c == 'k')
       key = optarg;
     else if (c == 'c')
       csv = 1;
-    else {
-      (c == 'h' ? stdout : stderr) == stdout
-          ? printf("usage: medshim report --journal DIR --key KEYFILE [--csv]\n\n"
+    else if (c != 'h') {
+      return CLI_EXIT_USAGE;
+    } else {
+      printf("usage: medshim report --journal DIR --key KEYFILE [--csv]\n\n"
                    "Counts and amounts (fen) by visit day, service and state,\n"
                    "and the refunds due to patients, as JSON (or CSV rows).\n"
                    "State \"blocked\": pending or retry_wait behind the same\n"
                    "patient's earlier claim in doubt or waiting. JSON also has\n"
                    "by_visit_month and by_settlement_month (the platform's\n"
-                   "setl_time, +08:00: replays clear in the go-live month).\n")
-          : fprintf(stderr, "usage: medshim report --journal DIR --key KEYFILE [--csv]\n");
-      return c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+                   "setl_time, +08:00: replays clear in the go-live month).\n\n"
+                   "Exit status: 0 reported; 1 the journal could not be read;\n"
+                   "64 bad command line.\n");
+      return CLI_EXIT_OK;
     }
   }
-  if (dir == NULL || key == NULL || optind != argc) {
-    fprintf(stderr, "usage: medshim report --journal DIR --key KEYFILE [--csv]\n");
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing("report", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("report", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("report", argv[optind]);
   j = cli_open_journal("report", dir, key, MEDSHIM_JOURNAL_READONLY);
   if (j == NULL)
     return CLI_EXIT_FAIL;
@@ -434,7 +439,7 @@ int cli_cmd_export(int argc, char **argv) {
   medshim_journal *j;
   memset(&x, 0, sizeof x);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("export", argc, argv, opts)) != -1) {
     switch (c) {
     case 'j': dir = optarg; break;
     case 'k': key = optarg; break;
@@ -442,22 +447,29 @@ int cli_cmd_export(int argc, char **argv) {
     case 'c': x.csv = 1; break;
     case 'r': x.flags |= MEDSHIM_CLAIM_JSON_REVEAL; break;
     case 'S': open_flags = MEDSHIM_JOURNAL_SALVAGE; break;
-    default:
+    case 'h':
       printf("usage: medshim export --manual --journal DIR --key KEYFILE "
              "[--csv] [--reveal] [--salvage]\n\nThe claims that go to manual "
              "reimbursement at the agency (route agency, or\nwindow expired), "
              "with the materials the patient must bring. Personal\nfields are "
              "masked unless --reveal (the agency's copy). --salvage reads\n"
              "a damaged journal anyway (every record that authenticates;\n"
-             "stderr says what was passed over; exit 2).\n");
-      return c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+             "stderr says what was passed over; exit 2).\n\n"
+             "Exit status: 0 exported; 1 the journal could not be read; 2\n"
+             "--salvage passed over damage; 64 bad command line.\n");
+      return CLI_EXIT_OK;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
-  if (!manual || dir == NULL || key == NULL || optind != argc) {
-    fprintf(stderr, "usage: medshim export --manual --journal DIR --key KEYFILE "
-                    "[--csv] [--reveal] [--salvage]\n");
-    return CLI_EXIT_USAGE;
-  }
+  if (!manual)
+    return cli_missing("export", "--manual");
+  if (dir == NULL)
+    return cli_missing("export", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("export", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("export", argv[optind]);
   j = cli_open_journal("export", dir, key, open_flags);
   if (j == NULL)
     return CLI_EXIT_FAIL;
