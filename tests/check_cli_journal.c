@@ -643,7 +643,7 @@ END_TEST
 
 START_TEST(test_cli_help_and_usage) {
   const char *cmds[] = {"keygen", "defer",  "list",   "verify", "receipt",
-                        "rekey",  "check",  "replay", "void",
+                        "rekey",  "check",  "schedule", "replay", "void",
                         "retry",  "expire", "window", "report", "export"};
   char *out, *err;
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
