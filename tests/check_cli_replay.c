@@ -174,11 +174,31 @@ START_TEST(test_replay_settles_and_reports) {
   m = json_array_get(json_object_get(o, "by_settlement_month"), 0);
   ck_assert_str_eq(json_string_value(json_object_get(m, "month")), "2022-03");
   ck_assert_int_eq(num(m, "settled"), 11);
+  /* JSON keeps the exact instant, and says it is exclusive */
+  m = json_array_get(json_object_get(o, "rows"), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(m, "deadline_until_exclusive")),
+                   "2023-01-01T00:00:00+08:00");
   json_decref(o);
+  free(out);
+  /* CSV is for people: the notice's last day, inclusive */
+  ck_assert_int_eq(sh(&out, "%s report --journal j --key k --csv", cli), 0);
+  ck_assert_msg(strstr(out, ",refund_fen,deadline_last_day\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "2022-02-11,outpatient,settled,11,") != NULL, "%s",
+                out);
+  ck_assert_msg(strstr(out, ",2022-12-31\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, ",2023-12-31\n") != NULL, "%s", out);
+  ck_assert_ptr_null(strstr(out, "2023-01-01"));
+  ck_assert_ptr_null(strstr(out, "2024-01-01"));
   free(out);
   ck_assert_int_eq(sh(&out, "%s export --manual --journal j --key k --csv "
                       "--reveal", cli), 0);
   ck_assert_ptr_nonnull(strstr(out, "MZ11,manual,inpatient"));
+  ck_assert_msg(strstr(out, ",deadline_last_day\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "\",2023-12-31\n") != NULL, "%s", out);
+  free(out);
+  ck_assert_int_eq(sh(&out, "%s export --manual --journal j --key k", cli), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"deadline_until_exclusive\": "
+                                    "\"2024-01-01T00:00:00+08:00\""));
   free(out);
 }
 END_TEST
@@ -412,6 +432,14 @@ START_TEST(test_bulk_person_commands) {
   ck_assert_int_eq(count_lines(out, "\"skip\""), 1);
   free(out);
   ck_assert_int_eq(sh(&out, "%s expire --journal j --key k MZ3 --yes", cli), 0);
+  free(out);
+  /* past its deadline it cannot be retried: the exact instant, and the
+   * last day as the notice says it */
+  ck_assert_int_eq(sh(&out, "%s retry --journal j --key k MZ3 --at "
+                      "2023-01-05", cli), 3);
+  ck_assert_msg(strstr(out, "\"until\":\"2023-01-01T00:00:00+08:00\"") != NULL,
+                "%s", out);
+  ck_assert_msg(strstr(out, "\"last_day\":\"2022-12-31\"") != NULL, "%s", out);
   free(out);
   ck_assert_int_eq(sh(&out, "%s retry --journal j --key k MZ3 --yes --at "
                       "2022-03-17", cli), 0);

@@ -517,9 +517,12 @@ static void print_target(const target *t, const char *to, const char *result) {
     else
       json_object_set_new(o, "to", json_string(to));
     if (t->until != 0) {
-      char u[MEDSHIM_TIME_TEXT];
+      /* until: the exact exclusive instant; last_day: the day people read */
+      char u[MEDSHIM_TIME_TEXT], d[MEDSHIM_DAY_TEXT];
       medshim__time_format(u, t->until);
       json_object_set_new(o, "until", json_string(u));
+      if (medshim_format_last_day(d, t->until) == MEDSHIM_OK)
+        json_object_set_new(o, "last_day", json_string(d));
     }
   }
   if (result != NULL)
