@@ -660,6 +660,12 @@ START_TEST(test_cli_help_and_usage) {
   free(err);
   ck_assert_int_eq(run(NULL, &out, &err, "frobnicate", NULL), 64);
   ck_assert_ptr_nonnull(strstr(err, "unknown command"));
+  ck_assert_ptr_null(strstr(err, "did you mean"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "lsit", NULL), 64);
+  ck_assert_msg(strstr(err, "medshim: unknown command 'lsit'; did you mean "
+                            "'list'?") != NULL, "%s", err);
   free(out);
   free(err);
 }

@@ -768,7 +768,9 @@ static void window_usage(FILE *f) {
           "during an unplanned outage without a window) and prints one JSON\n"
           "line per claim that would change ({\"visit_id\",\"before\",\"after\"}).\n"
           "Only with --apply are the new windows recorded; without it nothing\n"
-          "changes and the exit status is 3 when some would.\n\n"
+          "changes and the exit status is 3 when some would. --pubkey PEM:\n"
+          "only schedules with a valid Ed25519 signature (FILE.sig) by this\n"
+          "key are used.\n\n"
           "Exit status: 0 nothing to change, or changed with --apply; 1 a\n"
           "schedule or the journal could not be read or written; 3 some\n"
           "would change (no --apply); 64 bad command line.\n");
