@@ -705,13 +705,14 @@ static int create_journal; /* --create */
 
 /* A journal is there: the directory holds anything at all (a journal's
  * files, or something the library will refuse with its own error). An
- * empty or missing directory is a new journal, made only with --create. */
+ * empty or missing directory is a new journal, made only with --create.
+ * One that cannot be read is left to the library to report. */
 static int journal_exists(const char *dir) {
   DIR *d = opendir(dir);
   struct dirent *e;
   int found = 0;
   if (d == NULL)
-    return 0;
+    return errno != ENOENT;
   while (!found && (e = readdir(d)) != NULL)
     found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
   closedir(d);
