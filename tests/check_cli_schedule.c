@@ -201,6 +201,11 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   }
   free(out);
   free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule timelime x.json", cli), 64);
+  ck_assert_msg(strstr(err, "medshim schedule: unknown subcommand 'timelime'; "
+                            "did you mean 'timeline'?") != NULL, "%s", err);
+  free(out);
+  free(err);
   ck_assert_int_eq(sh(&out, &err, "%s schedule timeline", cli), 64);
   ck_assert_ptr_nonnull(strstr(err, "medshim schedule timeline: FILE is required"));
   free(out);

@@ -303,7 +303,22 @@ int cli_cmd_schedule(int argc, char **argv) {
     return sign_or_verify(argc - 1, argv + 1, 0);
   if (strcmp(argv[1], "keygen") == 0)
     return keygen(argc - 1, argv + 1);
-  fprintf(stderr, "medshim schedule: unknown subcommand '%s' (lint timeline "
-                  "sign verify keygen)\n", argv[1]);
+  {
+    static const char *const subs[] = {"lint", "timeline", "sign", "verify",
+                                       "keygen"};
+    const char *best = NULL;
+    size_t bestd = (size_t)-1;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+      size_t d = cli_edit_distance(argv[1], subs[i]);
+      if (d < bestd) {
+        bestd = d;
+        best = subs[i];
+      }
+    }
+    fprintf(stderr, "medshim schedule: unknown subcommand '%s'", argv[1]);
+    if (best != NULL && bestd <= 2 && bestd < strlen(best))
+      fprintf(stderr, "; did you mean '%s'?", best);
+    fprintf(stderr, " (lint timeline sign verify keygen)\n");
+  }
   return CLI_EXIT_USAGE;
 }
