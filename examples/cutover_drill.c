@@ -176,6 +176,17 @@ static int write_html(const char *path, const day_stats *days) {
              "</th><th>try_online</th><th>failed&rarr;deferred</th><th>deferred</th>"
              "<th>advice shown</th><th>replayed</th><th>pending</th><th>settled</th>"
              "<th>rejected</th><th>manual</th><th>refunds due (yuan)</th></tr>\n");
+  /* the first row says what each column counts */
+  fprintf(f, "<tr style=\"font-size:11px;color:#555\"><td></td>"
+             "<td>patients seen</td><td>settled online at once</td>"
+             "<td>decision try_online: an attempt was made</td>"
+             "<td>of those, failed and deferred</td>"
+             "<td>journaled that day (stop + failed attempts)</td>"
+             "<td>visits whose decision carried advice</td>"
+             "<td>replay attempts that day</td>"
+             "<td colspan=\"4\">claims in the journal by state at the end of "
+             "the day</td><td>settled claims' refunds owed to patients</td>"
+             "</tr>\n");
   for (int d = 0; d < DAYS; d++) {
     char name[11], m[32];
     day_name(name, d);
@@ -263,6 +274,9 @@ int main(int argc, char **argv) {
          schedule);
   printf("%-10s %6s %6s %6s %6s %6s  %s\n", "day", "visits", "online", "try",
          "defer", "replay", "backlog: pending / settled / rejected / manual");
+  printf("(visits that day; settled online; tried online (try_online); "
+         "deferred to the journal;\n replay attempts that day; claims in "
+         "the journal by state at the end of the day)\n");
   for (int d = 0; d < DAYS; d++) {
     day_stats *ds = &days[d];
     int n = 230 + (int)(next() % 40); /* visits a day */

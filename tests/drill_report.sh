@@ -11,6 +11,8 @@ mkdir "$tmp/cwd"
 cd "$tmp/cwd"
 "$drill" "$schedule" "$tmp/work" > "$tmp/out"
 grep -q "<svg" "$tmp/work/drill-report.html"
+# its table says what each column counts
+grep -q "claims in the journal by state at the end of the day" "$tmp/work/drill-report.html"
 grep -q "HTML report: $tmp/work/drill-report.html" "$tmp/out"
 if [ -n "$(ls -A "$tmp/cwd")" ]; then
   echo "the drill wrote into the current directory:" >&2
