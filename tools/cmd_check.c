@@ -21,6 +21,8 @@ static void usage(FILE *f) {
           "\"until\", \"window\", \"advice\", \"replay\"} for the visit. TIME is\n"
           "ISO 8601 (+08:00 unless given; 24:00 allowed). A visit is affected\n"
           "when either region is in a window; the most restrictive effect wins.\n"
+          "Times printed are exact instants (+08:00); every \"until\" is\n"
+          "exclusive: the first instant after the period.\n"
           "S: outpatient chronic_outpatient inpatient pharmacy work_injury\n"
           "maternity (any case), or 门诊 住院 药店. --pubkey PEM checks each\n"
           "schedule's Ed25519 signature (FILE.sig); --require-signed refuses\n"
