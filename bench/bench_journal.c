@@ -260,7 +260,7 @@ static double bench_bulk_cli(const char *cli, int round) {
     int in = open(input, O_RDONLY), out = open("/dev/null", O_WRONLY);
     if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
       _exit(127);
-    execl(cli, cli, "defer", "--journal", dir, "--key", keyfile, (char *)NULL);
+    execl(cli, cli, "defer", "--create", "--journal", dir, "--key", keyfile, (char *)NULL);
     _exit(127);
   }
   if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||

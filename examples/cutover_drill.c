@@ -6,6 +6,9 @@
  * the backlog that opens in a browser with no network.
  *
  * usage: cutover_drill SCHEDULE.json WORKDIR [REPORT.html]
+ * The journal and ledger go to WORKDIR; the HTML report to REPORT.html, by
+ * default WORKDIR/drill-report.html (never into the current directory,
+ * which may be the source tree).
  * Uses only the public headers (medshim/medshim.h, medshim/sim.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -116,13 +119,13 @@ static void money(char *out, size_t size, int64_t fen) {
   snprintf(out, size, "%lld.%02lld", (long long)(fen / 100), (long long)(fen % 100));
 }
 
-static void write_html(const char *path, const day_stats *days) {
+static int write_html(const char *path, const day_stats *days) {
   FILE *f = fopen(path, "w");
   size_t max = 1;
   const int W = 900, H = 320, L = 60, B = 40;
   if (f == NULL) {
-    fprintf(stderr, "cannot write %s\n", path);
-    return;
+    fprintf(stderr, "cutover_drill: cannot write %s\n", path);
+    return -1;
   }
   for (int d = 0; d < DAYS; d++) {
     size_t tot = days[d].pending + days[d].settled + days[d].rejected +
@@ -173,6 +176,17 @@ static void write_html(const char *path, const day_stats *days) {
              "</th><th>try_online</th><th>failed&rarr;deferred</th><th>deferred</th>"
              "<th>advice shown</th><th>replayed</th><th>pending</th><th>settled</th>"
              "<th>rejected</th><th>manual</th><th>refunds due (yuan)</th></tr>\n");
+  /* the first row says what each column counts */
+  fprintf(f, "<tr style=\"font-size:11px;color:#555\"><td></td>"
+             "<td>patients seen</td><td>settled online at once</td>"
+             "<td>decision try_online: an attempt was made</td>"
+             "<td>of those, failed and deferred</td>"
+             "<td>journaled that day (stop + failed attempts)</td>"
+             "<td>visits whose decision carried advice</td>"
+             "<td>replay attempts that day</td>"
+             "<td colspan=\"4\">claims in the journal by state at the end of "
+             "the day</td><td>settled claims' refunds owed to patients</td>"
+             "</tr>\n");
   for (int d = 0; d < DAYS; d++) {
     char name[11], m[32];
     day_name(name, d);
@@ -186,12 +200,16 @@ static void write_html(const char *path, const day_stats *days) {
             days[d].rejected, days[d].manual, m);
   }
   fprintf(f, "</table></body></html>\n");
-  fclose(f);
+  if (fclose(f) != 0) {
+    fprintf(stderr, "cutover_drill: cannot write %s\n", path);
+    return -1;
+  }
+  return 0;
 }
 
 int main(int argc, char **argv) {
   const char *schedule, *work, *html;
-  char jdir[4096], ledger[4096];
+  char jdir[4096], ledger[4096], report[4096];
   medshim_schedule_set *set = NULL;
   medshim_journal_options jo = MEDSHIM_JOURNAL_OPTIONS_INIT;
   medshim_journal *j = NULL;
@@ -203,13 +221,24 @@ int main(int argc, char **argv) {
   int visit_no = 0, total_visits = 0;
   int64_t online_attempt_failures = 0;
 
-  if (argc < 3) {
+  if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    printf("usage: cutover_drill SCHEDULE.json WORKDIR [REPORT.html]\n"
+           "Journal and simulated platform in WORKDIR; the HTML report in\n"
+           "REPORT.html (default WORKDIR/drill-report.html).\n");
+    return 0;
+  }
+  if (argc < 3 || argc > 4) {
     fprintf(stderr, "usage: cutover_drill SCHEDULE.json WORKDIR [REPORT.html]\n");
     return 64;
   }
   schedule = argv[1];
   work = argv[2];
-  html = argc > 3 ? argv[3] : NULL;
+  if (argc > 3) {
+    html = argv[3];
+  } else {
+    snprintf(report, sizeof report, "%s/drill-report.html", work);
+    html = report;
+  }
   memset(days, 0, sizeof days);
   memset(&err, 0, sizeof err);
   mkdir(work, 0700);
@@ -245,6 +274,9 @@ int main(int argc, char **argv) {
          schedule);
   printf("%-10s %6s %6s %6s %6s %6s  %s\n", "day", "visits", "online", "try",
          "defer", "replay", "backlog: pending / settled / rejected / manual");
+  printf("(visits that day; settled online; tried online (try_online); "
+         "deferred to the journal;\n replay attempts that day; claims in "
+         "the journal by state at the end of the day)\n");
   for (int d = 0; d < DAYS; d++) {
     day_stats *ds = &days[d];
     int n = 230 + (int)(next() % 40); /* visits a day */
@@ -368,10 +400,13 @@ int main(int argc, char **argv) {
            "(`medshim export --manual`)\n", last->manual);
     printf("still pending: %zu\n", last->pending);
   }
-  if (html != NULL) {
-    write_html(html, days);
-    printf("HTML report: %s\n", html);
+  if (write_html(html, days) != 0) {
+    medshim_sim_close(platform);
+    medshim_journal_close(j);
+    medshim_schedule_set_free(set);
+    return 1;
   }
+  printf("HTML report: %s\n", html);
   medshim_sim_close(platform);
   medshim_journal_close(j);
   medshim_schedule_set_free(set);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "medshim/medshim.h"
 #include "os.h"
 #include "timeutil_internal.h"
 
@@ -106,6 +107,59 @@ void medshim__time_format(char out[MEDSHIM_TIME_TEXT], int64_t t) {
            (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
            (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
            (unsigned)tm.tm_sec % 100u);
+}
+
+/* The +08:00 calendar fields of t; -1 outside years 0..9999. */
+static int cst_fields(struct tm *tm, int64_t t) {
+  if (medshim__os_utc(t + MEDSHIM_CST_OFFSET, tm) == NULL ||
+      tm->tm_year < -1900 ||
+      tm->tm_year > 9999 - 1900)
+    return -1;
+  return 0;
+}
+
+static void day_text(char *out, const struct tm *tm) {
+  snprintf(out, MEDSHIM_DAY_TEXT, "%04u-%02u-%02u",
+           (unsigned)(tm->tm_year + 1900) % 10000u,
+           (unsigned)(tm->tm_mon + 1) % 100u, (unsigned)tm->tm_mday % 100u);
+}
+
+int medshim_format_day(char *out, int64_t from) {
+  struct tm tm;
+  if (out == NULL)
+    return MEDSHIM_EINVAL;
+  if (cst_fields(&tm, from) != 0) {
+    snprintf(out, MEDSHIM_DAY_TEXT, "invalid");
+    return MEDSHIM_EINVAL;
+  }
+  day_text(out, &tm);
+  if (tm.tm_hour != 0 || tm.tm_min != 0 || tm.tm_sec != 0)
+    snprintf(out + 10, MEDSHIM_DAY_TEXT - 10, " %02u:%02u",
+             (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u);
+  return MEDSHIM_OK;
+}
+
+int medshim_format_last_day(char *out, int64_t until) {
+  struct tm tm;
+  if (out == NULL)
+    return MEDSHIM_EINVAL;
+  if (cst_fields(&tm, until) != 0) {
+    snprintf(out, MEDSHIM_DAY_TEXT, "invalid");
+    return MEDSHIM_EINVAL;
+  }
+  if (tm.tm_hour == 0 && tm.tm_min == 0 && tm.tm_sec == 0) {
+    /* midnight ends the day before: its last second is that day's */
+    if (cst_fields(&tm, until - 1) != 0) {
+      snprintf(out, MEDSHIM_DAY_TEXT, "invalid");
+      return MEDSHIM_EINVAL;
+    }
+    day_text(out, &tm);
+    return MEDSHIM_OK;
+  }
+  day_text(out, &tm);
+  snprintf(out + 10, MEDSHIM_DAY_TEXT - 10, " before %02u:%02u",
+           (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u);
+  return MEDSHIM_OK;
 }
 
 int64_t medshim__mono_ns(void) { return medshim__os_mono_ns(); }

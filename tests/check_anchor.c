@@ -505,13 +505,13 @@ START_TEST(test_receipt_cli_verify) {
             i, i);
   fclose(f);
   snprintf(cmd, sizeof cmd,
-           "head -n 10 '%s' | '%s' defer --journal '%s' --key '%s' "
+           "head -n 10 '%s' | '%s' defer --create --journal '%s' --key '%s' "
            "--receipts '%s' >/dev/null",
            in, cli, jdir, key, rf);
   ck_assert_int_eq(system(cmd), 0);
   copy = copy_dir(jdir, "copy");
   snprintf(cmd, sizeof cmd,
-           "tail -n 20 '%s' | '%s' defer --journal '%s' --key '%s' "
+           "tail -n 20 '%s' | '%s' defer --create --journal '%s' --key '%s' "
            "--receipts '%s' >/dev/null",
            in, cli, jdir, key, rf);
   ck_assert_int_eq(system(cmd), 0);

@@ -140,13 +140,13 @@ END_TEST
 START_TEST(test_cli_defer_list_and_duplicates) {
   char *out, *err;
   keygen();
-  ck_assert_int_eq(run(CLAIM("A1", "") CLAIM("A2", ""), &out, &err, "defer",
+  ck_assert_int_eq(run(CLAIM("A1", "") CLAIM("A2", ""), &out, &err, "defer", "--create",
                        "--journal", jdir, "--key", key, NULL), 0);
   ck_assert_str_eq(out, "{\"visit_id\":\"A1\",\"status\":\"stored\"}\n"
                         "{\"visit_id\":\"A2\",\"status\":\"stored\"}\n");
   free(out);
   free(err);
-  ck_assert_int_eq(run(CLAIM("A1", ""), &out, &err, "defer", "--journal", jdir,
+  ck_assert_int_eq(run(CLAIM("A1", ""), &out, &err, "defer", "--create", "--journal", jdir,
                        "--key", key, NULL), 0);
   ck_assert_str_eq(out, "{\"visit_id\":\"A1\",\"status\":\"duplicate\"}\n");
   free(out);
@@ -196,7 +196,7 @@ START_TEST(test_cli_defer_bad_lines_keep_good_ones) {
       "\"total_fen\":100,\"self_paid_fen\":101,\"patient\":{\"name\":\"赵六\"}}\n"
       CLAIM("B8", "");                                               /* 8 ok */
   keygen();
-  ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
+  ck_assert_int_eq(run(input, &out, &err, "defer", "--create", "--journal", jdir, "--key",
                        key, NULL), 2);
   ck_assert_str_eq(out, "{\"visit_id\":\"B1\",\"status\":\"stored\"}\n"
                         "{\"visit_id\":\"B8\",\"status\":\"stored\"}\n");
@@ -236,7 +236,7 @@ START_TEST(test_cli_defer_acks_stream) {
     dup2(outp[1], 1);
     close(in[1]);
     close(outp[0]);
-    execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+    execl(cli, cli, "defer", "--create", "--journal", jdir, "--key", key, (char *)NULL);
     _exit(127);
   }
   close(in[0]);
@@ -326,7 +326,7 @@ static void many_lines(int piped) {
   }
   input[len] = '\0';
   pipe_input = piped;
-  ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
+  ck_assert_int_eq(run(input, &out, &err, "defer", "--create", "--journal", jdir, "--key",
                        key, NULL), 2);
   pipe_input = 0;
   expect[elen] = '\0';
@@ -382,7 +382,7 @@ START_TEST(test_cli_defer_first_of_a_repeated_visit_wins) {
     rdir = tu_path(dir, jd);
     if (round == 0)
       keygen();
-    ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", rdir, "--key",
+    ck_assert_int_eq(run(input, &out, &err, "defer", "--create", "--journal", rdir, "--key",
                          key, NULL), 2);
     ck_assert_ptr_nonnull(strstr(out, "{\"visit_id\":\"R64\",\"status\":\"stored\"}\n"
                                       "{\"visit_id\":\"R66\",\"status\":\"stored\"}"));
@@ -405,7 +405,7 @@ START_TEST(test_cli_defer_starts_where_stdin_stands) {
   keygen();
   skip_input = (off_t)strlen(CLAIM("O1", ""));
   ck_assert_int_eq(run(CLAIM("O1", "") CLAIM("O2", "") "bad\n", &out, &err,
-                       "defer", "--journal", jdir, "--key", key, NULL), 2);
+                       "defer", "--create", "--journal", jdir, "--key", key, NULL), 2);
   skip_input = 0;
   ck_assert_str_eq(out, "{\"visit_id\":\"O2\",\"status\":\"stored\"}\n");
   ck_assert_ptr_nonnull(strstr(err, "line 2: not valid JSON"));
@@ -422,7 +422,7 @@ START_TEST(test_cli_defer_gives_up_at_once_when_journal_fails) {
   pid_t pid, done = 0;
   keygen();
   ck_assert_int_eq(run(NULL, NULL, NULL, "keygen", key2, NULL), 0);
-  ck_assert_int_eq(run(CLAIM("G1", ""), NULL, NULL, "defer", "--journal", jdir,
+  ck_assert_int_eq(run(CLAIM("G1", ""), NULL, NULL, "defer", "--create", "--journal", jdir,
                        "--key", key, NULL), 0);
   ck_assert_int_eq(pipe(in), 0);
   pid = fork();
@@ -433,7 +433,7 @@ START_TEST(test_cli_defer_gives_up_at_once_when_journal_fails) {
     dup2(null, 1);
     dup2(null, 2);
     close(in[1]);
-    execl(cli, cli, "defer", "--journal", jdir, "--key", key2, (char *)NULL);
+    execl(cli, cli, "defer", "--create", "--journal", jdir, "--key", key2, (char *)NULL);
     _exit(127);
   }
   close(in[0]);
@@ -486,7 +486,7 @@ START_TEST(test_cli_defer_killed_keeps_every_ack) {
       if (round % 2 == 1)
         in = through_pipe(in);
       dup2(in, 0); /* even rounds: the file itself, mapped */
-      execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+      execl(cli, cli, "defer", "--create", "--journal", jdir, "--key", key, (char *)NULL);
       _exit(127);
     }
     close(outp[1]);
@@ -546,14 +546,14 @@ START_TEST(test_cli_defer_journals_the_window) {
   keygen();
   snprintf(sched, sizeof sched, "%s/examples/schedules/hangzhou-2022.json",
            getenv("MEDSHIM_SOURCE_DIR"));
-  ck_assert_int_ne(run(CLAIM("W0", ""), &out, &err, "defer", "--journal", jdir,
+  ck_assert_int_ne(run(CLAIM("W0", ""), &out, &err, "defer", "--create", "--journal", jdir,
                        "--key", key, "--schedule", "/nonexistent.json", NULL), 0);
   ck_assert_str_eq(out, "");
   free(out);
   free(err);
   input = malloc(strlen(own) + 4096);
   snprintf(input, strlen(own) + 4096, "%s%s", CLAIM("W1", ""), own);
-  ck_assert_int_eq(run(input, &out, &err, "defer", "--journal", jdir, "--key",
+  ck_assert_int_eq(run(input, &out, &err, "defer", "--create", "--journal", jdir, "--key",
                        key, "--schedule", sched, NULL), 0);
   free(input);
   free(out);
@@ -579,7 +579,7 @@ START_TEST(test_cli_verify_and_damage) {
   struct dirent *e;
   keygen();
   ck_assert_int_eq(run(CLAIM("V1", "") CLAIM("V2", "") CLAIM("V3", ""), NULL,
-                       NULL, "defer", "--journal", jdir, "--key", key, NULL), 0);
+                       NULL, "defer", "--create", "--journal", jdir, "--key", key, NULL), 0);
   ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", jdir, "--key",
                        key, NULL), 0);
   ck_assert_ptr_nonnull(strstr(out, "\"intact\":true"));
@@ -618,7 +618,7 @@ START_TEST(test_cli_wrong_key_and_rekey) {
   char *out, *err;
   keygen();
   ck_assert_int_eq(run(NULL, NULL, NULL, "keygen", key2, NULL), 0);
-  ck_assert_int_eq(run(CLAIM("K1", ""), NULL, NULL, "defer", "--journal", jdir,
+  ck_assert_int_eq(run(CLAIM("K1", ""), NULL, NULL, "defer", "--create", "--journal", jdir,
                        "--key", key, NULL), 0);
   ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key2,
                        NULL), 1);
@@ -642,11 +642,16 @@ START_TEST(test_cli_wrong_key_and_rekey) {
 END_TEST
 
 START_TEST(test_cli_help_and_usage) {
-  const char *cmds[] = {"keygen", "defer", "list", "verify", "rekey"};
+  const char *cmds[] = {"keygen", "defer",  "list",   "verify", "receipt",
+                        "rekey",  "check",  "schedule", "replay", "void",
+                        "retry",  "expire", "window", "report", "export"};
   char *out, *err;
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
     ck_assert_int_eq(run(NULL, &out, &err, cmds[i], "--help", NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: medshim"));
+    /* every command documents its exit statuses */
+    ck_assert_msg(strstr(out, "Exit status") != NULL, "%s --help: %s", cmds[i],
+                  out);
     free(out);
     free(err);
   }
@@ -655,8 +660,94 @@ START_TEST(test_cli_help_and_usage) {
   free(err);
   ck_assert_int_eq(run(NULL, &out, &err, "frobnicate", NULL), 64);
   ck_assert_ptr_nonnull(strstr(err, "unknown command"));
+  ck_assert_ptr_null(strstr(err, "did you mean"));
   free(out);
   free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "lsit", NULL), 64);
+  ck_assert_msg(strstr(err, "medshim: unknown command 'lsit'; did you mean "
+                            "'list'?") != NULL, "%s", err);
+  free(out);
+  free(err);
+}
+END_TEST
+
+/* A typo in --journal must not start a second journal: defer creates one
+ * only with --create, and otherwise names the path and says what to do. */
+START_TEST(test_cli_defer_creates_only_when_asked) {
+  char *out, *err;
+  struct stat st;
+  keygen();
+  ck_assert_int_eq(run(CLAIM("C1", ""), &out, &err, "defer", "--journal", jdir,
+                       "--key", key, NULL), 1);
+  ck_assert_msg(strstr(err, "medshim defer: ") == err, "%s", err);
+  ck_assert_msg(strstr(err, jdir) != NULL, "%s", err);
+  ck_assert_msg(strstr(err, "--create") != NULL, "%s", err);
+  ck_assert_int_ne(stat(jdir, &st), 0); /* nothing was made */
+  free(out);
+  free(err);
+  /* an empty directory is no journal either */
+  ck_assert_int_eq(mkdir(jdir, 0700), 0);
+  ck_assert_int_eq(run(CLAIM("C1", ""), &out, &err, "defer", "--journal", jdir,
+                       "--key", key, NULL), 1);
+  ck_assert_msg(strstr(err, "--create") != NULL, "%s", err);
+  free(out);
+  free(err);
+  ck_assert_int_eq(rmdir(jdir), 0);
+  ck_assert_int_eq(run(CLAIM("C1", ""), &out, &err, "defer", "--create",
+                       "--journal", jdir, "--key", key, NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"stored\""));
+  free(out);
+  free(err);
+  /* an existing journal needs no --create */
+  ck_assert_int_eq(run(CLAIM("C2", ""), &out, &err, "defer", "--journal", jdir,
+                       "--key", key, NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"stored\""));
+  free(out);
+  free(err);
+}
+END_TEST
+
+/* Every message names the command; a missing option is named; an unknown
+ * value is answered with the valid ones and the nearest. */
+START_TEST(test_cli_says_what_is_wrong) {
+  static const struct {
+    const char *a[8];
+    const char *msg;
+  } cases[] = {
+      {{"list", "--bogus", NULL}, "medshim list: unrecognized option '--bogus'"},
+      {{"list", "--journal", NULL}, "medshim list: option '--journal' needs a value"},
+      {{"list", "--key", "k", NULL}, "medshim list: --journal DIR is required"},
+      {{"list", "--journal", "j", NULL}, "medshim list: --key KEYFILE is required"},
+      {{"list", "--journal", "j", "--key", "k", "--state", "setled", NULL},
+       "medshim list: --state: unknown state 'setled'; did you mean 'settled'? "
+       "(valid: pending in_doubt settled rejected retry_wait expired manual "
+       "voided)"},
+      {{"void", "--journal", "j", "--key", "k", "--state", "INDOUBT", NULL},
+       "did you mean 'in_doubt'?"},
+      {{"verify", "-x", NULL}, "medshim verify: unrecognized option '-x'"},
+      {{"defer", "--key", "k", NULL}, "medshim defer: --journal DIR is required"},
+      {{"report", "--journal", "j", NULL}, "medshim report: --key KEYFILE is required"},
+      {{"export", "--journal", "j", "--key", "k", NULL},
+       "medshim export: --manual is required"},
+      {{"rekey", "--journal", "j", "--key", "k", NULL},
+       "medshim rekey: --new-key NEWKEY is required"},
+      {{"receipt", "--journal", "j", "--key", "k", NULL},
+       "medshim receipt: --all or a VISIT_ID is required"},
+      {{"window", "--journal", "j", "--key", "k", NULL},
+       "medshim window: --schedule FILE is required"},
+      {{"keygen", NULL}, "medshim keygen: KEYFILE is required"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *out, *err;
+    const char *const *a = cases[i].a;
+    ck_assert_int_eq(run(NULL, &out, &err, a[0], a[1], a[2], a[3], a[4], a[5],
+                         a[6], a[7]), 64);
+    ck_assert_msg(strstr(err, cases[i].msg) != NULL, "%s: %s", a[0], err);
+    ck_assert_msg(strncmp(err, "medshim ", 8) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "usage:") == NULL, "%s", err);
+    free(out);
+    free(err);
+  }
 }
 END_TEST
 
@@ -691,7 +782,7 @@ static void assert_no_plaintext(const char *path) {
 
 START_TEST(test_cli_files_hold_no_plaintext) {
   keygen();
-  ck_assert_int_eq(run(CLAIM("P1", "") CLAIM("P2", ""), NULL, NULL, "defer",
+  ck_assert_int_eq(run(CLAIM("P1", "") CLAIM("P2", ""), NULL, NULL, "defer", "--create",
                        "--journal", jdir, "--key", key, NULL), 0);
   assert_no_plaintext(jdir);
 }
@@ -716,6 +807,8 @@ int main(void) {
   tcase_add_test(tc, test_cli_verify_and_damage);
   tcase_add_test(tc, test_cli_wrong_key_and_rekey);
   tcase_add_test(tc, test_cli_help_and_usage);
+  tcase_add_test(tc, test_cli_defer_creates_only_when_asked);
+  tcase_add_test(tc, test_cli_says_what_is_wrong);
   tcase_add_test(tc, test_cli_files_hold_no_plaintext);
   suite_add_tcase(s, tc);
   return tu_run(s);

@@ -109,7 +109,7 @@ static void write_claims(const char *file, int n, int inpat) {
 static void journal(int n, int inpat) {
   char *out;
   write_claims("claims.jsonl", n, inpat);
-  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --journal j --key k < "
+  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --create --journal j --key k < "
                       "claims.jsonl", cli, cli), 0);
   free(out);
   ck_assert_int_eq(sh(&out, "%s window --journal j --key k --schedule %s "
@@ -174,11 +174,31 @@ START_TEST(test_replay_settles_and_reports) {
   m = json_array_get(json_object_get(o, "by_settlement_month"), 0);
   ck_assert_str_eq(json_string_value(json_object_get(m, "month")), "2022-03");
   ck_assert_int_eq(num(m, "settled"), 11);
+  /* JSON keeps the exact instant, and says it is exclusive */
+  m = json_array_get(json_object_get(o, "rows"), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(m, "deadline_until_exclusive")),
+                   "2023-01-01T00:00:00+08:00");
   json_decref(o);
+  free(out);
+  /* CSV is for people: the notice's last day, inclusive */
+  ck_assert_int_eq(sh(&out, "%s report --journal j --key k --csv", cli), 0);
+  ck_assert_msg(strstr(out, ",refund_fen,deadline_last_day\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "2022-02-11,outpatient,settled,11,") != NULL, "%s",
+                out);
+  ck_assert_msg(strstr(out, ",2022-12-31\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, ",2023-12-31\n") != NULL, "%s", out);
+  ck_assert_ptr_null(strstr(out, "2023-01-01"));
+  ck_assert_ptr_null(strstr(out, "2024-01-01"));
   free(out);
   ck_assert_int_eq(sh(&out, "%s export --manual --journal j --key k --csv "
                       "--reveal", cli), 0);
   ck_assert_ptr_nonnull(strstr(out, "MZ11,manual,inpatient"));
+  ck_assert_msg(strstr(out, ",deadline_last_day\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "\",2023-12-31\n") != NULL, "%s", out);
+  free(out);
+  ck_assert_int_eq(sh(&out, "%s export --manual --journal j --key k", cli), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"deadline_until_exclusive\": "
+                                    "\"2024-01-01T00:00:00+08:00\""));
   free(out);
 }
 END_TEST
@@ -238,11 +258,20 @@ START_TEST(test_options_are_strict) {
   static const struct {
     const char *args, *msg;
   } cases[] = {
-      {"--rate twenty", "medshim replay: --rate: 'twenty' is not a number"},
-      {"--rate 5x", "--rate: '5x' is not a number"},
-      {"--concurrency 0", "--concurrency: 0 is out of range"},
-      {"--concurrency eight", "--concurrency: 'eight' is not a whole number"},
-      {"--timeout -1", "--timeout: '-1' is not a whole number"},
+      {"--rate twenty",
+       "medshim replay: --rate: 'twenty' is not a number (0 to 1e+06)"},
+      {"--rate 5x", "--rate: '5x' is not a number (0 to 1e+06)"},
+      {"--rate -3", "--rate: '-3' is not a number (0 to 1e+06)"},
+      {"--concurrency 0", "--concurrency: 0 is out of range (1 to 64)"},
+      {"--concurrency 65", "--concurrency: 65 is out of range (1 to 64)"},
+      {"--concurrency eight",
+       "--concurrency: 'eight' is not a whole number (1 to 64)"},
+      {"--concurrency abc", "--concurrency: 'abc' is not a whole number"},
+      {"--timeout -1", "--timeout: '-1' is not a whole number (1 to 86400)"},
+      {"--timeout 5x", "--timeout: '5x' is not a whole number (1 to 86400)"},
+      /* getopt's own messages, in the command's words */
+      {"--bogus", "medshim replay: unrecognized option '--bogus'"},
+      {"--concurrency", "medshim replay: option '--concurrency' needs a value"},
       {"--timeout 60 --visibility-delay 30", "must be longer than --timeout"},
       {"--expire-grace-days 0", "use --expire-now"},
       {"--at 2022-13-01", "--at: '2022-13-01' is not an ISO 8601 time"},
@@ -260,6 +289,20 @@ START_TEST(test_options_are_strict) {
     free(err);
     free(out);
   }
+  /* a missing option is named, not just the whole usage */
+  ck_assert_int_eq(sh(&out, REPLAY "", cli), 64);
+  err = slurp("err");
+  ck_assert_msg(strstr(err, "medshim replay: --exec or --exec-persistent is "
+                            "required") != NULL, "%s", err);
+  ck_assert_ptr_null(strstr(err, "usage:"));
+  free(err);
+  free(out);
+  ck_assert_int_eq(sh(&out, "%s replay --key k --exec true", cli), 64);
+  err = slurp("err");
+  ck_assert_msg(strstr(err, "medshim replay: --journal DIR is required") !=
+                NULL, "%s", err);
+  free(err);
+  free(out);
   /* the institution code is required and checked */
   ck_assert_int_eq(sh(&out, "unset MEDSHIM_INSTITUTION; %s replay --journal j "
                       "--key k --exec true", cli), 64);
@@ -303,7 +346,7 @@ START_TEST(test_window_command) {
   char *out, *err;
   json_t *o;
   write_claims("claims.jsonl", 3, 0);
-  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --journal j --key k < "
+  ck_assert_int_eq(sh(&out, "%s keygen k && %s defer --create --journal j --key k < "
                       "claims.jsonl", cli, cli), 0);
   free(out);
   ck_assert_int_eq(sh(&out, REPLAY "--at 2022-03-16 --exec '%s settle'", cli,
@@ -389,6 +432,14 @@ START_TEST(test_bulk_person_commands) {
   ck_assert_int_eq(count_lines(out, "\"skip\""), 1);
   free(out);
   ck_assert_int_eq(sh(&out, "%s expire --journal j --key k MZ3 --yes", cli), 0);
+  free(out);
+  /* past its deadline it cannot be retried: the exact instant, and the
+   * last day as the notice says it */
+  ck_assert_int_eq(sh(&out, "%s retry --journal j --key k MZ3 --at "
+                      "2023-01-05", cli), 3);
+  ck_assert_msg(strstr(out, "\"until\":\"2023-01-01T00:00:00+08:00\"") != NULL,
+                "%s", out);
+  ck_assert_msg(strstr(out, "\"last_day\":\"2022-12-31\"") != NULL, "%s", out);
   free(out);
   ck_assert_int_eq(sh(&out, "%s retry --journal j --key k MZ3 --yes --at "
                       "2022-03-17", cli), 0);
@@ -621,7 +672,7 @@ START_TEST(test_dry_run_matches_real_run) {
               round, i, services[rand_r(&seed) % 4], 8 + rand_r(&seed) % 18,
               1000 + (unsigned)i, 1000 + (unsigned)i, i, rand_r(&seed) % 6);
     fclose(f);
-    ck_assert_int_eq(sh(&out, "rm -rf j k a b && %s keygen k && %s defer "
+    ck_assert_int_eq(sh(&out, "rm -rf j k a b && %s keygen k && %s defer --create "
                         "--journal j --key k < claims.jsonl && %s window "
                         "--journal j --key k --schedule %s --apply", cli, cli,
                         cli, sched), 0);
@@ -663,7 +714,7 @@ START_TEST(test_replay_while_a_cashier_defers) {
   ck_assert_int_eq(sh(&out, "sed -i 's/\"MZ/\"NEW/' more.jsonl"), 0);
   free(out);
   ck_assert_int_eq(
-      sh(&out, "(sleep 2; cat more.jsonl) | %s defer --journal j --key k "
+      sh(&out, "(sleep 2; cat more.jsonl) | %s defer --create --journal j --key k "
                "--schedule %s > acks 2> deferr & sleep 0.7; "
                REPLAY "--at 2022-03-16T10:00 --exec '%s settle' > r1; rc=$?; "
                "wait $!; d=$?; [ $rc -eq 0 ] && [ $d -eq 0 ]",

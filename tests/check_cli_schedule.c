@@ -110,6 +110,48 @@ START_TEST(test_cli_check_bad_input) {
 }
 END_TEST
 
+/* An unknown service is answered with the valid ones and the nearest; case
+ * differences and the Chinese names are accepted; missing options named. */
+START_TEST(test_cli_check_says_what_is_wrong) {
+  static const char *const ok[] = {"Outpatient", "OUTPATIENT", "门诊", "住院",
+                                   "药店", "pharmacy"};
+  const char *cli = getenv("MEDSHIM_CLI");
+  char *out, *err;
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at 2022-02-11 "
+                      "--service outpatinet --insured 330102", cli), 64);
+  ck_assert_msg(strstr(err, "medshim check: --service: unknown service "
+                            "'outpatinet'; did you mean 'outpatient'?") != NULL,
+                "%s", err);
+  ck_assert_ptr_nonnull(strstr(err, "valid: outpatient chronic_outpatient"));
+  ck_assert_ptr_nonnull(strstr(err, "门诊"));
+  free(out);
+  free(err);
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    ck_assert_int_eq(sh(&out, &err, "%s check --schedule "
+                        "examples/schedules/hangzhou-2022.json --at 2022-02-11 "
+                        "--service %s --insured 330102", cli, ok[i]), 0);
+    ck_assert_msg(strstr(out, "\"decision\":\"defer\"") != NULL, "%s: %s",
+                  ok[i], out);
+    free(out);
+    free(err);
+  }
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at 2022-02-11 "
+                      "--service outpatient", cli), 64);
+  ck_assert_msg(strstr(err, "medshim check: --insured ADMDVS is required") !=
+                NULL, "%s", err);
+  ck_assert_ptr_null(strstr(err, "usage:"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s check --frobnicate", cli), 64);
+  ck_assert_ptr_nonnull(strstr(err, "medshim check: unrecognized option "
+                                    "'--frobnicate'"));
+  free(out);
+  free(err);
+}
+END_TEST
+
 START_TEST(test_cli_schedule_lint_sign_verify) {
   char *out, *err;
   const char *cli = getenv("MEDSHIM_CLI");
@@ -132,8 +174,49 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   free(err);
   ck_assert_int_eq(sh(&out, &err, "%s schedule timeline "
                       "examples/schedules/hangzhou-2022.json", cli), 0);
-  ck_assert_ptr_nonnull(strstr(out, "2022-02-10T00:00:00+08:00"));
-  ck_assert_ptr_nonnull(strstr(out, "settle before"));
+  /* days as people read them: the last day, inclusive, +08:00 */
+  ck_assert_ptr_nonnull(strstr(out, "last day, inclusive"));
+  ck_assert_msg(strstr(out, "agency   2022-03-15 through 2023-12-31") != NULL,
+                "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "hospital 2022-03-15 through 2022-12-31"));
+  ck_assert_ptr_null(strstr(out, "2024-01-01")); /* the exclusive instants */
+  ck_assert_ptr_null(strstr(out, "2023-01-01"));
+  ck_assert_ptr_nonnull(strstr(out, "settle by 2022-02-09"));
+  /* the two hospital rules differ by their visits: not two identical lines */
+  ck_assert_msg(strstr(out, "for visits 2022-02-10 through 2022-02-14") != NULL,
+                "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "for visits 2022-02-15 through 2022-02-21"));
+  {
+    const char *p = out, *nl;
+    char prev[512] = "";
+    for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+      size_t n = (size_t)(nl - p);
+      if (n > 0 && n < sizeof prev) {
+        ck_assert_msg(strncmp(prev, p, n) != 0 || prev[n] != '\0',
+                      "repeated line: %.*s", (int)n, p);
+        memcpy(prev, p, n);
+        prev[n] = '\0';
+      }
+    }
+  }
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule timelime x.json", cli), 64);
+  ck_assert_msg(strstr(err, "medshim schedule: unknown subcommand 'timelime'; "
+                            "did you mean 'timeline'?") != NULL, "%s", err);
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule timeline", cli), 64);
+  ck_assert_ptr_nonnull(strstr(err, "medshim schedule timeline: FILE is required"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule verify x.json", cli), 64);
+  ck_assert_ptr_nonnull(strstr(err, "medshim schedule verify: --pubkey "
+                                    "PUBLIC.pem is required"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule lint %s", cli, bad), 1);
+  ck_assert_ptr_nonnull(strstr(err, "medshim schedule lint: "));
   free(out);
   free(err);
   ck_assert_int_eq(sh(&out, &err, "cp examples/schedules/beijing-2022.json %s/b.json"
@@ -175,6 +258,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_cli_check_output_shape);
   tcase_add_test(tc, test_cli_check_bad_input);
+  tcase_add_test(tc, test_cli_check_says_what_is_wrong);
   tcase_add_test(tc, test_cli_schedule_lint_sign_verify);
   suite_add_tcase(s, tc);
   return tu_run(s);

@@ -202,7 +202,7 @@ START_TEST(test_utf8_list_shows_cut_rejection) {
   json_t *line, *m;
   json_error_t je;
   const char *shown;
-  ck_assert_int_eq(run_cli(CLAIM_LINE("R1"), NULL, &errt, "defer", "--journal",
+  ck_assert_int_eq(run_cli(CLAIM_LINE("R1"), NULL, &errt, "defer", "--create", "--journal",
                            jdir, "--key", key, NULL),
                    0);
   free(errt);
@@ -326,7 +326,7 @@ START_TEST(test_cli_defer_close_failure_exits_nonzero) {
     dup2(e, 2);
     close(in[1]);
     close(out[0]);
-    execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+    execl(cli, cli, "defer", "--create", "--journal", jdir, "--key", key, (char *)NULL);
     _exit(127);
   }
   close(in[0]);
@@ -393,7 +393,7 @@ START_TEST(test_cli_defer_full_disk_says_so) {
       dup2(i, 0);
       dup2(o, 1);
       dup2(e, 2);
-      execl(cli, cli, "defer", "--journal", jd, "--key", key, (char *)NULL);
+      execl(cli, cli, "defer", "--create", "--journal", jd, "--key", key, (char *)NULL);
       _exit(127);
     }
     if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st))
@@ -530,7 +530,7 @@ START_TEST(test_mask_cli_defer_stderr_holds_no_personal_value) {
       len += (size_t)snprintf(input + len, cap - len, "%s\n", lines[i]);
       ck_assert_uint_lt(len, cap);
     }
-    ck_assert_int_eq(run_cli(input, &out, &errt, "defer", "--journal", jdir,
+    ck_assert_int_eq(run_cli(input, &out, &errt, "defer", "--create", "--journal", jdir,
                              "--key", key, NULL),
                      2);
     ck_assert_msg(strstr(errt, "not stored") != NULL, "%s", errt);
@@ -880,7 +880,7 @@ START_TEST(test_dump_running_defer_has_no_core_limit) {
     dup2(null, 1);
     dup2(null, 2);
     close(in[1]);
-    execl(cli, cli, "defer", "--journal", jdir, "--key", key, (char *)NULL);
+    execl(cli, cli, "defer", "--create", "--journal", jdir, "--key", key, (char *)NULL);
     _exit(127);
   }
   close(in[0]);

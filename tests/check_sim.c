@@ -1224,6 +1224,15 @@ START_TEST(test_exec_stats_and_options) {
   ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
   ck_assert_ptr_nonnull(strstr(buf, "usage"));
   ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
+  /* --help wins wherever it is, even where a value was expected */
+  snprintf(cmd, sizeof cmd, "'%s' --ledger --help", tool);
+  p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
+  ck_assert_ptr_nonnull(strstr(buf, "usage"));
+  while (fgets(buf, sizeof buf, p) != NULL && strstr(buf, "Exit status") == NULL)
+    ;
+  ck_assert_ptr_nonnull(strstr(buf, "Exit status"));
+  ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
   {
     char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
     char md[MSIM_ID], setl[MSIM_ID], m[MEDSHIM_MSGID_LEN + 1];

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "medshim/medshim.h"
 #include "timeutil_internal.h"
 #include "testutil.h"
 
@@ -57,6 +58,38 @@ START_TEST(test_time_malformed) {
 }
 END_TEST
 
+/* Days as people read them: an exclusive deadline at midnight is the day
+ * before, inclusive (the notice's "until 2023-12-31" is 2024-01-01T00:00). */
+START_TEST(test_time_last_day) {
+  char buf[MEDSHIM_DAY_TEXT];
+  ck_assert_int_eq(medshim_format_last_day(buf, parse("2024-01-01T00:00")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2023-12-31");
+  ck_assert_int_eq(medshim_format_last_day(buf, parse("2022-12-31T24:00")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2022-12-31");
+  ck_assert_int_eq(medshim_format_last_day(buf, parse("2022-03-01T00:00")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2022-02-28");
+  /* midnight +08:00 is 16:00 UTC the day before: still the day before */
+  ck_assert_int_eq(medshim_format_last_day(buf, parse("2024-01-01T00:00Z")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2024-01-01 before 08:00");
+  ck_assert_int_eq(medshim_format_last_day(buf, parse("2022-02-15T12:30")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2022-02-15 before 12:30");
+  ck_assert_int_eq(medshim_format_day(buf, parse("2022-03-15T00:00")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2022-03-15");
+  ck_assert_int_eq(medshim_format_day(buf, parse("2022-03-15T10:05")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2022-03-15 10:05");
+  ck_assert_int_eq(medshim_format_last_day(NULL, 0), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_format_last_day(buf, INT64_C(1) << 50),
+                   MEDSHIM_EINVAL);
+}
+END_TEST
+
 START_TEST(test_time_format) {
   char buf[MEDSHIM_TIME_TEXT];
   medshim__time_format(buf, 1644422400);
@@ -74,6 +107,7 @@ int main(void) {
   tcase_add_test(tc, test_time_leap_years);
   tcase_add_test(tc, test_time_malformed);
   tcase_add_test(tc, test_time_format);
+  tcase_add_test(tc, test_time_last_day);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

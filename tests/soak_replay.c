@@ -149,11 +149,12 @@ static void defer_claims(int first, int n) {
   fclose(f);
   argv[0] = (char *)medshim;
   argv[1] = "defer";
-  argv[2] = "--journal";
-  argv[3] = jdir;
-  argv[4] = "--key";
-  argv[5] = keyf;
-  argv[6] = NULL;
+  argv[2] = "--create"; /* the first run makes the journal */
+  argv[3] = "--journal";
+  argv[4] = jdir;
+  argv[5] = "--key";
+  argv[6] = keyf;
+  argv[7] = NULL;
   if (run(argv, path, NULL) != 0)
     die("medshim defer failed");
 }

@@ -14,15 +14,15 @@ int cli_parse_ulong(const char *cmd, const char *opt, const char *text,
   char *end = NULL;
   unsigned long v;
   if (text == NULL || !isdigit((unsigned char)text[0])) {
-    fprintf(stderr, "medshim %s: --%s: '%s' is not a whole number\n", cmd, opt,
-            text ? text : "");
+    fprintf(stderr, "medshim %s: --%s: '%s' is not a whole number (%lu to "
+                    "%lu)\n", cmd, opt, text ? text : "", min, max);
     return -1;
   }
   errno = 0;
   v = strtoul(text, &end, 10);
   if (errno != 0 || end == text || *end != '\0') {
-    fprintf(stderr, "medshim %s: --%s: '%s' is not a whole number\n", cmd, opt,
-            text);
+    fprintf(stderr, "medshim %s: --%s: '%s' is not a whole number (%lu to "
+                    "%lu)\n", cmd, opt, text, min, max);
     return -1;
   }
   if (v < min || v > max) {
@@ -40,14 +40,15 @@ int cli_parse_double(const char *cmd, const char *opt, const char *text,
   double v;
   if (text == NULL ||
       !(isdigit((unsigned char)text[0]) || text[0] == '.')) {
-    fprintf(stderr, "medshim %s: --%s: '%s' is not a number\n", cmd, opt,
-            text ? text : "");
+    fprintf(stderr, "medshim %s: --%s: '%s' is not a number (%g to %g)\n", cmd,
+            opt, text ? text : "", min, max);
     return -1;
   }
   errno = 0;
   v = strtod(text, &end);
   if (errno != 0 || end == text || *end != '\0' || !isfinite(v)) {
-    fprintf(stderr, "medshim %s: --%s: '%s' is not a number\n", cmd, opt, text);
+    fprintf(stderr, "medshim %s: --%s: '%s' is not a number (%g to %g)\n", cmd,
+            opt, text, min, max);
     return -1;
   }
   if (v < min || v > max) {

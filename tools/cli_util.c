@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 #include "journal_internal.h"
 #include "timeutil_internal.h"

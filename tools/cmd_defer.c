@@ -13,6 +13,7 @@
  * the acknowledger, and a worker reads only when no complete line is
  * buffered, so nothing already read waits for more input before it is
  * acknowledged. A regular file on stdin is mapped rather than read. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 #include "json_arena.h"
 
@@ -101,10 +103,12 @@ typedef struct shared {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: medshim defer --journal DIR --key KEYFILE [--receipts FILE]\n"
-          "                     [--schedule FILE... [--pubkey PEM]] < claims.jsonl\n\n"
+          "usage: medshim defer --journal DIR --key KEYFILE [--create]\n"
+          "                     [--receipts FILE] [--schedule FILE... [--pubkey PEM]]\n"
+          "                     < claims.jsonl\n\n"
           "Reads one claim per line (JSON, see docs/claim-format.md) and\n"
-          "journals it durably, creating the journal if needed. For each\n"
+          "journals it durably. The journal must exist unless --create is\n"
+          "given (a mistyped --journal must not start a second one). For each\n"
           "claim, once it is on disk, prints {\"visit_id\":...,\"status\":\n"
           "\"stored\"|\"duplicate\"}, in input order. A bad line is reported\n"
           "on stderr with its line number and field; the other lines are\n"
@@ -116,7 +120,9 @@ static void usage(FILE *f) {
           "--receipts FILE appends `VISIT_ID RECEIPT` for each acknowledged\n"
           "claim (and adds \"receipt\" to its line): the HIS keeps them, and\n"
           "`medshim verify --receipts FILE` detects a directory rolled back.\n"
-          "Exit status: 0 all stored, 2 some lines refused, 1 journal error.\n");
+          "\nExit status: 0 all stored; 1 journal error (no journal at DIR\n"
+          "without --create, wrong key, I/O); 2 some lines refused, the rest\n"
+          "stored; 64 bad command line.\n");
 }
 
 static void set_fatal(shared *s) {
@@ -695,6 +701,23 @@ static void free_runs(shared *s) {
 }
 
 static medshim_schedule_set *loaded_schedules;
+static int create_journal; /* --create */
+
+/* A journal is there: the directory holds anything at all (a journal's
+ * files, or something the library will refuse with its own error). An
+ * empty or missing directory is a new journal, made only with --create.
+ * One that cannot be read is left to the library to report. */
+static int journal_exists(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int found = 0;
+  if (d == NULL)
+    return errno != ENOENT;
+  while (!found && (e = readdir(d)) != NULL)
+    found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return found;
+}
 
 /* --journal, --key, and the schedules whose windows are journaled. */
 static int defer_args(int argc, char **argv, const char **dir,
@@ -704,6 +727,7 @@ static int defer_args(int argc, char **argv, const char **dir,
                                        {"schedule", required_argument, 0, 's'},
                                        {"pubkey", required_argument, 0, 'p'},
                                        {"receipts", required_argument, 0, 'r'},
+                                       {"create", no_argument, 0, 'c'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   char *files[64];
@@ -712,12 +736,13 @@ static int defer_args(int argc, char **argv, const char **dir,
   int c;
   *dir = *key = NULL;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("defer", argc, argv, opts)) != -1) {
     switch (c) {
     case 'j': *dir = optarg; break;
     case 'k': *key = optarg; break;
     case 'p': pubkey = optarg; break;
     case 'r': receipts_path = optarg; break;
+    case 'c': create_journal = 1; break;
     case 's':
       if (nfiles == 64) {
         fprintf(stderr, "medshim defer: at most 64 --schedule files\n");
@@ -726,16 +751,19 @@ static int defer_args(int argc, char **argv, const char **dir,
       files[nfiles++] = optarg;
       break;
     case 'h': usage(stdout); return CLI_EXIT_OK;
-    default: usage(stderr); return CLI_EXIT_USAGE;
+    default: return CLI_EXIT_USAGE;
     }
   }
-  if (*dir == NULL || *key == NULL || optind != argc) {
-    fprintf(stderr, "medshim defer: %s\n",
-            *dir == NULL ? "--journal DIR is required"
-            : *key == NULL ? "--key KEYFILE is required"
-                           : "unexpected argument");
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+  if (*dir == NULL)
+    return cli_missing("defer", "--journal DIR");
+  if (*key == NULL)
+    return cli_missing("defer", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("defer", argv[optind]);
+  if (!create_journal && !journal_exists(*dir)) {
+    fprintf(stderr, "medshim defer: %s: no journal there; pass --create to "
+                    "start a new journal in it\n", *dir);
+    return CLI_EXIT_FAIL;
   }
   if (pubkey != NULL && nfiles == 0) {
     fprintf(stderr, "medshim defer: --pubkey needs --schedule\n");
@@ -812,7 +840,8 @@ int cli_cmd_defer(int argc, char **argv) {
     atomic_store(&s->fatal, 1);
   }
   /* Opening (keys, scanning, creating) overlaps with the first parsing. */
-  j = cli_open_journal("defer", dir, key, MEDSHIM_JOURNAL_CREATE);
+  j = cli_open_journal("defer", dir, key,
+                       create_journal ? MEDSHIM_JOURNAL_CREATE : 0u);
   pthread_mutex_lock(&s->out_mu);
   s->j = j;
   s->opened = j != NULL;

@@ -6,6 +6,7 @@
 
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 
 typedef struct list_ctx {
@@ -28,7 +29,10 @@ static void usage(FILE *f) {
              "manual voided\n"
              "--salvage: read a damaged journal anyway: every record that\n"
              "authenticates is listed, and stderr says what was passed over\n"
-             "(exit 2 then). Nothing is written.\n");
+             "(exit 2 then). Nothing is written.\n\n"
+             "Exit status: 0 listed; 1 the journal could not be read (missing,\n"
+             "wrong key, damage); 2 --salvage passed over damage; 64 bad\n"
+             "command line.\n");
 }
 
 static int print_claim(const medshim_claim *claim,
@@ -65,7 +69,7 @@ int cli_cmd_list(int argc, char **argv) {
   int c, rc, salvaged;
   memset(&l, 0, sizeof l);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("list", argc, argv, opts)) != -1) {
     switch (c) {
     case 'j':
       dir = optarg;
@@ -74,9 +78,11 @@ int cli_cmd_list(int argc, char **argv) {
       key = optarg;
       break;
     case 's':
-      if (medshim_state_parse(&l.state, optarg) != MEDSHIM_OK) {
-        fprintf(stderr, "medshim list: --state: unknown state '%s'\n", optarg);
-        return CLI_EXIT_USAGE;
+      {
+        int st;
+        if (cli_parse_state("list", "state", optarg, &st) != 0)
+          return CLI_EXIT_USAGE;
+        l.state = (medshim_claim_state)st;
       }
       l.filter = 1;
       break;
@@ -90,14 +96,15 @@ int cli_cmd_list(int argc, char **argv) {
       usage(stdout);
       return CLI_EXIT_OK;
     default:
-      usage(stderr);
       return CLI_EXIT_USAGE;
     }
   }
-  if (dir == NULL || key == NULL || optind != argc) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing("list", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("list", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("list", argv[optind]);
   l.j = cli_open_journal("list", dir, key, open_flags);
   if (l.j == NULL)
     return CLI_EXIT_FAIL;

@@ -6,13 +6,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: medshim receipt --journal DIR --key KEYFILE (--all | VISIT_ID...)\n\n"
              "Prints `VISIT_ID RECEIPT` for each claim named (or every claim\n"
              "with --all), the lines `medshim verify --receipts` checks. Exit\n"
-             "2 when a visit_id is not journaled (the others are printed).\n");
+             "2 when a visit_id is not journaled (the others are printed).\n\n"
+             "Exit status: 0 all printed; 1 the journal could not be read;\n"
+             "2 some visit_id not journaled; 64 bad command line.\n");
 }
 
 typedef struct walk {
@@ -50,7 +53,7 @@ int cli_cmd_receipt(int argc, char **argv) {
   int c, all = 0, missing = 0, rc = MEDSHIM_OK;
   walk w = {NULL, 0};
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("receipt", argc, argv, opts)) != -1) {
     if (c == 'j') {
       dir = optarg;
     } else if (c == 'k') {
@@ -61,12 +64,17 @@ int cli_cmd_receipt(int argc, char **argv) {
       usage(stdout);
       return CLI_EXIT_OK;
     } else {
-      usage(stderr);
       return CLI_EXIT_USAGE;
     }
   }
-  if (dir == NULL || key == NULL || (all == (optind < argc))) {
-    usage(stderr);
+  if (dir == NULL)
+    return cli_missing("receipt", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("receipt", "--key KEYFILE");
+  if (!all && optind == argc)
+    return cli_missing("receipt", "--all or a VISIT_ID");
+  if (all && optind < argc) {
+    fprintf(stderr, "medshim receipt: give --all or VISIT_IDs, not both\n");
     return CLI_EXIT_USAGE;
   }
   if ((w.j = cli_open_journal("receipt", dir, key, MEDSHIM_JOURNAL_READONLY)) ==

@@ -4,13 +4,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: medshim rekey --journal DIR --key OLDKEY --new-key NEWKEY\n\n"
              "Re-wraps the journal's data key under NEWKEY (make it with\n"
              "medshim keygen); records are not rewritten. Needs the journal\n"
-             "not to be open for writing. Afterwards only NEWKEY opens it.\n");
+             "not to be open for writing. Afterwards only NEWKEY opens it.\n\n"
+             "Exit status: 0 rekeyed; 1 failed (wrong key, journal open for\n"
+             "writing, I/O); 64 bad command line.\n");
 }
 
 int cli_cmd_rekey(int argc, char **argv) {
@@ -25,7 +28,7 @@ int cli_cmd_rekey(int argc, char **argv) {
   medshim_error err;
   int c, rc;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("rekey", argc, argv, opts)) != -1) {
     if (c == 'j')
       dir = optarg;
     else if (c == 'k')
@@ -36,15 +39,17 @@ int cli_cmd_rekey(int argc, char **argv) {
       usage(stdout);
       return CLI_EXIT_OK;
     } else {
-      usage(stderr);
       return CLI_EXIT_USAGE;
     }
   }
-  if (dir == NULL || cur.key_file == NULL || next.key_file == NULL ||
-      optind != argc) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing("rekey", "--journal DIR");
+  if (cur.key_file == NULL)
+    return cli_missing("rekey", "--key OLDKEY");
+  if (next.key_file == NULL)
+    return cli_missing("rekey", "--new-key NEWKEY");
+  if (optind != argc)
+    return cli_extra("rekey", argv[optind]);
   memset(&err, 0, sizeof err);
   rc = medshim_journal_rekey(dir, &cur, &next, &err);
   if (rc != MEDSHIM_OK) {

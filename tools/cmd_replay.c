@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "cli_num.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 #include "exec_adapter.h"
 #include "timeutil_internal.h"
@@ -51,7 +52,12 @@ static void usage(FILE *f) {
       "  --dry-run            print what would be done; change nothing\n\n"
       "Prints one JSON line per claim with its first action\n"
       "({\"visit_id\",\"action\":send|probe|expire|manual|wait,\"why\"}), the\n"
-      "same in a dry run and a real one, then the summary line.\n");
+      "same in a dry run and a real one, then the summary line (JSON; its\n"
+      "times are exact instants, +08:00; opens_at: when the first window\n"
+      "opens, when none is open yet).\n\n"
+      "Exit status: 0 the run completed (claims may still be in doubt or\n"
+      "waiting: see the summary); 1 refused (TIME fits no claim: see\n"
+      "--confirm-time) or failed (journal, adapter); 64 bad command line.\n");
 }
 
 /* ---- replay --------------------------------------------------------------- */
@@ -193,7 +199,7 @@ int cli_cmd_replay(int argc, char **argv) {
   unsigned long v;
   int c, rc, bad = 0, nexec = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("replay", argc, argv, opts)) != -1) {
     switch (c) {
     case 'j': dir = optarg; break;
     case 'k': key = optarg; break;
@@ -240,22 +246,24 @@ int cli_cmd_replay(int argc, char **argv) {
                       "[--apply]`\n");
       return CLI_EXIT_USAGE;
     case 'h': usage(stdout); return CLI_EXIT_OK;
-    default: usage(stderr); return CLI_EXIT_USAGE;
+    default: return CLI_EXIT_USAGE;
     }
   }
   if (bad)
     return CLI_EXIT_USAGE;
-  if (dir == NULL || key == NULL || optind != argc) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing("replay", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("replay", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("replay", argv[optind]);
   if (nexec > 1) {
     fprintf(stderr, "medshim replay: give one of --exec and --exec-persistent\n");
     return CLI_EXIT_USAGE;
   }
   if (nexec == 0 && !o.dry_run) {
-    fprintf(stderr, "medshim replay: --exec CMD or --exec-persistent CMD is "
-                    "required (or --dry-run)\n");
+    fprintf(stderr, "medshim replay: --exec or --exec-persistent is required "
+                    "(or --dry-run) (medshim replay --help)\n");
     return CLI_EXIT_USAGE;
   }
   if (institution == NULL) {
@@ -509,9 +517,12 @@ static void print_target(const target *t, const char *to, const char *result) {
     else
       json_object_set_new(o, "to", json_string(to));
     if (t->until != 0) {
-      char u[MEDSHIM_TIME_TEXT];
+      /* until: the exact exclusive instant; last_day: the day people read */
+      char u[MEDSHIM_TIME_TEXT], d[MEDSHIM_DAY_TEXT];
       medshim__time_format(u, t->until);
       json_object_set_new(o, "until", json_string(u));
+      if (medshim_format_last_day(d, t->until) == MEDSHIM_OK)
+        json_object_set_new(o, "last_day", json_string(d));
     }
   }
   if (result != NULL)
@@ -541,7 +552,10 @@ static void person_usage(FILE *f, enum person_op op) {
           "line, '-' for stdin), or chosen by --state and --code (which also\n"
           "narrow named ones). Without --yes the claims that would change are\n"
           "listed (JSON lines) and nothing is changed: exit 3. With --yes they\n"
-          "are changed: exit 0, or 2 when some could not be.\n",
+          "are changed: exit 0, or 2 when some could not be.\n\n"
+          "Exit status: 0 changed; 1 the journal could not be opened or\n"
+          "written; 2 some claims could not be changed; 3 listed without\n"
+          "--yes, nothing changed; 64 bad command line.\n",
           op_names[op], what[op]);
 }
 
@@ -565,17 +579,17 @@ static int person(int argc, char **argv, enum person_op op) {
   s.op = op;
   s.at = (int64_t)time(NULL);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt(cmd, argc, argv, opts)) != -1) {
     switch (c) {
     case 'j': dir = optarg; break;
     case 'k': key = optarg; break;
     case 'a': at = optarg; break;
     case 's':
-      if (medshim_state_parse(&s.state, optarg) != MEDSHIM_OK) {
-        fprintf(stderr, "medshim %s: --state: '%s' is not a state (pending "
-                        "in_doubt settled rejected retry_wait expired manual "
-                        "voided)\n", cmd, optarg);
-        return CLI_EXIT_USAGE;
+      {
+        int st;
+        if (cli_parse_state(cmd, "state", optarg, &st) != 0)
+          return CLI_EXIT_USAGE;
+        s.state = (medshim_claim_state)st;
       }
       s.by_state = 1;
       break;
@@ -589,13 +603,13 @@ static int person(int argc, char **argv, enum person_op op) {
       break;
     case 'y': yes = 1; break;
     case 'h': person_usage(stdout, op); return CLI_EXIT_OK;
-    default: person_usage(stderr, op); return CLI_EXIT_USAGE;
+    default: return CLI_EXIT_USAGE;
     }
   }
-  if (dir == NULL || key == NULL) {
-    person_usage(stderr, op);
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing(cmd, "--journal DIR");
+  if (key == NULL)
+    return cli_missing(cmd, "--key KEYFILE");
   if (optind == argc && nfiles == 0 && !s.by_state && s.code == NULL) {
     fprintf(stderr, "medshim %s: name the claims (VISIT_ID..., --file) or "
                     "choose them (--state, --code)\n", cmd);
@@ -754,7 +768,12 @@ static void window_usage(FILE *f) {
           "during an unplanned outage without a window) and prints one JSON\n"
           "line per claim that would change ({\"visit_id\",\"before\",\"after\"}).\n"
           "Only with --apply are the new windows recorded; without it nothing\n"
-          "changes and the exit status is 3 when some would.\n");
+          "changes and the exit status is 3 when some would. --pubkey PEM:\n"
+          "only schedules with a valid Ed25519 signature (FILE.sig) by this\n"
+          "key are used.\n\n"
+          "Exit status: 0 nothing to change, or changed with --apply; 1 a\n"
+          "schedule or the journal could not be read or written; 3 some\n"
+          "would change (no --apply); 64 bad command line.\n");
 }
 
 int cli_cmd_window(int argc, char **argv) {
@@ -772,7 +791,7 @@ int cli_cmd_window(int argc, char **argv) {
   medshim_journal *j;
   int c, rc, apply = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("window", argc, argv, opts)) != -1) {
     switch (c) {
     case 'j': dir = optarg; break;
     case 'k': key = optarg; break;
@@ -786,13 +805,17 @@ int cli_cmd_window(int argc, char **argv) {
     case 'p': pubkey = optarg; break;
     case 'A': apply = 1; break;
     case 'h': window_usage(stdout); return CLI_EXIT_OK;
-    default: window_usage(stderr); return CLI_EXIT_USAGE;
+    default: return CLI_EXIT_USAGE;
     }
   }
-  if (dir == NULL || key == NULL || nfiles == 0 || optind != argc) {
-    window_usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing("window", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("window", "--key KEYFILE");
+  if (nfiles == 0)
+    return cli_missing("window", "--schedule FILE");
+  if (optind != argc)
+    return cli_extra("window", argv[optind]);
   set = cli_load_schedules("window", files, nfiles, pubkey, pubkey != NULL);
   if (set == NULL)
     return CLI_EXIT_FAIL;

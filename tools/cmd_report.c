@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 #include "timeutil_internal.h"
 
@@ -21,6 +22,7 @@ typedef struct row {
   char day[11];
   int service;
   int state;
+  int64_t until; /* the claims' deadline (exclusive instant); 0: none */
   size_t count;
   int64_t total_fen, self_paid_fen, refund_fen;
 } row;
@@ -107,6 +109,33 @@ static void hold(report *r, const char *k) {
   r->held[r->nheld++] = d;
 }
 
+/* The deadline replay uses for a claim: a window assigned after defer
+ * replaces the journaled one. Exclusive; 0 when none or open-ended. */
+static int64_t deadline_of(const medshim_claim *c,
+                           const medshim_claim_status *st) {
+  medshim_claim_window w;
+  if (st->window_assigned)
+    return st->window.until;
+  if (medshim_claim_window_get(&w, c) == MEDSHIM_OK)
+    return w.until;
+  return 0;
+}
+
+/* For people (CSV): the last day, inclusive, +08:00; "" when none. */
+static void last_day(char out[MEDSHIM_DAY_TEXT], int64_t until) {
+  if (until == 0 || medshim_format_last_day(out, until) != MEDSHIM_OK)
+    out[0] = '\0';
+}
+
+/* For machines (JSON): the exact exclusive instant, or null. */
+static json_t *until_json(int64_t until) {
+  char t[MEDSHIM_TIME_TEXT];
+  if (until == 0)
+    return json_null();
+  medshim__time_format(t, until);
+  return json_string(t);
+}
+
 static const char *state_label(int state) {
   return state == STATE_BLOCKED ? "blocked"
                                 : medshim_state_name((medshim_claim_state)state);
@@ -120,6 +149,7 @@ static int add_claim(const medshim_claim *c, const medshim_claim_status *st,
   row *w = NULL;
   month *m;
   int state = (int)st->state;
+  int64_t until = deadline_of(c, st);
   if ((st->state == MEDSHIM_STATE_PENDING ||
        st->state == MEDSHIM_STATE_RETRY_WAIT) && is_held(r, pk))
     state = STATE_BLOCKED;
@@ -166,7 +196,7 @@ static int add_claim(const medshim_claim *c, const medshim_claim_status *st,
   for (size_t i = 0; i < r->n; i++)
     if (strcmp(r->rows[i].day, t) == 0 &&
         r->rows[i].service == (int)medshim_claim_service(c) &&
-        r->rows[i].state == state)
+        r->rows[i].state == state && r->rows[i].until == until)
       w = &r->rows[i];
   if (w == NULL) {
     if (r->n == r->cap) {
@@ -182,6 +212,7 @@ static int add_claim(const medshim_claim *c, const medshim_claim_status *st,
     memcpy(w->day, t, 11);
     w->service = (int)medshim_claim_service(c);
     w->state = state;
+    w->until = until;
   }
   w->count++;
   w->total_fen += medshim_claim_total_fen(c);
@@ -206,7 +237,9 @@ static int cmp_rows(const void *a, const void *b) {
     return d;
   if (x->service != y->service)
     return x->service - y->service;
-  return x->state - y->state;
+  if (x->state != y->state)
+    return x->state - y->state;
+  return (x->until > y->until) - (x->until < y->until);
 }
 
 static int cmp_months(const void *a, const void *b) {
@@ -266,30 +299,37 @@ int cli_cmd_report(int argc, char **argv) {
   report r;
   medshim_journal *j;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("report", argc, argv, opts)) != -1) {
     if (c == 'j')
       dir = optarg;
     else if (c == 'k')
       key = optarg;
     else if (c == 'c')
       csv = 1;
-    else {
-      (c == 'h' ? stdout : stderr) == stdout
-          ? printf("usage: medshim report --journal DIR --key KEYFILE [--csv]\n\n"
+    else if (c != 'h') {
+      return CLI_EXIT_USAGE;
+    } else {
+      printf("usage: medshim report --journal DIR --key KEYFILE [--csv]\n\n"
                    "Counts and amounts (fen) by visit day, service and state,\n"
                    "and the refunds due to patients, as JSON (or CSV rows).\n"
                    "State \"blocked\": pending or retry_wait behind the same\n"
                    "patient's earlier claim in doubt or waiting. JSON also has\n"
                    "by_visit_month and by_settlement_month (the platform's\n"
-                   "setl_time, +08:00: replays clear in the go-live month).\n")
-          : fprintf(stderr, "usage: medshim report --journal DIR --key KEYFILE [--csv]\n");
-      return c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+                   "setl_time, +08:00: replays clear in the go-live month).\n"
+                   "Each row also has the claims' deadline: in CSV\n"
+                   "deadline_last_day, the last day, inclusive (+08:00); in\n"
+                   "JSON deadline_until_exclusive, the exact instant it ends.\n\n"
+                   "Exit status: 0 reported; 1 the journal could not be read;\n"
+                   "64 bad command line.\n");
+      return CLI_EXIT_OK;
     }
   }
-  if (dir == NULL || key == NULL || optind != argc) {
-    fprintf(stderr, "usage: medshim report --journal DIR --key KEYFILE [--csv]\n");
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing("report", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("report", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("report", argv[optind]);
   j = cli_open_journal("report", dir, key, MEDSHIM_JOURNAL_READONLY);
   if (j == NULL)
     return CLI_EXIT_FAIL;
@@ -304,12 +344,17 @@ int cli_cmd_report(int argc, char **argv) {
   if (r.n > 0)
     qsort(r.rows, r.n, sizeof *r.rows, cmp_rows);
   if (csv) {
-    printf("day,service,state,count,total_fen,self_paid_fen,refund_fen\n");
-    for (size_t i = 0; i < r.n; i++)
-      printf("%s,%s,%s,%zu,%lld,%lld,%lld\n", r.rows[i].day,
+    printf("day,service,state,count,total_fen,self_paid_fen,refund_fen,"
+           "deadline_last_day\n");
+    for (size_t i = 0; i < r.n; i++) {
+      char d[MEDSHIM_DAY_TEXT];
+      last_day(d, r.rows[i].until);
+      printf("%s,%s,%s,%zu,%lld,%lld,%lld,%s\n", r.rows[i].day,
              medshim_service_name((medshim_service)r.rows[i].service),
              state_label(r.rows[i].state), r.rows[i].count, (long long)r.rows[i].total_fen,
-             (long long)r.rows[i].self_paid_fen, (long long)r.rows[i].refund_fen);
+             (long long)r.rows[i].self_paid_fen, (long long)r.rows[i].refund_fen,
+             d);
+    }
   } else {
     json_t *o = json_object(), *rows = json_array(), *states = json_object();
     char yuan[32], *s;
@@ -320,13 +365,15 @@ int cli_cmd_report(int argc, char **argv) {
                           json_integer((cnt ? json_integer_value(cnt) : 0) +
                                        (json_int_t)r.rows[i].count));
       json_array_append_new(
-          rows, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "day",
+          rows, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "day",
                           r.rows[i].day, "service",
                           medshim_service_name((medshim_service)r.rows[i].service),
                           "state", st, "count", (json_int_t)r.rows[i].count,
                           "total_fen", (json_int_t)r.rows[i].total_fen,
                           "self_paid_fen", (json_int_t)r.rows[i].self_paid_fen,
-                          "refund_fen", (json_int_t)r.rows[i].refund_fen));
+                          "refund_fen", (json_int_t)r.rows[i].refund_fen,
+                          "deadline_until_exclusive",
+                          until_json(r.rows[i].until)));
     }
     money(yuan, sizeof yuan, r.refunds_due_fen);
     json_object_set_new(o, "claims", json_integer((json_int_t)r.claims));
@@ -394,6 +441,8 @@ static int export_claim(const medshim_claim *c, const medshim_claim_status *st,
   json_object_del(o, "replay_key");
   json_object_set_new(o, "materials",
                       json_string(materials(medshim_claim_service(c))));
+  json_object_set_new(o, "deadline_until_exclusive",
+                      until_json(deadline_of(c, st)));
   if (x->csv) {
     char t[MEDSHIM_TIME_TEXT];
     json_t *p = json_object_get(o, "patient");
@@ -410,7 +459,11 @@ static int export_claim(const medshim_claim *c, const medshim_claim_status *st,
     csv_field(json_string_value(json_object_get(p, "id_no")));
     putchar(',');
     csv_field(materials(medshim_claim_service(c)));
-    putchar('\n');
+    {
+      char d[MEDSHIM_DAY_TEXT];
+      last_day(d, deadline_of(c, st));
+      printf(",%s\n", d);
+    }
     json_decref(o);
   } else {
     json_array_append_new(x->arr, o);
@@ -434,7 +487,7 @@ int cli_cmd_export(int argc, char **argv) {
   medshim_journal *j;
   memset(&x, 0, sizeof x);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("export", argc, argv, opts)) != -1) {
     switch (c) {
     case 'j': dir = optarg; break;
     case 'k': key = optarg; break;
@@ -442,29 +495,38 @@ int cli_cmd_export(int argc, char **argv) {
     case 'c': x.csv = 1; break;
     case 'r': x.flags |= MEDSHIM_CLAIM_JSON_REVEAL; break;
     case 'S': open_flags = MEDSHIM_JOURNAL_SALVAGE; break;
-    default:
+    case 'h':
       printf("usage: medshim export --manual --journal DIR --key KEYFILE "
              "[--csv] [--reveal] [--salvage]\n\nThe claims that go to manual "
              "reimbursement at the agency (route agency, or\nwindow expired), "
              "with the materials the patient must bring. Personal\nfields are "
              "masked unless --reveal (the agency's copy). --salvage reads\n"
              "a damaged journal anyway (every record that authenticates;\n"
-             "stderr says what was passed over; exit 2).\n");
-      return c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+             "stderr says what was passed over; exit 2). The agency's\n"
+             "deadline: in CSV deadline_last_day, the last day, inclusive\n"
+             "(+08:00); in JSON deadline_until_exclusive, the exact instant.\n\n"
+             "Exit status: 0 exported; 1 the journal could not be read; 2\n"
+             "--salvage passed over damage; 64 bad command line.\n");
+      return CLI_EXIT_OK;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
-  if (!manual || dir == NULL || key == NULL || optind != argc) {
-    fprintf(stderr, "usage: medshim export --manual --journal DIR --key KEYFILE "
-                    "[--csv] [--reveal] [--salvage]\n");
-    return CLI_EXIT_USAGE;
-  }
+  if (!manual)
+    return cli_missing("export", "--manual");
+  if (dir == NULL)
+    return cli_missing("export", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("export", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("export", argv[optind]);
   j = cli_open_journal("export", dir, key, open_flags);
   if (j == NULL)
     return CLI_EXIT_FAIL;
   if (x.csv)
     printf("visit_id,state,service,visit_time,insured_admdvs,treated_admdvs,"
            "invoice_no,total_fen,self_paid_fen,patient_name,patient_id_no,"
-           "materials\n");
+           "materials,deadline_last_day\n");
   else
     x.arr = json_array();
   rc = medshim_journal_foreach(j, export_claim, &x);

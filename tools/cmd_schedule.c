@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 #include "timeutil_internal.h"
 
@@ -21,7 +22,11 @@ static void usage(FILE *f) {
           "lint checks each file and names the JSON path and reason of each\n"
           "problem. timeline prints the schedule's transitions for briefing\n"
           "cashiers. Signatures are Ed25519 over the file's exact bytes, in\n"
-          "FILE.sig (base64); a set told to require signatures refuses others.\n");
+          "FILE.sig (base64); a set told to require signatures refuses others.\n"
+          "timeline shows days as people read them (+08:00; \"through\" is the\n"
+          "last day, inclusive); the files' own times are exclusive instants.\n\n"
+          "Exit status: 0 ok; 1 a file is invalid, unreadable or its signature\n"
+          "does not verify; 64 bad command line.\n");
 }
 
 static char *slurp(const char *path, size_t *len) {
@@ -46,10 +51,8 @@ static char *slurp(const char *path, size_t *len) {
 
 static int lint(int argc, char **argv) {
   int bad = 0;
-  if (argc < 2) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (argc < 2)
+    return cli_missing("schedule lint", "FILE");
   for (int i = 1; i < argc; i++) {
     medshim_schedule_set *set = NULL;
     medshim_error err;
@@ -58,7 +61,7 @@ static int lint(int argc, char **argv) {
     if (set == NULL)
       return CLI_EXIT_FAIL;
     if (medshim_schedule_set_load_file(set, argv[i], &err) != MEDSHIM_OK) {
-      fprintf(stderr, "%s: %s\n", err.where, err.text);
+      fprintf(stderr, "medshim schedule lint: %s: %s\n", err.where, err.text);
       bad++;
     } else {
       printf("%s: ok\n", argv[i]);
@@ -68,12 +71,17 @@ static int lint(int argc, char **argv) {
   return bad ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
-static const char *t(char buf[MEDSHIM_TIME_TEXT], json_t *v) {
+/* Times as people read them, in +08:00: the day a period starts (with its
+ * time unless midnight), and the last day of one that ends at an exclusive
+ * instant (2024-01-01T00:00 ends on 2023-12-31). */
+static const char *day(char buf[MEDSHIM_DAY_TEXT], json_t *v, int last) {
   int64_t x;
   if (!json_is_string(v) ||
       medshim__time_parse(&x, json_string_value(v), json_string_length(v)) != 0)
     return "-";
-  medshim__time_format(buf, x);
+  if ((last ? medshim_format_last_day(buf, x) : medshim_format_day(buf, x)) !=
+      MEDSHIM_OK)
+    return "-";
   return buf;
 }
 
@@ -96,11 +104,11 @@ static int timeline(int argc, char **argv) {
   json_t *root, *arr, *v;
   json_error_t jerr;
   size_t i;
-  char a[MEDSHIM_TIME_TEXT], b[MEDSHIM_TIME_TEXT], svc[512];
-  if (argc != 2) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  char a[MEDSHIM_DAY_TEXT], b[MEDSHIM_DAY_TEXT], svc[512];
+  if (argc < 2)
+    return cli_missing("schedule timeline", "FILE");
+  if (argc > 2)
+    return cli_extra("schedule timeline", argv[2]);
   /* Lint first: a timeline of an invalid file would mislead. */
   set = cli_load_schedules("schedule timeline", argv + 1, 1, NULL, 0);
   if (set == NULL)
@@ -114,16 +122,18 @@ static int timeline(int argc, char **argv) {
          json_string_value(json_object_get(root, "source")));
   if (json_is_true(json_object_get(root, "illustrative")))
     printf("ILLUSTRATIVE DATES: see the file's notes before relying on them\n");
-  printf("\n%-25s  %-25s  %-9s  %s\n", "from", "until", "effect", "services / note");
+  printf("Days are +08:00; \"through\" is the last day, inclusive.\n");
+  printf("\n%-16s  %-23s  %-6s  %s\n", "from", "through", "effect",
+         "services / note");
   arr = json_object_get(root, "phases");
   json_array_foreach(arr, i, v) {
     const char *eff = json_string_value(json_object_get(v, "effect"));
     services(svc, sizeof svc, json_object_get(v, "services"));
-    printf("%-25s  %-25s  %-9s  %s\n", t(a, json_object_get(v, "from")),
-           t(b, json_object_get(v, "until")),
+    printf("%-16s  %-23s  %-6s  %s\n", day(a, json_object_get(v, "from"), 0),
+           day(b, json_object_get(v, "until"), 1),
            eff && strcmp(eff, "stopped") == 0 ? "DEFER" : "TRY", svc);
     if (json_object_get(v, "note"))
-      printf("%-25s  %-25s  %-9s    %s\n", "", "", "",
+      printf("%-16s  %-23s  %-6s    %s\n", "", "", "",
              json_string_value(json_object_get(v, "note")));
   }
   arr = json_object_get(root, "advice");
@@ -132,8 +142,8 @@ static int timeline(int argc, char **argv) {
   json_array_foreach(arr, i, v) {
     const char *kind = json_string_value(json_object_get(v, "kind"));
     int before = kind && strcmp(kind, "settle_before") == 0;
-    printf("  %s %s: %s\n", before ? "settle before" : "admit self-pay until",
-           t(a, json_object_get(v, before ? "at" : "until")),
+    printf("  %s %s: %s\n", before ? "settle by" : "admit self-pay through",
+           day(a, json_object_get(v, before ? "at" : "until"), 1),
            json_string_value(json_object_get(v, "text"))
                ? json_string_value(json_object_get(v, "text"))
                : "");
@@ -142,13 +152,25 @@ static int timeline(int argc, char **argv) {
   if (json_array_size(arr) > 0)
     printf("\nre-settlement:\n");
   json_array_foreach(arr, i, v) {
+    json_t *vf = json_object_get(v, "visits_from"),
+           *vu = json_object_get(v, "visits_until");
     services(svc, sizeof svc, json_object_get(v, "services"));
-    printf("  %-8s %s .. %s  %s\n",
+    printf("  %-8s %s through %s  %s\n",
            json_string_value(json_object_get(v, "route")),
-           t(a, json_object_get(v, "from")),
-           json_object_get(v, "until") ? t(b, json_object_get(v, "until"))
+           day(a, json_object_get(v, "from"), 0),
+           json_object_get(v, "until") ? day(b, json_object_get(v, "until"), 1)
                                        : "(no deadline)",
            svc);
+    /* the visits a rule covers: without them two rules for the same
+     * services read as the same line */
+    if (vf != NULL || vu != NULL) {
+      printf("  %-8s for visits %s", "", vf ? day(a, vf, 0) : "(any)");
+      printf(" through %s\n", vu ? day(b, vu, 1) : "(any)");
+    } else {
+      printf("  %-8s for visits of any day\n", "");
+    }
+    if (json_object_get(v, "note"))
+      printf("  %-8s %s\n", "", json_string_value(json_object_get(v, "note")));
   }
   json_decref(root);
   return CLI_EXIT_OK;
@@ -156,28 +178,36 @@ static int timeline(int argc, char **argv) {
 
 static int sign_or_verify(int argc, char **argv, int sign) {
   const char *keyfile = NULL, *file = NULL;
+  const char *cmd = sign ? "schedule sign" : "schedule verify";
   char *key, *data, sigpath[4096];
   size_t keylen, len;
   int rc;
   for (int i = 1; i < argc; i++) {
-    if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--pubkey") == 0) &&
-        i + 1 < argc)
+    if (strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--pubkey") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "medshim %s: option '%s' needs a value (medshim "
+                        "schedule --help)\n", cmd, argv[i]);
+        return CLI_EXIT_USAGE;
+      }
       keyfile = argv[++i];
-    else if (file == NULL && argv[i][0] != '-')
-      file = argv[i];
-    else {
-      usage(stderr);
+    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      fprintf(stderr, "medshim %s: unrecognized option '%s' (medshim schedule "
+                      "--help)\n", cmd, argv[i]);
       return CLI_EXIT_USAGE;
+    } else if (file == NULL) {
+      file = argv[i];
+    } else {
+      return cli_extra(cmd, argv[i]);
     }
   }
-  if (keyfile == NULL || file == NULL) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (keyfile == NULL)
+    return cli_missing(cmd, sign ? "--key PRIVATE.pem" : "--pubkey PUBLIC.pem");
+  if (file == NULL)
+    return cli_missing(cmd, "FILE");
   key = slurp(keyfile, &keylen);
   data = slurp(file, &len);
   if (key == NULL || data == NULL) {
-    fprintf(stderr, "medshim schedule: cannot read %s\n",
+    fprintf(stderr, "medshim %s: cannot read %s\n", cmd,
             key == NULL ? keyfile : file);
     free(key);
     free(data);
@@ -227,10 +257,10 @@ static int keygen(int argc, char **argv) {
   EVP_PKEY *key = NULL;
   FILE *priv = NULL, *pub = NULL;
   int ok = 0;
-  if (argc != 3) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (argc < 3)
+    return cli_missing("schedule keygen", "PRIVATE.pem PUBLIC.pem");
+  if (argc > 3)
+    return cli_extra("schedule keygen", argv[3]);
   key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
   priv = fopen(argv[1], "wx");
   pub = fopen(argv[2], "wx");
@@ -252,9 +282,12 @@ static int keygen(int argc, char **argv) {
 }
 
 int cli_cmd_schedule(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+  if (argc < 2)
+    return cli_missing("schedule", "a subcommand (lint timeline sign verify "
+                                   "keygen)");
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    usage(stdout);
+    return CLI_EXIT_OK;
   }
   if (cli_wants_help(argc, argv)) {
     usage(stdout);
@@ -270,7 +303,22 @@ int cli_cmd_schedule(int argc, char **argv) {
     return sign_or_verify(argc - 1, argv + 1, 0);
   if (strcmp(argv[1], "keygen") == 0)
     return keygen(argc - 1, argv + 1);
-  fprintf(stderr, "medshim schedule: unknown subcommand '%s'\n", argv[1]);
-  usage(stderr);
+  {
+    static const char *const subs[] = {"lint", "timeline", "sign", "verify",
+                                       "keygen"};
+    const char *best = NULL;
+    size_t bestd = (size_t)-1;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+      size_t d = cli_edit_distance(argv[1], subs[i]);
+      if (d < bestd) {
+        bestd = d;
+        best = subs[i];
+      }
+    }
+    fprintf(stderr, "medshim schedule: unknown subcommand '%s'", argv[1]);
+    if (best != NULL && bestd <= 2 && bestd < strlen(best))
+      fprintf(stderr, "; did you mean '%s'?", best);
+    fprintf(stderr, " (lint timeline sign verify keygen)\n");
+  }
   return CLI_EXIT_USAGE;
 }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "cli_util.h"
 
 static void usage(FILE *f) {
@@ -24,7 +25,9 @@ static void usage(FILE *f) {
              "blank lines skipped), as `medshim defer --receipts` writes them.\n"
              "A receipt the journal no longer matches means the directory was\n"
              "rolled back to an older copy, cut or replaced: exit 1, with each\n"
-             "such line named.\n");
+             "such line named.\n\n"
+             "Exit status: 0 intact; 1 damage, a receipt that does not match,\n"
+             "or the journal could not be read; 64 bad command line.\n");
 }
 
 typedef struct receipt_tally {
@@ -103,7 +106,7 @@ int cli_cmd_verify(int argc, char **argv) {
   char *s;
   int c, rc, exit_code = CLI_EXIT_OK;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt("verify", argc, argv, opts)) != -1) {
     if (c == 'j') {
       dir = optarg;
     } else if (c == 'k') {
@@ -114,14 +117,15 @@ int cli_cmd_verify(int argc, char **argv) {
       usage(stdout);
       return CLI_EXIT_OK;
     } else {
-      usage(stderr);
       return CLI_EXIT_USAGE;
     }
   }
-  if (dir == NULL || key == NULL || optind != argc) {
-    usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  if (dir == NULL)
+    return cli_missing("verify", "--journal DIR");
+  if (key == NULL)
+    return cli_missing("verify", "--key KEYFILE");
+  if (optind != argc)
+    return cli_extra("verify", argv[optind]);
   o.key_file = key;
   memset(&rep, 0, sizeof rep);
   rep.version = MEDSHIM_VERIFY_REPORT_VERSION;

@@ -8,6 +8,7 @@
 #endif
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "medshim/medshim.h"
 
 struct command {
@@ -92,7 +93,21 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], commands[i].name) == 0)
       return commands[i].run(argc - 1, argv + 1);
   }
-  fprintf(stderr, "medshim: unknown command '%s'\n", argv[1]);
+  {
+    const char *best = NULL;
+    size_t bestd = (size_t)-1;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+      size_t d = cli_edit_distance(argv[1], commands[i].name);
+      if (d < bestd) {
+        bestd = d;
+        best = commands[i].name;
+      }
+    }
+    fprintf(stderr, "medshim: unknown command '%s'", argv[1]);
+    if (best != NULL && bestd <= 2 && bestd < strlen(best))
+      fprintf(stderr, "; did you mean '%s'?", best);
+    fputc('\n', stderr);
+  }
   usage(stderr);
   return CLI_EXIT_USAGE;
 }

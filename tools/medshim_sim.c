@@ -32,7 +32,9 @@ static const char usage[] =
     "may be shared by many processes. --once: exit after the first result.\n"
     "--stats prints the ledger's settlements, double settlements, open\n"
     "partial sequences, reversals and msgid repeats as JSON.\n"
-    "The ledger may also be given as MEDSHIM_SIM_LEDGER.\n";
+    "The ledger may also be given as MEDSHIM_SIM_LEDGER.\n\n"
+    "Exit status: 0 stdin closed after serving (or --stats printed, or\n"
+    "--help); 1 the ledger or a request failed; 64 bad command line.\n";
 
 /* ---- options ---- */
 
@@ -96,6 +98,12 @@ static int set_option(cli *c, const char *a, const char *v) {
 
 /* 0 go on, 1 done (help), -1 usage error. */
 static int parse_args(cli *c, int argc, char **argv) {
+  /* --help anywhere wins, even where an option's value was expected */
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage, stdout);
+      return 1;
+    }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

@@ -114,6 +114,30 @@ typedef struct medshim_decision {
 
 #define MEDSHIM_DECISION_VERSION 1
 
+/** Size of a buffer for medshim_format_day() and medshim_format_last_day(). */
+#define MEDSHIM_DAY_TEXT 24
+
+/**
+ * The day an instant that starts a period falls on, as people read it, in
+ * China Standard Time: "2022-03-15" for 2022-03-15T00:00+08:00, with the
+ * time when it is not midnight ("2022-03-15 10:00").
+ * @param[out] out at least MEDSHIM_DAY_TEXT bytes
+ * @return MEDSHIM_OK or MEDSHIM_EINVAL (NULL out, a year past 9999).
+ */
+MEDSHIM_API int medshim_format_day(char *out, int64_t from);
+
+/**
+ * The last day, inclusive, of a period that ends at an exclusive instant
+ * (every `until` of the library: the replay window's deadline, a phase's
+ * end), as people read it, in China Standard Time: 2024-01-01T00:00+08:00
+ * is "2023-12-31" — what the notice says and what a cashier must tell the
+ * patient. An end that is not at midnight is shown as the day it falls on
+ * with the time it ends before ("2023-12-31 before 12:00").
+ * @param[out] out at least MEDSHIM_DAY_TEXT bytes
+ * @return MEDSHIM_OK or MEDSHIM_EINVAL (NULL out, a year past 9999).
+ */
+MEDSHIM_API int medshim_format_last_day(char *out, int64_t until);
+
 /** Options of a schedule set. */
 typedef struct medshim_schedule_options {
   unsigned int version;          /**< MEDSHIM_SCHEDULE_OPTIONS_VERSION */
