@@ -73,6 +73,16 @@ int MEDSHIM_FLATCALL medshim_flat_journal_open(const char *dir,
   return MEDSHIM_OK;
 }
 
+int MEDSHIM_FLATCALL medshim_flat_key_generate(const char *path) {
+  medshim_error err;
+  int rc;
+  medshim__flat_ok();
+  memset(&err, 0, sizeof err);
+  if ((rc = medshim_key_generate(path, &err)) != MEDSHIM_OK)
+    return error_from(rc, &err, 0);
+  return MEDSHIM_OK;
+}
+
 int MEDSHIM_FLATCALL medshim_flat_journal_close(int32_t handle) {
   medshim_journal *j;
   int rc;

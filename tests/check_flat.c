@@ -182,6 +182,12 @@ START_TEST(test_flat_bad_handles) {
   ck_assert_int_eq(medshim_flat_schedules_load(schedule, NULL, &s2), MEDSHIM_OK);
   ck_assert_int_ne(s2, s);
   ck_assert_int_eq(medshim_flat_schedules_free(s2), MEDSHIM_OK);
+  /* keys: created once, never overwritten */
+  char *k2 = tu_path(dir, "new.key");
+  ck_assert_int_eq(medshim_flat_key_generate(k2), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_key_generate(k2), MEDSHIM_EEXIST);
+  ck_assert_int_eq(medshim_flat_key_generate(NULL), MEDSHIM_EINVAL);
+  free(k2);
   /* bad open options */
   ck_assert_int_eq(medshim_flat_journal_open(jdir, "{}", &j), MEDSHIM_EINVAL);
   e = last_error();

@@ -139,6 +139,12 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle,
 MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_journal_open(
     const char *dir, const char *options_json, int32_t *handle);
 
+/**
+ * Create a key file of 32 random bytes, mode 0600 (medshim_key_generate()).
+ * @return MEDSHIM_OK; MEDSHIM_EEXIST (never overwrites a key); MEDSHIM_EIO.
+ */
+MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_key_generate(const char *path);
+
 /** Close a journal (writes its checkpoint). @return as medshim_journal_close(). */
 MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_journal_close(int32_t handle);
 
