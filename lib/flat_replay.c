@@ -1,16 +1,42 @@
 /* The flat interface (flat.h): replay through a callback taking JSON text.
  * Each settle call is one recorded step ("2207") around the callback, so
  * an attempt is durably in doubt before the host sends anything. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flat_internal.h"
 #include "medshim/replay.h"
+#include "timeutil_internal.h"
 
 typedef struct flat_adapter {
   medshim_flat_adapter_fn fn;
   void *payload;
+  int host_steps; /* "steps":"host": the host records its own steps */
 } flat_adapter;
+
+/* The adapter call in progress on this thread: what medshim_flat_step_begin
+ * and _end act on. The token names it in the request ("ctx"), so a stale
+ * or foreign number is refused. */
+static _Thread_local medshim_adapter_ctx *cur_ctx;
+static _Thread_local int32_t cur_token;
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+static int32_t next_token = 1;
+
+static int32_t enter(medshim_adapter_ctx *ctx) {
+  pthread_mutex_lock(&token_lock);
+  if (next_token <= 0)
+    next_token = 1;
+  cur_token = next_token++;
+  pthread_mutex_unlock(&token_lock);
+  cur_ctx = ctx;
+  return cur_token;
+}
+
+static void leave(void) {
+  cur_ctx = NULL;
+  cur_token = 0;
+}
 
 /* Copy a JSON string member into a fixed array; refuse (not cut) overlong. */
 static int take_str(char *dst, size_t size, json_t *a, const char *name) {
@@ -26,6 +52,20 @@ static int take_str(char *dst, size_t size, json_t *a, const char *name) {
 static int64_t take_int(json_t *a, const char *name) {
   json_t *v = json_object_get(a, name);
   return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+/* setl_time: Unix seconds or "yyyy-MM-dd HH:mm:ss" (+08:00 unless given). */
+static int take_time(int64_t *out, json_t *v) {
+  *out = 0;
+  if (v == NULL || json_is_null(v))
+    return 0;
+  if (json_is_integer(v)) {
+    *out = (int64_t)json_integer_value(v);
+    return 0;
+  }
+  if (json_is_string(v))
+    return medshim__time_parse(out, json_string_value(v), json_string_length(v));
+  return -1;
 }
 
 static const char *const OUTCOMES[] = {NULL, "settled", "rejected", "retry",
@@ -47,6 +87,8 @@ static void call_host(medshim_settlement *out, const flat_adapter *fa,
   if ((a = json_loads(answer, 0, NULL)) == NULL || !json_is_object(a))
     goto done;
   oc = json_string_value(json_object_get(a, "outcome"));
+  if (oc == NULL) /* an exec adapter's result line */
+    oc = json_string_value(json_object_get(a, "status"));
   for (int i = 1; oc != NULL && i <= MEDSHIM_OUTCOME_NOT_FOUND; i++)
     if (strcmp(oc, OUTCOMES[i]) == 0)
       out->outcome = (medshim_outcome)i;
@@ -57,7 +99,10 @@ static void call_host(medshim_settlement *out, const flat_adapter *fa,
     out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
     goto done;
   }
-  out->setl_time = take_int(a, "setl_time");
+  if (take_time(&out->setl_time, json_object_get(a, "setl_time")) != 0) {
+    out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
+    goto done;
+  }
   out->total_fen = take_int(a, "total_fen");
   out->fund_paid_fen = take_int(a, "fund_paid_fen");
   out->acct_paid_fen = take_int(a, "acct_paid_fen");
@@ -67,6 +112,37 @@ done:
   json_decref(a);
   free(answer);
   free(text);
+}
+
+/* The steps recorded so far, as the exec protocol gives them (replay.md). */
+static json_t *steps_json(medshim_adapter_ctx *ctx) {
+  json_t *a = json_array();
+  for (size_t i = 0; a != NULL && i < medshim_adapter_step_count(ctx); i++) {
+    const medshim_step *s = medshim_adapter_step(ctx, i);
+    const char *state = s ? medshim_step_state_name(s->state) : NULL;
+    json_t *o;
+    if (s == NULL)
+      continue;
+    o = json_pack("{s:I, s:s, s:s, s:s, s:I}", "attempt", (json_int_t)s->attempt,
+                  "infno", s->infno, "msgid", s->msgid, "state",
+                  state ? state : "unknown", "sent_at", (json_int_t)s->sent_at);
+    if (o == NULL)
+      continue;
+    if (s->mdtrt_id[0] != '\0')
+      json_object_set_new(o, "mdtrt_id", json_string(s->mdtrt_id));
+    if (s->setl_id[0] != '\0') {
+      json_object_set_new(o, "setl_id", json_string(s->setl_id));
+      json_object_set_new(o, "setl_time", json_integer((json_int_t)s->setl_time));
+      json_object_set_new(o, "total_fen", json_integer((json_int_t)s->total_fen));
+      json_object_set_new(o, "fund_paid_fen", json_integer((json_int_t)s->fund_paid_fen));
+      json_object_set_new(o, "acct_paid_fen", json_integer((json_int_t)s->acct_paid_fen));
+      json_object_set_new(o, "patient_paid_fen", json_integer((json_int_t)s->patient_paid_fen));
+    }
+    if (s->code[0] != '\0')
+      json_object_set_new(o, "code", json_string(s->code));
+    json_array_append_new(a, o);
+  }
+  return a;
 }
 
 static json_t *request(medshim_adapter_ctx *ctx, const char *kind) {
@@ -82,10 +158,25 @@ static json_t *request(medshim_adapter_ctx *ctx, const char *kind) {
   }
   if (c == NULL)
     return NULL;
-  req = json_pack("{s:s, s:s, s:I, s:o}", "kind", kind, "replay_key",
-                  medshim_adapter_replay_key(ctx), "attempt",
-                  (json_int_t)medshim_adapter_attempt(ctx), "claim", c);
+  req = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "kind", kind, "type",
+                  kind, "replay_key", medshim_adapter_replay_key(ctx), "attempt",
+                  (json_int_t)medshim_adapter_attempt(ctx), "attempt_started",
+                  (json_int_t)medshim_adapter_attempt_started(ctx), "claim", c,
+                  "steps", steps_json(ctx));
   return req;
+}
+
+/* The host records its own steps (medshim_flat_step_begin/_end). */
+static void host_call(medshim_settlement *out, medshim_adapter_ctx *ctx,
+                      const flat_adapter *fa, const char *kind) {
+  json_t *req = request(ctx, kind);
+  out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
+  if (req == NULL)
+    return;
+  json_object_set_new(req, "ctx", json_integer(enter(ctx)));
+  call_host(out, fa, req);
+  leave();
+  json_decref(req);
 }
 
 static int flat_settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
@@ -93,6 +184,10 @@ static int flat_settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
   char msgid[MEDSHIM_MSGID_LEN + 1];
   medshim_step st;
   json_t *req;
+  if (((flat_adapter *)payload)->host_steps) {
+    host_call(out, ctx, payload, "settle");
+    return 0;
+  }
   if (medshim_adapter_step_begin(ctx, msgid, "2207") != MEDSHIM_OK)
     return -1; /* nothing recorded: nothing may be sent */
   out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
@@ -136,25 +231,7 @@ static int flat_settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
 
 static int flat_probe(medshim_settlement *out, medshim_adapter_ctx *ctx,
                       void *payload) {
-  json_t *req = request(ctx, "probe"), *steps = json_array();
-  out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
-  if (req == NULL || steps == NULL) {
-    json_decref(req);
-    json_decref(steps);
-    return 0;
-  }
-  for (size_t i = 0; i < medshim_adapter_step_count(ctx); i++) {
-    const medshim_step *s = medshim_adapter_step(ctx, i);
-    const char *state = s ? medshim_step_state_name(s->state) : NULL;
-    if (s != NULL)
-      json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:I}", "infno", s->infno,
-                                             "msgid", s->msgid, "state",
-                                             state ? state : "", "attempt",
-                                             (json_int_t)s->attempt));
-  }
-  json_object_set_new(req, "steps", steps);
-  call_host(out, payload, req);
-  json_decref(req);
+  host_call(out, ctx, payload, "probe");
   return 0;
 }
 
@@ -218,6 +295,13 @@ int MEDSHIM_FLATCALL medshim_flat_replay(int32_t handle, const char *options_jso
     ro.flags |= MEDSHIM_REPLAY_NO_VISIBILITY_DELAY;
   fa.fn = fn;
   fa.payload = payload;
+  v = json_object_get(o, "steps");
+  fa.host_steps = json_is_string(v) && strcmp(json_string_value(v), "host") == 0;
+  if (v != NULL && !fa.host_steps &&
+      !(json_is_string(v) && strcmp(json_string_value(v), "library") == 0)) {
+    json_decref(o);
+    return medshim__flat_fail(MEDSHIM_EINVAL, "steps", 0, "must be library or host");
+  }
   ad.version = MEDSHIM_ADAPTER_VERSION;
   ad.settle = flat_settle;
   ad.probe = flat_probe;
@@ -239,4 +323,65 @@ int MEDSHIM_FLATCALL medshim_flat_replay(int32_t handle, const char *options_jso
   if (s.opens_at != 0)
     medshim__flat_set_time(doc, "opens_at", s.opens_at);
   return medshim__flat_output(doc, MEDSHIM_OK, out, cap, needed);
+}
+
+int MEDSHIM_FLATCALL medshim_flat_step_begin(int32_t ctx, const char *infno,
+                                             char *msgid, size_t cap) {
+  char m[MEDSHIM_MSGID_LEN + 1];
+  int rc;
+  medshim__flat_ok();
+  if (ctx <= 0 || ctx != cur_token || cur_ctx == NULL)
+    return medshim__flat_fail(MEDSHIM_EINVAL, "ctx", 0,
+                              "not the adapter call in progress on this thread");
+  if (msgid == NULL || cap < sizeof m)
+    return medshim__flat_fail(MEDSHIM_ERANGE, "msgid", 0, "needs %zu bytes", sizeof m);
+  if (infno == NULL)
+    return medshim__flat_fail(MEDSHIM_EINVAL, "infno", 0, "must not be NULL");
+  if ((rc = medshim_adapter_step_begin(cur_ctx, m, infno)) != MEDSHIM_OK)
+    return medshim__flat_fail(rc, "infno", 0, "step not recorded: do not send (%s)",
+                              medshim_strerror(rc));
+  memcpy(msgid, m, sizeof m);
+  return MEDSHIM_OK;
+}
+
+int MEDSHIM_FLATCALL medshim_flat_step_end(int32_t ctx, const char *step_json) {
+  static const char *const states[] = {NULL, "sent", "ok", "failed", "unknown"};
+  medshim_step st;
+  const char *state;
+  json_t *o;
+  int rc = MEDSHIM_OK;
+  medshim__flat_ok();
+  if (ctx <= 0 || ctx != cur_token || cur_ctx == NULL)
+    return medshim__flat_fail(MEDSHIM_EINVAL, "ctx", 0,
+                              "not the adapter call in progress on this thread");
+  if ((o = medshim__flat_options(step_json, "step")) == NULL)
+    return medshim__flat_code();
+  memset(&st, 0, sizeof st);
+  st.version = MEDSHIM_STEP_VERSION;
+  state = json_string_value(json_object_get(o, "state"));
+  for (int i = 2; state != NULL && i <= 4; i++)
+    if (strcmp(state, states[i]) == 0)
+      st.state = (medshim_step_state)i;
+  if (st.state == 0)
+    rc = medshim__flat_fail(MEDSHIM_EINVAL, "state", 0, "must be ok, failed or unknown");
+  else if (take_str(st.msgid, sizeof st.msgid, o, "msgid") ||
+           take_str(st.infno, sizeof st.infno, o, "infno") ||
+           take_str(st.mdtrt_id, sizeof st.mdtrt_id, o, "mdtrt_id") ||
+           take_str(st.setl_id, sizeof st.setl_id, o, "setl_id") ||
+           take_str(st.code, sizeof st.code, o, "code"))
+    rc = medshim__flat_fail(MEDSHIM_ERANGE, "step", 0, "an id is longer than its limit");
+  else if (take_time(&st.setl_time, json_object_get(o, "setl_time")) != 0)
+    rc = medshim__flat_fail(MEDSHIM_EINVAL, "setl_time", 0,
+                            "must be yyyy-MM-dd HH:mm:ss or Unix seconds");
+  if (rc == MEDSHIM_OK) {
+    st.total_fen = take_int(o, "total_fen");
+    st.fund_paid_fen = take_int(o, "fund_paid_fen");
+    st.acct_paid_fen = take_int(o, "acct_paid_fen");
+    st.patient_paid_fen = take_int(o, "patient_paid_fen");
+    if ((rc = medshim_adapter_step_end(cur_ctx, &st)) != MEDSHIM_OK)
+      rc = medshim__flat_fail(rc, rc == MEDSHIM_ENOTFOUND ? "msgid" : "step", 0,
+                              "step not recorded (%s)", medshim_strerror(rc));
+  }
+  json_decref(o);
+  return rc;
 }

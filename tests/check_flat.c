@@ -293,6 +293,73 @@ static int garbage(const char *request, char *answer, size_t cap, void *payload)
   return 0;
 }
 
+/* An adapter recording its own steps: 2201 then 2207, as the C API's do. */
+static int host_steps_calls;
+static int host_steps(const char *request, char *answer, size_t cap, void *payload) {
+  json_t *r = json_loads(request, 0, NULL);
+  char m1[MEDSHIM_MSGID_LEN + 1], m2[MEDSHIM_MSGID_LEN + 1], small[8], end[512];
+  int32_t ctx = (int32_t)json_integer_value(json_object_get(r, "ctx"));
+  (void)payload;
+  host_steps_calls++;
+  ck_assert_int_gt(ctx, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(r, "type")), "settle");
+  ck_assert_int_eq(medshim_flat_step_begin(ctx + 1, "2201", m1, sizeof m1), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_flat_step_begin(ctx, "2201", small, sizeof small), MEDSHIM_ERANGE);
+  ck_assert_int_eq(medshim_flat_step_begin(ctx, "2201", m1, sizeof m1), MEDSHIM_OK);
+  ck_assert_uint_eq(strlen(m1), MEDSHIM_MSGID_LEN);
+  ck_assert_int_eq(strncmp(m1, "H33010600001", 12), 0);
+  snprintf(end, sizeof end, "{\"msgid\":\"%s\",\"state\":\"ok\",\"mdtrt_id\":\"M1\"}", m1);
+  ck_assert_int_eq(medshim_flat_step_end(ctx, end), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_step_end(ctx, "{\"msgid\":\"H33010600001202203201000009999\","
+                                              "\"state\":\"ok\"}"), MEDSHIM_ENOTFOUND);
+  ck_assert_int_eq(medshim_flat_step_end(ctx, "{\"state\":\"maybe\"}"), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_flat_step_begin(ctx, "2207", m2, sizeof m2), MEDSHIM_OK);
+  ck_assert_str_ne(m1, m2);
+  snprintf(end, sizeof end,
+           "{\"type\":\"step_end\",\"id\":7,\"msgid\":\"%s\",\"state\":\"ok\","
+           "\"mdtrt_id\":\"M1\",\"setl_id\":\"S1\",\"setl_time\":\"2022-03-20 10:00:01\","
+           "\"total_fen\":23850,\"fund_paid_fen\":16695,\"acct_paid_fen\":2385,"
+           "\"patient_paid_fen\":4770,\"code\":\"\"}", m2);
+  ck_assert_int_eq(medshim_flat_step_end(ctx, end), MEDSHIM_OK);
+  /* an exec adapter's result line, passed through */
+  snprintf(answer, cap,
+           "{\"type\":\"result\",\"id\":7,\"status\":\"settled\",\"settlement_id\":\"S1\","
+           "\"mdtrt_id\":\"M1\",\"msgid\":\"%s\",\"setl_time\":\"2022-03-20 10:00:01\","
+           "\"total_fen\":23850,\"fund_paid_fen\":16695,\"acct_paid_fen\":2385,"
+           "\"patient_paid_fen\":4770,\"hospital_share_fen\":0}", m2);
+  json_decref(r);
+  return 0;
+}
+
+START_TEST(test_flat_replay_host_steps) {
+  int32_t j = 0;
+  char m[MEDSHIM_MSGID_LEN + 1];
+  ck_assert_int_eq(medshim_flat_journal_open(jdir, jopts("write"), &j), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_defer(j, CLAIM("MZ-9", ",\"window\":{\"route\":\"hospital\","
+                                                       "\"from\":\"2022-03-15T00:00\"}"),
+                                      buf, sizeof buf, &need), MEDSHIM_OK);
+  /* outside an adapter call there is no step to record */
+  ck_assert_int_eq(medshim_flat_step_begin(1, "2201", m, sizeof m), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_flat_step_end(1, "{}"), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_flat_replay(j, "{\"institution_code\":\"H33010600001\",\"steps\":\"x\"}",
+                                       host_steps, NULL, buf, sizeof buf, &need), MEDSHIM_EINVAL);
+  host_steps_calls = 0;
+  ck_assert_int_eq(medshim_flat_replay(j, "{\"institution_code\":\"H33010600001\",\"steps\":\"host\","
+                                          "\"at\":\"2022-03-20T10:00\"}",
+                                       host_steps, NULL, buf, sizeof buf, &need), MEDSHIM_OK);
+  json_t *r = parsed();
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "settled")), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "bad_answers")), 0);
+  json_decref(r);
+  ck_assert_int_eq(host_steps_calls, 1);
+  ck_assert_int_eq(medshim_flat_report(j, buf, sizeof buf, &need), MEDSHIM_OK);
+  r = parsed();
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "refunds_due_fen")), 19080);
+  json_decref(r);
+  ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
+}
+END_TEST
+
 START_TEST(test_flat_cashier_flow_and_replay) {
   int32_t s = 0, j = 0;
   ck_assert_int_eq(medshim_flat_schedules_load(schedule, NULL, &s), MEDSHIM_OK);
@@ -415,6 +482,7 @@ int main(void) {
   tcase_add_test(tc, test_flat_bad_handles);
   tcase_add_test(tc, test_flat_bad_claim);
   tcase_add_test(tc, test_flat_cashier_flow_and_replay);
+  tcase_add_test(tc, test_flat_replay_host_steps);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

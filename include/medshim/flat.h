@@ -199,14 +199,21 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_verify(const char *dir,
 /**
  * The adapter of medshim_flat_replay(), called from the replay's worker
  * threads (one at a time unless "concurrency" > 1).
- * @param[in] request_json {"kind":"settle"|"probe","replay_key":…,
- *            "attempt":N,"msgid":… (settle: the msgid recorded for the
- *            settling request, already durable as in_doubt),
- *            "steps":[{"infno":…,"msgid":…,"state":…}] (probe),
+ * @param[in] request_json the exec protocol's request (docs/replay.md):
+ *            {"type":"settle"|"probe","kind":(the same),"replay_key":…,
+ *            "attempt":N,"attempt_started":…,"steps":[{"attempt":…,
+ *            "infno":…,"msgid":…,"state":"sent"|"ok"|"failed"|"unknown",
+ *            "sent_at":…,"mdtrt_id":…,"setl_id":…,…}],
  *            "claim":{… the claim JSON, personal data revealed: the
- *            adapter needs it to call the platform}}
+ *            adapter needs it to call the platform}}, plus
+ *            "msgid" (settle, "steps":"library": the msgid of the settling
+ *            request, recorded durably before this call) or
+ *            "ctx" ("steps":"host", and every probe: the number to pass to
+ *            medshim_flat_step_begin() / _end() during this call)
  * @param[out] answer {"outcome":"settled"|"rejected"|"retry"|"unknown"|
- *            "not_found","settlement_id":…,"mdtrt_id":…,"setl_time":…,
+ *            "not_found" ("status" is read too: an exec adapter's result
+ *            line may be passed through),"settlement_id":…,"mdtrt_id":…,
+ *            "setl_time":… (Unix seconds or "yyyy-MM-dd HH:mm:ss"),
  *            "total_fen":…,"fund_paid_fen":…,"acct_paid_fen":…,
  *            "patient_paid_fen":…,"hospital_share_fen":…,"code":…,
  *            "message":…}, NUL-terminated, at most @p cap bytes
@@ -222,21 +229,54 @@ typedef int(MEDSHIM_FLATCALL *medshim_flat_adapter_fn)(const char *request_json,
 
 /**
  * Replay the journal's claims whose window is open, through @p adapter.
- * The library records a step ("2207", with the msgid it passes in the
- * request) before each settle call and its outcome after, so a lost
- * answer is probed, never resent blindly (replay.h). Adapters that need
- * the full step protocol (1101 ... 2207, undo) use the C API.
+ * Steps ("steps" option):
+ * - "library" (default): the library records one step ("2207", its msgid
+ *   in the request) before each settle call and its outcome after, so a
+ *   lost answer is probed, never resent blindly. For adapters that make
+ *   one platform request per settlement.
+ * - "host": the adapter records each platform request itself, as the C
+ *   API's adapters do (replay.h): medshim_flat_step_begin() before sending
+ *   (send only after MEDSHIM_OK), medshim_flat_step_end() with what came
+ *   back. For the full sequence 1101 ... 2207 with undo, or to bridge an
+ *   exec-protocol adapter program (e.g. medshim-sim).
  * @param[in] options_json {"institution_code":"H33010600001" (required),
- *            "at":… (default now),"max_attempts":…,"concurrency":…,
- *            "dry_run":false,"confirm_time":false,"expire_now":false,
- *            "no_visibility_delay":false,"visibility_delay_seconds":…,
- *            "seed":…}
+ *            "steps":"library"|"host","at":… (default now),"max_attempts":…,
+ *            "concurrency":…,"dry_run":false,"confirm_time":false,
+ *            "expire_now":false,"no_visibility_delay":false,
+ *            "visibility_delay_seconds":…,"seed":…,"backoff_base_seconds":…,
+ *            "backoff_cap_seconds":…,"expire_grace_days":…}
  * Out: the run's summary {"claims":…,"settled":…,…,"refunds_due_fen":…}.
  * @return as medshim_replay_run().
  */
 MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_replay(
     int32_t journal, const char *options_json, medshim_flat_adapter_fn adapter,
     void *payload, char *out, size_t cap, size_t *needed);
+
+/**
+ * During an adapter call with a "ctx": record a platform request before it
+ * is sent (medshim_adapter_step_begin()). Call from the adapter's thread.
+ * @param[in] ctx the request's "ctx"
+ * @param[in] infno the transaction code ("2201")
+ * @param[out] msgid the msgid to send, MEDSHIM_MSGID_LEN + 1 = 31 bytes
+ * @return MEDSHIM_OK (then send); MEDSHIM_EINVAL (not the call in progress,
+ *         bad infno); MEDSHIM_ERANGE (buffer, or the step log is full);
+ *         journal errors: then do NOT send, answer "unknown".
+ */
+MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_step_begin(int32_t ctx,
+                                                        const char *infno,
+                                                        char *msgid, size_t cap);
+
+/**
+ * During an adapter call with a "ctx": record what came back for a step
+ * begun earlier: {"msgid":…,"state":"ok"|"failed"|"unknown","mdtrt_id":…,
+ * "setl_id":…,"setl_time":…,"total_fen":…,"fund_paid_fen":…,
+ * "acct_paid_fen":…,"patient_paid_fen":…,"code":…} (the exec protocol's
+ * step_end line is accepted as it is).
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL; MEDSHIM_ENOTFOUND (no such msgid);
+ *         MEDSHIM_ERANGE (an overlong id: refused, never cut); journal errors.
+ */
+MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_step_end(int32_t ctx,
+                                                      const char *step_json);
 
 #ifdef __cplusplus
 }
