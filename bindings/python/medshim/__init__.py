@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 from . import _native
 
 __all__ = ["MedshimError", "Decision", "Schedules", "Journal", "verify", "version",
-           "Adapter", "Time", "key_generate"]
+           "Adapter", "Time", "key_generate", "step_begin", "step_end", "ExecAdapter"]
 
 Time = Union[str, int, _dt.datetime]
 #: An adapter: takes the request (kind "settle" or "probe", claim, replay_key,
@@ -221,7 +221,9 @@ class Journal(_Handle):
         function from the request dict to the answer dict. An exception in
         the adapter counts as an unknown outcome (the claim stays in doubt
         and is probed later). Options: max_attempts, concurrency, dry_run,
-        confirm_time, expire_now, no_visibility_delay, seed..."""
+        confirm_time, expire_now, no_visibility_delay, seed, steps ("host":
+        the adapter records each platform request with step_begin/step_end,
+        as ExecAdapter does)."""
         opts: Dict[str, Any] = dict(options, institution_code=institution_code)
         if at is not None:
             opts["at"] = _time(at)
@@ -239,6 +241,82 @@ class Journal(_Handle):
         fn = _native.ADAPTER_FN(call)  # kept alive for the call
         return _call_out(_native.lib().medshim_flat_replay, self.handle, _json(opts), fn,
                          None)
+
+
+def step_begin(ctx: int, infno: str) -> str:
+    """During an adapter call (request["ctx"]): record a platform request
+    durably before sending it; returns the msgid to send. Raises when it
+    was not recorded: then do not send."""
+    buf = ctypes.create_string_buffer(31)
+    _check(_native.lib().medshim_flat_step_begin(ctx, infno.encode("ascii"), buf, len(buf)))
+    return buf.value.decode("ascii")
+
+
+def step_end(ctx: int, step: Mapping[str, Any]) -> None:
+    """During an adapter call: record what came back for a step ("msgid",
+    "state" ok/failed/unknown, "mdtrt_id", "setl_id", amounts in fen...)."""
+    _check(_native.lib().medshim_flat_step_end(ctx, _json(dict(step))))
+
+
+class ExecAdapter:
+    """An adapter program speaking the exec protocol of docs/replay.md
+    (what `medshim replay --exec-persistent CMD` runs, e.g. medshim-sim),
+    kept running and bridged to Journal.replay(..., steps="host"): its
+    step_begin/step_end lines are recorded in the journal before it may
+    send anything. One request at a time."""
+
+    def __init__(self, argv: List[str]) -> None:
+        import subprocess
+        import threading
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      close_fds=True)
+        self._lock = threading.Lock()
+        self._id = 0
+
+    def _send(self, obj: Mapping[str, Any]) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(_json(dict(obj)) + b"\n")
+        self._proc.stdin.flush()
+
+    def __call__(self, request: Dict[str, Any]) -> Dict[str, Any]:
+        with self._lock:
+            self._id += 1
+            rid = self._id
+            ctx = int(request.pop("ctx"))
+            request.pop("kind", None)
+            request.pop("msgid", None)
+            self._send(dict(request, id=rid))
+            assert self._proc.stdout is not None
+            while True:
+                line = self._proc.stdout.readline()
+                if not line:
+                    raise EOFError("the adapter program closed its output")
+                msg = json.loads(line)
+                kind = msg.get("type")
+                if kind == "result":
+                    return msg
+                try:
+                    if kind == "step_begin":
+                        self._send({"type": "msgid", "id": rid,
+                                    "msgid": step_begin(ctx, msg["infno"])})
+                    elif kind == "step_end":
+                        step_end(ctx, msg)
+                        self._send({"type": "recorded", "id": rid})
+                    else:
+                        raise ValueError("unexpected line from the adapter program")
+                except MedshimError as e:
+                    self._send({"type": "error", "id": rid, "message": e.message})
+
+    def close(self) -> None:
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+    def __enter__(self) -> "ExecAdapter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def key_generate(path: str) -> None:

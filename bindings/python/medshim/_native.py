@@ -45,6 +45,9 @@ _SIGNATURES = {
     "medshim_flat_list": [ctypes.c_int32] + _OUT,
     "medshim_flat_report": [ctypes.c_int32] + _OUT,
     "medshim_flat_verify": [ctypes.c_char_p, ctypes.c_char_p] + _OUT,
+    "medshim_flat_step_begin": [ctypes.c_int32, ctypes.c_char_p, ctypes.c_char_p,
+                                ctypes.c_size_t],
+    "medshim_flat_step_end": [ctypes.c_int32, ctypes.c_char_p],
     "medshim_flat_replay": [ctypes.c_int32, ctypes.c_char_p, ADAPTER_FN,
                             ctypes.c_void_p] + _OUT,
 }

@@ -158,3 +158,38 @@ def test_large_output_grows_the_buffer(work: Dict[str, str]) -> None:
         res = j.defer([claim("BIG-%03d" % i) for i in range(300)])  # > 16 KiB answer
         assert len(res) == 300 and all(r["result"] == "stored" for r in res)
         assert len(j.list()) == 300
+
+
+@pytest.mark.skipif(not os.environ.get("MEDSHIM_SIM_TOOL"),
+                    reason="MEDSHIM_SIM_TOOL (the medshim-sim program) not given")
+def test_replay_against_medshim_sim(hangzhou: str, work: Dict[str, str],
+                                    tmp_path: pathlib.Path) -> None:
+    """The full platform sequence (1101, 2201, 2204, 2206, 2207), every
+    request recorded as a step first, against the simulator, with lost
+    answers: each visit settled exactly once."""
+    import subprocess
+    sim = os.environ["MEDSHIM_SIM_TOOL"]
+    ledger = str(tmp_path / "ledger")
+    with medshim.Schedules(hangzhou) as s, \
+            medshim.Journal(work["journal"], key_file=work["key"], create=True) as j:
+        d = s.decide("outpatient", "330102", "330106", at="2022-02-11T09:30")
+        claims = [claim("SIM-%d" % i, d.claim_window,
+                        patient={"name": NAME, "psn_no": "3300000000000000%04d" % i})
+                  for i in range(6)]
+        assert all(r["result"] == "stored" for r in j.defer(claims))
+        opts = dict(institution_code="H33010600001", at="2022-03-20T10:00",
+                    no_visibility_delay=True, steps="host", seed=3)
+        with medshim.ExecAdapter([sim, "--ledger", ledger, "--lost-permille", "300",
+                                  "--seed", "5", "--institution", "H33010600001"]) as sim_adapter:
+            for _ in range(6):  # lost answers are probed; until all settled
+                summary = j.replay(sim_adapter, **opts)
+                if summary["settled"] == 6:
+                    break
+        assert summary["settled"] == 6 and summary["in_doubt"] == 0
+        rep = j.report()
+        assert rep["refunds_due_count"] == 6 and rep["refunds_due_fen"] > 0
+        assert all(r["refund_fen"] == 23850 - r["patient_paid_fen"] for r in rep["refunds"])
+    stats = json.loads(subprocess.run([sim, "--stats", "--ledger", ledger], check=True,
+                                      capture_output=True).stdout)
+    assert stats["double_settlements"] == 0 and stats["open_partial_sequences"] == 0
+    assert stats["active_settlements"] == 6 and stats["lost_answers"] > 0
