@@ -81,6 +81,10 @@ public interface Flat extends Library {
 
   int medshim_flat_verify(String dir, String optionsJson, byte[] out, SizeT cap, SizeTByReference needed);
 
+  int medshim_flat_step_begin(int ctx, String infno, byte[] msgid, SizeT cap);
+
+  int medshim_flat_step_end(int ctx, String stepJson);
+
   /** @param adapter an {@link AdapterFn}, or {@link StdAdapterFn} on 32-bit Windows */
   int medshim_flat_replay(int handle, String optionsJson, Callback adapter, Pointer payload,
       byte[] out, SizeT cap, SizeTByReference needed);

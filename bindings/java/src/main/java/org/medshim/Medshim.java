@@ -70,6 +70,22 @@ public final class Medshim {
     return out(Flat.LIB::medshim_flat_version);
   }
 
+  /**
+   * During an adapter call (request "ctx", replay with "steps": "host"):
+   * record a platform request durably before sending it.
+   * @return the msgid to send; throws when not recorded (then do not send)
+   */
+  public static String stepBegin(int ctx, String infno) {
+    byte[] m = new byte[31];
+    check(Flat.LIB.medshim_flat_step_begin(ctx, infno, m, new Flat.SizeT(m.length)));
+    return text(m);
+  }
+
+  /** During an adapter call: record what came back ("msgid", "state", ids, amounts). */
+  public static void stepEnd(int ctx, Map<String, Object> step) {
+    check(Flat.LIB.medshim_flat_step_end(ctx, Json.write(step)));
+  }
+
   /** Create a key file of 32 random bytes, mode 0600; never overwrites one. */
   public static void keyGenerate(String path) {
     check(Flat.LIB.medshim_flat_key_generate(path));

@@ -167,6 +167,55 @@ class MedshimTest {
     assertEquals(2L, v.get("claims"));
   }
 
+  /**
+   * The full platform sequence (1101, 2201, 2204, 2206, 2207), every request
+   * recorded as a step first, against medshim-sim with lost answers: each
+   * visit settled exactly once.
+   */
+  @Test
+  void replayAgainstMedshimSim() throws Exception {
+    String sim = System.getenv("MEDSHIM_SIM_TOOL");
+    org.junit.jupiter.api.Assumptions.assumeTrue(sim != null, "MEDSHIM_SIM_TOOL not given");
+    String ledger = tmp.resolve("ledger").toString();
+    Map<String, Object> summary = null;
+    try (Schedules s = new Schedules(hangzhou); Journal j = new Journal(journal, key)) {
+      Decision d = s.decide("outpatient", "330102", "330106", "2022-02-11T09:30");
+      List<Map<String, Object>> claims = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        Map<String, Object> c = claim("SIM-" + i, d.claimWindow());
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("psn_no", String.format("3300000000000000%04d", i));
+        c.put("patient", p);
+        claims.add(c);
+      }
+      j.defer(claims);
+      Map<String, Object> opts = new HashMap<>();
+      opts.put("institution_code", "H33010600001");
+      opts.put("at", "2022-03-20T10:00");
+      opts.put("no_visibility_delay", true);
+      opts.put("steps", "host");
+      opts.put("seed", 3);
+      try (ExecAdapter a = new ExecAdapter(List.of(sim, "--ledger", ledger, "--lost-permille",
+          "300", "--seed", "5", "--institution", "H33010600001"))) {
+        for (int k = 0; k < 6; k++) {
+          summary = j.replay(a, opts);
+          if (((Number) summary.get("settled")).intValue() == 6) break;
+        }
+      }
+      assertEquals(6L, summary.get("settled"));
+      assertEquals(0L, summary.get("in_doubt"));
+      assertEquals(6L, j.report().get("refunds_due_count"));
+    }
+    Process p = new ProcessBuilder(sim, "--stats", "--ledger", ledger).start();
+    Map<String, Object> stats =
+        Json.object(new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim());
+    assertEquals(0, p.waitFor());
+    assertEquals(0L, stats.get("double_settlements"));
+    assertEquals(0L, stats.get("open_partial_sequences"));
+    assertEquals(6L, stats.get("active_settlements"));
+    assertTrue(((Number) stats.get("lost_answers")).longValue() > 0);
+  }
+
   @Test
   void badClaimNamesFieldAndLine() {
     try (Journal j = new Journal(journal, key)) {
