@@ -83,6 +83,22 @@ namespace Medshim
             return Out(Native.medshim_flat_version);
         }
 
+        /// <summary>During an adapter call (request "ctx", replay with "steps": "host"):
+        /// record a platform request durably before sending it; the msgid to send.
+        /// Throws when not recorded: then do not send.</summary>
+        public static string StepBegin(int ctx, string infno)
+        {
+            var m = new byte[31];
+            Check(Native.medshim_flat_step_begin(ctx, Z(infno), m, (UIntPtr)m.Length));
+            return Text(m);
+        }
+
+        /// <summary>During an adapter call: record what came back for a step.</summary>
+        public static void StepEnd(int ctx, Dictionary<string, object> step)
+        {
+            Check(Native.medshim_flat_step_end(ctx, Z(Json.Write(step))));
+        }
+
         /// <summary>Create a key file (32 random bytes, mode 0600); never overwrites.</summary>
         public static void KeyGenerate(string path)
         {
@@ -142,6 +158,79 @@ namespace Medshim
     /// <summary>From the adapter request to the answer (see flat.h). An
     /// exception counts as a lost answer: the claim is probed, never resent blindly.</summary>
     public delegate Dictionary<string, object> Adapter(Dictionary<string, object> request);
+
+    /// <summary>An adapter program speaking the exec protocol of docs/replay.md
+    /// (e.g. medshim-sim), kept running and bridged to Journal.Replay with
+    /// "steps": "host": its step_begin/step_end lines are recorded in the
+    /// journal before it may send. One request at a time.</summary>
+    public sealed class ExecAdapter : IDisposable
+    {
+        readonly System.Diagnostics.Process proc;
+        readonly object gate = new object();
+        long id;
+
+        public ExecAdapter(string program, string arguments)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(program, arguments)
+            {
+                UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true,
+                StandardOutputEncoding = new UTF8Encoding(false)
+            };
+            proc = System.Diagnostics.Process.Start(psi);
+        }
+
+        void Send(Dictionary<string, object> o)
+        {
+            var b = Encoding.UTF8.GetBytes(Json.Write(o) + "\n");
+            proc.StandardInput.BaseStream.Write(b, 0, b.Length);
+            proc.StandardInput.BaseStream.Flush();
+        }
+
+        public Dictionary<string, object> Call(Dictionary<string, object> request)
+        {
+            lock (gate)
+            {
+                long rid = ++id;
+                int ctx = (int)(long)request["ctx"];
+                request.Remove("ctx");
+                request.Remove("kind");
+                request.Remove("msgid");
+                request["id"] = rid;
+                Send(request);
+                for (;;)
+                {
+                    string l = proc.StandardOutput.ReadLine();
+                    if (l == null) throw new System.IO.IOException("the adapter program closed its output");
+                    var msg = Json.Object(l);
+                    object type;
+                    msg.TryGetValue("type", out type);
+                    if ((string)type == "result") return msg;
+                    try
+                    {
+                        if ((string)type == "step_begin")
+                            Send(new Dictionary<string, object> { { "type", "msgid" }, { "id", rid }, { "msgid", Flat.StepBegin(ctx, (string)msg["infno"]) } });
+                        else if ((string)type == "step_end")
+                        {
+                            Flat.StepEnd(ctx, msg);
+                            Send(new Dictionary<string, object> { { "type", "recorded" }, { "id", rid } });
+                        }
+                        else throw new System.IO.IOException("unexpected line from the adapter program");
+                    }
+                    catch (MedshimException e)
+                    {
+                        Send(new Dictionary<string, object> { { "type", "error" }, { "id", rid }, { "message", e.Text } });
+                    }
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            proc.StandardInput.Close();
+            proc.WaitForExit();
+            proc.Dispose();
+        }
+    }
 
     /// <summary>The encrypted, crash-safe claim journal.</summary>
     public sealed class Journal : IDisposable

@@ -41,6 +41,8 @@ namespace Medshim
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_list(int h, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_report(int h, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_verify(byte[] dir, byte[] options, byte[] o, UIntPtr cap, out UIntPtr needed);
+        [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_step_begin(int ctx, byte[] infno, byte[] msgid, UIntPtr cap);
+        [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_step_end(int ctx, byte[] step);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_replay(int h, byte[] options, AdapterFn fn, IntPtr payload, byte[] o, UIntPtr cap, out UIntPtr needed);
     }
 }

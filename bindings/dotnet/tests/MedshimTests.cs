@@ -126,6 +126,51 @@ static class MedshimTests
         Eq(2L, v["claims"], "claims verified");
     }
 
+    // The full sequence (1101, 2201, 2204, 2206, 2207), every request recorded
+    // first, against medshim-sim with lost answers: each visit settled once.
+    static void ReplayAgainstMedshimSim()
+    {
+        var sim = Environment.GetEnvironmentVariable("MEDSHIM_SIM_TOOL");
+        if (sim == null) { Console.WriteLine("skip ReplayAgainstMedshimSim: MEDSHIM_SIM_TOOL not given"); return; }
+        var ledger = Path.Combine(dir, "ledger");
+        Dictionary<string, object> summary = null;
+        using (var s = new Schedules(hangzhou))
+        using (var j = new Journal(journal, key))
+        {
+            var d = s.Decide("outpatient", "330102", "330106", "2022-02-11T09:30");
+            j.Defer(Enumerable.Range(0, 6).Select(i =>
+            {
+                var c = Claim("SIM-" + i, d.ClaimWindow);
+                c["patient"] = new Dictionary<string, object> { { "psn_no", "3300000000000000" + i.ToString("0000") } };
+                return c;
+            }).ToList());
+            var opts = new Dictionary<string, object> {
+                { "institution_code", "H33010600001" }, { "at", "2022-03-20T10:00" },
+                { "no_visibility_delay", true }, { "steps", "host" }, { "seed", 3 } };
+            using (var a = new ExecAdapter(sim, "--ledger " + ledger + " --lost-permille 300 --seed 5 --institution H33010600001"))
+            {
+                for (int k = 0; k < 6; k++)
+                {
+                    summary = j.Replay(a.Call, opts);
+                    if ((long)summary["settled"] == 6) break;
+                }
+            }
+            Eq(6L, summary["settled"], "settled");
+            Eq(0L, summary["in_doubt"], "in doubt");
+            Eq(6L, j.Report()["refunds_due_count"], "refunds due");
+        }
+        var psi = new System.Diagnostics.ProcessStartInfo(sim, "--stats --ledger " + ledger) { UseShellExecute = false, RedirectStandardOutput = true };
+        using (var p = System.Diagnostics.Process.Start(psi))
+        {
+            var stats = (Dictionary<string, object>)Json.Parse(p.StandardOutput.ReadToEnd().Trim());
+            p.WaitForExit();
+            Eq(0L, stats["double_settlements"], "double settlements");
+            Eq(0L, stats["open_partial_sequences"], "open partial sequences");
+            Eq(6L, stats["active_settlements"], "settlements");
+            Assert((long)stats["lost_answers"] > 0, "answers were lost");
+        }
+    }
+
     static void BadClaimNamesFieldAndLine()
     {
         using (var j = new Journal(journal, key))
@@ -171,6 +216,7 @@ static class MedshimTests
         var tests = new Dictionary<string, Action> {
             { "Version", Version }, { "DecideInTheHangzhouStop", DecideInTheHangzhouStop },
             { "CashierFlowReplayAndRefunds", CashierFlowReplayAndRefunds },
+            { "ReplayAgainstMedshimSim", ReplayAgainstMedshimSim },
             { "BadClaimNamesFieldAndLine", BadClaimNamesFieldAndLine },
             { "HandlesAndErrors", HandlesAndErrors }, { "LargeAnswersGrowTheBuffer", LargeAnswersGrowTheBuffer } };
         int failed = 0;
