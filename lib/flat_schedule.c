@@ -177,6 +177,15 @@ static void cashier_text(char *buf, size_t size, const medshim_decision *d) {
              reason);
 }
 
+static int is_region(const char *s) {
+  if (s == NULL || strlen(s) != 6)
+    return 0;
+  for (int i = 0; i < 6; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+  return 1;
+}
+
 int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
                                          char *out, size_t cap, size_t *needed) {
   const medshim_schedule_set *set;
@@ -200,9 +209,9 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
   treated = json_string_value(v);
   if (sname == NULL || medshim_sched_service_parse(&service, sname) != MEDSHIM_OK)
     rc = medshim__flat_fail(MEDSHIM_EINVAL, "service", 0, "unknown or missing service");
-  else if (insured == NULL)
+  else if (!is_region(insured))
     rc = medshim__flat_fail(MEDSHIM_EINVAL, "insured_admdvs", 0, "must be 6 digits");
-  else if (v != NULL && !json_is_null(v) && treated == NULL)
+  else if (v != NULL && !json_is_null(v) && !is_region(treated))
     rc = medshim__flat_fail(MEDSHIM_EINVAL, "treated_admdvs", 0, "must be 6 digits");
   else if ((v = json_object_get(in, "at")) == NULL)
     rc = medshim__flat_fail(MEDSHIM_EINVAL, "at", 0, "missing");
@@ -213,8 +222,7 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
     d.version = MEDSHIM_DECISION_VERSION;
     rc = medshim_schedule_decide(&d, set, service, insured, treated, at);
     if (rc != MEDSHIM_OK)
-      rc = medshim__flat_fail(rc, "insured_admdvs", 0,
-                              "bad region (6 digits each) or service");
+      rc = medshim__flat_fail(rc, "service", 0, "not decidable for this visit");
   }
   json_decref(in);
   if (rc != MEDSHIM_OK)

@@ -139,6 +139,12 @@ START_TEST(test_flat_decide_hangzhou) {
   e = last_error();
   ck_assert_str_eq(err_str(e, "where"), "at");
   json_decref(e);
+  ck_assert_int_eq(medshim_flat_decide(h, "{\"service\":\"outpatient\",\"insured_admdvs\":"
+                                          "\"330102\",\"treated_admdvs\":\"33010\",\"at\":1}",
+                                       buf, sizeof buf, &need), MEDSHIM_EINVAL);
+  e = last_error();
+  ck_assert_str_eq(err_str(e, "where"), "treated_admdvs");
+  json_decref(e);
   ck_assert_int_eq(medshim_flat_decide(h, "{\"service\":", buf, sizeof buf, &need),
                    MEDSHIM_EPARSE);
   /* add: an amendment or another file */
