@@ -281,3 +281,34 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
   json_object_set_new(doc, "cashier_text", json_string(text));
   return medshim__flat_output(doc, MEDSHIM_OK, out, cap, needed);
 }
+
+int MEDSHIM_FLATCALL medshim_flat_report_outcome(int32_t handle,
+                                                 const char *outcome_json) {
+  medshim_schedule_set *set;
+  const char *region;
+  json_t *in, *ok, *v;
+  int64_t at = 0;
+  int rc = MEDSHIM_OK;
+  medshim__flat_ok();
+  if ((set = medshim__flat_get(FLAT_SCHEDULES, handle)) == NULL)
+    return MEDSHIM_EINVAL;
+  if (outcome_json == NULL)
+    return medshim__flat_fail(MEDSHIM_EINVAL, "outcome", 0, "must not be NULL");
+  if ((in = medshim__flat_options(outcome_json, "outcome")) == NULL)
+    return medshim__flat_code();
+  region = json_string_value(json_object_get(in, "region"));
+  ok = json_object_get(in, "ok");
+  if (!is_region(region))
+    rc = medshim__flat_fail(MEDSHIM_EINVAL, "region", 0, "must be 6 digits");
+  else if (!json_is_boolean(ok))
+    rc = medshim__flat_fail(MEDSHIM_EINVAL, "ok", 0, "must be true or false");
+  else if ((v = json_object_get(in, "at")) == NULL)
+    rc = medshim__flat_fail(MEDSHIM_EINVAL, "at", 0, "missing");
+  else
+    rc = medshim__flat_time(&at, v, "at");
+  if (rc == MEDSHIM_OK &&
+      (rc = medshim_schedule_report_outcome(set, region, json_is_true(ok), at)) != MEDSHIM_OK)
+    medshim__flat_fail(rc, "region", 0, "%s", medshim_strerror(rc));
+  json_decref(in);
+  return rc;
+}

@@ -147,6 +147,29 @@ START_TEST(test_flat_decide_hangzhou) {
   json_decref(e);
   ck_assert_int_eq(medshim_flat_decide(h, "{\"service\":", buf, sizeof buf, &need),
                    MEDSHIM_EPARSE);
+  /* the breaker: repeated failures of a region make it defer */
+  const char *ok_visit = "{\"service\":\"outpatient\",\"insured_admdvs\":\"330102\","
+                         "\"at\":\"2022-03-01T10:00\"}";
+  ck_assert_int_eq(medshim_flat_decide(h, ok_visit, buf, sizeof buf, &need), MEDSHIM_OK);
+  d = parsed();
+  ck_assert_str_eq(json_string_value(json_object_get(d, "decision")), "online");
+  json_decref(d);
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq(medshim_flat_report_outcome(h, "{\"region\":\"330102\",\"ok\":false,"
+                                                    "\"at\":\"2022-03-01T09:59\"}"),
+                     MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_decide(h, ok_visit, buf, sizeof buf, &need), MEDSHIM_OK);
+  d = parsed();
+  ck_assert_str_eq(json_string_value(json_object_get(d, "decision")), "defer");
+  json_decref(d);
+  ck_assert_int_eq(medshim_flat_report_outcome(h, "{\"region\":\"3301\",\"ok\":true,\"at\":1}"),
+                   MEDSHIM_EINVAL);
+  e = last_error();
+  ck_assert_str_eq(err_str(e, "where"), "region");
+  json_decref(e);
+  ck_assert_int_eq(medshim_flat_report_outcome(h, "{\"region\":\"330102\",\"ok\":1,\"at\":1}"),
+                   MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_flat_report_outcome(0, "{}"), MEDSHIM_EINVAL);
   /* add: an amendment or another file */
   ck_assert_int_eq(medshim_flat_schedules_add(h, schedule, buf, sizeof buf, &need), MEDSHIM_OK);
   d = parsed();

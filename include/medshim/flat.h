@@ -131,6 +131,16 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle,
                                                     size_t *needed);
 
 /**
+ * Report an online settlement attempt's outcome for a region (the circuit
+ * breaker of medshim_schedule_report_outcome()): after repeated failures
+ * decisions for the region become defer until a probe succeeds.
+ * @param[in] outcome_json {"region":"330106","ok":true|false,"at":…}
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL (field named); MEDSHIM_ENOMEM.
+ */
+MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_report_outcome(int32_t handle,
+                                                            const char *outcome_json);
+
+/**
  * Open (or create) a journal.
  * @param[in] options_json {"key_file":PATH (required),"create":true,
  *            "mode":"write"|"replay"|"readonly"|"salvage" (default write)}

@@ -139,6 +139,14 @@ namespace Medshim
 
         int H { get { if (handle == 0) throw new ObjectDisposedException("Schedules"); return handle; } }
 
+        /// <summary>After each online attempt: repeated failures of a region open
+        /// its circuit breaker (decisions become defer until a probe succeeds).</summary>
+        public void ReportOutcome(string region, bool ok, string at)
+        {
+            var o = new Dictionary<string, object> { { "region", region }, { "ok", ok }, { "at", at } };
+            Flat.Check(Native.medshim_flat_report_outcome(H, Flat.Z(Json.Write(o))));
+        }
+
         /// <param name="at">ISO 8601 ("2022-02-11T09:30": China Standard Time without an offset)</param>
         public Decision Decide(string service, string insured, string treated, string at)
         {

@@ -33,6 +33,7 @@ namespace Medshim
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_schedules_load(byte[] path, byte[] options, out int handle);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_schedules_add(int h, byte[] path, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_schedules_free(int h);
+        [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_report_outcome(int h, byte[] outcome);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_decide(int h, byte[] visit, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_journal_open(byte[] dir, byte[] options, out int handle);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_key_generate(byte[] path);

@@ -86,6 +86,9 @@ static class MedshimTests
             Assert(d.ClaimWindow != null, "claim window");
             Eq("online", s.Decide("outpatient", "330102", null, "2022-02-09T23:59").Verdict, "before");
             Eq("try_online", s.Decide("pharmacy", "330185", null, "2022-02-16T10:00").Verdict, "after");
+            for (int i = 0; i < 5; i++) s.ReportOutcome("330102", false, "2022-03-01T09:59");
+            Eq("defer", s.Decide("outpatient", "330102", null, "2022-03-01T10:00").Verdict, "breaker open");
+            Eq("region", Throws<MedshimException>(() => s.ReportOutcome("3301", true, "2022-03-01T10:00"), "bad region").Where, "region");
             var e = Throws<MedshimException>(() => s.Decide("dentistry", "330102", null, "2022-02-11"), "bad service");
             Eq("service", e.Where, "where");
             Eq(-1, e.Code, "code");

@@ -162,6 +162,14 @@ class Schedules(_Handle):
         """Load one more notice (an amendment supersedes); the set's notices."""
         return _call_out(_native.lib().medshim_flat_schedules_add, self.handle, _path(path))
 
+    def report_outcome(self, region: str, ok: bool, at: Optional[Time] = None) -> None:
+        """After each online attempt: repeated failures of a region open its
+        circuit breaker (decisions become defer until a probe succeeds)."""
+        if at is None:
+            at = int(_dt.datetime.now(_dt.timezone.utc).timestamp())
+        _check(_native.lib().medshim_flat_report_outcome(
+            self.handle, _json({"region": region, "ok": ok, "at": _time(at)})))
+
     def decide(self, service: str, insured: str, treated: Optional[str] = None,
                at: Optional[Time] = None) -> Decision:
         """Decide for a visit of `service` ("outpatient", "pharmacy"...) by a

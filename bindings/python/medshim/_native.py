@@ -36,6 +36,7 @@ _SIGNATURES = {
                                     ctypes.POINTER(ctypes.c_int32)],
     "medshim_flat_schedules_add": [ctypes.c_int32, ctypes.c_char_p] + _OUT,
     "medshim_flat_schedules_free": [ctypes.c_int32],
+    "medshim_flat_report_outcome": [ctypes.c_int32, ctypes.c_char_p],
     "medshim_flat_decide": [ctypes.c_int32, ctypes.c_char_p] + _OUT,
     "medshim_flat_journal_open": [ctypes.c_char_p, ctypes.c_char_p,
                                   ctypes.POINTER(ctypes.c_int32)],

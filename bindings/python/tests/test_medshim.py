@@ -79,6 +79,13 @@ def test_decide_in_the_hangzhou_stop(hangzhou: str) -> None:
         assert d.claim_window is not None
         assert s.decide("outpatient", "330102", at=1644335940).verdict == "online"
         assert s.decide("pharmacy", "330185", at="2022-02-16T10:00").verdict == "try_online"
+        assert s.decide("outpatient", "330102", at="2022-03-01T10:00").verdict == "online"
+        for _ in range(5):
+            s.report_outcome("330102", False, at="2022-03-01T09:59")
+        assert s.decide("outpatient", "330102", at="2022-03-01T10:00").verdict == "defer"
+        with pytest.raises(medshim.MedshimError) as e:
+            s.report_outcome("3301", True)
+        assert e.value.where == "region"
         with pytest.raises(medshim.MedshimError) as e:
             s.decide("dentistry", "330102", at="2022-02-11")
         assert e.value.where == "service" and e.value.name == "MEDSHIM_EINVAL"

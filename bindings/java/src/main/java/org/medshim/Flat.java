@@ -65,6 +65,8 @@ public interface Flat extends Library {
 
   int medshim_flat_schedules_free(int handle);
 
+  int medshim_flat_report_outcome(int handle, String outcomeJson);
+
   int medshim_flat_decide(int handle, String visitJson, byte[] out, SizeT cap, SizeTByReference needed);
 
   int medshim_flat_journal_open(String dir, String optionsJson, IntByReference handle);

@@ -44,6 +44,19 @@ public final class Schedules implements AutoCloseable {
     return new Decision(Medshim.out((o, c, n) -> Flat.LIB.medshim_flat_decide(hh, in, o, c, n)));
   }
 
+  /**
+   * After each online attempt: repeated failures of a region open its
+   * circuit breaker (decisions become defer until a probe succeeds).
+   * @param at ISO 8601 text of the attempt
+   */
+  public void reportOutcome(String region, boolean ok, String at) {
+    Map<String, Object> o = new LinkedHashMap<>();
+    o.put("region", region);
+    o.put("ok", ok);
+    o.put("at", at);
+    Medshim.check(Flat.LIB.medshim_flat_report_outcome(h(), Json.write(o)));
+  }
+
   /** Decide now. */
   public Decision decide(String service, String insured, String treated) {
     Map<String, Object> visit = new LinkedHashMap<>();

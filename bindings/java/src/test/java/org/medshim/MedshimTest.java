@@ -116,6 +116,10 @@ class MedshimTest {
       assertNotNull(d.claimWindow());
       assertEquals("online", s.decide("outpatient", "330102", null, "2022-02-09T23:59").verdict());
       assertEquals("try_online", s.decide("pharmacy", "330185", null, "2022-02-16T10:00").verdict());
+      for (int i = 0; i < 5; i++) s.reportOutcome("330102", false, "2022-03-01T09:59");
+      assertEquals("defer", s.decide("outpatient", "330102", null, "2022-03-01T10:00").verdict());
+      assertEquals("region", assertThrows(MedshimException.class,
+          () -> s.reportOutcome("3301", true, "2022-03-01T10:00")).where());
       MedshimException e = assertThrows(MedshimException.class,
           () -> s.decide("dentistry", "330102", null, "2022-02-11"));
       assertEquals("service", e.where());
