@@ -1,106 +1,59 @@
 #!/usr/bin/env python3
-"""A test-harness author's view of libmedshim through ctypes: ask for a
-decision, journal a claim with the window the cashier was told
-(medshim_decision_window + medshim_claim_set_window, as replay v2 needs),
-and read it back. usage:
+"""A QA harness on the medshim Python package (bindings/python): ask for a
+decision, journal a claim with the window the cashier was told, replay it
+against a simulated platform and report the refund. usage:
     harness.py LIBMEDSHIM.so SCHEDULE.json WORKDIR
+(with the package installed, `pip install bindings/python`, or run from the
+source tree: it falls back to ../../bindings/python).
 """
-import ctypes as C
 import os
+import pathlib
 import sys
 
-lib = C.CDLL(sys.argv[1])
-schedule, work = sys.argv[2].encode(), sys.argv[3]
-lib.medshim_version.restype = C.c_char_p
-lib.medshim_strerror.restype = C.c_char_p
-print("libmedshim", lib.medshim_version().decode())
+os.environ["MEDSHIM_LIBRARY"] = sys.argv[1]
+try:
+    import medshim
+except ImportError:
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bindings" / "python"))
+    import medshim
 
+schedule, work = sys.argv[2], sys.argv[3]
+print("libmedshim", medshim.version()["library"])
 
-class Error(C.Structure):
-    _fields_ = [("code", C.c_int), ("where", C.c_char * 128), ("text", C.c_char * 256)]
+with medshim.Schedules(schedule) as s:
+    d = s.decide("pharmacy", "330102", "330106", at="2022-02-11T10:00")
+print("decision:", d.verdict, "-", d.reason)
+print("cashier:", d.cashier_text)
 
-
-class JournalOptions(C.Structure):
-    _fields_ = [("version", C.c_uint), ("flags", C.c_uint), ("key_file", C.c_char_p),
-                ("key_fn", C.c_void_p), ("key_payload", C.c_void_p),
-                ("segment_max_bytes", C.c_uint64)]
-
-
-class Window(C.Structure):
-    _fields_ = [("schedule_id", C.c_char_p), ("version", C.c_uint32),
-                ("from_", C.c_int64), ("until", C.c_int64)]
-
-
-class Advice(C.Structure):
-    _fields_ = [("kind", C.c_int), ("at", C.c_int64), ("text", C.c_char_p)]
-
-
-class ClaimWindow(C.Structure):  # medshim_claim_window
-    _fields_ = [("version", C.c_uint), ("route", C.c_int), ("from_", C.c_int64),
-                ("until", C.c_int64), ("schedule_id", C.c_char * 65),
-                ("schedule_version", C.c_uint32)]
-
-
-class ReplayWindow(C.Structure):
-    _fields_ = [("route", C.c_int), ("from_", C.c_int64), ("until", C.c_int64)]
-
-
-class Decision(C.Structure):
-    _fields_ = [("version", C.c_uint), ("decision", C.c_int), ("reason", C.c_char_p),
-                ("until", C.c_int64), ("has_window", C.c_int), ("window", Window),
-                ("advice_count", C.c_size_t), ("advice", Advice * 4),
-                ("has_replay", C.c_int), ("replay", ReplayWindow)]
-
-
-def check(rc, what):
-    if rc != 0:
-        raise SystemExit("%s: %s" % (what, lib.medshim_strerror(rc).decode()))
-
-
-# a decision
-sset = C.c_void_p()
-err = Error()
-check(lib.medshim_schedule_set_new(C.byref(sset), None, C.byref(err)), "set")
-check(lib.medshim_schedule_set_load_file(sset, schedule, C.byref(err)), "load")
-d = Decision()
-lib.medshim_verdict_name.restype = C.c_char_p
-check(lib.medshim_schedule_decide(C.byref(d), sset, 1, b"330102", b"330106",
-                                  C.c_int64(1644543000)), "decide")
-print("decision:", lib.medshim_verdict_name(d.decision).decode(), "-", d.reason.decode())
-
-# journal a claim
-key = os.path.join(work, "harness.key").encode()
+key = os.path.join(work, "harness.key")
 if not os.path.exists(key):
-    check(lib.medshim_key_generate(key, C.byref(err)), "keygen")
-line = (b'{"visit_id":"PY-1","service":"pharmacy","insured_admdvs":"330102",'
-        b'"treated_admdvs":"330106","visit_time":"2022-02-11T10:00",'
-        b'"total_fen":5600,"self_paid_fen":5600}')
-claim = C.c_void_p()
-check(lib.medshim_claim_parse_json(C.byref(claim), line, len(line), C.byref(err)), "parse")
-# the window the cashier was told travels with the claim
-w = ClaimWindow()
-check(lib.medshim_decision_window(C.byref(w), C.byref(d)), "decision window")
-if w.route != 0:
-    check(lib.medshim_claim_set_window(claim, C.byref(w)), "set window")
-opts = JournalOptions(1, 2, key, None, None, 0)  # MEDSHIM_JOURNAL_CREATE
-j = C.c_void_p()
-check(lib.medshim_journal_open(C.byref(j), os.path.join(work, "journal").encode(),
-                               C.byref(opts), C.byref(err)), "open")
-result = C.c_int()
-check(lib.medshim_journal_defer(j, claim, C.byref(result)), "defer")
-print("deferred:", {1: "stored", 2: "duplicate"}[result.value])
-lib.medshim_journal_count.restype = C.c_size_t
-print("claims in journal:", lib.medshim_journal_count(j))
-stored = C.c_void_p()
-check(lib.medshim_journal_get(C.byref(stored), None, j, b"PY-1"), "get")
-back = ClaimWindow()
-rc = lib.medshim_claim_window_get(C.byref(back), stored)
-if rc == 0:
-    print("window: route %d from %d until %d (%s)" % (back.route, back.from_, back.until,
-                                                     back.schedule_id.decode()))
-else:
-    print("window: none (%s)" % lib.medshim_strerror(rc).decode())
-lib.medshim_claim_free(stored)
-lib.medshim_journal_close(j)
-lib.medshim_claim_free(claim)
-lib.medshim_schedule_set_free(sset)
+    medshim.key_generate(key)
+claim = {"visit_id": "PY-1", "service": "pharmacy", "insured_admdvs": "330102",
+         "treated_admdvs": "330106", "visit_time": "2022-02-11T10:00",
+         "total_fen": 5600, "self_paid_fen": 5600,
+         "patient": {"psn_no": "33000000000000000099"}}
+if d.claim_window:
+    claim["window"] = d.claim_window  # replay uses exactly what the cashier was told
+
+
+def platform(req):
+    """A stand-in platform: settles everything, 70 % funds, 10 % account."""
+    if req["kind"] == "probe":
+        return {"outcome": "not_found"}
+    total = req["claim"]["total_fen"]
+    fund, acct = total * 7 // 10, total // 10
+    return {"outcome": "settled", "settlement_id": "SIM-" + req["replay_key"][-8:],
+            "total_fen": total, "fund_paid_fen": fund, "acct_paid_fen": acct,
+            "patient_paid_fen": total - fund - acct}
+
+
+with medshim.Journal(os.path.join(work, "journal"), key_file=key, create=True) as j:
+    result = j.defer(claim)[0]
+    print("deferred:", result["result"], "receipt", result["receipt"])
+    print("claims in journal:", len(j.list()))
+    summary = j.replay(platform, institution_code="H33010600001", at="2022-03-20T10:00",
+                       no_visibility_delay=True)
+    print("replayed: settled %d, in doubt %d" % (summary["settled"], summary["in_doubt"]))
+    for r in j.report()["refunds"]:
+        print("refund %s: %d.%02d yuan" % (r["visit_id"], r["refund_fen"] // 100,
+                                           r["refund_fen"] % 100))

@@ -14,5 +14,6 @@
 #include "medshim/journal.h"
 #include "medshim/schedule.h"
 #include "medshim/replay.h"
+#include "medshim/flat.h"
 
 #endif /* MEDSHIM_MEDSHIM_H */
