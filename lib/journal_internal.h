@@ -222,6 +222,7 @@ struct medshim_journal {
   int fd;                 /* current segment, -1 until the first write */
   uint64_t alloc_end;     /* the current segment's allocated size */
   medshim__janchor anchor; /* the current segment's last anchor written */
+  int64_t anchor_ns;      /* when (monotonic ns) */
   uint64_t seg_max;
   uint64_t next_seq;      /* sequence of the next record */
   unsigned char chain[JF_HASH_BYTES];

@@ -140,8 +140,16 @@ static void truncate_segment(unsigned n, size_t len) {
   free(p);
 }
 
-/* A child that opens the journal, defers [from, to) acknowledged and is
- * killed without closing: no checkpoint covers its records. */
+/* Under load a writer anchors at most every 10 ms: after a pause, one more
+ * durable defer anchors everything before it. */
+static void settle_anchor(medshim_journal *j) {
+  usleep(15000);
+  defer_range(j, "Z", 0, 1);
+}
+
+/* A child that opens the journal, defers [from, to) acknowledged (and one
+ * more claim after a pause, so the anchor names them all) and is killed
+ * without closing: no checkpoint covers its records. */
 static void killed_writer(const char *prefix, int from, int to) {
   int status;
   pid_t pid = fork();
@@ -149,6 +157,7 @@ static void killed_writer(const char *prefix, int from, int to) {
   if (pid == 0) {
     medshim_journal *j = open_rw();
     defer_range(j, prefix, from, to);
+    settle_anchor(j);
     raise(SIGKILL);
     _exit(1);
   }
@@ -208,6 +217,7 @@ START_TEST(test_anchor_cut_and_delete_under_live_writer) {
   if (pid == 0) {
     medshim_journal *j = open_rw();
     defer_range(j, "V", 0, 50);
+    settle_anchor(j);
     if (write(to_parent[1], "x", 1) != 1 || read(to_child[0], &c, 1) != 1)
       _exit(1);
     _exit(0);
@@ -366,8 +376,44 @@ START_TEST(test_anchor_one_torn_slot_falls_back) {
   free(buf);
   free(p);
   j = open_rw();
-  ck_assert_uint_eq(medshim_journal_count(j), 10);
+  ck_assert_uint_eq(medshim_journal_count(j), 11); /* V0-V9 and Z0 */
   ck_assert_int_eq(medshim_journal_close(j), MEDSHIM_OK);
+}
+END_TEST
+
+/* Inside the anchor's window (the last commits before a crash, within
+ * 10 ms of the last anchor): a cut the journal may not see, the claim's
+ * receipt does. */
+START_TEST(test_anchor_window_cut_caught_by_receipt) {
+  int fds[2], status, rc;
+  char r[MEDSHIM_RECEIPT_LEN_MAX + 1];
+  medshim_verify_report rep;
+  pid_t pid;
+  ck_assert_int_eq(pipe(fds), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    medshim_journal *j = open_rw();
+    char out[MEDSHIM_RECEIPT_LEN_MAX + 1];
+    defer_range(j, "V", 0, 2); /* V0 anchored at once, V1 right after */
+    if (medshim_journal_receipt(out, j, "V1") != MEDSHIM_OK ||
+        write(fds[1], out, sizeof out) != (ssize_t)sizeof out)
+      _exit(1);
+    raise(SIGKILL);
+    _exit(1);
+  }
+  ck_assert_int_eq(read(fds[0], r, sizeof r), (ssize_t)sizeof r);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  truncate_segment(1, record_at(1, 1, NULL)); /* V1 cut off */
+  verify(&rep, &rc);
+  if (rc == MEDSHIM_OK) { /* inside the window: the receipt tells */
+    medshim_journal *j = open_at(jdir, key, MEDSHIM_JOURNAL_READONLY);
+    ck_assert_int_eq(medshim_journal_check_receipt(j, "V1", r),
+                     MEDSHIM_ECORRUPT);
+    medshim_journal_close(j);
+  } else {
+    ck_assert_int_eq(rc, MEDSHIM_ECORRUPT); /* anchored after all */
+  }
 }
 END_TEST
 
@@ -710,6 +756,7 @@ int main(void) {
   tcase_add_test(tc, test_anchor_slots_altered_is_damage);
   tcase_add_test(tc, test_anchor_reserved_bytes_altered_is_damage);
   tcase_add_test(tc, test_anchor_one_torn_slot_falls_back);
+  tcase_add_test(tc, test_anchor_window_cut_caught_by_receipt);
   tcase_add_test(tc, test_receipt_detects_directory_put_back);
   tcase_add_test(tc, test_receipt_refuses_foreign_and_malformed);
   tcase_add_test(tc, test_receipt_cli_verify);
