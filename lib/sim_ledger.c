@@ -104,16 +104,28 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-/* Terminate a torn last line so the next event starts on its own line. */
+/* Terminate a torn last line so the next event starts on its own line.
+ * The torn bytes are then applied as every other reader will see them: a
+ * line, damaged unless the writer died between its last '}' and the '\n'
+ * (then its event was whole, and every reader after us takes it). */
 static int seal_tail(medshim_sim *s) {
   struct stat sb;
+  size_t n;
+  char *torn;
   if (!s->tail_partial)
     return 0;
-  if (write_all(s->fd, "\n", 1) != 0 || fstat(s->fd, &sb) != 0)
+  if (fstat(s->fd, &sb) != 0 || (int64_t)sb.st_size <= s->off)
     return -1;
-  s->off = (int64_t)sb.st_size;
+  n = (size_t)((int64_t)sb.st_size - s->off);
+  if ((torn = malloc(n)) == NULL || read_all(s->fd, torn, n, s->off) != 0 ||
+      write_all(s->fd, "\n", 1) != 0) {
+    free(torn);
+    return -1;
+  }
+  s->off = (int64_t)sb.st_size + 1;
   s->tail_partial = 0;
-  s->st.damaged++;
+  apply_line(s, torn, n);
+  free(torn);
   return 0;
 }
 

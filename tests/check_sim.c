@@ -859,6 +859,117 @@ START_TEST(test_torn_ledger_line) {
 }
 END_TEST
 
+/* ---- what every reader of the ledger sees ---- */
+
+static char *stats_text(medshim_sim *s) {
+  char *t = NULL;
+  ck_assert_int_eq(medshim_sim_stats_json(s, &t), MEDSHIM_OK);
+  return t;
+}
+
+static void same_map(const msim_map *a, const msim_map *b) {
+  ck_assert_uint_eq(a->n, b->n);
+  for (size_t i = 0; i < a->cap; i++)
+    if (a->keys[i] != NULL) {
+      size_t v = (size_t)-1;
+      ck_assert_msg(msim_map_get(b, a->keys[i], &v), "key %s", a->keys[i]);
+      ck_assert_uint_eq(v, a->vals[i]);
+    }
+}
+
+static void same_str(const char *a, const char *b) {
+  ck_assert((a == NULL) == (b == NULL));
+  if (a != NULL)
+    ck_assert_str_eq(a, b);
+}
+
+/* Field by field, maps by their keys. */
+static void same_state(const msim_state *a, const msim_state *b) {
+  ck_assert_uint_eq(a->events, b->events);
+  ck_assert_uint_eq(a->calls, b->calls);
+  ck_assert_uint_eq(a->repeats, b->repeats);
+  ck_assert_uint_eq(a->invalid, b->invalid);
+  ck_assert_uint_eq(a->lost, b->lost);
+  ck_assert_uint_eq(a->reversals, b->reversals);
+  ck_assert_uint_eq(a->cancels, b->cancels);
+  ck_assert_uint_eq(a->damaged, b->damaged);
+  ck_assert_uint_eq(a->nv, b->nv);
+  ck_assert_uint_eq(a->ns, b->ns);
+  ck_assert_uint_eq(a->nm, b->nm);
+  for (size_t i = 0; i < a->nv; i++) {
+    const msim_visit *x = &a->v[i], *y = &b->v[i];
+    ck_assert_str_eq(x->mdtrt_id, y->mdtrt_id);
+    same_str(x->psn, y->psn);
+    same_str(x->ipt, y->ipt);
+    ck_assert_str_eq(x->med_type, y->med_type);
+    ck_assert_str_eq(x->insutype, y->insutype);
+    ck_assert(x->begn == y->begn && x->t_reg == y->t_reg &&
+              x->t_unreg == y->t_unreg && x->last_setl == y->last_setl &&
+              x->prev_psn == y->prev_psn && x->prev_key == y->prev_key);
+    ck_assert_uint_eq(x->nb, y->nb);
+    for (size_t j = 0; j < x->nb; j++) {
+      ck_assert_uint_eq(x->b[j].n, y->b[j].n);
+      ck_assert(x->b[j].sum == y->b[j].sum && x->b[j].t_del == y->b[j].t_del);
+      for (size_t k = 0; k < x->b[j].n; k++)
+        ck_assert_str_eq(x->b[j].sn[k], y->b[j].sn[k]);
+    }
+  }
+  for (size_t i = 0; i < a->ns; i++) {
+    const msim_setl *x = &a->s[i], *y = &b->s[i];
+    ck_assert_str_eq(x->setl_id, y->setl_id);
+    same_str(x->medins, y->medins);
+    ck_assert(x->visit == y->visit && x->total == y->total &&
+              x->fund == y->fund && x->acct == y->acct && x->cash == y->cash &&
+              x->hosp == y->hosp && x->stime == y->stime &&
+              x->t_setl == y->t_setl && x->t_undo == y->t_undo &&
+              x->undo == y->undo && x->prev == y->prev &&
+              x->prev_medins == y->prev_medins);
+  }
+  for (size_t i = 0; i < a->nm; i++) {
+    const msim_msg *x = &a->m[i], *y = &b->m[i];
+    ck_assert_str_eq(x->infno, y->infno);
+    ck_assert(x->t == y->t && x->did == y->did && x->ref == y->ref &&
+              x->ref2 == y->ref2 && x->t_rev == y->t_rev);
+  }
+  same_map(&a->by_mdtrt, &b->by_mdtrt);
+  same_map(&a->by_setl, &b->by_setl);
+  same_map(&a->by_psn, &b->by_psn);
+  same_map(&a->by_key, &b->by_key);
+  same_map(&a->by_medins, &b->by_medins);
+  same_map(&a->by_msgid, &b->by_msgid);
+}
+
+/* A writer killed between its event's last '}' and the '\n': the next
+ * writer terminates the line, and takes the event as every later reader
+ * of the ledger will (a snapshot of its state must match a reload). */
+START_TEST(test_torn_line_whole_event) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger"), *ta, *tb;
+  const char *line = "{\"k\":\"call\",\"t\":1,\"m\":"
+                     "\"H00000000000202203150900001234\",\"i\":\"1101\"}";
+  medshim_sim *s = open_sim(ledger, 0), *t;
+  FILE *f;
+  expect_ok(call(s, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P1")));
+  f = fopen(ledger, "a");
+  ck_assert_ptr_nonnull(f);
+  fputs(line, f);
+  fclose(f);
+  expect_ok(call(s, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P2")));
+  t = open_sim(ledger, 0);
+  ta = stats_text(s);
+  tb = stats_text(t);
+  ck_assert_str_eq(ta, tb);
+  same_state(&s->st, &t->st);
+  ck_assert(msim_map_get(&s->st.by_msgid, "H00000000000202203150900001234", NULL));
+  free(ta);
+  free(tb);
+  medshim_sim_close(t);
+  medshim_sim_close(s);
+  tu_rmtree(dir);
+  free(ledger);
+  free(dir);
+}
+END_TEST
+
 /* ---- the in-process adapter through the replay engine ---- */
 
 #define INSTITUTION "H33010200001"
@@ -1264,6 +1375,7 @@ int main(void) {
   add(su, "detectors", test_detectors);
   add(su, "shared_ledger", test_shared_ledger);
   add(su, "torn_line", test_torn_ledger_line);
+  add(su, "torn_whole_event", test_torn_line_whole_event);
   add(su, "adapter_settles", test_adapter_settles);
   add(su, "adapter_undo", test_adapter_undoes_refusals);
   add(su, "adapter_person", test_adapter_person_rejected);
