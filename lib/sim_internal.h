@@ -122,7 +122,8 @@ struct medshim_sim {
   pthread_mutex_t rmu; /* rng, injections, msgid sequence */
   msim_state st;
   int64_t off;         /* ledger bytes applied */
-  int fd;              /* open during a locked section, else -1 */
+  int fd;              /* open during a section, else -1 */
+  int locked;          /* fd holds the exclusive flock */
   int tail_partial;    /* the file ends in a torn line */
   uint64_t rng;
   msim_inject inj[16];
@@ -132,11 +133,17 @@ struct medshim_sim {
   atomic_size_t busy, settle_calls, in_flight, max_in_flight;
 };
 
-/* Lock (mutex, flock) and apply what others appended. */
+/* Lock (mutex, flock) and apply what others appended: the complete lines
+ * first without the flock, so processes parse in parallel, then under it
+ * the few appended meanwhile. */
 int msim_ledger_begin(medshim_sim *s);
 /* Append one event line (durably when @p durable) and apply it. */
 int msim_ledger_append(medshim_sim *s, json_t *ev, int durable);
 void msim_ledger_end(medshim_sim *s);
+/* Only the first part of msim_ledger_begin: under the handle's mutex but
+ * not the flock, apply the whole lines others appended. 0, or -1 when the
+ * ledger cannot be opened. */
+int msim_ledger_peek(medshim_sim *s);
 
 /* ---- transactions (sim_txn.c) ---- */
 

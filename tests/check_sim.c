@@ -4,9 +4,12 @@
  * scripted faults (through a recorder of its own, and through the replay
  * engine). */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -970,6 +973,112 @@ START_TEST(test_torn_line_whole_event) {
 }
 END_TEST
 
+/* ---- the catch-up without the flock ---- */
+
+static int64_t file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+static void copy_file(const char *from, const char *to) {
+  size_t n = 0;
+  unsigned char *b = tu_read_file(from, &n);
+  ck_assert_ptr_nonnull(b);
+  tu_write_file(to, b, n);
+  free(b);
+}
+
+/* The stats of a fresh handle on a copy of @p ledger. */
+static char *reload_text(const char *ledger) {
+  char *dir = tu_tempdir(), *copy = tu_path(dir, "ledger"), *text;
+  medshim_sim *g;
+  copy_file(ledger, copy);
+  g = open_sim(copy, 0);
+  text = stats_text(g);
+  medshim_sim_close(g);
+  tu_rmtree(dir);
+  free(copy);
+  free(dir);
+  return text;
+}
+
+static void append_raw(int fd, const char *p, size_t n) {
+  ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
+}
+
+/* Without the flock, only lines ending in '\n' are applied: never half a
+ * line still being written, nor the last line unless it parses. */
+START_TEST(test_unlocked_catch_up_whole_lines) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+  const char *line = "{\"k\":\"call\",\"t\":1,\"m\":"
+                     "\"H00000000000202203150900001234\",\"i\":\"1101\"}\n";
+  const char *next = "{\"k\":\"call\",\"t\":2,\"m\":"
+                     "\"H00000000000202203150900001235\",\"i\":\"1101\"}\n";
+  const char *torn = "{\"k\":\"setl\",\"mdt";
+  size_t n = strlen(line), events;
+  medshim_sim *a = open_sim(ledger, 0);
+  char *ta, *tb;
+  int64_t off;
+  int fd;
+  expect_ok(call(a, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P1")));
+  events = a->st.events;
+  off = a->off;
+  /* another writer holds the flock and is in the middle of its line */
+  fd = open(ledger, O_WRONLY | O_APPEND | O_CLOEXEC);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+  append_raw(fd, line, n / 2);
+  ck_assert_int_eq(msim_ledger_peek(a), 0); /* does not wait for the flock */
+  ck_assert_uint_eq(a->st.events, events);
+  ck_assert_int_eq(a->off, off);
+  ck_assert_uint_eq(a->st.damaged, 0);
+  append_raw(fd, line + n / 2, n / 2 - 1 + n % 2); /* all but the '\n' */
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events);
+  ck_assert_int_eq(a->off, off);
+  append_raw(fd, "\n", 1);
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events + 1);
+  ck_assert_int_eq(a->off, off + (int64_t)n);
+  ck_assert_uint_eq(a->st.damaged, 0);
+  ck_assert(msim_map_get(&a->st.by_msgid, "H00000000000202203150900001234", NULL));
+  /* a torn line just terminated by the next writer, before its event:
+   * left to the locked pass, which alone can tell it torn */
+  off = a->off;
+  append_raw(fd, torn, strlen(torn));
+  append_raw(fd, "\n", 1);
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events + 1);
+  ck_assert_int_eq(a->off, off);
+  ck_assert_uint_eq(a->st.damaged, 0);
+  /* its event written: the torn line is damaged, never glued to it */
+  append_raw(fd, next, strlen(next));
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events + 2);
+  ck_assert_uint_eq(a->st.damaged, 1);
+  ck_assert_int_eq(a->off, file_size(ledger));
+  ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+  /* the locked pass, as before: a torn tail waits for its terminator */
+  append_raw(fd, line, n / 2);
+  ck_assert_uint_eq(stats(a).damaged_lines, 1);
+  ck_assert_uint_eq(a->st.events, events + 2);
+  ck_assert_int_eq(a->tail_partial, 1);
+  expect_ok(call(a, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P2")));
+  ck_assert_uint_eq(stats(a).damaged_lines, 2);
+  ck_assert_int_eq(a->off, file_size(ledger));
+  close(fd);
+  ta = stats_text(a);
+  tb = reload_text(ledger);
+  ck_assert_str_eq(ta, tb);
+  free(ta);
+  free(tb);
+  medshim_sim_close(a);
+  tu_rmtree(dir);
+  free(ledger);
+  free(dir);
+}
+END_TEST
+
 /* ---- the in-process adapter through the replay engine ---- */
 
 #define INSTITUTION "H33010200001"
@@ -1376,6 +1485,7 @@ int main(void) {
   add(su, "shared_ledger", test_shared_ledger);
   add(su, "torn_line", test_torn_ledger_line);
   add(su, "torn_whole_event", test_torn_line_whole_event);
+  add(su, "unlocked_whole_lines", test_unlocked_catch_up_whole_lines);
   add(su, "adapter_settles", test_adapter_settles);
   add(su, "adapter_undo", test_adapter_undoes_refusals);
   add(su, "adapter_person", test_adapter_person_rejected);
