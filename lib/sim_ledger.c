@@ -2,7 +2,8 @@
  * flock and fsync'ed when it changes the platform's state. Each section
  * first reads only the bytes other processes appended since this handle
  * last looked (a whole reload per call would be quadratic over a
- * 20,000-claim replay).
+ * 20,000-claim replay), and a fresh handle starts from the snapshot
+ * (sim_snapshot.c) rather than from the first line.
  *
  * The reading is done twice: first without the flock, so the processes
  * sharing the ledger parse in parallel rather than one after the other,
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include "sim_internal.h"
+
+size_t msim_progress(const msim_state *st) { return st->events + st->damaged; }
 
 /* Parse one line; NULL when it is not a JSON object. */
 static json_t *parse_line(const char *p, size_t n) {
@@ -130,6 +133,9 @@ static int sync_file(medshim_sim *s) {
   if ((int64_t)sb.st_size < s->off) { /* replaced under us: start over */
     msim_state_free(&s->st);
     s->off = 0;
+    s->snap_off = 0;
+    s->snap_progress = 0;
+    s->snap_loaded = 0;
   }
   if ((int64_t)sb.st_size > s->off)
     return catch_up(s, (int64_t)sb.st_size);
@@ -143,6 +149,11 @@ static int open_ledger(medshim_sim *s) {
   s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (s->fd < 0)
     return -1;
+  if (!s->snap_tried) {
+    s->snap_tried = 1;
+    if (s->off == 0 && s->st.events == 0 && s->st.damaged == 0)
+      (void)msim_snapshot_load(s, s->fd);
+  }
   /* A failure here only leaves more for the locked pass. */
   (void)catch_up_unlocked(s, s->fd);
   return 0;
@@ -179,6 +190,9 @@ int msim_ledger_peek(medshim_sim *s) {
 
 void msim_ledger_end(medshim_sim *s) {
   if (s->fd >= 0) {
+    if (s->locked && s->off > s->snap_off &&
+        msim_progress(&s->st) > s->snap_progress + MSIM_SNAPSHOT_EVERY)
+      (void)msim_snapshot_write(s, s->fd);
     s->locked = 0;
     (void)close(s->fd); /* releases the flock */
     s->fd = -1;
