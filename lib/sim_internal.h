@@ -122,8 +122,14 @@ struct medshim_sim {
   pthread_mutex_t rmu; /* rng, injections, msgid sequence */
   msim_state st;
   int64_t off;         /* ledger bytes applied */
-  int fd;              /* open during a locked section, else -1 */
+  int fd;              /* open during a section, else -1 */
+  int locked;          /* fd holds the exclusive flock */
   int tail_partial;    /* the file ends in a torn line */
+  int snap_tried;      /* the snapshot was looked for (first section) */
+  int snap_bad;        /* the one there was refused: replace it */
+  int snap_loaded;     /* the state started from the snapshot */
+  int64_t snap_off;    /* ledger offset of the newest snapshot known */
+  size_t snap_progress; /* msim_progress() at snap_off */
   uint64_t rng;
   msim_inject inj[16];
   size_t ninj;
@@ -132,11 +138,39 @@ struct medshim_sim {
   atomic_size_t busy, settle_calls, in_flight, max_in_flight;
 };
 
-/* Lock (mutex, flock) and apply what others appended. */
+/* Lock (mutex, flock) and apply what others appended: the complete lines
+ * first without the flock, so processes parse in parallel, then under it
+ * the few appended meanwhile. At the first section, the snapshot first. */
 int msim_ledger_begin(medshim_sim *s);
 /* Append one event line (durably when @p durable) and apply it. */
 int msim_ledger_append(medshim_sim *s, json_t *ev, int durable);
+/* Ends the section; a snapshot first when it is due (the flock held). */
 void msim_ledger_end(medshim_sim *s);
+/* Only the first part of msim_ledger_begin: under the handle's mutex but
+ * not the flock, apply the whole lines others appended. 0, or -1 when the
+ * ledger cannot be opened. */
+int msim_ledger_peek(medshim_sim *s);
+/* The lines applied to a state: events and damaged lines. */
+size_t msim_progress(const msim_state *st);
+
+/* ---- snapshot of the state (sim_snapshot.c) ---- */
+
+/* A process that applied more lines than this beyond the newest snapshot
+ * writes a new one (at the end of a locked section). */
+#define MSIM_SNAPSHOT_EVERY 2000
+
+/* The snapshot's path: the ledger's + ".snap" (malloc'ed). */
+char *msim_snapshot_path(const char *ledger);
+/* Load the snapshot of the ledger open as @p fd into the handle's empty
+ * state (st, off, snap_*). 0 loaded; -1 none, or one not whole, of another
+ * version, or not of this ledger's bytes up to its offset: the state is
+ * left empty (a full reload follows), snap_bad set when one was there. */
+int msim_snapshot_load(medshim_sim *s, int fd);
+/* Write the state at s->off as the snapshot (through a new temporary file
+ * and a rename), unless a snapshot of about as many lines is there. The
+ * caller holds the ledger's flock. 0 written or not needed, -1 failed (a
+ * lost snapshot costs only a reload). */
+int msim_snapshot_write(medshim_sim *s, int fd);
 
 /* ---- transactions (sim_txn.c) ---- */
 

@@ -4,9 +4,12 @@
  * scripted faults (through a recorder of its own, and through the replay
  * engine). */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -859,6 +862,569 @@ START_TEST(test_torn_ledger_line) {
 }
 END_TEST
 
+/* ---- what every reader of the ledger sees ---- */
+
+static char *stats_text(medshim_sim *s) {
+  char *t = NULL;
+  ck_assert_int_eq(medshim_sim_stats_json(s, &t), MEDSHIM_OK);
+  return t;
+}
+
+static void same_map(const msim_map *a, const msim_map *b) {
+  ck_assert_uint_eq(a->n, b->n);
+  for (size_t i = 0; i < a->cap; i++)
+    if (a->keys[i] != NULL) {
+      size_t v = (size_t)-1;
+      ck_assert_msg(msim_map_get(b, a->keys[i], &v), "key %s", a->keys[i]);
+      ck_assert_uint_eq(v, a->vals[i]);
+    }
+}
+
+static void same_str(const char *a, const char *b) {
+  ck_assert((a == NULL) == (b == NULL));
+  if (a != NULL)
+    ck_assert_str_eq(a, b);
+}
+
+/* Field by field, maps by their keys. */
+static void same_state(const msim_state *a, const msim_state *b) {
+  ck_assert_uint_eq(a->events, b->events);
+  ck_assert_uint_eq(a->calls, b->calls);
+  ck_assert_uint_eq(a->repeats, b->repeats);
+  ck_assert_uint_eq(a->invalid, b->invalid);
+  ck_assert_uint_eq(a->lost, b->lost);
+  ck_assert_uint_eq(a->reversals, b->reversals);
+  ck_assert_uint_eq(a->cancels, b->cancels);
+  ck_assert_uint_eq(a->damaged, b->damaged);
+  ck_assert_uint_eq(a->nv, b->nv);
+  ck_assert_uint_eq(a->ns, b->ns);
+  ck_assert_uint_eq(a->nm, b->nm);
+  for (size_t i = 0; i < a->nv; i++) {
+    const msim_visit *x = &a->v[i], *y = &b->v[i];
+    ck_assert_str_eq(x->mdtrt_id, y->mdtrt_id);
+    same_str(x->psn, y->psn);
+    same_str(x->ipt, y->ipt);
+    ck_assert_str_eq(x->med_type, y->med_type);
+    ck_assert_str_eq(x->insutype, y->insutype);
+    ck_assert(x->begn == y->begn && x->t_reg == y->t_reg &&
+              x->t_unreg == y->t_unreg && x->last_setl == y->last_setl &&
+              x->prev_psn == y->prev_psn && x->prev_key == y->prev_key);
+    ck_assert_uint_eq(x->nb, y->nb);
+    for (size_t j = 0; j < x->nb; j++) {
+      ck_assert_uint_eq(x->b[j].n, y->b[j].n);
+      ck_assert(x->b[j].sum == y->b[j].sum && x->b[j].t_del == y->b[j].t_del);
+      for (size_t k = 0; k < x->b[j].n; k++)
+        ck_assert_str_eq(x->b[j].sn[k], y->b[j].sn[k]);
+    }
+  }
+  for (size_t i = 0; i < a->ns; i++) {
+    const msim_setl *x = &a->s[i], *y = &b->s[i];
+    ck_assert_str_eq(x->setl_id, y->setl_id);
+    same_str(x->medins, y->medins);
+    ck_assert(x->visit == y->visit && x->total == y->total &&
+              x->fund == y->fund && x->acct == y->acct && x->cash == y->cash &&
+              x->hosp == y->hosp && x->stime == y->stime &&
+              x->t_setl == y->t_setl && x->t_undo == y->t_undo &&
+              x->undo == y->undo && x->prev == y->prev &&
+              x->prev_medins == y->prev_medins);
+  }
+  for (size_t i = 0; i < a->nm; i++) {
+    const msim_msg *x = &a->m[i], *y = &b->m[i];
+    ck_assert_str_eq(x->infno, y->infno);
+    ck_assert(x->t == y->t && x->did == y->did && x->ref == y->ref &&
+              x->ref2 == y->ref2 && x->t_rev == y->t_rev);
+  }
+  same_map(&a->by_mdtrt, &b->by_mdtrt);
+  same_map(&a->by_setl, &b->by_setl);
+  same_map(&a->by_psn, &b->by_psn);
+  same_map(&a->by_key, &b->by_key);
+  same_map(&a->by_medins, &b->by_medins);
+  same_map(&a->by_msgid, &b->by_msgid);
+}
+
+/* A writer killed between its event's last '}' and the '\n': the next
+ * writer terminates the line, and takes the event as every later reader
+ * of the ledger will (a snapshot of its state must match a reload). */
+START_TEST(test_torn_line_whole_event) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger"), *ta, *tb;
+  const char *line = "{\"k\":\"call\",\"t\":1,\"m\":"
+                     "\"H00000000000202203150900001234\",\"i\":\"1101\"}";
+  medshim_sim *s = open_sim(ledger, 0), *t;
+  FILE *f;
+  expect_ok(call(s, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P1")));
+  f = fopen(ledger, "a");
+  ck_assert_ptr_nonnull(f);
+  fputs(line, f);
+  fclose(f);
+  expect_ok(call(s, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P2")));
+  t = open_sim(ledger, 0);
+  ta = stats_text(s);
+  tb = stats_text(t);
+  ck_assert_str_eq(ta, tb);
+  same_state(&s->st, &t->st);
+  ck_assert(msim_map_get(&s->st.by_msgid, "H00000000000202203150900001234", NULL));
+  free(ta);
+  free(tb);
+  medshim_sim_close(t);
+  medshim_sim_close(s);
+  tu_rmtree(dir);
+  free(ledger);
+  free(dir);
+}
+END_TEST
+
+/* ---- the catch-up without the flock ---- */
+
+static int64_t file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+static void copy_file(const char *from, const char *to) {
+  size_t n = 0;
+  unsigned char *b = tu_read_file(from, &n);
+  ck_assert_ptr_nonnull(b);
+  tu_write_file(to, b, n);
+  free(b);
+}
+
+/* The stats of a fresh handle on a copy of @p ledger without snapshot. */
+static char *reload_text(const char *ledger) {
+  char *dir = tu_tempdir(), *copy = tu_path(dir, "ledger"), *text;
+  medshim_sim *g;
+  copy_file(ledger, copy);
+  g = open_sim(copy, 0);
+  ck_assert_int_eq(g->snap_loaded, 0);
+  text = stats_text(g);
+  medshim_sim_close(g);
+  tu_rmtree(dir);
+  free(copy);
+  free(dir);
+  return text;
+}
+
+static void append_raw(int fd, const char *p, size_t n) {
+  ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
+}
+
+/* Without the flock, only lines ending in '\n' are applied: never half a
+ * line still being written, nor the last line unless it parses. */
+START_TEST(test_unlocked_catch_up_whole_lines) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+  const char *line = "{\"k\":\"call\",\"t\":1,\"m\":"
+                     "\"H00000000000202203150900001234\",\"i\":\"1101\"}\n";
+  const char *next = "{\"k\":\"call\",\"t\":2,\"m\":"
+                     "\"H00000000000202203150900001235\",\"i\":\"1101\"}\n";
+  const char *torn = "{\"k\":\"setl\",\"mdt";
+  size_t n = strlen(line), events;
+  medshim_sim *a = open_sim(ledger, 0);
+  char *ta, *tb;
+  int64_t off;
+  int fd;
+  expect_ok(call(a, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P1")));
+  events = a->st.events;
+  off = a->off;
+  /* another writer holds the flock and is in the middle of its line */
+  fd = open(ledger, O_WRONLY | O_APPEND | O_CLOEXEC);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+  append_raw(fd, line, n / 2);
+  ck_assert_int_eq(msim_ledger_peek(a), 0); /* does not wait for the flock */
+  ck_assert_uint_eq(a->st.events, events);
+  ck_assert_int_eq(a->off, off);
+  ck_assert_uint_eq(a->st.damaged, 0);
+  append_raw(fd, line + n / 2, n / 2 - 1 + n % 2); /* all but the '\n' */
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events);
+  ck_assert_int_eq(a->off, off);
+  append_raw(fd, "\n", 1);
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events + 1);
+  ck_assert_int_eq(a->off, off + (int64_t)n);
+  ck_assert_uint_eq(a->st.damaged, 0);
+  ck_assert(msim_map_get(&a->st.by_msgid, "H00000000000202203150900001234", NULL));
+  /* a torn line just terminated by the next writer, before its event:
+   * left to the locked pass, which alone can tell it torn */
+  off = a->off;
+  append_raw(fd, torn, strlen(torn));
+  append_raw(fd, "\n", 1);
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events + 1);
+  ck_assert_int_eq(a->off, off);
+  ck_assert_uint_eq(a->st.damaged, 0);
+  /* its event written: the torn line is damaged, never glued to it */
+  append_raw(fd, next, strlen(next));
+  ck_assert_int_eq(msim_ledger_peek(a), 0);
+  ck_assert_uint_eq(a->st.events, events + 2);
+  ck_assert_uint_eq(a->st.damaged, 1);
+  ck_assert_int_eq(a->off, file_size(ledger));
+  ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+  /* the locked pass, as before: a torn tail waits for its terminator */
+  append_raw(fd, line, n / 2);
+  ck_assert_uint_eq(stats(a).damaged_lines, 1);
+  ck_assert_uint_eq(a->st.events, events + 2);
+  ck_assert_int_eq(a->tail_partial, 1);
+  expect_ok(call(a, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P2")));
+  ck_assert_uint_eq(stats(a).damaged_lines, 2);
+  ck_assert_int_eq(a->off, file_size(ledger));
+  close(fd);
+  ta = stats_text(a);
+  tb = reload_text(ledger);
+  ck_assert_str_eq(ta, tb);
+  free(ta);
+  free(tb);
+  medshim_sim_close(a);
+  tu_rmtree(dir);
+  free(ledger);
+  free(dir);
+}
+END_TEST
+
+/* ---- the snapshot ---- */
+
+typedef struct rnd_visit {
+  char psn[16], ipt[16], md[MSIM_ID], setl[MSIM_ID];
+  char m_reg[MEDSHIM_MSGID_LEN + 1], m_setl[MEDSHIM_MSGID_LEN + 1];
+  int fees;
+} rnd_visit;
+
+#define RND_VISITS 2048
+
+/* Random traffic of several handles on one ledger. */
+typedef struct workload {
+  medshim_sim *h[4];
+  size_t nh, nv;
+  rnd_visit v[RND_VISITS];
+  uint64_t rng;
+} workload;
+
+static unsigned rnd(workload *w, unsigned n) {
+  w->rng ^= w->rng << 13;
+  w->rng ^= w->rng >> 7;
+  w->rng ^= w->rng << 17;
+  return (unsigned)(w->rng % n);
+}
+
+/* 10% of the writes' answers lost. */
+static medshim_sim *open_lossy(const char *ledger, const char *inst) {
+  medshim_sim_options o = MEDSHIM_SIM_OPTIONS_INIT;
+  medshim_sim *s = NULL;
+  o.institution = inst;
+  o.ledger_path = ledger;
+  o.lost_permille = 100;
+  o.seed = 11;
+  ck_assert_int_eq(medshim_sim_open(&s, &o), MEDSHIM_OK);
+  return s;
+}
+
+static void workload_open(workload *w, const char *ledger, const char *prefix,
+                          size_t nh, uint64_t seed) {
+  char inst[MEDSHIM_INSTITUTION_LEN + 1];
+  memset(w, 0, sizeof *w);
+  w->rng = seed | 1;
+  w->nh = nh;
+  for (size_t i = 0; i < nh; i++) {
+    snprintf(inst, sizeof inst, "%s%011zu", prefix, i);
+    w->h[i] = open_lossy(ledger, inst);
+  }
+}
+
+static void workload_close(workload *w) {
+  for (size_t i = 0; i < w->nh; i++)
+    medshim_sim_close(w->h[i]);
+}
+
+/* One random call: registrations (visit keys reused: double settlements),
+ * fee details, settlements of the right and wrong sums, cancellations,
+ * reversals, undoes, queries, bad and repeated msgids. */
+static void random_call(workload *w) {
+  medshim_sim *s = w->h[rnd(w, (unsigned)w->nh)];
+  rnd_visit *v = w->nv ? &w->v[rnd(w, (unsigned)w->nv)] : NULL;
+  unsigned op = rnd(w, 100);
+  char m[MEDSHIM_MSGID_LEN + 1], buf[32], *out = NULL;
+  json_t *r = NULL;
+  int lost = 0;
+  if (v == NULL || op < 20) {
+    v = w->nv < RND_VISITS ? &w->v[w->nv++] : &w->v[rnd(w, RND_VISITS)];
+    memset(v, 0, sizeof *v);
+    snprintf(v->psn, sizeof v->psn, "P%u", rnd(w, 40));
+    snprintf(v->ipt, sizeof v->ipt, "MZ-%u", rnd(w, 20));
+    r = call_msgid(s, "2201", reg_input(v->psn, v->ipt, "2022-02-11 09:30:00"),
+                   v->m_reg);
+    if (r != NULL && infcode(r) == 0)
+      snprintf(v->md, sizeof v->md, "%s", field(r, "data", "mdtrt_id"));
+  } else if (op < 45) {
+    snprintf(buf, sizeof buf, "%u", (unsigned)v->fees + 1 + rnd(w, 2));
+    r = call(s, "2204", fee_input(v->psn, v->md, buf, "10.00"));
+    v->fees += r != NULL && infcode(r) == 0;
+  } else if (op < 60) {
+    json_t *in;
+    snprintf(buf, sizeof buf, "%d.00", v->fees * 10 + (rnd(w, 8) == 0));
+    in = setl_input(v->psn, v->md, buf);
+    if (rnd(w, 2)) { /* the HIS's own settlement id, now and then reused */
+      char key[16];
+      snprintf(key, sizeof key, "K%u", rnd(w, 200));
+      json_object_set_new(json_object_get(in, "data"), "medins_setl_id",
+                          json_string(key));
+    }
+    r = call_msgid(s, "2207", in, m);
+    if (r != NULL && infcode(r) == 0) {
+      snprintf(v->setl, sizeof v->setl, "%s", field(r, "setlinfo", "setl_id"));
+      memcpy(v->m_setl, m, sizeof m);
+    }
+  } else if (op < 65) {
+    r = call(s, "2208", by_setl(v->psn, v->md, v->setl));
+  } else if (op < 72) {
+    int of_setl = v->m_setl[0] && rnd(w, 2);
+    r = call(s, "2601", rev_input(v->psn, of_setl ? v->m_setl : v->m_reg,
+                                  of_setl ? "2207" : "2201"));
+  } else if (op < 76) {
+    r = call(s, "2205", visit_input(v->psn, v->md));
+  } else if (op < 80) {
+    r = call(s, "2202", visit_input(v->psn, v->md));
+  } else if (op < 85) {
+    r = call(s, "5201", q5201(v->psn));
+  } else if (op < 88) {
+    r = call(s, "5203", by_setl(v->psn, v->md, v->setl));
+  } else if (op < 91) {
+    ck_assert_int_eq(medshim_sim_call(s, "1101", "not a msgid", "{}", &out,
+                                      &lost), MEDSHIM_OK);
+  } else if (op < 94 && v->m_reg[0]) {
+    ck_assert_int_eq(medshim_sim_call(s, "1101", v->m_reg, "{}", &out, &lost),
+                     MEDSHIM_OK);
+  } else {
+    r = call(s, "1101", json_pack("{s:{s:s}}", "data", "psn_no", v->psn));
+  }
+  medshim_sim_free(out);
+  json_decref(r);
+}
+
+/* The ledger offset a snapshot's header names (-1: no snapshot). */
+static int64_t snap_offset(const char *snap) {
+  size_t n = 0;
+  unsigned char *b = tu_read_file(snap, &n);
+  int64_t off = 0;
+  if (b == NULL || n < 24) {
+    free(b);
+    return -1;
+  }
+  for (int i = 7; i >= 0; i--)
+    off = off << 8 | b[16 + i];
+  free(b);
+  return off;
+}
+
+/* A fresh handle: whether it started from the snapshot, and its stats. */
+static char *fresh_text(const char *ledger, int *loaded) {
+  medshim_sim *f = open_sim(ledger, 0);
+  char *text = stats_text(f);
+  *loaded = f->snap_loaded;
+  medshim_sim_close(f);
+  return text;
+}
+
+/* A ledger of @p calls random calls of two handles and its snapshot. */
+static void make_ledger(const char *ledger, const char *prefix, size_t calls,
+                        uint64_t seed) {
+  workload *w = malloc(sizeof *w);
+  char *snap = msim_snapshot_path(ledger);
+  ck_assert_ptr_nonnull(w);
+  workload_open(w, ledger, prefix, 2, seed);
+  for (size_t i = 0; i < calls; i++)
+    random_call(w);
+  workload_close(w);
+  ck_assert_int_gt(snap_offset(snap), 0);
+  free(snap);
+  free(w);
+}
+
+START_TEST(test_snapshot_same_as_reload) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+  char *snap = msim_snapshot_path(ledger), *dir2 = tu_tempdir();
+  char *copy = tu_path(dir2, "ledger"), *tf, *tg, *th;
+  workload *w = malloc(sizeof *w);
+  medshim_sim *f, *g;
+  medshim_sim_stats st;
+  ck_assert_ptr_nonnull(w);
+  workload_open(w, ledger, "A", 3, 0x9E3779B97F4A7C15ull);
+  for (int i = 0; i < 4500; i++)
+    random_call(w);
+  ck_assert_int_gt(snap_offset(snap), 0); /* written by one of the three */
+  /* lines after the snapshot: a fresh handle must catch up from there */
+  for (int i = 0; i < 300 || snap_offset(snap) >= file_size(ledger); i++) {
+    ck_assert_int_lt(i, 3000);
+    random_call(w);
+  }
+  copy_file(ledger, copy);
+  f = open_sim(ledger, 0); /* the snapshot, then the lines after it */
+  g = open_sim(copy, 0);   /* every line */
+  ck_assert_int_eq(f->snap_loaded, 1);
+  ck_assert_int_eq(g->snap_loaded, 0);
+  ck_assert_int_eq(f->snap_off, snap_offset(snap));
+  ck_assert_int_lt(f->snap_off, f->off);
+  tf = stats_text(f);
+  tg = stats_text(g);
+  th = stats_text(w->h[1]); /* a handle that read the others' lines */
+  ck_assert_str_eq(tf, tg);
+  ck_assert_str_eq(th, tg);
+  same_state(&f->st, &g->st);
+  same_state(&w->h[1]->st, &g->st);
+  /* the traffic had everything a snapshot must carry */
+  st = stats(g);
+  ck_assert_uint_gt(st.settlements, 10);
+  ck_assert_uint_gt(st.double_settlements, 0);
+  ck_assert_uint_gt(st.cancelled_settlements, 0);
+  ck_assert_uint_gt(st.reversals, 0);
+  ck_assert_uint_gt(st.msgid_repeats, 0);
+  ck_assert_uint_gt(st.msgid_invalid, 0);
+  ck_assert_uint_gt(st.lost_answers, 0);
+  ck_assert_uint_gt(g->st.by_medins.n, 0);
+  free(tf);
+  free(tg);
+  free(th);
+  medshim_sim_close(f);
+  medshim_sim_close(g);
+  workload_close(w);
+  free(w);
+  tu_rmtree(dir);
+  tu_rmtree(dir2);
+  free(snap);
+  free(copy);
+  free(ledger);
+  free(dir);
+  free(dir2);
+}
+END_TEST
+
+/* A snapshot with a byte flipped, or cut short, is not loaded. */
+START_TEST(test_snapshot_damaged_ignored) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+  char *snap = msim_snapshot_path(ledger), *ref, *t;
+  unsigned char *good;
+  size_t n = 0;
+  int loaded = 0;
+  make_ledger(ledger, "B", 2600, 42);
+  ref = reload_text(ledger);
+  good = tu_read_file(snap, &n);
+  ck_assert_ptr_nonnull(good);
+  ck_assert_uint_gt(n, 1000);
+  {
+    size_t flips[] = {3, 9, 17, 30, 36, 41, 44, 60, n / 3, n / 2, n - 200,
+                      n - 5, n - 2};
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+      good[flips[i]] ^= 0x10;
+      tu_write_file(snap, good, n);
+      good[flips[i]] ^= 0x10;
+      t = fresh_text(ledger, &loaded);
+      ck_assert_msg(!loaded, "loaded with byte %zu flipped", flips[i]);
+      ck_assert_str_eq(t, ref);
+      free(t);
+    }
+  }
+  {
+    size_t cuts[] = {n - 1, n - 4, n / 2, 44, 40, 8, 0};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+      tu_write_file(snap, good, cuts[i]);
+      t = fresh_text(ledger, &loaded);
+      ck_assert_msg(!loaded, "loaded cut to %zu bytes", cuts[i]);
+      ck_assert_str_eq(t, ref);
+      free(t);
+    }
+  }
+  tu_write_file(snap, good, n); /* the control: whole, it is loaded */
+  t = fresh_text(ledger, &loaded);
+  ck_assert(loaded);
+  ck_assert_str_eq(t, ref);
+  free(t);
+  free(good);
+  free(ref);
+  tu_rmtree(dir);
+  free(snap);
+  free(ledger);
+  free(dir);
+}
+END_TEST
+
+/* @p ledger's snapshot beside another ledger's bytes: loaded or not, and
+ * the stats right either way. */
+static int loaded_beside(const char *snap, const unsigned char *bytes,
+                         size_t n) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+  char *to = msim_snapshot_path(ledger), *ref, *t;
+  int loaded = 0;
+  tu_write_file(ledger, bytes, n);
+  ref = reload_text(ledger);
+  copy_file(snap, to);
+  t = fresh_text(ledger, &loaded);
+  ck_assert_str_eq(t, ref);
+  free(t);
+  free(ref);
+  tu_rmtree(dir);
+  free(to);
+  free(ledger);
+  free(dir);
+  return loaded;
+}
+
+/* Flip a digit to another in [from, to) of b, searching back from to. */
+static void change_digit(unsigned char *b, size_t from, size_t to) {
+  for (size_t i = to; i > from; i--)
+    if (b[i - 1] >= '0' && b[i - 1] <= '8') {
+      b[i - 1]++;
+      return;
+    }
+  ck_abort_msg("no digit to change");
+}
+
+/* A snapshot is of one ledger: not of another, not of one rewritten or
+ * replaced by a shorter one. */
+START_TEST(test_snapshot_other_ledger_ignored) {
+  char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+  char *dir2 = tu_tempdir(), *other = tu_path(dir2, "ledger");
+  char *snap = msim_snapshot_path(ledger);
+  unsigned char *a, *b;
+  size_t na = 0, nb = 0, cut;
+  int64_t off;
+  make_ledger(ledger, "C", 2600, 5);
+  make_ledger(other, "D", 3200, 6);
+  off = snap_offset(snap);
+  a = tu_read_file(ledger, &na);
+  b = tu_read_file(other, &nb);
+  ck_assert_ptr_nonnull(a);
+  ck_assert_ptr_nonnull(b);
+  ck_assert_int_gt((int64_t)nb, off);
+  /* the control: the same bytes elsewhere take the snapshot */
+  ck_assert(loaded_beside(snap, a, na));
+  /* another ledger, longer than the offset */
+  ck_assert(!loaded_beside(snap, b, nb));
+  /* the same ledger rewritten: its last line before the offset, or its
+   * first line, differs */
+  change_digit(a, (size_t)off - 100, (size_t)off - 1);
+  ck_assert(!loaded_beside(snap, a, na));
+  free(a);
+  a = tu_read_file(ledger, &na);
+  change_digit(a, 0, 60);
+  ck_assert(!loaded_beside(snap, a, na));
+  free(a);
+  a = tu_read_file(ledger, &na);
+  /* replaced by a shorter one: its first lines, up to a line before the
+   * offset, and then up to one line after it */
+  for (cut = (size_t)off / 2; a[cut - 1] != '\n'; cut++)
+    ;
+  ck_assert(!loaded_beside(snap, a, cut));
+  ck_assert(!loaded_beside(snap, a, (size_t)off - 1));
+  free(a);
+  free(b);
+  tu_rmtree(dir);
+  tu_rmtree(dir2);
+  free(snap);
+  free(ledger);
+  free(other);
+  free(dir);
+  free(dir2);
+}
+END_TEST
+
 /* ---- the in-process adapter through the replay engine ---- */
 
 #define INSTITUTION "H33010200001"
@@ -1273,6 +1839,11 @@ int main(void) {
   add(su, "detectors", test_detectors);
   add(su, "shared_ledger", test_shared_ledger);
   add(su, "torn_line", test_torn_ledger_line);
+  add(su, "torn_whole_event", test_torn_line_whole_event);
+  add(su, "unlocked_whole_lines", test_unlocked_catch_up_whole_lines);
+  add(su, "snapshot_same", test_snapshot_same_as_reload);
+  add(su, "snapshot_damaged", test_snapshot_damaged_ignored);
+  add(su, "snapshot_other_ledger", test_snapshot_other_ledger_ignored);
   add(su, "adapter_settles", test_adapter_settles);
   add(su, "adapter_undo", test_adapter_undoes_refusals);
   add(su, "adapter_person", test_adapter_person_rejected);
