@@ -140,10 +140,10 @@ static void truncate_segment(unsigned n, size_t len) {
   free(p);
 }
 
-/* Under load a writer anchors at most every 10 ms: after a pause, one more
+/* Under load a writer anchors at most every 50 ms: after a pause, one more
  * durable defer anchors everything before it. */
 static void settle_anchor(medshim_journal *j) {
-  usleep(15000);
+  usleep(60000);
   defer_range(j, "Z", 0, 1);
 }
 
@@ -382,7 +382,7 @@ START_TEST(test_anchor_one_torn_slot_falls_back) {
 END_TEST
 
 /* Inside the anchor's window (the last commits before a crash, within
- * 10 ms of the last anchor): a cut the journal may not see, the claim's
+ * 50 ms of the last anchor): a cut the journal may not see, the claim's
  * receipt does. */
 START_TEST(test_anchor_window_cut_caught_by_receipt) {
   int fds[2], status, rc;

@@ -676,7 +676,7 @@ START_TEST(test_journal_authentic_record_after_failure_is_damage) {
   if (pid == 0) {
     j = open_rw(0);
     defer_n(j, "V", 0, 6);
-    usleep(15000); /* past the anchor's 10 ms: the next commit anchors all */
+    usleep(60000); /* past the anchor's 50 ms: the next commit anchors all */
     defer_n(j, "W", 0, 1);
     _exit(0);
   }
