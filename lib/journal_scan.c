@@ -70,11 +70,12 @@ static int damage(medshim__jscan *s, medshim_damage kind, uint64_t segno,
 
 #define AT "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64 ": %s"
 
-/* After a failure at off in the last segment: does any well-formed,
- * authentic record with a later sequence follow? If so the failure is damage
- * in the middle of the data, not the torn end of a crashed write. */
-static int authentic_record_follows(medshim__jscan *s, reader *r,
-                                    const unsigned char key[32], uint64_t off) {
+/* The offset of the next authentic record after off in this segment whose
+ * sequence lies in [lo, hi], or 0 when there is none. Every record is at
+ * least JF_RECORD_OVERHEAD + 256 bytes (plaintext is padded to 256). */
+static uint64_t next_authentic(medshim__jscan *s, reader *r,
+                               const unsigned char key[32], uint64_t off,
+                               uint64_t lo, uint64_t hi) {
   for (uint64_t p = off + 1; p + JF_RECORD_OVERHEAD + 256 <= r->size; p++) {
     size_t avail;
     const unsigned char *h = reader_at(r, p, JF_RECORD_HEADER_BYTES, &avail);
@@ -87,34 +88,7 @@ static int authentic_record_follows(medshim__jscan *s, reader *r,
     seq = jf_get64(h + 8);
     if ((h[4] != JF_REC_CLAIM && h[4] != JF_REC_STATUS) || h[5] != JF_VERSION ||
         h[6] != 0 || h[7] != 0 || len < JF_RECORD_OVERHEAD + 256 ||
-        len > JF_RECORD_MAX || p + len > r->size || seq < s->next_seq ||
-        seq > s->next_seq + (1u << 24))
-      continue;
-    h = reader_at(r, p, len, &avail);
-    if (h == NULL)
-      return 0;
-    if (medshim__jrec_open(s->crypto, s->scratch, key, h, avail, 0, &rec) ==
-        JREC_OK)
-      return 1;
-  }
-  return 0;
-}
-
-/* Salvage: the offset of the next authentic record after off in this
- * segment (any sequence), or 0 when none. */
-static uint64_t next_authentic(medshim__jscan *s, reader *r,
-                               const unsigned char key[32], uint64_t off) {
-  for (uint64_t p = off + 1; p + JF_RECORD_OVERHEAD <= r->size; p++) {
-    size_t avail;
-    const unsigned char *h = reader_at(r, p, JF_RECORD_HEADER_BYTES, &avail);
-    uint32_t len;
-    medshim__jrec rec;
-    if (h == NULL || avail < JF_RECORD_HEADER_BYTES)
-      return 0;
-    len = jf_get32(h);
-    if ((h[4] != JF_REC_CLAIM && h[4] != JF_REC_STATUS) || h[5] != JF_VERSION ||
-        h[6] != 0 || h[7] != 0 || len < JF_RECORD_OVERHEAD ||
-        len > JF_RECORD_MAX || p + len > r->size)
+        len > JF_RECORD_MAX || p + len > r->size || seq < lo || seq > hi)
       continue;
     h = reader_at(r, p, len, &avail);
     if (h == NULL)
@@ -124,6 +98,15 @@ static uint64_t next_authentic(medshim__jscan *s, reader *r,
       return p;
   }
   return 0;
+}
+
+/* After a failure at off in the last (version 1) segment: does an
+ * authentic record with a later sequence follow? If so the failure is
+ * damage in the middle of the data, not the torn end of a crashed write. */
+static int authentic_record_follows(medshim__jscan *s, reader *r,
+                                    const unsigned char key[32], uint64_t off) {
+  return next_authentic(s, r, key, off, s->next_seq,
+                        s->next_seq + (1u << 24)) != 0;
 }
 
 static int all_zero(const unsigned char *p, size_t n) {
@@ -372,7 +355,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
         goto cleanup;
       /* Salvage: on at the next record that authenticates, if any */
       rc = MEDSHIM_OK;
-      if ((off = next_authentic(s, &r, seg->key, off)) == 0) {
+      if ((off = next_authentic(s, &r, seg->key, off, 0, UINT64_MAX)) == 0) {
         off = r.size;
         break;
       }
