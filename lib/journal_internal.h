@@ -113,9 +113,6 @@ enum medshim__jrec_fail medshim__jrec_open(medshim__jcrypto *c,
                                            size_t avail, int want_body,
                                            medshim__jrec *out);
 
-/* Segment file name for a number. */
-void medshim__segment_path(char *out, size_t size, const char *dir,
-                           uint64_t segno);
 /* Segment file path for a number, malloc'ed (NULL: out of memory). */
 char *medshim__segment_path_new(const char *dir, uint64_t segno);
 /* Segment file name (no directory) for a number. */

@@ -43,12 +43,6 @@ int medshim__segment_key(unsigned char out[32], const medshim__jkeys *k,
                        "medshim v1 segment records", ctx, sizeof ctx);
 }
 
-void medshim__segment_path(char *out, size_t size, const char *dir,
-                           uint64_t segno) {
-  medshim__fmt(out, size, "%s/" JF_SEGMENT_PREFIX "%016" PRIu64
-               JF_SEGMENT_SUFFIX, dir, segno);
-}
-
 char *medshim__segment_path_new(const char *dir, uint64_t segno) {
   char name[64];
   medshim__segment_name(name, sizeof name, segno);
