@@ -27,6 +27,8 @@ void msim_time_format(char out[20], int64_t t);
 /* "yyyyMMddHHmmss" of Unix s in +08:00; out needs 15 bytes. */
 void msim_time_compact(char out[15], int64_t t);
 int64_t msim_now_ms(void);
+/* write(2) all of buf, retrying on EINTR; -1 on failure. */
+int msim_write_all(int fd, const void *buf, size_t n);
 uint64_t msim_hash(const char *s);
 /* 1 when msgid is 30 chars: 12 letters/digits (== inst when given),
  * a valid yyyyMMddHHmmss, 4 digits. */

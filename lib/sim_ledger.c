@@ -200,19 +200,6 @@ void msim_ledger_end(medshim_sim *s) {
   (void)pthread_mutex_unlock(&s->mu);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Terminate a torn last line so the next event starts on its own line.
  * The torn bytes are then applied as every other reader will see them: a
  * line, damaged unless the writer died between its last '}' and the '\n'
@@ -226,7 +213,7 @@ static int seal_tail(medshim_sim *s) {
   if (fstat(s->fd, &sb) != 0 || (int64_t)sb.st_size <= s->off ||
       (torn = read_new(s, s->fd, (int64_t)sb.st_size, &n)) == NULL)
     return -1;
-  if (write_all(s->fd, "\n", 1) != 0) {
+  if (msim_write_all(s->fd, "\n", 1) != 0) {
     free(torn);
     return -1;
   }
@@ -247,7 +234,7 @@ int msim_ledger_append(medshim_sim *s, json_t *ev, int durable) {
       return -1;
     n = strlen(line);
     line[n] = '\n'; /* replaces the NUL: one write of a whole line */
-    if (seal_tail(s) != 0 || write_all(s->fd, line, n + 1) != 0 ||
+    if (seal_tail(s) != 0 || msim_write_all(s->fd, line, n + 1) != 0 ||
         (durable && fdatasync(s->fd) != 0))
       rc = -1;
     free(line);

@@ -540,19 +540,6 @@ out:
   return rc;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* The newest snapshot's offset and progress from its header alone (not
  * checked: only to tell whether another process wrote one lately). */
 static int peek_header(const char *path, int64_t *off, size_t *progress) {
@@ -619,7 +606,7 @@ int msim_snapshot_write(medshim_sim *s, int fd) {
   out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0)
     goto done;
-  rc = write_all(out, b.p, b.n);
+  rc = msim_write_all(out, b.p, b.n);
   if (close(out) != 0)
     rc = -1;
   out = -1;

@@ -1,6 +1,8 @@
 /* The simulator's edge conversions: yuan strings to integer fen and back
  * without floating point, platform datetimes in +08:00, msgid checks, and
  * a small string map for the ledger's indexes. */
+#include <unistd.h>
+#include <errno.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,4 +260,18 @@ void msim_map_free(msim_map *m) {
   free(m->keys);
   free(m->vals);
   memset(m, 0, sizeof *m);
+}
+
+int msim_write_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
 }
