@@ -56,6 +56,8 @@ int medshim__os_allocate(int fd, int64_t off, int64_t len);
 int medshim__os_rename_at(int dfd, const char *from, const char *to);
 int medshim__os_unlink_at(int dfd, const char *name);
 int medshim__os_mkdir(const char *path);           /* mode 0700 */
+/* Remove a file, or a directory when it is empty. */
+int medshim__os_remove(const char *path);
 int medshim__os_mkdir_at(int dfd, const char *name); /* mode 0700 */
 
 /* What the library needs to know of a file. */

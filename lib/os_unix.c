@@ -113,6 +113,8 @@ int medshim__os_unlink_at(int dfd, const char *name) {
 
 int medshim__os_mkdir(const char *path) { return mkdir(path, 0700); }
 
+int medshim__os_remove(const char *path) { return remove(path); }
+
 int medshim__os_mkdir_at(int dfd, const char *name) {
   return mkdirat(dfd, name, 0700);
 }

@@ -1,37 +1,60 @@
-/* Helpers shared by the Check suites. */
-#define _XOPEN_SOURCE 700
+/* Helpers shared by the Check suites. Files and directories go through
+ * the library's platform layer (os.h), so that the suites that need no
+ * processes run on Windows as well. */
 #include <check.h>
-#include <fcntl.h>
-#include <ftw.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "journal_format_internal.h"
+#include "os.h"
 #include "testutil.h"
 
 char *tu_tempdir(void) {
+  static unsigned long counter;
   const char *base = getenv("TMPDIR");
   char *p = malloc(4096);
   ck_assert_ptr_nonnull(p);
-  snprintf(p, 4096, "%s/medshim-test-XXXXXX", base ? base : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(p));
-  return p;
+  if (base == NULL)
+    base = getenv("TEMP");
+  for (int tries = 0; tries < 100; tries++) {
+    unsigned long long r =
+        (unsigned long long)medshim__os_mono_ns() ^ ((unsigned long long)rand() << 20);
+    snprintf(p, 4096, "%s/medshim-test-%lx-%llx", base ? base : "/tmp",
+             ++counter, r & 0xffffffffffull);
+    if (medshim__os_mkdir(p) == 0)
+      return p;
+    ck_assert_msg(errno == EEXIST, "cannot make a directory under %s",
+                  base ? base : "/tmp");
+  }
+  ck_abort_msg("no fresh temporary directory");
+  return NULL;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
+typedef struct rm_walk {
+  const char *dir;
+} rm_walk;
+
+static int rm_entry(const char *name, void *payload) {
+  rm_walk *w = payload;
+  char *p = medshim__os_path_join(w->dir, name);
+  if (p != NULL) {
+    tu_rmtree(p);
+    free(p);
+  }
+  return 0;
 }
 
 void tu_rmtree(const char *path) {
-  if (path != NULL)
-    (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  medshim__os_finfo st;
+  if (path == NULL || medshim__os_lstat(path, &st) != 0)
+    return;
+  if (st.is_dir) {
+    rm_walk w = {path};
+    (void)medshim__os_list_dir(path, rm_entry, &w);
+  }
+  (void)medshim__os_remove(path);
 }
 
 char *tu_path(const char *dir, const char *name) {
@@ -47,10 +70,12 @@ void tu_write_key(const char *path, unsigned char seed) {
   int fd;
   for (size_t i = 0; i < sizeof key; i++)
     key[i] = (unsigned char)(seed * 31 + i * 7 + 1);
-  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  (void)medshim__os_remove(path);
+  fd = medshim__os_open(path, MEDSHIM__OS_WRITE | MEDSHIM__OS_CREATE);
   ck_assert_int_ge(fd, 0);
-  ck_assert_int_eq(write(fd, key, sizeof key), (ssize_t)sizeof key);
-  close(fd);
+  ck_assert_int_eq(medshim__os_write(fd, key, sizeof key), (long long)sizeof key);
+  ck_assert_int_eq(medshim__os_make_private(fd), 0);
+  medshim__os_close(fd);
 }
 
 medshim_claim *tu_claim(const char *prefix, int i) {

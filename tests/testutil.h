@@ -8,7 +8,7 @@
 
 #include "medshim/medshim.h"
 
-/* mkdtemp under $TMPDIR or /tmp; returns a malloc'ed path. */
+/* A fresh directory under $TMPDIR ($TEMP, /tmp); a malloc'ed path. */
 char *tu_tempdir(void);
 /* rm -rf path (no-op for NULL). */
 void tu_rmtree(const char *path);
