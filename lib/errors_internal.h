@@ -7,23 +7,28 @@
 
 #include "medshim/errors.h"
 
+/* printf-like functions, checked by the compiler: mingw-w64 prints with
+ * its own C99 printf (__USE_MINGW_ANSI_STDIO), whose archetype there is
+ * gnu_printf, not the msvcrt one that "printf" names. */
+#if defined(__MINGW32__)
+#define MEDSHIM__PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__)
+#define MEDSHIM__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define MEDSHIM__PRINTF(fmt, args)
+#endif
+
 /* Fill err (which may be NULL) and return code, so callers can write
  * `return medshim__error_set(err, MEDSHIM_EINVAL, "total_fen", "...")`. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
+MEDSHIM__PRINTF(4, 5)
 int medshim__error_set(medshim_error *err, int code, const char *where,
                        const char *fmt, ...);
 
 /* Format into a fixed buffer, truncating safely: a cut lands on a UTF-8
  * character boundary (paths and messages may be Chinese). */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
+MEDSHIM__PRINTF(3, 4)
 void medshim__fmt(char *buf, size_t size, const char *fmt, ...);
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 0)))
-#endif
+MEDSHIM__PRINTF(3, 0)
 void medshim__vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "errors_internal.h"
 #include "medshim/flat.h"
 
 typedef enum flat_kind { FLAT_SCHEDULES = 1, FLAT_JOURNAL = 2 } flat_kind;
@@ -21,9 +22,7 @@ void *medshim__flat_take(flat_kind kind, int32_t handle);
 
 /* Set this thread's error and return code. where may be NULL or "";
  * line 0: none. The text must not hold personal data. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
+MEDSHIM__PRINTF(4, 5)
 int medshim__flat_fail(int code, const char *where, long line, const char *fmt,
                        ...);
 /* This thread's last error code. */

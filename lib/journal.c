@@ -39,9 +39,7 @@ const char *medshim_journal_errmsg(const medshim_journal *j) {
  * is poisoned, the text of the failure that poisoned it stays: a later
  * MEDSHIM_EPOISONED keeps reporting the first cause (a full disk, and which
  * file), not a generic "handle unusable". */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
+MEDSHIM__PRINTF(3, 4)
 static int fail(medshim_journal *j, int code, const char *fmt, ...) {
   va_list ap;
   if (j->poisoned && code == MEDSHIM_EPOISONED && j->errmsg_is_cause)

@@ -34,9 +34,7 @@ typedef struct ctx {
   char path[MEDSHIM_ERROR_WHERE_MAX];
 } ctx;
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
+MEDSHIM__PRINTF(3, 4)
 static int bad(ctx *c, const char *what, const char *fmt, ...) {
   char text[MEDSHIM_ERROR_TEXT_MAX];
   va_list ap;
