@@ -50,10 +50,16 @@ static void teardown(void) {
   free(schedule);
 }
 
+/* Built with jansson: a Windows path's backslashes must be escaped. */
 static char *jopts(const char *mode) {
-  static char o[1024];
-  snprintf(o, sizeof o, "{\"key_file\":\"%s\",\"create\":true,\"mode\":\"%s\"}",
-           keyfile, mode);
+  static char o[4096];
+  json_t *v = json_pack("{s:s,s:b,s:s}", "key_file", keyfile, "create", 1,
+                        "mode", mode);
+  char *text = json_dumps(v, JSON_COMPACT);
+  ck_assert_ptr_nonnull(text);
+  snprintf(o, sizeof o, "%s", text);
+  free(text);
+  json_decref(v);
   return o;
 }
 
@@ -482,8 +488,9 @@ START_TEST(test_flat_cashier_flow_and_replay) {
   ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
 
   /* verify */
-  char vo[1024];
-  snprintf(vo, sizeof vo, "{\"key_file\":\"%s\"}", keyfile);
+  json_t *vj = json_pack("{s:s}", "key_file", keyfile);
+  char *vo = json_dumps(vj, JSON_COMPACT);
+  json_decref(vj);
   ck_assert_int_eq(medshim_flat_verify(jdir, vo, buf, sizeof buf, &need), MEDSHIM_OK);
   r = parsed();
   ck_assert(json_is_true(json_object_get(r, "intact")));
@@ -491,6 +498,7 @@ START_TEST(test_flat_cashier_flow_and_replay) {
   json_decref(r);
   ck_assert_int_eq(medshim_flat_verify(jdir, "{}", buf, sizeof buf, &need), MEDSHIM_EINVAL);
   ck_assert_int_ne(medshim_flat_verify("/nonexistent", vo, buf, sizeof buf, &need), MEDSHIM_OK);
+  free(vo);
 
   /* a read-only handle lists but does not defer */
   ck_assert_int_eq(medshim_flat_journal_open(jdir, jopts("readonly"), &j), MEDSHIM_OK);

@@ -243,6 +243,14 @@ START_TEST(test_schedule_amendments) {
 }
 END_TEST
 
+static char *copy_mem(const char *data, long n) {
+  char *out = malloc((size_t)n + 1);
+  ck_assert_ptr_nonnull(out);
+  memcpy(out, data, (size_t)n);
+  out[n] = '\0';
+  return out;
+}
+
 static void make_keys(char **priv, char **pub) {
   EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
   BIO *a = BIO_new(BIO_s_mem()), *b = BIO_new(BIO_s_mem());
@@ -252,9 +260,9 @@ static void make_keys(char **priv, char **pub) {
   PEM_write_bio_PrivateKey(a, k, NULL, NULL, 0, NULL, NULL);
   PEM_write_bio_PUBKEY(b, k);
   n = BIO_get_mem_data(a, &data);
-  *priv = strndup(data, (size_t)n);
+  *priv = copy_mem(data, n);
   n = BIO_get_mem_data(b, &data);
-  *pub = strndup(data, (size_t)n);
+  *pub = copy_mem(data, n);
   BIO_free(a);
   BIO_free(b);
   EVP_PKEY_free(k);
