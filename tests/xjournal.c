@@ -6,12 +6,29 @@
  *        xjournal check DIR N S    verify; N claims, S of them settled,
  *                                  every field as written
  *        xjournal replay DIR N     settle every claim in process
+ *        xjournal crash DIR N K    start `xjournal ack DIR N` (defer N
+ *                                  claims, print each visit_id once
+ *                                  acknowledged), end it the hard way
+ *                                  after K acknowledgements
+ *                                  (TerminateProcess on Windows, SIGKILL
+ *                                  elsewhere), then require every
+ *                                  acknowledged claim in the journal
  * The key is fixed (test equipment). Exit 0 when all holds, 1 with a
  * message naming what does not. */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L /* fdopen, kill */
+#endif
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "medshim/medshim.h"
 
@@ -199,7 +216,145 @@ static int do_replay(const char *dir, int n) {
   return 0;
 }
 
+static int do_ack(const char *dir, int n) {
+  medshim_journal_options o = options(MEDSHIM_JOURNAL_CREATE);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  memset(&err, 0, sizeof err);
+  if (medshim_journal_open(&j, dir, &o, &err) != MEDSHIM_OK)
+    return fail("open", &err);
+  for (int i = 0; i < n; i++) {
+    medshim_claim *c = claim(i);
+    int rc = medshim_journal_defer(j, c, NULL);
+    medshim_claim_free(c);
+    if (rc != MEDSHIM_OK)
+      return 1;
+    printf("X-%05d\n", i); /* acknowledged: on disk */
+    fflush(stdout);
+  }
+  medshim_journal_close(j);
+  return 0;
+}
+
+/* The child's acknowledgements, read line by line up to k of them; the
+ * child is then ended without warning. */
+typedef struct acks {
+  char (*ids)[16];
+  int n;
+} acks;
+
+static void keep(acks *a, const char *line) {
+  size_t len = strcspn(line, "\r\n");
+  if (len > 0 && len < sizeof a->ids[0]) {
+    memcpy(a->ids[a->n], line, len);
+    a->ids[a->n][len] = '\0';
+    a->n++;
+  }
+}
+
+#ifdef _WIN32
+static int run_and_end(const char *self, const char *dir, int n, int k,
+                       acks *a) {
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  HANDLE rd, wr;
+  char cmd[8192], buf[4096], line[64];
+  size_t used = 0;
+  DWORD got;
+  if (!CreatePipe(&rd, &wr, &sa, 0) ||
+      !SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0))
+    return fail("CreatePipe", NULL);
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdOutput = wr;
+  si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+  si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+  snprintf(cmd, sizeof cmd, "\"%s\" ack \"%s\" %d", self, dir, n);
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
+    return fail("CreateProcess", NULL);
+  CloseHandle(wr);
+  while (a->n < k && ReadFile(rd, buf, sizeof buf, &got, NULL) && got > 0)
+    for (DWORD i = 0; i < got && a->n < k; i++) {
+      if (buf[i] == '\n' || used == sizeof line - 1) {
+        line[used] = '\0';
+        keep(a, line);
+        used = 0;
+      } else {
+        line[used++] = buf[i];
+      }
+    }
+  TerminateProcess(pi.hProcess, 9);
+  WaitForSingleObject(pi.hProcess, INFINITE);
+  CloseHandle(pi.hProcess);
+  CloseHandle(pi.hThread);
+  CloseHandle(rd);
+  return 0;
+}
+#else
+static int run_and_end(const char *self, const char *dir, int n, int k,
+                       acks *a) {
+  int p[2];
+  pid_t pid;
+  FILE *f;
+  char line[64], count[16];
+  if (pipe(p) != 0)
+    return fail("pipe", NULL);
+  snprintf(count, sizeof count, "%d", n);
+  if ((pid = fork()) == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    close(p[1]);
+    execl(self, self, "ack", dir, count, (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  f = fdopen(p[0], "r");
+  while (a->n < k && f != NULL && fgets(line, sizeof line, f) != NULL)
+    keep(a, line);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  if (f != NULL)
+    fclose(f);
+  return 0;
+}
+#endif
+
+static int do_crash(const char *self, const char *dir, int n, int k) {
+  medshim_journal_options o = options(0);
+  medshim_journal *j = NULL;
+  medshim_error err;
+  acks a;
+  int missing = 0;
+  a.ids = calloc((size_t)k, sizeof *a.ids);
+  a.n = 0;
+  if (a.ids == NULL || run_and_end(self, dir, n, k, &a) != 0)
+    return 1;
+  memset(&err, 0, sizeof err);
+  if (medshim_journal_open(&j, dir, &o, &err) != MEDSHIM_OK)
+    return fail("open after the crash", &err);
+  for (int i = 0; i < a.n; i++) {
+    medshim_claim_status st;
+    if (medshim_journal_get(NULL, &st, j, a.ids[i]) != MEDSHIM_OK) {
+      fprintf(stderr, "xjournal: %s was acknowledged and is gone\n",
+              a.ids[i]);
+      missing++;
+    }
+  }
+  printf("xjournal crash: %d acknowledged before the writer was ended, %d "
+         "missing, %zu in the journal\n",
+         a.n, missing, medshim_journal_count(j));
+  medshim_journal_close(j);
+  free(a.ids);
+  return missing == 0 && a.n == k ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 4 && strcmp(argv[1], "ack") == 0)
+    return do_ack(argv[2], atoi(argv[3]));
+  if (argc >= 5 && strcmp(argv[1], "crash") == 0)
+    return do_crash(argv[0], argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc >= 4 && strcmp(argv[1], "write") == 0)
     return do_write(argv[2], atoi(argv[3]));
   if (argc >= 5 && strcmp(argv[1], "check") == 0)
@@ -207,6 +362,6 @@ int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "replay") == 0)
     return do_replay(argv[2], atoi(argv[3]));
   fprintf(stderr, "usage: xjournal write DIR N | check DIR N SETTLED | "
-                  "replay DIR N\n");
+                  "replay DIR N | crash DIR N K | ack DIR N\n");
   return 64;
 }
