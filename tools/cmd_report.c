@@ -283,9 +283,8 @@ static void report_free(report *r) {
 }
 
 static void money(char *out, size_t size, int64_t fen) {
-  int64_t a = fen < 0 ? -fen : fen;
-  snprintf(out, size, "%s%lld.%02lld", fen < 0 ? "-" : "", (long long)(a / 100),
-           (long long)(a % 100));
+  if (medshim_fen_to_yuan(out, size, fen) != MEDSHIM_OK && size > 0)
+    out[0] = '\0';
 }
 
 int cli_cmd_report(int argc, char **argv) {

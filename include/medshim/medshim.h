@@ -14,6 +14,7 @@
 #include "medshim/journal.h"
 #include "medshim/schedule.h"
 #include "medshim/text.h"
+#include "medshim/money.h"
 #include "medshim/replay.h"
 #include "medshim/flat.h"
 
