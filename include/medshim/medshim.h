@@ -15,6 +15,7 @@
 #include "medshim/schedule.h"
 #include "medshim/text.h"
 #include "medshim/money.h"
+#include "medshim/mask.h"
 #include "medshim/replay.h"
 #include "medshim/flat.h"
 
