@@ -145,17 +145,17 @@ static const char *const pieces[TEXT_PIECES][LANGS] = {
  * (invoices, fee list, discharge summary, card, bank card). */
 static const char *const materials[4][LANGS] = {
     /* hospital */
-    {"invoice (incl. e-invoice); fee list; this receipt; insurance card, "
+    {"invoice (incl. e-invoice); fee list; the receipt; insurance card, "
      "e-voucher or ID card; bank card",
-     "发票（含电子发票）；费用清单；本收据；社保卡、医保电子凭证或身份证；银行卡"},
+     "发票（含电子发票）；费用清单；收据；社保卡、医保电子凭证或身份证；银行卡"},
     /* agency, out-patient and pharmacy */
-    {"invoices (incl. e-invoices); fee list; this receipt; insurance card, "
+    {"invoices (incl. e-invoices); fee list; the receipt; insurance card, "
      "e-voucher or ID card; bank card",
-     "发票（含电子发票）；费用清单；本收据；社保卡、医保电子凭证或身份证；银行卡"},
+     "发票（含电子发票）；费用清单；收据；社保卡、医保电子凭证或身份证；银行卡"},
     /* agency, in-patient */
-    {"invoices; fee list; discharge summary; this receipt; insurance card; "
+    {"invoices; fee list; discharge summary; the receipt; insurance card; "
      "bank card",
-     "发票；费用清单；出院小结；本收据；社保卡；银行卡"},
+     "发票；费用清单；出院小结；收据；社保卡；银行卡"},
     /* nothing re-settled: proof of payment only */
     {"invoice; fee list", "发票；费用清单"},
 };

@@ -77,7 +77,7 @@ START_TEST(test_text_planned_stop_hospital) {
     HASNT(t, "经办机构");
     HAS(t, "发票（含电子发票）");
     HAS(t, "费用清单");
-    HAS(t, "本收据");
+    HAS(t, "收据；");
   }
   HAS(r, "全额垫付");
   HAS(e, "re-settlement at this hospital, from 2022-03-15 until 2022-12-31 (last day)");
@@ -124,7 +124,7 @@ START_TEST(test_text_no_resettlement_and_open_ended) {
   HASNT(c, "本院重新结算");
   HASNT(c, "经办机构");
   HAS(r, "发票；费用清单");
-  HASNT(r, "本收据"); /* nothing to bring anywhere */
+  HASNT(r, "收据"); /* nothing to bring anywhere */
   medshim_free(c);
   medshim_free(r);
   /* Wuhan: in-patients re-entered at the same hospital from go-live, no
@@ -162,7 +162,7 @@ START_TEST(test_text_degraded_and_breaker) {
   HAS(c, "连续失败");
   HAS(c, "全额收费");
   HAS(r, "医保平台恢复后，本院重新结算");
-  HAS(r, "本收据");
+  HAS(r, "收据；");
   HASNT(r, "含当日"); /* no deadline: none is made up */
   medshim_free(c);
   medshim_free(r);
