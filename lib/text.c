@@ -104,15 +104,16 @@ static void expand(sbuf *b, const char *tpl, const blanks *k) {
 }
 
 /* A deadline (exclusive instant) as people read it in this language:
- * "2022-12-31 (last day)", "2021-12-22 17:00前". */
+ * "2022-12-31 (last day)", "2021-12-22 17:00前". Sets into->oom when it
+ * could not be made: a text without its deadline must not pass as whole. */
 static void deadline_text(char *out, size_t size, int64_t until,
-                          medshim_lang lang) {
+                          medshim_lang lang, sbuf *into) {
   char day[MEDSHIM_DAY_TEXT];
   sbuf b = {NULL, 0, 0, 0};
   blanks k = {NULL, NULL, day, NULL};
   out[0] = '\0';
   if (medshim_format_last_day(day, until) != MEDSHIM_OK)
-    return;
+    return; /* a year past 9999: no day to show */
   if (strlen(day) > 10) {
     /* "YYYY-MM-DD before HH:MM" */
     k.time = day + strlen(day) - 5;
@@ -121,8 +122,10 @@ static void deadline_text(char *out, size_t size, int64_t until,
   } else {
     expand(&b, medshim__text_piece(TEXT_LAST_DAY, lang), &k);
   }
-  if (b.p != NULL && b.len < size)
+  if (!b.oom && b.p != NULL && b.len < size)
     memcpy(out, b.p, b.len + 1);
+  else
+    into->oom = 1;
   free(b.p);
 }
 
@@ -195,15 +198,22 @@ int medshim_decision_text(char **out, const medshim_decision *d, int service,
       (headline = medshim__text_headline(d->code, kind, lang)) == NULL)
     return MEDSHIM_EINVAL;
   from[0] = until[0] = '\0';
+  if (service > MEDSHIM_SERVICE_MATERNITY && d->code == MEDSHIM_REASON_DEGRADED)
+    headline = medshim__text_piece(TEXT_SERVICE_RESUMING, lang);
   sentence(&b, headline, &k, lang);
 
   route = route_of(d, kind, &materials, &mroute);
+  if (service > MEDSHIM_SERVICE_MATERNITY) {
+    /* an agency service (enrollment, filing...) has no money to give back */
+    route = TEXT_ROUTES;
+    materials = 0;
+  }
   if (route == TEXT_ROUTE_HOSPITAL_WINDOW || route == TEXT_ROUTE_HOSPITAL_FROM ||
       route == TEXT_ROUTE_AGENCY_WINDOW || route == TEXT_ROUTE_AGENCY_FROM) {
     if (medshim_format_day(from, d->replay.from) != MEDSHIM_OK)
       from[0] = '\0';
     if (d->replay.until != 0)
-      deadline_text(until, sizeof until, d->replay.until, lang);
+      deadline_text(until, sizeof until, d->replay.until, lang, &b);
   }
   if (route == TEXT_ROUTE_HOSPITAL_IF_FAILED) {
     /* continues the receipt's headline, which ends with a colon */
@@ -217,13 +227,12 @@ int medshim_decision_text(char **out, const medshim_decision *d, int service,
     sentence(&b, medshim__text_piece(TEXT_RESUMES, lang), &k, lang);
   }
 
-  if (materials && service <= MEDSHIM_SERVICE_MATERNITY) {
+  if (materials) {
     const char *m = medshim_materials_text(service, mroute, lang);
-    sentence(&b,
-             medshim__text_piece(kind == MEDSHIM_TEXT_CASHIER ? TEXT_KEEP_CASHIER
-                                                               : TEXT_KEEP_RECEIPT,
-                                 lang),
-             &k, lang);
+    text_piece keep = mroute == MEDSHIM_ROUTE_NONE ? TEXT_KEEP_PROOF
+                      : kind == MEDSHIM_TEXT_CASHIER  ? TEXT_KEEP_CASHIER
+                                                      : TEXT_KEEP_RECEIPT;
+    sentence(&b, medshim__text_piece(keep, lang), &k, lang);
     put(&b, m, strlen(m));
     put(&b, medshim__text_piece(TEXT_END, lang),
         strlen(medshim__text_piece(TEXT_END, lang)));
@@ -238,7 +247,7 @@ int medshim_decision_text(char **out, const medshim_decision *d, int service,
      * patient's receipt's */
     if (p == TEXT_ADMIT_SELF_PAY && kind == MEDSHIM_TEXT_RECEIPT)
       continue;
-    deadline_text(day, sizeof day, d->advice[i].at, lang);
+    deadline_text(day, sizeof day, d->advice[i].at, lang, &b);
     sentence(&b, medshim__text_piece(p, lang), &a, lang);
   }
 

@@ -24,10 +24,12 @@ typedef enum text_route {
 typedef enum text_piece {
   TEXT_KEEP_CASHIER,    /* before the materials, for the cashier */
   TEXT_KEEP_RECEIPT,    /* before the materials, for the patient */
+  TEXT_KEEP_PROOF,      /* before the proof of payment, nothing to claim */
   TEXT_END,             /* the full stop after the materials */
   TEXT_SETTLE_BEFORE,   /* settle_before advice, {day} */
   TEXT_ADMIT_SELF_PAY,  /* admit_self_pay advice, {day} */
   TEXT_RESUMES,         /* a suspended service resumes, {from} */
+  TEXT_SERVICE_RESUMING, /* an agency service in a degraded phase */
   TEXT_SEPARATOR,       /* between sentences */
   TEXT_LAST_DAY,        /* a midnight deadline: {day}, its last day */
   TEXT_BEFORE_TIME,     /* a deadline inside a day: {day} and {time} */

@@ -123,6 +123,7 @@ static const char *const pieces[TEXT_PIECES][LANGS] = {
     [TEXT_KEEP_CASHIER] = {"Tell the patient to keep and bring: ",
                            "请提醒患者保管并携带："},
     [TEXT_KEEP_RECEIPT] = {"Keep and bring: ", "请保管并携带："},
+    [TEXT_KEEP_PROOF] = {"Keep as proof of payment: ", "请保管好付费凭证："},
     [TEXT_END] = {".", "。"},
     [TEXT_SETTLE_BEFORE] =
         {"Before the stop, settle by {day}: in-patients who can leave are "
@@ -135,6 +136,10 @@ static const char *const pieces[TEXT_PIECES][LANGS] = {
          "预计跨越停机期的新入院患者可按自费入院，截至{day}；系统上线后转为医保住院。"},
     [TEXT_RESUMES] = {"It is expected to resume from {from}.",
                       "预计自{from}起恢复办理。"},
+    [TEXT_SERVICE_RESUMING] =
+        {"This service is resuming gradually after the medical-insurance "
+         "system cutover and may not be available yet.",
+         "医保系统切换后，该业务逐步恢复办理，暂时可能无法办理。"},
     [TEXT_SEPARATOR] = {" ", ""},
     [TEXT_LAST_DAY] = {"{day} (last day)", "{day}（含当日）"},
     [TEXT_BEFORE_TIME] = {"{day} before {time}", "{day} {time}前"},

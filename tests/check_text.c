@@ -123,7 +123,8 @@ START_TEST(test_text_no_resettlement_and_open_ended) {
   HAS(r, "不再补结算");
   HASNT(c, "本院重新结算");
   HASNT(c, "经办机构");
-  HAS(r, "发票；费用清单");
+  HAS(r, "请保管好付费凭证：发票；费用清单。");
+  HASNT(r, "携带");
   HASNT(r, "收据"); /* nothing to bring anywhere */
   medshim_free(c);
   medshim_free(r);
@@ -216,6 +217,15 @@ START_TEST(test_text_advice_online_and_suspended) {
   c = text(&d, MEDSHIM_SCHED_ENROLLMENT, MEDSHIM_TEXT_CASHIER, MEDSHIM_LANG_ZH);
   HAS(c, "暂停办理");
   HAS(c, "预计自2021-12-31 23:00起恢复办理");
+  medshim_free(c);
+  /* ... then resumes gradually: no money to give back for enrollment */
+  d = decide(MEDSHIM_SCHED_ENROLLMENT, "420102", NULL, "2022-01-02T10:00",
+             MEDSHIM_REASON_DEGRADED);
+  c = text(&d, MEDSHIM_SCHED_ENROLLMENT, MEDSHIM_TEXT_RECEIPT, MEDSHIM_LANG_ZH);
+  HAS(c, "该业务逐步恢复办理");
+  HASNT(c, "重新结算");
+  HASNT(c, "：");
+  HASNT(c, "携带");
   medshim_free(c);
 }
 END_TEST
