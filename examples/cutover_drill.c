@@ -298,7 +298,7 @@ int main(int argc, char **argv) {
       int64_t total = svc == MEDSHIM_SERVICE_INPATIENT ? 300000 + next() % 900000
                       : svc == MEDSHIM_SERVICE_PHARMACY ? 3000 + next() % 30000
                                                         : 5000 + next() % 60000;
-      medshim_decision dec;
+      medshim_decision dec = MEDSHIM_DECISION_INIT;
       int defer = 0;
       visit_no++;
       total_visits++;

@@ -71,7 +71,7 @@ static int svc(const char *name) {
 
 static medshim_decision decide(const medshim_schedule_set *set, const char *service,
                                const char *ins, const char *trt, const char *at) {
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   ck_assert_int_eq(medshim_schedule_decide(&d, set, svc(service), ins, trt, T(at)),
                    MEDSHIM_OK);
   return d;
@@ -86,7 +86,7 @@ static medshim_decision decide(const medshim_schedule_set *set, const char *serv
 
 START_TEST(test_schedule_hangzhou_transitions) {
   medshim_schedule_set *set = load_all();
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   EXPECT(set, "outpatient", "330102", NULL, "2022-02-09T23:59", MEDSHIM_ONLINE);
   EXPECT(set, "outpatient", "330102", NULL, "2022-02-10T00:00", MEDSHIM_DEFER);
   EXPECT(set, "outpatient", "330102", NULL, "2022-02-10T00:01", MEDSHIM_DEFER);
@@ -127,7 +127,7 @@ END_TEST
 
 START_TEST(test_schedule_wuhan_ningxia_beijing_shanxi) {
   medshim_schedule_set *set = load_all();
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   /* Wuhan: staged by service */
   EXPECT(set, "enrollment", "420102", NULL, "2021-12-14T17:29", MEDSHIM_ONLINE);
   EXPECT(set, "enrollment", "420102", NULL, "2021-12-14T17:30", MEDSHIM_DEFER);
@@ -505,7 +505,7 @@ START_TEST(test_schedule_route_none_and_unchecked_signature) {
   medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
   medshim_schedule_set *set = NULL;
   medshim_error err;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, &err), MEDSHIM_OK);
   /* a signature nobody can check: loaded as unsigned, and said so */
   ck_assert_int_eq(medshim_schedule_set_load_json(set, "cash.json", cash,
@@ -540,7 +540,7 @@ START_TEST(test_schedule_circuit_breaker) {
   medshim_schedule_set *set = NULL;
   medshim_error err;
   int64_t t0 = T("2023-03-01T09:00");
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   o.breaker_threshold = 3;
   o.breaker_open_seconds = 60;
   ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
@@ -647,7 +647,7 @@ typedef struct race {
 static void *race_decide(void *arg) {
   race *r = arg;
   for (int i = 0; i < 2000; i++) {
-    medshim_decision d;
+    medshim_decision d = MEDSHIM_DECISION_INIT;
     ck_assert_int_eq(medshim_schedule_decide(&d, r->set, MEDSHIM_SERVICE_INPATIENT,
                                              "640104", "640104", r->at),
                      MEDSHIM_OK);
@@ -914,7 +914,7 @@ START_TEST(test_schedule_matches_reference) {
   int checked = 0, changes = 0, replays = 0, advised = 0;
   ref_load();
   for (int i = 0; i < 20000; i++) {
-    medshim_decision d;
+    medshim_decision d = MEDSHIM_DECISION_INIT;
     const char *a, *b;
     int s;
     int64_t t;
@@ -1001,7 +1001,7 @@ START_TEST(test_schedule_every_transition_of_every_notice) {
       for (int edge = 0; edge < 2; edge++) {
         int64_t b = edge ? x->until : x->from;
         for (int64_t off = -60; off <= 60; off += 60) {
-          medshim_decision d;
+          medshim_decision d = MEDSHIM_DECISION_INIT;
           ck_assert_int_eq(medshim_schedule_decide(&d, set, svcn, region, NULL,
                                                    b + off),
                            MEDSHIM_OK);
@@ -1131,7 +1131,7 @@ END_TEST
 START_TEST(test_schedule_replay_window_and_bad_input) {
   medshim_schedule_set *set = load_all();
   medshim_replay_window w;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_OUTPATIENT,
                                                   "330102", "330106",
                                                   T("2022-02-12T10:00")),
