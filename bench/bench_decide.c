@@ -150,7 +150,7 @@ static visit *make_visits(size_t n, const int *codes, int ncodes, int64_t lo,
 
 static void run(const char *label, medshim_schedule_set *set, visit *v,
                 size_t n, int with_linear) {
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   struct mallinfo2 before, after;
   double t, ns, lin_ns = 0;
   volatile int sink = 0;

@@ -57,7 +57,8 @@ static medshim_claim *visit_claim(int n, medshim_service svc, int64_t at,
                                   int64_t total) {
   medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
   medshim_claim *c = NULL;
-  char id[32], psn[32], idno[32], name[16], inv[32], detail[256];
+  char id[32], psn[32], idno[32], name[16], inv[32], detail[256],
+      amount[MEDSHIM_YUAN_TEXT];
   int s = n % 10;
   snprintf(id, sizeof id, "%s%07d", svc == MEDSHIM_SERVICE_INPATIENT ? "ZY"
                                     : svc == MEDSHIM_SERVICE_PHARMACY ? "YD" : "MZ", n);
@@ -65,10 +66,11 @@ static medshim_claim *visit_claim(int n, medshim_service svc, int64_t at,
   snprintf(idno, sizeof idno, "3301021980%08d", n % 7000);
   snprintf(name, sizeof name, "%.3s某", SURNAMES + 3 * s);
   snprintf(inv, sizeof inv, "E3301%08d", n);
+  medshim_fen_to_yuan(amount, sizeof amount, total);
   snprintf(detail, sizeof detail,
            "{\"items\":[{\"feedetl_sn\":\"1\",\"med_list_codg\":\"XA01BCX%03d\","
-           "\"det_item_fee_sumamt\":\"%lld.%02lld\",\"cnt\":\"1\"}],\"med_type\":\"%s\"}",
-           n % 1000, (long long)(total / 100), (long long)(total % 100),
+           "\"det_item_fee_sumamt\":\"%s\",\"cnt\":\"1\"}],\"med_type\":\"%s\"}",
+           n % 1000, amount,
            svc == MEDSHIM_SERVICE_INPATIENT ? "21" : svc == MEDSHIM_SERVICE_PHARMACY ? "41" : "11");
   f.visit_id = id;
   f.service = svc;
@@ -115,8 +117,11 @@ static int count_states(const medshim_claim *c, const medshim_claim_status *st,
   return 0;
 }
 
+/* A negative total (more refunded than collected) must read "-0.05", not
+ * "0.-5": the library's exact helper. */
 static void money(char *out, size_t size, int64_t fen) {
-  snprintf(out, size, "%lld.%02lld", (long long)(fen / 100), (long long)(fen % 100));
+  if (medshim_fen_to_yuan(out, size, fen) != MEDSHIM_OK && size > 0)
+    out[0] = '\0';
 }
 
 static int write_html(const char *path, const day_stats *days) {
@@ -293,7 +298,7 @@ int main(int argc, char **argv) {
       int64_t total = svc == MEDSHIM_SERVICE_INPATIENT ? 300000 + next() % 900000
                       : svc == MEDSHIM_SERVICE_PHARMACY ? 3000 + next() % 30000
                                                         : 5000 + next() % 60000;
-      medshim_decision dec;
+      medshim_decision dec = MEDSHIM_DECISION_INIT;
       int defer = 0;
       visit_no++;
       total_visits++;

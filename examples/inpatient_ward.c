@@ -17,7 +17,7 @@ int main(int argc, char **argv) {
     return 64;
   }
   for (int i = 0; i < 3; i++) {
-    medshim_decision d;
+    medshim_decision d = MEDSHIM_DECISION_INIT;
     medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_INPATIENT, "330102", NULL,
                             moments[i]);
     printf("at %lld: %s\n", (long long)moments[i], medshim_verdict_name(d.decision));

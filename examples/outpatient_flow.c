@@ -17,8 +17,9 @@ int main(int argc, char **argv) {
   medshim_schedule_set *set = NULL;
   medshim_journal_options jo = MEDSHIM_JOURNAL_OPTIONS_INIT;
   medshim_journal *journal = NULL;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   medshim_error err;
+  char yuan[MEDSHIM_YUAN_TEXT], *receipt = NULL;
   const char *visit = "{\"visit_id\":\"MZ20220211-0042\",\"service\":\"outpatient\","
                       "\"insured_admdvs\":\"330102\",\"treated_admdvs\":\"330106\","
                       "\"visit_time\":\"2022-02-11T09:30\",\"total_fen\":23850,"
@@ -56,12 +57,17 @@ int main(int argc, char **argv) {
     fprintf(stderr, "not journaled: %s\n", medshim_journal_errmsg(journal));
     goto done;
   }
-  printf("cashier: collect %lld.%02lld yuan in full; the visit is journaled "
-         "and will be re-settled", (long long)(medshim_claim_total_fen(claim) / 100),
-         (long long)(medshim_claim_total_fen(claim) % 100));
+  medshim_fen_to_yuan(yuan, sizeof yuan, medshim_claim_total_fen(claim));
+  printf("cashier: collect %s yuan in full; the visit is journaled "
+         "and will be re-settled", yuan);
   if (d.has_replay)
     printf(" (%s route)", medshim_route_name(d.replay.route));
   printf(".\n");
+  /* what the patient's receipt says: where and from when, the last day */
+  if (medshim_decision_text(&receipt, &d, MEDSHIM_SERVICE_OUTPATIENT,
+                            MEDSHIM_TEXT_RECEIPT, MEDSHIM_LANG_ZH) == MEDSHIM_OK)
+    printf("receipt: %s\n", receipt);
+  medshim_free(receipt);
   rc = 0;
 done:
   medshim_claim_free(claim);

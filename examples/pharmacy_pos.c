@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (size_t i = 0; i < sizeof sales / sizeof sales[0]; i++) {
-    medshim_decision d;
+    medshim_decision d = MEDSHIM_DECISION_INIT;
     medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
     medshim_claim *c = NULL;
     medshim_defer_result r;

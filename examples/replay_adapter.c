@@ -47,12 +47,9 @@ static int field(char *out, size_t cap, const char *json, const char *key) {
 /* "238.50" to fen, exactly (no floating point). */
 static int fen(int64_t *out, const char *json, const char *key) {
   char v[32];
-  long long yuan = 0, cents = 0;
-  int n = 0;
   if (field(v, sizeof v, json, key) != 0 ||
-      sscanf(v, "%lld.%2lld%n", &yuan, &cents, &n) != 2 || v[n] != '\0')
+      medshim_yuan_to_fen(out, v, NULL) != MEDSHIM_OK)
     return -1;
-  *out = yuan * 100 + cents;
   return 0;
 }
 
@@ -155,11 +152,12 @@ static int settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
   const medshim_claim *c = medshim_adapter_claim(ctx);
   const char *psn = medshim_claim_patient_psn_no(c);
   char in[512], mdtrt[MEDSHIM_PLATFORM_ID_MAX + 1] = "", *a = NULL;
-  int64_t total = medshim_claim_total_fen(c);
+  char amount[MEDSHIM_YUAN_TEXT];
   int rc = 0;
   printf("%s attempt %u\n", medshim_claim_visit_id(c),
          (unsigned)medshim_adapter_attempt(ctx));
   out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
+  medshim_fen_to_yuan(amount, sizeof amount, medshim_claim_total_fen(c));
   if (psn == NULL) { /* this example looks persons up by psn_no only */
     out->outcome = MEDSHIM_OUTCOME_REJECTED;
     snprintf(out->code, sizeof out->code, "NO_PSN_NO");
@@ -187,8 +185,8 @@ static int settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
   }
   medshim_sim_free(a);
   snprintf(in, sizeof in, "{\"feedetail\":[{\"feedetl_sn\":\"1\",\"mdtrt_id\":"
-           "\"%s\",\"psn_no\":\"%s\",\"det_item_fee_sumamt\":\"%lld.%02lld\"}]}",
-           mdtrt, psn, (long long)(total / 100), (long long)(total % 100));
+           "\"%s\",\"psn_no\":\"%s\",\"det_item_fee_sumamt\":\"%s\"}]}",
+           mdtrt, psn, amount);
   if (request(ctx, p, "2204", in, mdtrt, &a) != 0 || a == NULL)
     return 0;
   if (!ok(a)) {
@@ -197,8 +195,8 @@ static int settle(medshim_settlement *out, medshim_adapter_ctx *ctx,
   }
   medshim_sim_free(a);
   snprintf(in, sizeof in, "{\"data\":{\"psn_no\":\"%s\",\"mdtrt_id\":\"%s\","
-           "\"medfee_sumamt\":\"%lld.%02lld\",\"medins_setl_id\":\"%s\"}}", psn,
-           mdtrt, (long long)(total / 100), (long long)(total % 100),
+           "\"medfee_sumamt\":\"%s\",\"medins_setl_id\":\"%s\"}}", psn,
+           mdtrt, amount,
            medshim_adapter_replay_key(ctx));
   if (request(ctx, p, "2206", in, mdtrt, &a) != 0 || a == NULL)
     return 0;

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char *regions[] = {"330102", "640104", "110105", "140905"};
   medshim_schedule_set *set = NULL;
   medshim_error err;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   if (medshim_schedule_set_new(&set, NULL, &err) != MEDSHIM_OK)
     abort();
   if (medshim_schedule_set_load_json(set, "fuzz", (const char *)data, size, NULL,

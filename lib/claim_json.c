@@ -8,6 +8,7 @@
 
 #include "claim_internal.h"
 #include "errors_internal.h"
+#include "mask_internal.h"
 #include "memory_internal.h"
 #include "timeutil_internal.h"
 
@@ -299,50 +300,30 @@ cleanup:
 
 /* ---- rendering -------------------------------------------------------- */
 
-/* Length in bytes of the UTF-8 character starting with byte c. */
-static size_t utf8_len(unsigned char c) {
-  return c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
-}
-
-/* Name: first character kept, one '*' per further character. */
-static char *mask_name(const char *s) {
-  size_t n = strlen(s), first = n ? utf8_len((unsigned char)s[0]) : 0, chars = 0;
-  char *out;
-  if (first > n)
-    first = n;
-  for (size_t i = first; i < n; i += utf8_len((unsigned char)s[i]))
-    chars++;
-  out = malloc(first + chars + 1);
+/* Masked by the rule hosts get from mask.h: names keep their first
+ * character, numbers `head` leading and `tail` trailing characters. */
+static char *masked(const char *s, size_t head, size_t tail) {
+  size_t n = strlen(s) + 1;
+  char *out = malloc(n);
   if (out == NULL)
     return NULL;
-  memcpy(out, s, first);
-  memset(out + first, '*', chars);
-  out[first + chars] = '\0';
-  return out;
-}
-
-/* Keep `head` leading and `tail` trailing characters (ASCII). */
-static char *mask_keep(const char *s, size_t head, size_t tail) {
-  size_t n = strlen(s);
-  char *out = malloc(n + 1);
-  if (out == NULL)
-    return NULL;
-  for (size_t i = 0; i < n; i++)
-    out[i] = (n > head + tail && (i < head || i >= n - tail)) ? s[i] : '*';
-  out[n] = '\0';
+  if (medshim__mask_keep(out, n, s, head, tail) != MEDSHIM_OK) {
+    /* not UTF-8 (the parser refuses that): mask it whole */
+    memset(out, '*', n - 1);
+    out[n - 1] = '\0';
+  }
   return out;
 }
 
 static int set_masked(json_t *obj, const char *key, const char *value,
-                      char *(*mask)(const char *), size_t head, size_t tail,
-                      int reveal) {
+                      size_t head, size_t tail, int reveal) {
   char *m;
   int rc;
   if (value == NULL)
     return 0;
   if (reveal)
     return json_object_set_new(obj, key, json_string(value));
-  m = mask != NULL ? mask(value) : mask_keep(value, head, tail);
+  m = masked(value, head, tail);
   if (m == NULL)
     return -1;
   rc = json_object_set_new(obj, key, json_string(m));
@@ -381,9 +362,9 @@ int medshim_claim_to_json(char **out, const medshim_claim *c,
       c->patient_cert_type) {
     p = json_object();
     if (p == NULL ||
-        set_masked(p, "name", c->patient_name, mask_name, 0, 0, reveal) ||
-        set_masked(p, "id_no", c->patient_id_no, NULL, 3, 2, reveal) ||
-        set_masked(p, "psn_no", c->patient_psn_no, NULL, 0, 4, reveal) ||
+        set_masked(p, "name", c->patient_name, 1, 0, reveal) ||
+        set_masked(p, "id_no", c->patient_id_no, 3, 2, reveal) ||
+        set_masked(p, "psn_no", c->patient_psn_no, 0, 4, reveal) ||
         (c->patient_cert_type != NULL &&
          json_object_set_new(p, "cert_type", json_string(c->patient_cert_type))))
       goto cleanup;

@@ -5,6 +5,7 @@
 
 #include "flat_internal.h"
 #include "medshim/schedule.h"
+#include "medshim/text.h"
 #include "timeutil_internal.h"
 
 static int set_error(int rc, const medshim_error *err) {
@@ -122,59 +123,16 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_free(int32_t handle) {
   return MEDSHIM_OK;
 }
 
-/* "2022-12-31": the last day of an exclusive deadline, for cashiers. */
-static void last_day(char out[MEDSHIM_TIME_TEXT], int64_t until) {
-  medshim__time_format(out, until - 1);
-  out[10] = '\0';
-}
-
-static void cashier_text(char *buf, size_t size, const medshim_decision *d) {
-  char from[MEDSHIM_TIME_TEXT], until[MEDSHIM_TIME_TEXT];
-  const char *reason = d->reason ? d->reason : "";
-  switch (d->decision) {
-  case MEDSHIM_ONLINE:
-    snprintf(buf, size, "Settle online as usual.");
-    return;
-  case MEDSHIM_TRY_ONLINE:
-    snprintf(buf, size,
-             "Settle online as usual; if the platform fails or times out, "
-             "collect the full amount and defer the claim (%s).", reason);
-    return;
-  case MEDSHIM_DEFER:
-    break;
-  }
-  if (d->has_replay && d->replay.route == MEDSHIM_ROUTE_AGENCY) {
-    if (d->replay.until != 0) {
-      last_day(until, d->replay.until);
-      snprintf(buf, size,
-               "Settlement is suspended (%s). Collect the full amount. The "
-               "patient claims the insurance share at the agency until %s; "
-               "keep the invoice, fee list and discharge summary.",
-               reason, until);
-    } else
-      snprintf(buf, size,
-               "Settlement is suspended (%s). Collect the full amount. The "
-               "patient claims the insurance share at the agency; keep the "
-               "invoice, fee list and discharge summary.", reason);
-  } else if (d->has_replay && d->replay.route == MEDSHIM_ROUTE_HOSPITAL) {
-    medshim__time_format(from, d->replay.from);
-    from[10] = '\0';
-    if (d->replay.until != 0) {
-      last_day(until, d->replay.until);
-      snprintf(buf, size,
-               "Settlement is suspended (%s). Collect the full amount. The "
-               "insurance share will be refunded after re-settlement at this "
-               "hospital, from %s until %s.", reason, from, until);
-    } else
-      snprintf(buf, size,
-               "Settlement is suspended (%s). Collect the full amount. The "
-               "insurance share will be refunded after re-settlement at this "
-               "hospital, from %s.", reason, from);
-  } else
-    snprintf(buf, size,
-             "Settlement is suspended (%s). Collect the full amount; the "
-             "claim is journaled and re-settled once a window is announced.",
-             reason);
+/* The decision's text for a reader, or "" when it cannot be made. */
+static json_t *text_json(const medshim_decision *d, int service,
+                         medshim_text_kind kind, medshim_lang lang) {
+  char *t = NULL;
+  json_t *j;
+  if (medshim_decision_text(&t, d, service, kind, lang) != MEDSHIM_OK)
+    return json_string("");
+  j = json_string(t);
+  medshim_free(t);
+  return j;
 }
 
 static int is_region(const char *s) {
@@ -191,8 +149,8 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
   const medshim_schedule_set *set;
   medshim_decision d;
   medshim_claim_window cw;
-  char text[1024];
-  const char *insured, *treated, *sname;
+  medshim_lang lang = MEDSHIM_LANG_EN;
+  const char *insured, *treated, *sname, *lname;
   int service, rc;
   int64_t at;
   json_t *in, *doc, *v;
@@ -207,7 +165,11 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
   insured = json_string_value(json_object_get(in, "insured_admdvs"));
   v = json_object_get(in, "treated_admdvs");
   treated = json_string_value(v);
-  if (sname == NULL || medshim_sched_service_parse(&service, sname) != MEDSHIM_OK)
+  lname = json_string_value(json_object_get(in, "lang"));
+  if (json_object_get(in, "lang") != NULL &&
+      (lname == NULL || medshim_lang_parse(&lang, lname) != MEDSHIM_OK))
+    rc = medshim__flat_fail(MEDSHIM_EINVAL, "lang", 0, "must be \"en\" or \"zh\"");
+  else if (sname == NULL || medshim_sched_service_parse(&service, sname) != MEDSHIM_OK)
     rc = medshim__flat_fail(MEDSHIM_EINVAL, "service", 0, "unknown or missing service");
   else if (!is_region(insured))
     rc = medshim__flat_fail(MEDSHIM_EINVAL, "insured_admdvs", 0, "must be 6 digits");
@@ -231,6 +193,7 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
   doc = json_object();
   json_object_set_new(doc, "decision", json_string(medshim_verdict_name(d.decision)));
   json_object_set_new(doc, "reason", json_string(d.reason ? d.reason : ""));
+  json_object_set_new(doc, "reason_code", json_string(medshim_reason_name((int)d.code)));
   if (d.until != 0)
     medshim__flat_set_time(doc, "until", d.until);
   if (d.has_window) {
@@ -277,8 +240,10 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
     }
     json_object_set_new(doc, "claim_window", w);
   }
-  cashier_text(text, sizeof text, &d);
-  json_object_set_new(doc, "cashier_text", json_string(text));
+  json_object_set_new(doc, "cashier_text",
+                      text_json(&d, service, MEDSHIM_TEXT_CASHIER, lang));
+  json_object_set_new(doc, "receipt_text",
+                      text_json(&d, service, MEDSHIM_TEXT_RECEIPT, lang));
   return medshim__flat_output(doc, MEDSHIM_OK, out, cap, needed);
 }
 

@@ -105,7 +105,8 @@ done:
 /* One region's say. Called with breaker_mu held. 2: open (or a probe is
  * already out), 1: half-open and the probe is free, 0: closed. */
 static int gate_one(const medshim_schedule_set *set, const breaker *b,
-                    int64_t at, int64_t *until, const char **reason) {
+                    int64_t at, int64_t *until, const char **reason,
+                    medshim_reason_code *code) {
   int64_t lost;
   switch (state_at(set, b, at)) {
   case MEDSHIM_BREAKER_CLOSED:
@@ -113,6 +114,7 @@ static int gate_one(const medshim_schedule_set *set, const breaker *b,
   case MEDSHIM_BREAKER_OPEN:
     *until = reopens_at(set, b);
     *reason = REASON_OPEN;
+    *code = MEDSHIM_REASON_BREAKER_OPEN;
     return 2;
   case MEDSHIM_BREAKER_HALF_OPEN:
     /* A probe whose outcome never came back (the HIS crashed mid-call) is
@@ -121,6 +123,7 @@ static int gate_one(const medshim_schedule_set *set, const breaker *b,
     if (b->probing && at < lost) {
       *until = lost;
       *reason = REASON_PROBING;
+      *code = MEDSHIM_REASON_PROBE_PENDING;
       return 2;
     }
     return 1;
@@ -132,21 +135,23 @@ medshim_verdict medshim__sched_breaker_gate(const medshim_schedule_set *cset,
                                             const char *insured,
                                             const char *treated, int64_t at,
                                             int64_t *until,
-                                            const char **reason) {
+                                            const char **reason,
+                                            medshim_reason_code *code) {
   const medshim_schedule_set *set = cset;
   breaker *bi, *bt;
   int gi, gt;
   medshim_verdict v = MEDSHIM_ONLINE;
   *until = 0;
   *reason = NULL;
+  *code = MEDSHIM_REASON_NONE;
   /* Fast path: no region has ever tripped, so no lock is taken. */
   if (atomic_load(&set->breakers->tripped) == 0)
     return MEDSHIM_ONLINE;
   pthread_mutex_lock(&set->breakers->mu);
   bi = find(set->breakers, insured, 0);
   bt = strcmp(insured, treated) == 0 ? NULL : find(set->breakers, treated, 0);
-  gi = gate_one(set, bi, at, until, reason);
-  gt = gate_one(set, bt, at, until, reason);
+  gi = gate_one(set, bi, at, until, reason, code);
+  gt = gate_one(set, bt, at, until, reason, code);
   if (gi == 2 || gt == 2) {
     v = MEDSHIM_DEFER;
   } else if (gi == 1 || gt == 1) {
@@ -161,6 +166,7 @@ medshim_verdict medshim__sched_breaker_gate(const medshim_schedule_set *cset,
     }
     *until = 0;
     *reason = REASON_PROBE;
+    *code = MEDSHIM_REASON_PROBE;
     v = MEDSHIM_TRY_ONLINE;
   }
   pthread_mutex_unlock(&set->breakers->mu);

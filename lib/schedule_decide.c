@@ -1,6 +1,7 @@
 /* The decision for one visit and the replay window of a deferred claim.
  * Both read the compiled index only (plus the breaker table under its own
  * lock): no I/O, no allocation, safe for any number of threads at once. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -149,19 +150,48 @@ static medshim_replay_window unplanned_replay(int service, int64_t at) {
   return w;
 }
 
-int medshim_schedule_decide(medshim_decision *out,
+/* The code of a decision a schedule's phase made (the breaker did not). */
+static medshim_reason_code scheduled_code(const medshim_decision *d,
+                                          int service) {
+  if (d->decision == MEDSHIM_TRY_ONLINE)
+    return MEDSHIM_REASON_DEGRADED;
+  if (d->decision == MEDSHIM_ONLINE)
+    return d->advice_count > 0 ? MEDSHIM_REASON_INPATIENT_ADVICE
+                               : MEDSHIM_REASON_NO_WINDOW;
+  if (service > 6)
+    return MEDSHIM_REASON_SERVICE_SUSPENDED;
+  switch (d->replay.route) {
+  case MEDSHIM_ROUTE_AGENCY:
+    return MEDSHIM_REASON_AGENCY_ROUTE;
+  case MEDSHIM_ROUTE_NONE:
+    return MEDSHIM_REASON_NO_RESETTLEMENT;
+  case MEDSHIM_ROUTE_HOSPITAL:
+    break;
+  }
+  return MEDSHIM_REASON_PLANNED_STOP;
+}
+
+/* The fields a version 1 caller has: everything before `code`. */
+#define DECISION_V1_SIZE offsetof(medshim_decision, code)
+
+int medshim_schedule_decide(medshim_decision *caller,
                             const medshim_schedule_set *set, int service,
                             const char *insured, const char *treated,
                             int64_t at) {
+  medshim_decision d, *out = &d;
   visit_state v;
   int64_t until;
   int by_breaker = 0;
-  if (out == NULL || !valid_args(set, service, insured, treated))
+  medshim_reason_code breaker_code = MEDSHIM_REASON_NONE;
+  unsigned int version;
+  if (caller == NULL || !valid_args(set, service, insured, treated))
     return MEDSHIM_EINVAL;
+  /* 0 was "zero it" in version 1; a newer caller gets what we have. */
+  version = caller->version <= 1 ? 1u : MEDSHIM_DECISION_VERSION;
   if (treated == NULL)
     treated = insured;
   memset(out, 0, sizeof *out);
-  out->version = MEDSHIM_DECISION_VERSION;
+  out->version = version;
   resolve(&v, set, service, insured, treated, at);
   out->decision = v.win.effect;
   until = next_change(&v, service);
@@ -182,17 +212,20 @@ int medshim_schedule_decide(medshim_decision *out,
   if (service <= 6 && out->decision != MEDSHIM_DEFER) {
     const char *reason;
     int64_t b_until;
+    medshim_reason_code b_code;
     medshim_verdict b = medshim__sched_breaker_gate(set, insured, treated, at,
-                                                    &b_until, &reason);
+                                                    &b_until, &reason, &b_code);
     if (b == MEDSHIM_DEFER) {
       out->decision = MEDSHIM_DEFER;
       out->reason = reason;
       out->until = b_until;
       by_breaker = 1;
+      breaker_code = b_code;
     } else if (b == MEDSHIM_TRY_ONLINE && out->decision == MEDSHIM_ONLINE) {
       out->decision = MEDSHIM_TRY_ONLINE;
       out->reason = reason;
       out->until = 0; /* depends on the probe's outcome */
+      breaker_code = b_code;
     }
   }
   add_advice(out, v.ni, service, at);
@@ -203,6 +236,11 @@ int medshim_schedule_decide(medshim_decision *out,
                              : scheduled_replay(&v.win, service, at);
     out->has_replay = out->replay.route != MEDSHIM_ROUTE_NONE;
   }
+  out->code = breaker_code != MEDSHIM_REASON_NONE ? breaker_code
+                                                  : scheduled_code(out, service);
+  /* Only the fields the caller's version has: a version 1 struct is
+   * shorter. */
+  memcpy(caller, out, version == 1 ? DECISION_V1_SIZE : sizeof *out);
   return MEDSHIM_OK;
 }
 
@@ -224,7 +262,9 @@ int medshim_schedule_replay_window(medshim_replay_window *out,
 
 int medshim_decision_window(medshim_claim_window *out,
                             const medshim_decision *d) {
-  if (out == NULL || d == NULL || d->version != MEDSHIM_DECISION_VERSION)
+  /* every version has the window */
+  if (out == NULL || d == NULL || d->version < 1 ||
+      d->version > MEDSHIM_DECISION_VERSION)
     return MEDSHIM_EINVAL;
   memset(out, 0, sizeof *out);
   out->version = MEDSHIM_CLAIM_WINDOW_VERSION;

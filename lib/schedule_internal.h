@@ -143,12 +143,13 @@ const sched_piece *medshim__sched_piece_at(const sched_timeline *tl, int64_t t,
 /* The breaker's say on a visit (regions already validated): ONLINE when
  * both are closed; TRY_ONLINE when this visit is the half-open probe (and
  * the probe is claimed); DEFER otherwise, with *until the earliest instant
- * that can change without a report and *reason static text. Locks only
- * when some breaker has tripped; never allocates. */
+ * that can change without a report, *reason static text and *code its
+ * reason code. Locks only when some breaker has tripped; never allocates. */
 medshim_verdict medshim__sched_breaker_gate(const medshim_schedule_set *set,
                                             const char *insured,
                                             const char *treated, int64_t at,
                                             int64_t *until,
-                                            const char **reason);
+                                            const char **reason,
+                                            medshim_reason_code *code);
 
 #endif

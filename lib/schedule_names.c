@@ -1,6 +1,6 @@
 /* Names of the schedule module's enumerations (services and agency
- * services, verdicts, routes, advice kinds): the leaf every other schedule
- * file may use. */
+ * services, verdicts, routes, advice kinds, reason codes): the leaf every
+ * other schedule file may use. */
 #include <string.h>
 
 #include "medshim/claim.h"
@@ -67,4 +67,15 @@ const char *medshim_advice_kind_name(medshim_advice_kind k) {
     return "admit_self_pay";
   }
   return "unknown";
+}
+
+const char *medshim_reason_name(int code) {
+  switch (code) {
+#define MEDSHIM__REASON_CASE(name, value, text)                                \
+  case MEDSHIM_REASON_##name:                                                  \
+    return text;
+    MEDSHIM_REASON_LIST(MEDSHIM__REASON_CASE)
+#undef MEDSHIM__REASON_CASE
+  }
+  return NULL;
 }

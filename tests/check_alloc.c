@@ -152,6 +152,44 @@ START_TEST(test_alloc_schedule_load) {
 }
 END_TEST
 
+/* The texts: an allocation that fails is ENOMEM, never a text that lacks
+ * its deadline. */
+START_TEST(test_alloc_decision_text) {
+  char path[4096];
+  medshim_schedule_set *set = NULL;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
+  int failures_seen = 0;
+  snprintf(path, sizeof path, "%s/examples/schedules/hangzhou-2022.json",
+           getenv("MEDSHIM_SOURCE_DIR"));
+  ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_file(set, path, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_INPATIENT,
+                                           "330102", NULL, 1644545400),
+                   MEDSHIM_OK);
+  for (long k = 0;; k++) {
+    char *t = NULL;
+    int rc;
+    countdown = k;
+    rc = medshim_decision_text(&t, &d, MEDSHIM_SERVICE_INPATIENT,
+                               MEDSHIM_TEXT_CASHIER, MEDSHIM_LANG_ZH);
+    countdown = -1;
+    ck_assert_msg(rc == MEDSHIM_OK || rc == MEDSHIM_ENOMEM, "k=%ld rc=%d", k, rc);
+    if (rc == MEDSHIM_OK) {
+      ck_assert_ptr_nonnull(strstr(t, "2023-12-31"));
+      ck_assert_ptr_nonnull(strstr(t, "2022-02-14"));
+    } else {
+      ck_assert_ptr_null(t);
+    }
+    medshim_free(t);
+    if (rc == MEDSHIM_OK)
+      break;
+    failures_seen++;
+  }
+  ck_assert_int_gt(failures_seen, 2);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("alloc");
   TCase *tc = tcase_create("alloc");
@@ -159,6 +197,7 @@ int main(void) {
   tcase_add_test(tc, test_alloc_claim_parse_and_render);
   tcase_add_test(tc, test_alloc_journal_open_defer_close);
   tcase_add_test(tc, test_alloc_schedule_load);
+  tcase_add_test(tc, test_alloc_decision_text);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -92,6 +92,50 @@ START_TEST(test_cli_check_output_shape) {
 }
 END_TEST
 
+START_TEST(test_cli_check_lang) {
+  char *out, *err;
+  json_t *o;
+  json_error_t e;
+  const char *c, *r;
+  ck_assert_int_eq(sh(&out, NULL, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at "
+                      "2022-02-11T09:30 --service outpatient --insured 330102 "
+                      "--lang zh", getenv("MEDSHIM_CLI")), 0);
+  o = json_loads(out, 0, &e);
+  ck_assert_msg(o != NULL, "not JSON: %s", out);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "reason_code")),
+                   "planned_stop");
+  c = json_string_value(json_object_get(o, "cashier_text"));
+  r = json_string_value(json_object_get(o, "receipt_text"));
+  ck_assert_ptr_nonnull(c);
+  ck_assert_ptr_nonnull(r);
+  ck_assert_ptr_nonnull(strstr(c, "全额收费"));
+  ck_assert_ptr_nonnull(strstr(r, "至2022-12-31（含当日）止"));
+  ck_assert_ptr_nonnull(strstr(r, "本院重新结算"));
+  json_decref(o);
+  free(out);
+  /* without --lang: the code, no texts */
+  ck_assert_int_eq(sh(&out, NULL, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at "
+                      "2022-02-11T09:30 --service inpatient --insured 330102",
+                      getenv("MEDSHIM_CLI")), 0);
+  o = json_loads(out, 0, &e);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "reason_code")),
+                   "agency_route");
+  ck_assert_ptr_null(json_object_get(o, "cashier_text"));
+  json_decref(o);
+  free(out);
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule "
+                      "examples/schedules/hangzhou-2022.json --at "
+                      "2022-02-11T09:30 --service inpatient --insured 330102 "
+                      "--lang fr", getenv("MEDSHIM_CLI")), 64);
+  ck_assert_msg(strstr(err, "--lang: unknown language 'fr'") != NULL, "%s", err);
+  ck_assert_msg(strstr(err, "valid: en zh") != NULL, "%s", err);
+  free(out);
+  free(err);
+}
+END_TEST
+
 START_TEST(test_cli_check_bad_input) {
   char *out, *err;
   ck_assert_int_eq(sh(&out, &err, "%s check --schedule "
@@ -258,6 +302,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_cli_check_output_shape);
   tcase_add_test(tc, test_cli_check_bad_input);
+  tcase_add_test(tc, test_cli_check_lang);
   tcase_add_test(tc, test_cli_check_says_what_is_wrong);
   tcase_add_test(tc, test_cli_schedule_lint_sign_verify);
   suite_add_tcase(s, tc);

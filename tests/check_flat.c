@@ -108,6 +108,9 @@ START_TEST(test_flat_decide_hangzhou) {
                                "Collect the full amount"));
   ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(d, "cashier_text")),
                                "from 2022-03-15 until 2022-12-31"));
+  ck_assert_str_eq(json_string_value(json_object_get(d, "reason_code")), "planned_stop");
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(d, "receipt_text")),
+                               "you paid the full amount"));
   json_t *r = json_object_get(d, "replay");
   ck_assert_str_eq(json_string_value(json_object_get(r, "route")), "hospital");
   ck_assert_str_eq(json_string_value(json_object_get(r, "from")), "2022-03-15T00:00:00+08:00");
@@ -127,7 +130,24 @@ START_TEST(test_flat_decide_hangzhou) {
                                        buf, sizeof buf, &need), MEDSHIM_OK);
   d = parsed();
   ck_assert_str_eq(json_string_value(json_object_get(d, "decision")), "try_online");
+  ck_assert_str_eq(json_string_value(json_object_get(d, "reason_code")), "degraded");
   json_decref(d);
+  /* the texts in Chinese on request; an unknown language is named */
+  ck_assert_int_eq(medshim_flat_decide(h, "{\"service\":\"inpatient\",\"insured_admdvs\":"
+                                          "\"330102\",\"at\":\"2022-02-11\",\"lang\":\"zh\"}",
+                                       buf, sizeof buf, &need), MEDSHIM_OK);
+  d = parsed();
+  ck_assert_str_eq(json_string_value(json_object_get(d, "reason_code")), "agency_route");
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(d, "cashier_text")),
+                               "至2023-12-31（含当日）止"));
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(d, "receipt_text")),
+                               "医保经办机构"));
+  json_decref(d);
+  ck_assert_int_eq(medshim_flat_decide(h, "{\"service\":\"inpatient\",\"insured_admdvs\":"
+                                          "\"330102\",\"at\":\"2022-02-11\",\"lang\":\"de\"}",
+                                       buf, sizeof buf, &need), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_flat_last_error(buf, sizeof buf, &need), MEDSHIM_OK);
+  ck_assert_ptr_nonnull(strstr(buf, "\"lang\""));
   /* too small */
   char small[16];
   ck_assert_int_eq(medshim_flat_decide(h, visit, small, sizeof small, &need), MEDSHIM_ERANGE);

@@ -403,7 +403,7 @@ START_TEST(test_replay_window_is_what_the_cashier_was_told) {
   medshim_replay_options o = opts_at("2022-02-20T10:00");
   medshim_replay_summary s;
   medshim_schedule_set *set = NULL, *wrong = NULL;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   medshim_claim_window w;
   char path[4096];
   size_t changed = 99;

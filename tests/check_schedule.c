@@ -3,6 +3,7 @@
  * files, the circuit breaker, and random visits against a slow reference. */
 #include <check.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ static int svc(const char *name) {
 
 static medshim_decision decide(const medshim_schedule_set *set, const char *service,
                                const char *ins, const char *trt, const char *at) {
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   ck_assert_int_eq(medshim_schedule_decide(&d, set, svc(service), ins, trt, T(at)),
                    MEDSHIM_OK);
   return d;
@@ -85,7 +86,7 @@ static medshim_decision decide(const medshim_schedule_set *set, const char *serv
 
 START_TEST(test_schedule_hangzhou_transitions) {
   medshim_schedule_set *set = load_all();
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   EXPECT(set, "outpatient", "330102", NULL, "2022-02-09T23:59", MEDSHIM_ONLINE);
   EXPECT(set, "outpatient", "330102", NULL, "2022-02-10T00:00", MEDSHIM_DEFER);
   EXPECT(set, "outpatient", "330102", NULL, "2022-02-10T00:01", MEDSHIM_DEFER);
@@ -126,7 +127,7 @@ END_TEST
 
 START_TEST(test_schedule_wuhan_ningxia_beijing_shanxi) {
   medshim_schedule_set *set = load_all();
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   /* Wuhan: staged by service */
   EXPECT(set, "enrollment", "420102", NULL, "2021-12-14T17:29", MEDSHIM_ONLINE);
   EXPECT(set, "enrollment", "420102", NULL, "2021-12-14T17:30", MEDSHIM_DEFER);
@@ -512,7 +513,7 @@ START_TEST(test_schedule_route_none_and_unchecked_signature) {
   medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
   medshim_schedule_set *set = NULL;
   medshim_error err;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, &err), MEDSHIM_OK);
   /* a signature nobody can check: loaded as unsigned, and said so */
   ck_assert_int_eq(medshim_schedule_set_load_json(set, "cash.json", cash,
@@ -547,7 +548,7 @@ START_TEST(test_schedule_circuit_breaker) {
   medshim_schedule_set *set = NULL;
   medshim_error err;
   int64_t t0 = T("2023-03-01T09:00");
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   o.breaker_threshold = 3;
   o.breaker_open_seconds = 60;
   ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
@@ -654,7 +655,7 @@ typedef struct race {
 static void *race_decide(void *arg) {
   race *r = arg;
   for (int i = 0; i < 2000; i++) {
-    medshim_decision d;
+    medshim_decision d = MEDSHIM_DECISION_INIT;
     ck_assert_int_eq(medshim_schedule_decide(&d, r->set, MEDSHIM_SERVICE_INPATIENT,
                                              "640104", "640104", r->at),
                      MEDSHIM_OK);
@@ -921,7 +922,7 @@ START_TEST(test_schedule_matches_reference) {
   int checked = 0, changes = 0, replays = 0, advised = 0;
   ref_load();
   for (int i = 0; i < 20000; i++) {
-    medshim_decision d;
+    medshim_decision d = MEDSHIM_DECISION_INIT;
     const char *a, *b;
     int s;
     int64_t t;
@@ -1008,7 +1009,7 @@ START_TEST(test_schedule_every_transition_of_every_notice) {
       for (int edge = 0; edge < 2; edge++) {
         int64_t b = edge ? x->until : x->from;
         for (int64_t off = -60; off <= 60; off += 60) {
-          medshim_decision d;
+          medshim_decision d = MEDSHIM_DECISION_INIT;
           ck_assert_int_eq(medshim_schedule_decide(&d, set, svcn, region, NULL,
                                                    b + off),
                            MEDSHIM_OK);
@@ -1034,10 +1035,111 @@ START_TEST(test_schedule_every_transition_of_every_notice) {
 }
 END_TEST
 
+/* Every reason the decision logic has, reached through the shipped
+ * notices and the breaker, and the names the flat interface prints. */
+static medshim_reason_code code_of(const medshim_schedule_set *set, int service,
+                                   const char *ins, const char *trt,
+                                   const char *at) {
+  medshim_decision d = MEDSHIM_DECISION_INIT;
+  ck_assert_int_eq(medshim_schedule_decide(&d, set, service, ins, trt, T(at)),
+                   MEDSHIM_OK);
+  ck_assert_uint_eq(d.version, MEDSHIM_DECISION_VERSION);
+  return d.code;
+}
+
+START_TEST(test_schedule_reason_codes) {
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  int64_t t0 = T("2023-03-01T09:00");
+  o.breaker_threshold = 2;
+  o.breaker_open_seconds = 60;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+  for (int i = 0; i < NFILES; i++) {
+    char *p = example(FILES[i]);
+    ck_assert_int_eq(medshim_schedule_set_load_file(set, p, &err), MEDSHIM_OK);
+    free(p);
+  }
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", NULL,
+                           "2022-03-01T10:00"), MEDSHIM_REASON_NO_WINDOW);
+  /* Hangzhou: in-patients told to settle before the stop */
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_INPATIENT, "330102", NULL,
+                           "2022-02-07T10:00"), MEDSHIM_REASON_INPATIENT_ADVICE);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", NULL,
+                           "2022-02-07T10:00"), MEDSHIM_REASON_NO_WINDOW);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", NULL,
+                           "2022-02-11T09:30"), MEDSHIM_REASON_PLANNED_STOP);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_INPATIENT, "330102", NULL,
+                           "2022-02-11T09:30"), MEDSHIM_REASON_AGENCY_ROUTE);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_PHARMACY, "330185", NULL,
+                           "2022-02-16T10:00"), MEDSHIM_REASON_DEGRADED);
+  /* Wuhan: out-patients pay in cash for good */
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "420102", NULL,
+                           "2021-12-25T10:00"), MEDSHIM_REASON_NO_RESETTLEMENT);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SCHED_ENROLLMENT, "420102", NULL,
+                           "2021-12-20T10:00"), MEDSHIM_REASON_SERVICE_SUSPENDED);
+  /* the breaker, outside every window */
+  medshim_schedule_report_outcome(set, "330106", 0, t0);
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 1);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "330106",
+                           "2023-03-01T09:00:02"), MEDSHIM_REASON_BREAKER_OPEN);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "330106",
+                           "2023-03-01T09:01:01"), MEDSHIM_REASON_PROBE);
+  ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "330106",
+                           "2023-03-01T09:01:02"), MEDSHIM_REASON_PROBE_PENDING);
+  /* names: every code has one, distinct; others have none */
+  for (int c = MEDSHIM_REASON_NONE; c <= MEDSHIM_REASON_SERVICE_SUSPENDED; c++) {
+    ck_assert_ptr_nonnull(medshim_reason_name(c));
+    for (int k = 0; k < c; k++)
+      ck_assert_str_ne(medshim_reason_name(c), medshim_reason_name(k));
+  }
+  ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_PLANNED_STOP), "planned_stop");
+  ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_AGENCY_ROUTE), "agency_route");
+  ck_assert_ptr_null(medshim_reason_name(-1));
+  ck_assert_ptr_null(medshim_reason_name(MEDSHIM_REASON_SERVICE_SUSPENDED + 1));
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+/* A host built against version 1 has a shorter struct: nothing past its
+ * last field is written, and its decision is still a whole one. */
+START_TEST(test_schedule_decision_version_1) {
+  medshim_schedule_set *set = load_all();
+  unsigned char buf[sizeof(medshim_decision) + 16];
+  const size_t v1 = offsetof(medshim_decision, code);
+  medshim_decision d2 = MEDSHIM_DECISION_INIT;
+  medshim_claim_window w;
+  for (unsigned version = 0; version <= 1; version++) {
+    medshim_decision *d = (medshim_decision *)(void *)buf;
+    memset(buf, 0xa5, sizeof buf);
+    d->version = version;
+    ck_assert_int_eq(medshim_schedule_decide(d, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                             "330102", NULL,
+                                             T("2022-02-11T09:30")),
+                     MEDSHIM_OK);
+    ck_assert_uint_eq(d->version, 1);
+    ck_assert_int_eq(d->decision, MEDSHIM_DEFER);
+    ck_assert(d->has_replay);
+    for (size_t i = v1; i < sizeof buf; i++)
+      ck_assert_uint_eq(buf[i], 0xa5);
+    /* the window of a version 1 decision is still journaled */
+    ck_assert_int_eq(medshim_decision_window(&w, d), MEDSHIM_OK);
+    ck_assert_int_eq(w.route, MEDSHIM_CLAIM_ROUTE_HOSPITAL);
+  }
+  ck_assert_int_eq(medshim_schedule_decide(&d2, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                           "330102", NULL, T("2022-02-11T09:30")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(d2.code, MEDSHIM_REASON_PLANNED_STOP);
+  d2.version = 3;
+  ck_assert_int_eq(medshim_decision_window(&w, &d2), MEDSHIM_EINVAL);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
 START_TEST(test_schedule_replay_window_and_bad_input) {
   medshim_schedule_set *set = load_all();
   medshim_replay_window w;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   ck_assert_int_eq(medshim_schedule_replay_window(&w, set, MEDSHIM_SERVICE_OUTPATIENT,
                                                   "330102", "330106",
                                                   T("2022-02-12T10:00")),
@@ -1109,6 +1211,8 @@ int main(void) {
   tcase_add_test(tc, test_schedule_matches_reference);
   tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
+  tcase_add_test(tc, test_schedule_reason_codes);
+  tcase_add_test(tc, test_schedule_decision_version_1);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

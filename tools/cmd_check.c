@@ -16,9 +16,13 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: medshim check --schedule FILE [--schedule FILE ...] --at TIME\n"
           "                     --service S --insured ADMDVS [--treated ADMDVS]\n"
-          "                     [--pubkey PEM [--require-signed]]\n\n"
+          "                     [--pubkey PEM [--require-signed]] [--lang zh|en]\n\n"
           "Prints {\"decision\":\"online\"|\"try_online\"|\"defer\", \"reason\",\n"
-          "\"until\", \"window\", \"advice\", \"replay\"} for the visit. TIME is\n"
+          "\"reason_code\", \"until\", \"window\", \"advice\", \"replay\"} for the\n"
+          "visit; with --lang also \"cashier_text\" (the cashier screen) and\n"
+          "\"receipt_text\" (the patient's receipt: what to keep, where and\n"
+          "from when the money comes back, the last day) in Chinese or\n"
+          "English. TIME is\n"
           "ISO 8601 (+08:00 unless given; 24:00 allowed). A visit is affected\n"
           "when either region is in a window; the most restrictive effect wins.\n"
           "Times printed are exact instants (+08:00); every \"until\" is\n"
@@ -48,16 +52,18 @@ int cli_cmd_check(int argc, char **argv) {
       {"treated", required_argument, 0, 't'},
       {"pubkey", required_argument, 0, 'p'},
       {"require-signed", no_argument, 0, 'r'},
+      {"lang", required_argument, 0, 'l'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   char *files[64];
   size_t nfiles = 0;
   const char *at = NULL, *service = NULL, *insured = NULL, *treated = NULL,
              *pubkey = NULL;
-  int c, svc, require_signed = 0, rc;
+  static const char *const langs[] = {"en", "zh"};
+  int c, svc, require_signed = 0, rc, lang = -1;
   int64_t t;
   medshim_schedule_set *set;
-  medshim_decision d;
+  medshim_decision d = MEDSHIM_DECISION_INIT;
   json_t *o, *advice;
   char *s;
 
@@ -88,6 +94,10 @@ int cli_cmd_check(int argc, char **argv) {
       break;
     case 'r':
       require_signed = 1;
+      break;
+    case 'l':
+      if ((lang = cli_choice("check", "lang", "language", optarg, langs, 2)) < 0)
+        return CLI_EXIT_USAGE;
       break;
     case 'h':
       usage(stdout);
@@ -123,6 +133,7 @@ int cli_cmd_check(int argc, char **argv) {
   o = json_object();
   json_object_set_new(o, "decision", json_string(medshim_verdict_name(d.decision)));
   json_object_set_new(o, "reason", json_string(d.reason));
+  json_object_set_new(o, "reason_code", json_string(medshim_reason_name((int)d.code)));
   json_object_set_new(o, "until", time_json(d.until));
   if (d.has_window)
     json_object_set_new(o, "window",
@@ -149,6 +160,23 @@ int cli_cmd_check(int argc, char **argv) {
                                   medshim_route_name(d.replay.route)));
   else
     json_object_set_new(o, "replay", json_null());
+  if (lang >= 0) {
+    char *cashier = NULL, *receipt = NULL;
+    if (medshim_decision_text(&cashier, &d, svc, MEDSHIM_TEXT_CASHIER,
+                              (medshim_lang)lang) != MEDSHIM_OK ||
+        medshim_decision_text(&receipt, &d, svc, MEDSHIM_TEXT_RECEIPT,
+                              (medshim_lang)lang) != MEDSHIM_OK) {
+      fprintf(stderr, "medshim check: out of memory\n");
+      medshim_free(cashier);
+      json_decref(o);
+      medshim_schedule_set_free(set);
+      return CLI_EXIT_FAIL;
+    }
+    json_object_set_new(o, "cashier_text", json_string(cashier));
+    json_object_set_new(o, "receipt_text", json_string(receipt));
+    medshim_free(cashier);
+    medshim_free(receipt);
+  }
   s = json_dumps(o, JSON_COMPACT);
   printf("%s\n", s ? s : "{}");
   free(s);

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "cli_util.h"
+#include "csv_out.h"
 #include "timeutil_internal.h"
 
 /* A state of its own in the report: pending or retry_wait claims held
@@ -283,33 +284,104 @@ static void report_free(report *r) {
 }
 
 static void money(char *out, size_t size, int64_t fen) {
-  int64_t a = fen < 0 ? -fen : fen;
-  snprintf(out, size, "%s%lld.%02lld", fen < 0 ? "-" : "", (long long)(a / 100),
-           (long long)(a % 100));
+  if (medshim_fen_to_yuan(out, size, fen) != MEDSHIM_OK && size > 0)
+    out[0] = '\0';
 }
+
+/* The CSV options of report and export: --bom, --lang, --encoding. */
+typedef struct csv_opts {
+  int csv, bom, encoding;
+  medshim_lang lang;
+  int lang_set, encoding_set;
+} csv_opts;
+
+#define CSV_OPTIONS                                                            \
+  {"bom", no_argument, 0, 'B'}, {"lang", required_argument, 0, 'L'},           \
+      {"encoding", required_argument, 0, 'E'}
+
+/* 1 when c was one of them, 0 when not, -1 on a bad value (printed). */
+static int csv_option(const char *cmd, int c, csv_opts *o) {
+  static const char *const langs[] = {"en", "zh"};
+  static const char *const encodings[] = {"utf-8", "gbk"};
+  int i;
+  switch (c) {
+  case 'B':
+    o->bom = 1;
+    return 1;
+  case 'L':
+    if ((i = cli_choice(cmd, "lang", "language", optarg, langs, 2)) < 0)
+      return -1;
+    o->lang = i == 1 ? MEDSHIM_LANG_ZH : MEDSHIM_LANG_EN;
+    o->lang_set = 1;
+    return 1;
+  case 'E':
+    if ((i = cli_choice(cmd, "encoding", "encoding", optarg, encodings, 2)) < 0)
+      return -1;
+    o->encoding = i == 1 ? CSV_GBK : CSV_UTF8;
+    o->encoding_set = 1;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* The combinations that make no sense: 0 or CLI_EXIT_USAGE (printed). */
+static int csv_options_check(const char *cmd, const csv_opts *o) {
+  if ((o->bom || o->encoding_set) && !o->csv) {
+    fprintf(stderr, "medshim %s: --%s needs --csv (JSON is always UTF-8)\n",
+            cmd, o->bom ? "bom" : "encoding");
+    return CLI_EXIT_USAGE;
+  }
+  if (o->bom && o->encoding == CSV_GBK) {
+    fprintf(stderr, "medshim %s: --bom marks UTF-8; GBK output has none\n", cmd);
+    return CLI_EXIT_USAGE;
+  }
+  return 0;
+}
+
+#define CSV_HELP                                                               \
+  "--bom starts the CSV with a UTF-8 byte order mark (Excel on Chinese\n"     \
+  "Windows then reads it as UTF-8); --encoding gbk writes it in GBK for\n"    \
+  "ANSI hosts (a row with a character GBK lacks is not written, its row\n"    \
+  "and column are named, exit 1); --lang zh gives Chinese column names\n"     \
+  "(and Chinese materials in export).\n"
+
+static const char *const report_columns[2][8] = {
+    {"day", "service", "state", "count", "total_fen", "self_paid_fen",
+     "refund_fen", "deadline_last_day"},
+    {"就诊日期", "医疗类别", "状态", "笔数", "医疗费总额(分)", "个人已付(分)",
+     "应退金额(分)", "截止日期(含当日)"}};
 
 int cli_cmd_report(int argc, char **argv) {
   static const struct option opts[] = {{"journal", required_argument, 0, 'j'},
                                        {"key", required_argument, 0, 'k'},
                                        {"csv", no_argument, 0, 'c'},
+                                       CSV_OPTIONS,
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *dir = NULL, *key = NULL;
-  int csv = 0, c, rc;
+  int c, rc, opt;
+  csv_opts co;
   report r;
   medshim_journal *j;
+  memset(&co, 0, sizeof co);
   optind = 1;
   while ((c = cli_getopt("report", argc, argv, opts)) != -1) {
+    if ((opt = csv_option("report", c, &co)) < 0)
+      return CLI_EXIT_USAGE;
+    if (opt > 0)
+      continue;
     if (c == 'j')
       dir = optarg;
     else if (c == 'k')
       key = optarg;
     else if (c == 'c')
-      csv = 1;
+      co.csv = 1;
     else if (c != 'h') {
       return CLI_EXIT_USAGE;
     } else {
-      printf("usage: medshim report --journal DIR --key KEYFILE [--csv]\n\n"
+      printf("usage: medshim report --journal DIR --key KEYFILE [--csv\n"
+             "                      [--bom | --encoding gbk] [--lang zh|en]]\n\n"
                    "Counts and amounts (fen) by visit day, service and state,\n"
                    "and the refunds due to patients, as JSON (or CSV rows).\n"
                    "State \"blocked\": pending or retry_wait behind the same\n"
@@ -318,9 +390,10 @@ int cli_cmd_report(int argc, char **argv) {
                    "setl_time, +08:00: replays clear in the go-live month).\n"
                    "Each row also has the claims' deadline: in CSV\n"
                    "deadline_last_day, the last day, inclusive (+08:00); in\n"
-                   "JSON deadline_until_exclusive, the exact instant it ends.\n\n"
-                   "Exit status: 0 reported; 1 the journal could not be read;\n"
-                   "64 bad command line.\n");
+                   "JSON deadline_until_exclusive, the exact instant it ends.\n"
+                   CSV_HELP "\n"
+                   "Exit status: 0 reported; 1 the journal could not be read\n"
+                   "or a row not written; 64 bad command line.\n");
       return CLI_EXIT_OK;
     }
   }
@@ -330,6 +403,8 @@ int cli_cmd_report(int argc, char **argv) {
     return cli_missing("report", "--key KEYFILE");
   if (optind != argc)
     return cli_extra("report", argv[optind]);
+  if ((rc = csv_options_check("report", &co)) != 0)
+    return rc;
   j = cli_open_journal("report", dir, key, MEDSHIM_JOURNAL_READONLY);
   if (j == NULL)
     return CLI_EXIT_FAIL;
@@ -343,17 +418,27 @@ int cli_cmd_report(int argc, char **argv) {
   }
   if (r.n > 0)
     qsort(r.rows, r.n, sizeof *r.rows, cmp_rows);
-  if (csv) {
-    printf("day,service,state,count,total_fen,self_paid_fen,refund_fen,"
-           "deadline_last_day\n");
-    for (size_t i = 0; i < r.n; i++) {
+  if (co.csv) {
+    csv_out out;
+    int failed = csv_begin(&out, stdout, "report", co.bom, co.encoding,
+                           report_columns[co.lang], 8) != 0;
+    for (size_t i = 0; i < r.n && !failed; i++) {
       char d[MEDSHIM_DAY_TEXT];
       last_day(d, r.rows[i].until);
-      printf("%s,%s,%s,%zu,%lld,%lld,%lld,%s\n", r.rows[i].day,
-             medshim_service_name((medshim_service)r.rows[i].service),
-             state_label(r.rows[i].state), r.rows[i].count, (long long)r.rows[i].total_fen,
-             (long long)r.rows[i].self_paid_fen, (long long)r.rows[i].refund_fen,
-             d);
+      csv_plain(&out, r.rows[i].day);
+      csv_plain(&out, medshim_service_name((medshim_service)r.rows[i].service));
+      csv_plain(&out, state_label(r.rows[i].state));
+      csv_int(&out, (long long)r.rows[i].count);
+      csv_int(&out, (long long)r.rows[i].total_fen);
+      csv_int(&out, (long long)r.rows[i].self_paid_fen);
+      csv_int(&out, (long long)r.rows[i].refund_fen);
+      csv_plain(&out, d);
+      csv_end_row(&out);
+    }
+    if (csv_end(&out) != 0 || failed) {
+      report_free(&r);
+      medshim_journal_close(j);
+      return CLI_EXIT_FAIL;
     }
   } else {
     json_t *o = json_object(), *rows = json_array(), *states = json_object();
@@ -397,30 +482,27 @@ int cli_cmd_report(int argc, char **argv) {
   return CLI_EXIT_OK;
 }
 
-/* What the agency asks for, per the Hangzhou notice. */
-static const char *materials(medshim_service s) {
-  return s == MEDSHIM_SERVICE_INPATIENT
-             ? "invoices; fee list; discharge summary; insurance card; bank card"
-             : "invoice (incl. e-invoice); insurance card, e-voucher or ID card; "
-               "bank card";
+/* What the agency asks for (medshim_materials_text: the Hangzhou notice). */
+static const char *materials(medshim_service s, medshim_lang lang) {
+  const char *m = medshim_materials_text((int)s, MEDSHIM_ROUTE_AGENCY, lang);
+  return m != NULL ? m : "";
 }
 
+static const char *const export_columns[2][13] = {
+    {"visit_id", "state", "service", "visit_time", "insured_admdvs",
+     "treated_admdvs", "invoice_no", "total_fen", "self_paid_fen",
+     "patient_name", "patient_id_no", "materials", "deadline_last_day"},
+    {"就诊流水号", "状态", "医疗类别", "就诊时间", "参保地", "就医地", "发票号",
+     "医疗费总额(分)", "个人已付(分)", "姓名", "证件号码", "所需材料",
+     "截止日期(含当日)"}};
+
 typedef struct export_ctx {
-  int csv;
+  csv_opts co;
+  csv_out out;
   unsigned flags;
   json_t *arr;
   size_t n;
 } export_ctx;
-
-static void csv_field(const char *s) {
-  putchar('"');
-  for (; s && *s; s++) {
-    if (*s == '"')
-      putchar('"');
-    putchar(*s);
-  }
-  putchar('"');
-}
 
 static int export_claim(const medshim_claim *c, const medshim_claim_status *st,
                         void *payload) {
@@ -440,30 +522,28 @@ static int export_claim(const medshim_claim *c, const medshim_claim_status *st,
     return 1;
   json_object_del(o, "replay_key");
   json_object_set_new(o, "materials",
-                      json_string(materials(medshim_claim_service(c))));
+                      json_string(materials(medshim_claim_service(c), x->co.lang)));
   json_object_set_new(o, "deadline_until_exclusive",
                       until_json(deadline_of(c, st)));
-  if (x->csv) {
-    char t[MEDSHIM_TIME_TEXT];
+  if (x->co.csv) {
+    char t[MEDSHIM_TIME_TEXT], d[MEDSHIM_DAY_TEXT];
     json_t *p = json_object_get(o, "patient");
     medshim__time_format(t, medshim_claim_visit_time(c));
-    printf("%s,%s,%s,%s,%s,", medshim_claim_visit_id(c),
-           medshim_state_name(st->state), medshim_service_name(medshim_claim_service(c)),
-           t, medshim_claim_insured_admdvs(c));
-    printf("%s,", medshim_claim_treated_admdvs(c));
-    csv_field(medshim_claim_invoice_no(c));
-    printf(",%lld,%lld,", (long long)medshim_claim_total_fen(c),
-           (long long)medshim_claim_self_paid_fen(c));
-    csv_field(json_string_value(json_object_get(p, "name")));
-    putchar(',');
-    csv_field(json_string_value(json_object_get(p, "id_no")));
-    putchar(',');
-    csv_field(materials(medshim_claim_service(c)));
-    {
-      char d[MEDSHIM_DAY_TEXT];
-      last_day(d, deadline_of(c, st));
-      printf(",%s\n", d);
-    }
+    last_day(d, deadline_of(c, st));
+    csv_plain(&x->out, medshim_claim_visit_id(c));
+    csv_plain(&x->out, medshim_state_name(st->state));
+    csv_plain(&x->out, medshim_service_name(medshim_claim_service(c)));
+    csv_plain(&x->out, t);
+    csv_plain(&x->out, medshim_claim_insured_admdvs(c));
+    csv_plain(&x->out, medshim_claim_treated_admdvs(c));
+    csv_field(&x->out, medshim_claim_invoice_no(c));
+    csv_int(&x->out, (long long)medshim_claim_total_fen(c));
+    csv_int(&x->out, (long long)medshim_claim_self_paid_fen(c));
+    csv_field(&x->out, json_string_value(json_object_get(p, "name")));
+    csv_field(&x->out, json_string_value(json_object_get(p, "id_no")));
+    csv_field(&x->out, materials(medshim_claim_service(c), x->co.lang));
+    csv_plain(&x->out, d);
+    csv_end_row(&x->out);
     json_decref(o);
   } else {
     json_array_append_new(x->arr, o);
@@ -478,35 +558,43 @@ int cli_cmd_export(int argc, char **argv) {
                                        {"csv", no_argument, 0, 'c'},
                                        {"reveal", no_argument, 0, 'r'},
                                        {"salvage", no_argument, 0, 'S'},
+                                       CSV_OPTIONS,
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *dir = NULL, *key = NULL;
   export_ctx x;
   unsigned open_flags = MEDSHIM_JOURNAL_READONLY;
-  int manual = 0, c, rc, salvaged;
+  int manual = 0, c, rc, salvaged, opt, refused;
   medshim_journal *j;
   memset(&x, 0, sizeof x);
   optind = 1;
   while ((c = cli_getopt("export", argc, argv, opts)) != -1) {
+    if ((opt = csv_option("export", c, &x.co)) < 0)
+      return CLI_EXIT_USAGE;
+    if (opt > 0)
+      continue;
     switch (c) {
     case 'j': dir = optarg; break;
     case 'k': key = optarg; break;
     case 'm': manual = 1; break;
-    case 'c': x.csv = 1; break;
+    case 'c': x.co.csv = 1; break;
     case 'r': x.flags |= MEDSHIM_CLAIM_JSON_REVEAL; break;
     case 'S': open_flags = MEDSHIM_JOURNAL_SALVAGE; break;
     case 'h':
       printf("usage: medshim export --manual --journal DIR --key KEYFILE "
-             "[--csv] [--reveal] [--salvage]\n\nThe claims that go to manual "
+             "[--csv\n                      [--bom | --encoding gbk]] "
+             "[--lang zh|en] [--reveal] [--salvage]\n\nThe claims that go to manual "
              "reimbursement at the agency (route agency, or\nwindow expired), "
              "with the materials the patient must bring. Personal\nfields are "
              "masked unless --reveal (the agency's copy). --salvage reads\n"
              "a damaged journal anyway (every record that authenticates;\n"
              "stderr says what was passed over; exit 2). The agency's\n"
              "deadline: in CSV deadline_last_day, the last day, inclusive\n"
-             "(+08:00); in JSON deadline_until_exclusive, the exact instant.\n\n"
-             "Exit status: 0 exported; 1 the journal could not be read; 2\n"
-             "--salvage passed over damage; 64 bad command line.\n");
+             "(+08:00); in JSON deadline_until_exclusive, the exact instant.\n"
+             CSV_HELP "\n"
+             "Exit status: 0 exported; 1 the journal could not be read or a\n"
+             "row not written; 2 --salvage passed over damage; 64 bad command\n"
+             "line.\n");
       return CLI_EXIT_OK;
     default:
       return CLI_EXIT_USAGE;
@@ -520,23 +608,30 @@ int cli_cmd_export(int argc, char **argv) {
     return cli_missing("export", "--key KEYFILE");
   if (optind != argc)
     return cli_extra("export", argv[optind]);
+  if ((rc = csv_options_check("export", &x.co)) != 0)
+    return rc;
   j = cli_open_journal("export", dir, key, open_flags);
   if (j == NULL)
     return CLI_EXIT_FAIL;
-  if (x.csv)
-    printf("visit_id,state,service,visit_time,insured_admdvs,treated_admdvs,"
-           "invoice_no,total_fen,self_paid_fen,patient_name,patient_id_no,"
-           "materials,deadline_last_day\n");
-  else
+  if (x.co.csv) {
+    if (csv_begin(&x.out, stdout, "export", x.co.bom, x.co.encoding,
+                  export_columns[x.co.lang], 13) != 0) {
+      csv_end(&x.out);
+      medshim_journal_close(j);
+      return CLI_EXIT_FAIL;
+    }
+  } else {
     x.arr = json_array();
+  }
   rc = medshim_journal_foreach(j, export_claim, &x);
+  refused = x.co.csv ? csv_end(&x.out) != 0 : 0;
   if (rc != MEDSHIM_OK) {
     cli_error("export", dir, rc, medshim_journal_errmsg(j));
     json_decref(x.arr);
     medshim_journal_close(j);
     return CLI_EXIT_FAIL;
   }
-  if (!x.csv) {
+  if (!x.co.csv) {
     char *s = json_dumps(x.arr, JSON_INDENT(1));
     printf("%s\n", s ? s : "[]");
     if (s != NULL) {
@@ -547,5 +642,7 @@ int cli_cmd_export(int argc, char **argv) {
   }
   salvaged = cli_salvage_note("export", dir, j);
   medshim_journal_close(j);
+  if (refused)
+    return CLI_EXIT_FAIL;
   return salvaged ? CLI_EXIT_PARTIAL : CLI_EXIT_OK;
 }

@@ -115,13 +115,16 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_schedules_free(int32_t handle);
 /**
  * Decide for one visit.
  * In: {"service":"outpatient","insured_admdvs":"330102",
- *      "treated_admdvs":"330106" (optional),"at":"2022-02-11T09:30"}.
- * Out: {"decision":"defer","reason":…,"until":…,"window":{"schedule":…,
+ *      "treated_admdvs":"330106" (optional),"at":"2022-02-11T09:30",
+ *      "lang":"en"|"zh" (optional, the texts' language; default "en")}.
+ * Out: {"decision":"defer","reason":…,"reason_code":"planned_stop" (see
+ *      medshim_reason_name()),"until":…,"window":{"schedule":…,
  *      "version":…,"from":…,"until":…} (when a phase decided),
  *      "advice":[{"kind":"settle_before","at":…,"text":…}],
  *      "replay":{"route":"hospital","from":…,"until":…} (for defer),
  *      "claim_window":{…} (put it in the claim as "window" to journal what
- *      the cashier was told), "cashier_text":"…" (what to tell the cashier)}.
+ *      the cashier was told), "cashier_text":"…" (what to tell the cashier),
+ *      "receipt_text":"…" (for the patient's receipt; medshim_decision_text())}.
  * @return MEDSHIM_OK; MEDSHIM_EPARSE; MEDSHIM_EINVAL (field named);
  *         MEDSHIM_ERANGE.
  */

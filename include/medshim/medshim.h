@@ -13,6 +13,9 @@
 #include "medshim/claim.h"
 #include "medshim/journal.h"
 #include "medshim/schedule.h"
+#include "medshim/text.h"
+#include "medshim/money.h"
+#include "medshim/mask.h"
 #include "medshim/replay.h"
 #include "medshim/flat.h"
 

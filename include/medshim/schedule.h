@@ -83,6 +83,37 @@ typedef enum medshim_advice_kind {
 /** "settle_before", "admit_self_pay". */
 MEDSHIM_API const char *medshim_advice_kind_name(medshim_advice_kind kind);
 
+/**
+ * X-macro list of decision reason codes: X(NAME, value, "name").
+ * Append only, never renumber: hosts store and compare them.
+ */
+#define MEDSHIM_REASON_LIST(X)                                                 \
+  X(NONE, 0, "none")                       /* not given: a version 1 decision */ \
+  X(NO_WINDOW, 1, "no_window")             /* online: no cutover window, no breaker */ \
+  X(INPATIENT_ADVICE, 2, "inpatient_advice") /* online, with in-patient advice before a stop */ \
+  X(PLANNED_STOP, 3, "planned_stop")       /* defer: a stop; re-settled at the hospital */ \
+  X(AGENCY_ROUTE, 4, "agency_route")       /* defer: a stop; manual reimbursement at the agency */ \
+  X(NO_RESETTLEMENT, 5, "no_resettlement") /* defer: a stop; the notice promises no re-settlement */ \
+  X(DEGRADED, 6, "degraded")               /* try_online: a degraded phase */ \
+  X(BREAKER_OPEN, 7, "breaker_open")       /* defer: unplanned, online kept failing */ \
+  X(PROBE, 8, "probe")                     /* try_online: this visit probes a half-open breaker */ \
+  X(PROBE_PENDING, 9, "probe_pending")     /* defer: another visit is probing */ \
+  X(SERVICE_SUSPENDED, 10, "service_suspended") /* defer: an agency service (enrollment, ...) is stopped */
+
+/** Why a decision is what it is: the key texts are built from. */
+typedef enum medshim_reason_code {
+#define MEDSHIM__REASON_ENUM(name, value, text) MEDSHIM_REASON_##name = (value),
+  MEDSHIM_REASON_LIST(MEDSHIM__REASON_ENUM)
+#undef MEDSHIM__REASON_ENUM
+} medshim_reason_code;
+
+/**
+ * Name of a reason code ("planned_stop", ...), as the flat interface and
+ * `medshim check` print it.
+ * @return static text; NULL for a value that is not a code.
+ */
+MEDSHIM_API const char *medshim_reason_name(int code);
+
 /** One piece of advice for the cashier. */
 typedef struct medshim_advice {
   medshim_advice_kind kind;
@@ -93,9 +124,14 @@ typedef struct medshim_advice {
 #define MEDSHIM_ADVICE_MAX 4
 #define MEDSHIM_SCHEDULE_ID_MAX 64
 
-/** Result of medshim_schedule_decide(). */
+/**
+ * Result of medshim_schedule_decide(). Set `version` to
+ * MEDSHIM_DECISION_VERSION before the call (MEDSHIM_DECISION_INIT): the
+ * library writes the fields of that version only, so a host built against
+ * version 1 (which set 1, or zeroed the struct) keeps working.
+ */
 typedef struct medshim_decision {
-  unsigned int version;     /**< MEDSHIM_DECISION_VERSION */
+  unsigned int version;     /**< MEDSHIM_DECISION_VERSION; 0 is read as 1 */
   medshim_verdict decision;
   const char *reason;       /**< human text; owned by the set or static */
   int64_t until;            /**< when this decision next changes; 0: never */
@@ -110,9 +146,12 @@ typedef struct medshim_decision {
   medshim_advice advice[MEDSHIM_ADVICE_MAX];
   int has_replay;           /**< for defer: the replay window that applies */
   medshim_replay_window replay;
+  /* version 2 */
+  medshim_reason_code code; /**< why: what texts are built from */
 } medshim_decision;
 
-#define MEDSHIM_DECISION_VERSION 1
+#define MEDSHIM_DECISION_VERSION 2
+#define MEDSHIM_DECISION_INIT {MEDSHIM_DECISION_VERSION, MEDSHIM_ONLINE, NULL, 0, 0, {NULL, 0u, 0, 0}, 0u, {{(medshim_advice_kind)0, 0, NULL}}, 0, {MEDSHIM_ROUTE_NONE, 0, 0}, MEDSHIM_REASON_NONE}
 
 /** Size of a buffer for medshim_format_day() and medshim_format_last_day(). */
 #define MEDSHIM_DAY_TEXT 24
@@ -210,7 +249,9 @@ MEDSHIM_API size_t medshim_schedule_set_count(const medshim_schedule_set *set);
  * online); an open circuit breaker for either region means defer.
  * No I/O, no allocation. Loading more schedules after deciding is allowed
  * from the same thread only.
- * @param[out] out the decision (set out->version first, or zero it)
+ * @param[in,out] out the decision; out->version says which fields the
+ *        caller has (version 1: all but `code`); on return it is the version
+ *        written
  * @param[in] service a ::medshim_service or ::medshim_sched_service value
  * @param[in] insured insured region (6 digits)
  * @param[in] treated treatment region (6 digits), or NULL for the same
