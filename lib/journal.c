@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 
 #include "claim_internal.h"
 #include "claim_status_internal.h"
@@ -91,8 +90,7 @@ static int poison(medshim_journal *j, const char *what, int err) {
   return poison_text(j, cause);
 }
 
-static int commit(medshim_journal *j, size_t staged, uint64_t target,
-                  int gather);
+static int commit(medshim_journal *j, size_t staged, uint64_t target);
 static int lane_sync(medshim_journal *j, uint64_t target);
 static int finish_segment(medshim_journal *j);
 
@@ -560,7 +558,7 @@ int medshim_journal_sync(medshim_journal *j) {
   if (j == NULL)
     return MEDSHIM_EINVAL;
   pthread_mutex_lock(&j->mu);
-  rc = j->readonly || j->fd < 0 ? MEDSHIM_OK : commit(j, 0, j->written_seq, 0);
+  rc = j->readonly || j->fd < 0 ? MEDSHIM_OK : commit(j, 0, j->written_seq);
   pthread_mutex_unlock(&j->mu);
   if (rc == MEDSHIM_OK && j->lane != NULL)
     rc = lane_sync(j, 0);
@@ -580,7 +578,7 @@ int medshim__journal_close_err(medshim_journal *j, medshim_error *err) {
     medshim_error e;
     pthread_mutex_lock(&j->mu);
     /* records written without a sync of their own become durable here */
-    rc = commit(j, 0, j->written_seq, 0);
+    rc = commit(j, 0, j->written_seq);
     while (j->syncing)
       pthread_cond_wait(&j->cv, &j->mu);
     if (rc == MEDSHIM_OK)
@@ -863,72 +861,40 @@ static int stage_record(medshim_journal *j, size_t *staged,
   return MEDSHIM_OK;
 }
 
-/* Group commit: before a sync, let the writers expected to come write
- * first, so that one fdatasync covers them all. Expected are the threads
- * in a durable defer now, those the last sync released included: they
- * come back with their next claim at once, and a sync that left without
- * them would split the writers into two groups taking turns (8 threads:
- * ~4 claims a sync; with this wait ~6, and 15-30% more claims a second).
- * The wait ends when they have all written, or after one fdatasync's time
- * at most, so it never waits for input; the expectation falls by one per
- * sync when fewer come, so a lone writer does not wait. Called with mu
- * held. */
-static void gather_writers(medshim_journal *j) {
-  int64_t deadline = medshim__mono_ns() + j->sync_ns;
-  int expect = atomic_load(&j->inside);
-  if (expect < j->expected - 1)
-    expect = j->expected - 1;
-  j->expected = expect;
-  while ((atomic_load(&j->arriving) > 0 || j->waiting < expect) &&
-         medshim__mono_ns() < deadline) {
-    pthread_mutex_unlock(&j->mu);
-    medshim__os_yield();
-    pthread_mutex_lock(&j->mu);
-  }
-}
-
 /* Write what is staged, then wait until every record up to target is
- * durable, sharing fdatasync calls with other threads (group commit).
- * gather: before syncing, wait for other writers (gather_writers); an
- * explicit sync does not. */
-static int commit(medshim_journal *j, size_t staged, uint64_t target,
-                  int gather) {
-  int waiting = 0;
+ * durable (target 0: only write). Group commit by leader and followers:
+ * the first thread to find no fdatasync in flight leads one for every
+ * record written so far, its own and those other threads wrote while it
+ * waited for the lock; the others wait for it, and return if it covered
+ * their records, or else one of them leads the next. So a sync covers
+ * whoever wrote during the one before, and nobody waits for a writer that
+ * may come, or for a time. Called with mu held (released during the
+ * fdatasync). */
+static int commit(medshim_journal *j, size_t staged, uint64_t target) {
   if (staged > 0) {
     int rc = append_staged(j, staged);
     if (rc != MEDSHIM_OK)
       return rc;
     mark_written(j);
   }
-  if (j->synced_seq < target) {
-    j->waiting++;
-    waiting = 1;
-  }
   while (j->synced_seq < target && !j->poisoned) {
     if (!j->syncing) {
-      uint64_t upto;
+      uint64_t upto = j->written_seq;
       int fd = j->fd, rc, saved;
-      int64_t t0, t1;
-      medshim__janchor an;
+      int64_t t1;
+      medshim__janchor an = j->anchor;
       j->syncing = 1;
-      if (gather)
-        gather_writers(j);
-      upto = j->written_seq;
-      an = j->anchor;
       an.counter++;
       an.seq = upto;
       an.end = j->written_end;
       memcpy(an.chain, j->written_chain, JF_HASH_BYTES);
       pthread_mutex_unlock(&j->mu);
-      t0 = medshim__mono_ns();
       rc = medshim__io_fdatasync(fd);
       saved = errno;
       pthread_mutex_lock(&j->mu);
       t1 = medshim__mono_ns();
-      j->sync_ns += (t1 - t0 - j->sync_ns) / 8;
       if (rc != 0) {
         j->syncing = 0;
-        j->waiting -= waiting;
         return poison(j, "fdatasync", saved);
       }
       if (upto > j->synced_seq)
@@ -944,7 +910,6 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target,
         if (medshim__anchor_write(j->fd, &j->keys, &an) != 0) {
           saved = errno;
           j->syncing = 0;
-          j->waiting -= waiting;
           return poison(j, "writing the segment anchor", saved);
         }
         j->anchor = an;
@@ -956,28 +921,10 @@ static int commit(medshim_journal *j, size_t staged, uint64_t target,
       pthread_cond_wait(&j->cv, &j->mu);
     }
   }
-  j->waiting -= waiting;
   if (j->synced_seq < target)
     return fail(j, MEDSHIM_EPOISONED,
                 "an earlier write or sync failed; nothing more is accepted");
   return MEDSHIM_OK;
-}
-
-/* commit() for a deferring thread: once its records are written it no
- * longer counts as arriving. With wait 0 it returns once they are written. */
-static int commit_arrived(medshim_journal *j, size_t staged, uint64_t target,
-                          int *arriving, int wait) {
-  if (staged > 0) {
-    int rc = append_staged(j, staged);
-    if (rc != MEDSHIM_OK)
-      return rc;
-    mark_written(j);
-  }
-  if (*arriving) {
-    atomic_fetch_sub(&j->arriving, 1);
-    *arriving = 0;
-  }
-  return wait ? commit(j, 0, target, 1) : MEDSHIM_OK;
 }
 
 /* A digest and deflate context from the handle's pool (NULL when out of
@@ -1022,7 +969,7 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
   unsigned char (*dig)[JF_DIGEST_BYTES] = NULL;
   medshim__jprep *prep = NULL;
   uint64_t target = 0;
-  int rc = MEDSHIM_OK, locked = 0, arriving = 0;
+  int rc = MEDSHIM_OK, locked = 0;
 
   if (j == NULL || (count > 0 && (claims == NULL || results == NULL)))
     return MEDSHIM_EINVAL;
@@ -1030,8 +977,6 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
     return MEDSHIM_OK;
   if (j->readonly)
     return fail(j, MEDSHIM_EREADONLY, "journal opened read-only");
-  if (wait)
-    atomic_fetch_add(&j->inside, 1);
   enc = calloc(count, sizeof *enc);
   enc_len = calloc(count, sizeof *enc_len);
   zenc = calloc(count, sizeof *zenc);
@@ -1044,8 +989,6 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
   }
   /* Encoding, hashing and compressing need no lock: keep them out of the
    * critical path, so that concurrent callers do them in parallel. */
-  atomic_fetch_add(&j->arriving, 1);
-  arriving = 1;
   for (size_t i = 0; i < count; i++) {
     if (claims[i] == NULL) {
       rc = MEDSHIM_EINVAL;
@@ -1118,12 +1061,10 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
     target = e->seq;
     atomic_store(&j->nclaims, j->ix.count);
   }
-  rc = commit_arrived(j, staged, target, &arriving, wait);
+  rc = commit(j, staged, wait ? target : 0);
   if (rc != MEDSHIM_OK && !j->poisoned)
     rc = poison(j, "commit", EIO);
 cleanup:
-  if (arriving)
-    atomic_fetch_sub(&j->arriving, 1);
   if (locked) {
     if (rc != MEDSHIM_OK && staged > 0 && !j->poisoned)
       (void)poison(j, "staging", EIO); /* staged records were never written */
@@ -1136,8 +1077,6 @@ cleanup:
   free(enc_len);
   free(zenc_len);
   free(dig);
-  if (wait)
-    atomic_fetch_sub(&j->inside, 1);
   return rc;
 }
 
@@ -1197,7 +1136,7 @@ static int lane_sync(medshim_journal *j, uint64_t target) {
   int rc = MEDSHIM_OK;
   pthread_mutex_lock(&lane->mu);
   if (!lane->readonly && lane->fd >= 0)
-    rc = commit(lane, 0, target ? target : lane->written_seq, 0);
+    rc = commit(lane, 0, target ? target : lane->written_seq);
   if (rc != MEDSHIM_OK)
     memcpy(msg, lane->errmsg, sizeof msg);
   pthread_mutex_unlock(&lane->mu);
@@ -1250,7 +1189,7 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
    * status without its claim. This handle's own unsynced claims are synced
    * first (a REPLAY handle syncs what it read when it takes the lane). */
   if (!j->readonly && e->seq > j->synced_seq) {
-    if ((rc = commit(j, 0, e->seq, 0)) != MEDSHIM_OK)
+    if ((rc = commit(j, 0, e->seq)) != MEDSHIM_OK)
       goto unlock_journal;
     /* the lock was released meanwhile: the index may have moved */
     e = medshim__jindex_find(&j->ix, visit_id, id_len);
@@ -1266,7 +1205,7 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
     rc = stage_record(lane, &staged, &in, &seg_index, &off);
   }
   if (rc == MEDSHIM_OK) {
-    rc = commit(lane, staged, 0, 0); /* written, not yet synced */
+    rc = commit(lane, staged, 0); /* written, not yet synced */
     staged = 0;
   }
   if (rc == MEDSHIM_OK) {
@@ -1281,7 +1220,7 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
   /* Without sync the record is made durable by the next sync of the lane
    * (or at close); with it, concurrent status writers share one. */
   if (rc == MEDSHIM_OK && sync)
-    rc = commit(lane, 0, seq, 0);
+    rc = commit(lane, 0, seq);
   if (rc != MEDSHIM_OK && staged > 0 && !lane->poisoned)
     (void)poison(lane, "staging", EIO);
   if (rc != MEDSHIM_OK)

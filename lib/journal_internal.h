@@ -227,12 +227,7 @@ struct medshim_journal {
   uint64_t written_end;   /* ... ending at this offset of the last segment */
   unsigned char written_chain[JF_HASH_BYTES]; /* running hash after them */
   uint64_t synced_seq;    /* records [1, synced_seq] are durable */
-  int syncing;            /* a thread is in fdatasync */
-  atomic_int arriving;    /* threads in defer that have not written yet */
-  atomic_int inside;      /* threads in a durable defer */
-  int waiting;            /* threads written and waiting for a sync */
-  int expected;           /* writers group commit expects (see commit) */
-  int64_t sync_ns;        /* moving average of an fdatasync's duration */
+  int syncing;            /* a thread leads an fdatasync (see commit) */
   int poisoned;
   int errmsg_is_cause;    /* errmsg says why the handle was poisoned */
   medshim__jcrypto *wcrypto;

@@ -106,7 +106,6 @@ const char *medshim__os_basename(const char *path);
 int64_t medshim__os_mono_ns(void); /* monotonic clock */
 int64_t medshim__os_wall_s(void);  /* seconds since 1970, UTC */
 void medshim__os_sleep_ns(int64_t ns);
-void medshim__os_yield(void);
 /* Broken-down UTC time of t; NULL when t is out of range. */
 struct tm *medshim__os_utc(int64_t t, struct tm *out);
 /* Seconds since 1970 of a broken-down UTC time, normalising out-of-range

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,8 +250,6 @@ void medshim__os_sleep_ns(int64_t ns) {
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
     ;
 }
-
-void medshim__os_yield(void) { (void)sched_yield(); }
 
 struct tm *medshim__os_utc(int64_t t, struct tm *out) {
   time_t tt = (time_t)t;
