@@ -3,12 +3,13 @@
  *
  * Workers (one per CPU, at most WORKERS_MAX) each repeat: take the next run
  * of complete lines from stdin, reading only when none is buffered; parse
- * it; when its turn comes, write it with
- * medshim_journal_defer_batch_nosync(). Runs are written in input order,
- * so that of two lines with one visit_id the first is stored. The main
- * thread acknowledges: whenever runs are written and not yet acknowledged,
- * it makes them durable with one medshim_journal_sync() and prints their
- * acks and errors, in input order. So one sync covers whatever was written
+ * it; register its visit_ids, in input order; write it with
+ * medshim_journal_defer_batch_nosync(). Runs are written in parallel, but
+ * a line whose visit_id an earlier run still unwritten holds waits for
+ * that run, so the first line of a repeated visit_id is the one stored.
+ * The main thread acknowledges: whenever the runs next in input order are
+ * written, it makes them durable with one medshim_journal_sync() and
+ * prints their acks and errors. So one sync covers whatever was written
  * while the one before was in flight; nothing is acknowledged before its
  * sync returned; nobody but the acknowledger waits for the disk; and a
  * worker reads only when no complete line is buffered, so nothing already
@@ -33,6 +34,7 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "cli_util.h"
+#include "hash_internal.h"
 #include "json_arena.h"
 
 #define RUN_LINES 64           /* lines per run at most */
@@ -40,6 +42,8 @@
 #define LINE_MAX_BYTES (2u << 20)
 #define WORKERS_MAX 4
 #define RUNS_PER_WORKER 8 /* written runs wait for their sync meanwhile */
+/* visit_id table: twice the lines of every run in flight, a power of 2 */
+#define IDS_SLOTS (2u * WORKERS_MAX * RUNS_PER_WORKER * RUN_LINES)
 #define ARENA_BYTES (256u * 1024) /* jansson's blocks for one line */
 #define ERRMSG_MAX (MEDSHIM_ERROR_WHERE_MAX + MEDSHIM_ERROR_TEXT_MAX + 64)
 
@@ -66,6 +70,12 @@ typedef struct run {
   int results[RUN_LINES];
   int state; /* RUN_FREE, RUN_BUSY, RUN_WRITTEN or RUN_DONE, under mu */
   int rc;    /* of the journal call */
+  unsigned long pos; /* position in the input, among runs */
+  /* earlier runs, unwritten when this one registered, holding one of its
+   * visit_ids: written first */
+  struct run *after[RUN_LINES];
+  unsigned long after_pos[RUN_LINES];
+  size_t nafter;
 } run;
 
 /* A run is filled by its worker (BUSY), waits for its sync (WRITTEN), is
@@ -88,9 +98,17 @@ typedef struct shared {
   pthread_cond_t cv;
   run *runs;  /* nruns of them: RUNS_PER_WORKER for each worker */
   size_t nruns;
-  run **ring; /* a written run at ring[position % nruns] */
-  unsigned long written; /* runs [0, written) are written */
-  unsigned long acked;   /* runs [0, acked) are acknowledged */
+  run **ring; /* a registered run at ring[position % nruns] */
+  unsigned long registered; /* runs [0, registered) have registered */
+  unsigned long acked;      /* runs [0, acked) are acknowledged */
+  /* visit_ids of the registered runs not yet written, and which run holds
+   * each (open addressing; at most half full) */
+  struct idslot {
+    uint64_t hash;
+    const char *id; /* NULL: free */
+    run *owner;
+  } *ids;
+  size_t ids_mask;
   int opened;  /* the journal is open (s->j) */
   int done;    /* workers that have finished */
   int workers; /* started */
@@ -469,28 +487,110 @@ static run *get_run(const worker *w) {
   return r;
 }
 
-/* Write the parsed run at position pos when every run before it is
- * written (and the journal open). -1 once a fatal error stopped
- * everything. */
-static int write_run(shared *s, run *r, unsigned long pos) {
+/* The slot of id in the table, or the free slot where it would go. */
+static size_t ids_find(const shared *s, uint64_t h, const char *id) {
+  size_t i = (size_t)h & s->ids_mask;
+  while (s->ids[i].id != NULL &&
+         (s->ids[i].hash != h || strcmp(s->ids[i].id, id) != 0))
+    i = (i + 1) & s->ids_mask;
+  return i;
+}
+
+/* Empty slot i, moving up the entries after it that probed past it. */
+static void ids_remove(shared *s, size_t i) {
+  size_t j = i;
+  for (;;) {
+    size_t home;
+    j = (j + 1) & s->ids_mask;
+    if (s->ids[j].id == NULL)
+      break;
+    home = (size_t)s->ids[j].hash & s->ids_mask;
+    /* the entry at j stays unless its home lies cyclically outside (i, j] */
+    if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+      s->ids[i] = s->ids[j];
+      i = j;
+    }
+  }
+  s->ids[i].id = NULL;
+  s->ids[i].owner = NULL;
+}
+
+/* In input order: note which earlier unwritten runs hold one of the run's
+ * visit_ids, and hold the others for it. Called with mu held. */
+static void register_run(shared *s, run *r) {
+  r->nafter = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    const char *id;
+    uint64_t h;
+    size_t slot;
+    if (r->claim[i] == NULL)
+      continue;
+    id = medshim_claim_visit_id(r->claim[i]);
+    h = medshim__fnv1a64(id, strlen(id));
+    slot = ids_find(s, h, id);
+    if (s->ids[slot].id == NULL) {
+      s->ids[slot].hash = h;
+      s->ids[slot].id = id; /* the claim outlives the entry */
+      s->ids[slot].owner = r;
+    } else if (s->ids[slot].owner != r) {
+      size_t k = 0;
+      while (k < r->nafter && r->after[k] != s->ids[slot].owner)
+        k++;
+      if (k == r->nafter) {
+        r->after[k] = s->ids[slot].owner;
+        r->after_pos[k] = s->ids[slot].owner->pos;
+        r->nafter++;
+      }
+    }
+  }
+  s->ring[r->pos % s->nruns] = r;
+  s->registered = r->pos + 1;
+}
+
+/* Whether every run r has to follow is written. Called with mu held. */
+static int may_write(const run *r) {
+  for (size_t k = 0; k < r->nafter; k++)
+    if (r->after[k]->pos == r->after_pos[k] &&
+        r->after[k]->state == RUN_BUSY)
+      return 0;
+  return 1;
+}
+
+/* Register the parsed run at its position in the input, then write it
+ * once the runs it has to follow are (and the journal is open). -1 once a
+ * fatal error stopped everything. */
+static int write_run(shared *s, run *r) {
   size_t k = 0;
   for (size_t i = 0; i < r->n; i++)
     if (r->claim[i] != NULL)
       r->batch[k++] = r->claim[i];
   pthread_mutex_lock(&s->mu);
-  while (!atomic_load(&s->fatal) && (!s->opened || s->written != pos))
+  while (!atomic_load(&s->fatal) && s->registered != r->pos)
+    pthread_cond_wait(&s->cv, &s->mu);
+  if (!atomic_load(&s->fatal)) {
+    register_run(s, r);
+    pthread_cond_broadcast(&s->cv);
+  }
+  while (!atomic_load(&s->fatal) && (!s->opened || !may_write(r)))
     pthread_cond_wait(&s->cv, &s->mu);
   pthread_mutex_unlock(&s->mu);
   if (atomic_load(&s->fatal))
     return -1;
-  /* only this worker writes now: the others wait for s->written */
   r->rc = k > 0 ? medshim_journal_defer_batch_nosync(s->j, r->batch, k,
                                                      r->results)
                 : MEDSHIM_OK;
   pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < r->n; i++) {
+    const char *id;
+    size_t slot;
+    if (r->claim[i] == NULL)
+      continue;
+    id = medshim_claim_visit_id(r->claim[i]);
+    slot = ids_find(s, medshim__fnv1a64(id, strlen(id)), id);
+    if (s->ids[slot].owner == r)
+      ids_remove(s, slot);
+  }
   r->state = RUN_WRITTEN;
-  s->ring[pos % s->nruns] = r;
-  s->written = pos + 1;
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
   return 0;
@@ -504,16 +604,15 @@ static void *worker_main(void *arg) {
   if (arena != NULL)
     cli_json_arena_begin(arena, ARENA_BYTES);
   while ((r = get_run(w)) != NULL) {
-    unsigned long pos = 0;
     size_t n;
     pthread_mutex_lock(&s->in_mu);
     if ((n = take_run(s, r)) > 0)
-      pos = s->taken++;
+      r->pos = s->taken++;
     pthread_mutex_unlock(&s->in_mu);
     if (n == 0)
       break;
     parse_run(r);
-    if (write_run(s, r, pos) != 0)
+    if (write_run(s, r) != 0)
       break; /* the run is freed with the others */
   }
   if (arena != NULL) {
@@ -527,21 +626,26 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-/* The main thread's part: whenever runs are written and not acknowledged,
- * make them durable with one sync and report them, in input order, until
- * the workers are done and every run is reported, or something failed. */
+/* The main thread's part: whenever the runs next in input order are
+ * written, make them durable with one sync and report them, in order,
+ * until the workers are done and every run is reported, or something
+ * failed. */
+static int written(const shared *s, unsigned long pos) {
+  return pos < s->registered && s->ring[pos % s->nruns]->state == RUN_WRITTEN;
+}
+
 static void acknowledge(shared *s) {
   pthread_mutex_lock(&s->mu);
   for (;;) {
     unsigned long first = s->acked, last;
     int rc = MEDSHIM_OK, claims = 0;
-    while (!atomic_load(&s->fatal) && s->written == first &&
-           s->done < s->workers)
+    while (!atomic_load(&s->fatal) && !written(s, first) &&
+           !(s->done == s->workers && s->registered == first))
       pthread_cond_wait(&s->cv, &s->mu);
-    if (atomic_load(&s->fatal) || s->written == first)
+    if (atomic_load(&s->fatal) || !written(s, first))
       break; /* failed, or every worker done and every run reported */
-    /* every run written so far up to the first whose write failed */
-    for (last = first; last < s->written; last++) {
+    /* the written runs from here on, up to the first whose write failed */
+    for (last = first; written(s, last); last++) {
       const run *r = s->ring[last % s->nruns];
       if (r->rc != MEDSHIM_OK)
         break;
@@ -585,6 +689,7 @@ static void free_runs(shared *s) {
   }
   free(s->runs);
   free(s->ring);
+  free(s->ids);
 }
 
 /* Standard input that is a regular file (an import: `< claims.jsonl`) is
@@ -732,15 +837,18 @@ int cli_cmd_defer(int argc, char **argv) {
       (s->runs = calloc((size_t)workers * RUNS_PER_WORKER, sizeof *s->runs)) ==
           NULL ||
       (s->ring = calloc((size_t)workers * RUNS_PER_WORKER, sizeof *s->ring)) ==
-          NULL) {
+          NULL ||
+      (s->ids = calloc(IDS_SLOTS, sizeof *s->ids)) == NULL) {
     fprintf(stderr, "medshim defer: out of memory\n");
     if (s != NULL) {
       free(s->buf);
       free(s->runs);
+      free(s->ring);
     }
     free(s);
     return CLI_EXIT_FAIL;
   }
+  s->ids_mask = IDS_SLOTS - 1;
   s->nruns = (size_t)workers * RUNS_PER_WORKER;
   s->cap = 1u << 20;
   {
