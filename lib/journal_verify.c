@@ -7,7 +7,10 @@
 
 #include "claim_internal.h"
 #include "errors_internal.h"
-#include "journal_internal.h"
+#include "journal_index_internal.h"
+#include "journal_keys_internal.h"
+#include "journal_lane_internal.h"
+#include "journal_verify_internal.h"
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
