@@ -1,11 +1,35 @@
-/* Keys of a journal: the keys derived from its data key, and the replay
- * keys that name a visit to the platform. */
+/* Keys of a journal: the data key unwrapped from the keyring (shared by
+ * open and verify), the keys derived from it, and the replay keys that
+ * name a visit to the platform. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "journal_crypto_internal.h"
 #include "journal_handle_internal.h"
 #include "journal_keys_internal.h"
+#include "journal_segment_internal.h"
+#include "keyring_internal.h"
 #include "memory_internal.h"
+
+int medshim__jkeys_load(medshim__jkeys *k, const char *dir, int create,
+                        medshim_error *err) {
+  uint64_t *segnos = NULL;
+  size_t nseg = 0;
+  int rc = medshim__keyring_open(dir, k->kek, k->dk, k->id, err);
+  if (rc == MEDSHIM_ENOTFOUND && create) {
+    if (medshim__segment_list(dir, &segnos, &nseg) == 0 && nseg > 0)
+      rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
+                              "keyring missing but segments exist in %s", dir);
+    else
+      rc = medshim__keyring_create(dir, k->kek, k->dk, k->id, err);
+    free(segnos);
+  }
+  medshim__wipe(k->kek, sizeof k->kek);
+  if (rc == MEDSHIM_OK && medshim__jkeys_derive(k) != 0)
+    rc = medshim__error_set(err, MEDSHIM_ECRYPTO, "", "key derivation failed");
+  return rc;
+}
 
 int medshim__jkeys_derive(medshim__jkeys *k) {
   if (medshim__hkdf(k->hdr, k->dk, k->id, JF_ID_BYTES,

@@ -1,11 +1,12 @@
-/* Keys of a journal (journal_keys.c): the keys derived from its data
- * key. */
+/* Keys of a journal (journal_keys.c): the data key, unwrapped from the
+ * keyring with the key-encryption key, and the keys derived from it. */
 #ifndef MEDSHIM_JOURNAL_KEYS_INTERNAL_H
 #define MEDSHIM_JOURNAL_KEYS_INTERNAL_H
 
 #include <stdint.h>
 
 #include "journal_format_internal.h"
+#include "medshim/errors.h"
 
 /* Keys of one journal, derived from its data key. Kept in memory from
  * medshim__secmem_alloc (locked, out of core dumps): the handle is. */
@@ -19,6 +20,14 @@ typedef struct medshim__jkeys {
   unsigned char receipt[32]; /* MAC of receipts (journal_receipt.c) */
 } medshim__jkeys;
 
+/* With k->kek obtained: unwrap the data key from dir's keyring (create:
+ * make a new keyring when there is none and no segment either), wipe the
+ * KEK, and derive the other keys. MEDSHIM_OK; the keyring's codes
+ * (MEDSHIM_ENOTFOUND, MEDSHIM_EKEY, ...), MEDSHIM_ECORRUPT (segments
+ * without a keyring), MEDSHIM_ECRYPTO; err says why. The KEK is wiped on
+ * every path. */
+int medshim__jkeys_load(medshim__jkeys *k, const char *dir, int create,
+                        medshim_error *err);
 int medshim__jkeys_derive(medshim__jkeys *k);
 /* Keys of the replay lane: its own data key, HKDF(main DK, journal_id,
  * "medshim v1 replay lane"), and everything derived from that, so that no

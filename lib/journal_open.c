@@ -309,8 +309,6 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
                          medshim_error *err) {
   medshim_journal *j = NULL;
   open_ctx oc;
-  uint64_t *segnos = NULL;
-  size_t nseg = 0;
   int rc, create;
 
   memset(&oc, 0, sizeof oc);
@@ -347,24 +345,8 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     goto fail;
   if (!j->readonly && (rc = take_lock(j, err)) != MEDSHIM_OK)
     goto fail;
-  rc = medshim__keyring_open(j->dir, j->keys.kek, j->keys.dk, j->keys.id, err);
-  if (rc == MEDSHIM_ENOTFOUND && create) {
-    if (medshim__segment_list(j->dir, &segnos, &nseg) == 0 && nseg > 0) {
-      rc = medshim__error_set(err, MEDSHIM_ECORRUPT, JF_KEYRING_NAME,
-                              "keyring missing but segments exist in %s",
-                              j->dir);
-      goto fail;
-    }
-    rc = medshim__keyring_create(j->dir, j->keys.kek, j->keys.dk, j->keys.id,
-                                 err);
-  }
-  medshim__wipe(j->keys.kek, sizeof j->keys.kek);
-  if (rc != MEDSHIM_OK)
+  if ((rc = medshim__jkeys_load(&j->keys, j->dir, create, err)) != MEDSHIM_OK)
     goto fail;
-  if (medshim__jkeys_derive(&j->keys) != 0) {
-    rc = medshim__error_set(err, MEDSHIM_ECRYPTO, "", "key derivation failed");
-    goto fail;
-  }
 
   oc.scan.want_status_body = 1; /* statuses of journals from before the lane */
   oc.scan.fn = index_record;
@@ -396,12 +378,10 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
   if (!j->readonly && j->parent == NULL && !j->lane_marked &&
       (rc = mark_lane(j, err)) != MEDSHIM_OK)
     goto fail;
-  free(segnos);
   *out = j;
   return MEDSHIM_OK;
 fail:
   medshim__wipe(j->keys.kek, sizeof j->keys.kek);
-  free(segnos);
   medshim__journal_free(j);
   return rc;
 }
