@@ -891,6 +891,30 @@ START_TEST(test_journal_concurrent_threads) {
 }
 END_TEST
 
+START_TEST(test_journal_keyring_removed_is_not_replaced) {
+  /* Open and verify load the keys the same way: a journal whose keyring
+   * is gone is refused, and CREATE does not make a new one over its
+   * segments (their records would never authenticate again). */
+  medshim_journal *j = open_rw(0);
+  medshim_verify_report rep;
+  medshim_error err;
+  char *ring = tu_path(jdir, JF_KEYRING_NAME);
+  int rc;
+  defer_n(j, "K", 0, 3);
+  medshim_journal_close(j);
+  ck_assert_int_eq(unlink(ring), 0);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_CREATE, key, &err),
+                   MEDSHIM_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(err.text, "keyring missing but segments"));
+  ck_assert_int_ne(access(ring, F_OK), 0);
+  ck_assert_int_eq(try_open(0, key, &err), MEDSHIM_ENOTFOUND);
+  (void)verify(&rep, &rc);
+  ck_assert_int_eq(rc, MEDSHIM_ENOTFOUND);
+  free(ring);
+}
+END_TEST
+
 /* Group commit: while one writer's fdatasync is in flight, the writers
  * that come meanwhile write their records and wait; the next sync, led by
  * one of them, covers them all. The first sync is held (in the I/O
@@ -1888,6 +1912,7 @@ int main(void) {
   tcase_add_test(tc, test_journal_failure_creating_journal);
   tcase_add_test(tc, test_journal_concurrent_threads);
   tcase_add_test(tc, test_journal_group_commit_one_sync_for_waiting_writers);
+  tcase_add_test(tc, test_journal_keyring_removed_is_not_replaced);
   tcase_add_test(tc, test_journal_nosync_then_sync);
   tcase_add_test(tc, test_journal_nosync_survives_sigkill);
   tcase_add_test(tc, test_journal_sync_failure_poisons);
