@@ -5,6 +5,7 @@
 #include "claim_internal.h"
 #include "errors_internal.h"
 #include "memory_internal.h"
+#include "versioned_internal.h"
 
 static const char *const service_names[MEDSHIM_SERVICE_COUNT] = {
     NULL,       "outpatient",  "chronic_outpatient", "inpatient",
@@ -32,11 +33,8 @@ int medshim_service_parse(medshim_service *out, const char *name) {
 
 int medshim_claim_fields_init(medshim_claim_fields *fields,
                               unsigned int version) {
-  if (fields == NULL || version != MEDSHIM_CLAIM_FIELDS_VERSION)
-    return MEDSHIM_EINVAL;
-  memset(fields, 0, sizeof *fields);
-  fields->version = version;
-  return MEDSHIM_OK;
+  return MEDSHIM__VERSIONED_INIT(fields, version,
+                                 MEDSHIM_CLAIM_FIELDS_VERSION);
 }
 
 /* Printable ASCII without spaces: ids travel in files, URLs and CSV. */

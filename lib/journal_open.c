@@ -19,14 +19,12 @@
 #include "memory_internal.h"
 #include "safedir_internal.h"
 #include "secmem_internal.h"
+#include "versioned_internal.h"
 
 int medshim_journal_options_init(medshim_journal_options *opts,
                                  unsigned int version) {
-  if (opts == NULL || version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
-    return MEDSHIM_EINVAL;
-  memset(opts, 0, sizeof *opts);
-  opts->version = version;
-  return MEDSHIM_OK;
+  return MEDSHIM__VERSIONED_INIT(opts, version,
+                                 MEDSHIM_JOURNAL_OPTIONS_VERSION);
 }
 
 /* ---- index building while scanning ----------------------------------- */
