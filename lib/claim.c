@@ -99,7 +99,7 @@ static int clean_utf8(const char *s, size_t max) {
 
 #define MONEY_MAX INT64_C(10000000000000) /* 10^13 fen = 10^11 yuan */
 
-int medshim__claim_validate(const medshim_claim_fields *f, medshim_error *err) {
+static int claim_validate(const medshim_claim_fields *f, medshim_error *err) {
   if (f->visit_id == NULL)
     return medshim__error_set(err, MEDSHIM_EINVAL, "visit_id", "is required");
   if (!printable_id(f->visit_id, MEDSHIM_VISIT_ID_MAX))
@@ -205,7 +205,7 @@ int medshim_claim_create(medshim_claim **out, const medshim_claim_fields *f,
   if (f->version != MEDSHIM_CLAIM_FIELDS_VERSION)
     return medshim__error_set(err, MEDSHIM_EINVAL, "version",
                               "unknown fields version");
-  if ((rc = medshim__claim_validate(f, err)) != MEDSHIM_OK)
+  if ((rc = claim_validate(f, err)) != MEDSHIM_OK)
     return rc;
   c = calloc(1, sizeof *c);
   if (c == NULL)

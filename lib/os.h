@@ -38,7 +38,6 @@ int medshim__os_open_dir(const char *path);
 int medshim__os_close(int fd);
 
 /* One call each; the callers loop (see io_internal.h). */
-long long medshim__os_read(int fd, void *buf, size_t len);
 long long medshim__os_write(int fd, const void *buf, size_t len);
 long long medshim__os_pread(int fd, void *buf, size_t len, int64_t off);
 long long medshim__os_pwrite(int fd, const void *buf, size_t len, int64_t off);
@@ -56,7 +55,6 @@ int medshim__os_allocate(int fd, int64_t off, int64_t len);
 int medshim__os_rename_at(int dfd, const char *from, const char *to);
 int medshim__os_unlink_at(int dfd, const char *name);
 int medshim__os_mkdir(const char *path);           /* mode 0700 */
-int medshim__os_mkdir_at(int dfd, const char *name); /* mode 0700 */
 
 /* What the library needs to know of a file. */
 typedef struct medshim__os_finfo {

@@ -47,10 +47,6 @@ int medshim__os_open_dir(const char *path) {
 
 int medshim__os_close(int fd) { return close(fd); }
 
-long long medshim__os_read(int fd, void *buf, size_t len) {
-  return (long long)read(fd, buf, len);
-}
-
 long long medshim__os_write(int fd, const void *buf, size_t len) {
   return (long long)write(fd, buf, len);
 }
@@ -94,10 +90,6 @@ int medshim__os_unlink_at(int dfd, const char *name) {
 }
 
 int medshim__os_mkdir(const char *path) { return mkdir(path, 0700); }
-
-int medshim__os_mkdir_at(int dfd, const char *name) {
-  return mkdirat(dfd, name, 0700);
-}
 
 static void fill(medshim__os_finfo *out, const struct stat *st) {
   out->size = (int64_t)st->st_size;
