@@ -7,13 +7,13 @@
  * medshim_journal_defer_batch_nosync(). Runs are written in parallel, but
  * a line whose visit_id an earlier run still unwritten holds waits for
  * that run, so the first line of a repeated visit_id is the one stored.
- * The main thread acknowledges: whenever the runs next in input order are
- * written, it makes them durable with one medshim_journal_sync() and
- * prints their acks and errors. So one sync covers whatever was written
- * while the one before was in flight; nothing is acknowledged before its
- * sync returned; nobody but the acknowledger waits for the disk; and a
- * worker reads only when no complete line is buffered, so nothing already
- * read waits for more input before it is acknowledged. A regular file on
+ * The main thread acknowledges: once the runs next in input order are
+ * written and a sync is what everyone waits for (see acknowledge()), it
+ * makes them durable with one medshim_journal_sync() and prints their
+ * acks and errors. Nothing is acknowledged before its sync returned;
+ * nobody but the acknowledger waits for the disk; and a worker reads only
+ * when no complete line is buffered, so nothing already read waits for
+ * more input before it is acknowledged. A regular file on
  * stdin is mapped rather than read. */
 #include <dirent.h>
 #include <errno.h>
@@ -110,6 +110,8 @@ typedef struct shared {
   } *ids;
   size_t ids_mask;
   int opened;  /* the journal is open (s->j) */
+  int in_hand; /* runs with lines taken and not yet written */
+  int starved; /* workers waiting for one of their runs back */
   int done;    /* workers that have finished */
   int workers; /* started */
   int refused; /* lines, counted by the acknowledger */
@@ -476,8 +478,12 @@ static run *get_run(const worker *w) {
     for (size_t i = w->first; i < w->first + RUNS_PER_WORKER && r == NULL; i++)
       if (s->runs[i].state == RUN_FREE || s->runs[i].state == RUN_DONE)
         r = &s->runs[i];
-    if (r == NULL)
+    if (r == NULL) { /* the acknowledger syncs for it */
+      s->starved++;
+      pthread_cond_broadcast(&s->cv);
       pthread_cond_wait(&s->cv, &s->mu);
+      s->starved--;
+    }
   }
   if (r != NULL)
     r->state = RUN_BUSY;
@@ -591,6 +597,7 @@ static int write_run(shared *s, run *r) {
       ids_remove(s, slot);
   }
   r->state = RUN_WRITTEN;
+  s->in_hand--;
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
   return 0;
@@ -611,6 +618,9 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&s->in_mu);
     if (n == 0)
       break;
+    pthread_mutex_lock(&s->mu);
+    s->in_hand++;
+    pthread_mutex_unlock(&s->mu);
     parse_run(r);
     if (write_run(s, r) != 0)
       break; /* the run is freed with the others */
@@ -626,10 +636,14 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-/* The main thread's part: whenever the runs next in input order are
- * written, make them durable with one sync and report them, in order,
- * until the workers are done and every run is reported, or something
- * failed. */
+/* The main thread's part: make the runs next in input order durable with
+ * one sync and report them, in order, until the workers are done and
+ * every run is reported, or something failed. A sync starts once those
+ * runs are written and it is what everyone waits for: a worker needs one
+ * of its runs back, or no lines are in hand that would be written before
+ * it. So a slow pipe gets each line acknowledged at once, and an import
+ * that keeps the workers busy one sync for many runs (syncing as soon as
+ * each run was written took 20-35% longer on the test machine's ext4). */
 static int written(const shared *s, unsigned long pos) {
   return pos < s->registered && s->ring[pos % s->nruns]->state == RUN_WRITTEN;
 }
@@ -639,7 +653,8 @@ static void acknowledge(shared *s) {
   for (;;) {
     unsigned long first = s->acked, last;
     int rc = MEDSHIM_OK, claims = 0;
-    while (!atomic_load(&s->fatal) && !written(s, first) &&
+    while (!atomic_load(&s->fatal) &&
+           !(written(s, first) && (s->starved > 0 || s->in_hand == 0)) &&
            !(s->done == s->workers && s->registered == first))
       pthread_cond_wait(&s->cv, &s->mu);
     if (atomic_load(&s->fatal) || !written(s, first))
