@@ -5,6 +5,7 @@
 #include "claim_internal.h"
 #include "errors_internal.h"
 #include "memory_internal.h"
+#include "versioned_internal.h"
 
 static const char *const service_names[MEDSHIM_SERVICE_COUNT] = {
     NULL,       "outpatient",  "chronic_outpatient", "inpatient",
@@ -32,11 +33,8 @@ int medshim_service_parse(medshim_service *out, const char *name) {
 
 int medshim_claim_fields_init(medshim_claim_fields *fields,
                               unsigned int version) {
-  if (fields == NULL || version != MEDSHIM_CLAIM_FIELDS_VERSION)
-    return MEDSHIM_EINVAL;
-  memset(fields, 0, sizeof *fields);
-  fields->version = version;
-  return MEDSHIM_OK;
+  return MEDSHIM__VERSIONED_INIT(fields, version,
+                                 MEDSHIM_CLAIM_FIELDS_VERSION);
 }
 
 /* Printable ASCII without spaces: ids travel in files, URLs and CSV. */
@@ -101,7 +99,7 @@ static int clean_utf8(const char *s, size_t max) {
 
 #define MONEY_MAX INT64_C(10000000000000) /* 10^13 fen = 10^11 yuan */
 
-int medshim__claim_validate(const medshim_claim_fields *f, medshim_error *err) {
+static int claim_validate(const medshim_claim_fields *f, medshim_error *err) {
   if (f->visit_id == NULL)
     return medshim__error_set(err, MEDSHIM_EINVAL, "visit_id", "is required");
   if (!printable_id(f->visit_id, MEDSHIM_VISIT_ID_MAX))
@@ -207,7 +205,7 @@ int medshim_claim_create(medshim_claim **out, const medshim_claim_fields *f,
   if (f->version != MEDSHIM_CLAIM_FIELDS_VERSION)
     return medshim__error_set(err, MEDSHIM_EINVAL, "version",
                               "unknown fields version");
-  if ((rc = medshim__claim_validate(f, err)) != MEDSHIM_OK)
+  if ((rc = claim_validate(f, err)) != MEDSHIM_OK)
     return rc;
   c = calloc(1, sizeof *c);
   if (c == NULL)

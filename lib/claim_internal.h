@@ -27,10 +27,6 @@ struct medshim_claim {
   medshim_claim_window window;
 };
 
-/* Validate fields as medshim_claim_create() does. */
-int medshim__claim_validate(const medshim_claim_fields *fields,
-                            medshim_error *err);
-
 /* A window as the journal and the JSON line keep it: valid route, from <
  * until (or until 0), printable schedule id. MEDSHIM_OK or MEDSHIM_EINVAL
  * with the reason in *why. */

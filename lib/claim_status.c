@@ -4,6 +4,7 @@
 #include "claim_internal.h"
 #include "claim_status_internal.h"
 #include "journal_format_internal.h"
+#include "versioned_internal.h"
 
 static const char *const state_names[] = {
     NULL,      "pending", "in_doubt", "settled", "rejected",
@@ -38,12 +39,11 @@ int medshim_state_parse(medshim_claim_state *out, const char *name) {
 
 int medshim_claim_status_init(medshim_claim_status *status,
                               unsigned int version) {
-  if (status == NULL || version != MEDSHIM_CLAIM_STATUS_VERSION)
-    return MEDSHIM_EINVAL;
-  memset(status, 0, sizeof *status);
-  status->version = version;
-  status->state = MEDSHIM_STATE_PENDING;
-  return MEDSHIM_OK;
+  int rc = MEDSHIM__VERSIONED_INIT(status, version,
+                                   MEDSHIM_CLAIM_STATUS_VERSION);
+  if (rc == MEDSHIM_OK)
+    status->state = MEDSHIM_STATE_PENDING;
+  return rc;
 }
 
 /* Layout. Version 1: ver u8, state u8, attempts u32, changed_at i64,

@@ -13,7 +13,8 @@
 
 #include "io_internal.h"
 #include "journal_anchor_internal.h"
-#include "journal_internal.h"
+#include "journal_crypto_internal.h"
+#include "journal_keys_internal.h"
 #include "memory_internal.h"
 
 uint64_t medshim__anchor_slot_offset(uint64_t counter) {

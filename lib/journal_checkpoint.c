@@ -6,7 +6,8 @@
 
 #include "errors_internal.h"
 #include "io_internal.h"
-#include "journal_internal.h"
+#include "journal_checkpoint_internal.h"
+#include "journal_crypto_internal.h"
 #include "keyring_internal.h"
 
 int medshim__checkpoint_write(const char *dir, const medshim__jkeys *k,

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "errors_internal.h"
-#include "journal_internal.h"
+#include "journal_crypto_internal.h"
+#include "journal_handle_internal.h"
+#include "journal_read_internal.h"
 #include "memory_internal.h"
 
 #define RECEIPT_MAC_BYTES 8

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal_internal.h"
+#include "journal_record_internal.h"
 #include "memory_internal.h"
+#include "medshim/errors.h"
 
 void medshim__jscratch_free(medshim__jscratch *s) {
   if (s == NULL)

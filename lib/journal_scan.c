@@ -8,7 +8,9 @@
 
 #include "errors_internal.h"
 #include "io_internal.h"
-#include "journal_internal.h"
+#include "journal_anchor_internal.h"
+#include "journal_crypto_internal.h"
+#include "journal_scan_internal.h"
 #include "memory_internal.h"
 #include "secmem_internal.h"
 

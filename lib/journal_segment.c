@@ -1,5 +1,4 @@
-/* Segment files: names, listing, authenticated headers, and the keys derived
- * from the journal's data key. */
+/* Segment files: names, listing and authenticated headers. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,41 +6,10 @@
 #include <string.h>
 
 #include "errors_internal.h"
-#include "journal_internal.h"
+#include "journal_crypto_internal.h"
+#include "journal_segment_internal.h"
 #include "memory_internal.h"
 #include "os.h"
-
-int medshim__jkeys_derive(medshim__jkeys *k) {
-  if (medshim__hkdf(k->hdr, k->dk, k->id, JF_ID_BYTES,
-                    "medshim v1 segment header", NULL, 0) != 0 ||
-      medshim__hkdf(k->ckpt, k->dk, k->id, JF_ID_BYTES, "medshim v1 checkpoint",
-                    NULL, 0) != 0 ||
-      medshim__hkdf(k->replay, k->dk, k->id, JF_ID_BYTES,
-                    "medshim v1 replay key", NULL, 0) != 0 ||
-      medshim__hkdf(k->receipt, k->dk, k->id, JF_ID_BYTES,
-                    "medshim v1 receipt", NULL, 0) != 0)
-    return -1;
-  return 0;
-}
-
-int medshim__jkeys_lane(medshim__jkeys *lane, const medshim__jkeys *k) {
-  memset(lane, 0, sizeof *lane);
-  memcpy(lane->id, k->id, JF_ID_BYTES);
-  if (medshim__hkdf(lane->dk, k->dk, k->id, JF_ID_BYTES,
-                    "medshim v1 replay lane", NULL, 0) != 0)
-    return -1;
-  return medshim__jkeys_derive(lane);
-}
-
-int medshim__segment_key(unsigned char out[32], const medshim__jkeys *k,
-                         uint64_t segno,
-                         const unsigned char salt[JF_SALT_BYTES]) {
-  unsigned char ctx[JF_ID_BYTES + 8];
-  memcpy(ctx, k->id, JF_ID_BYTES);
-  jf_put64(ctx + JF_ID_BYTES, segno);
-  return medshim__hkdf(out, k->dk, salt, JF_SALT_BYTES,
-                       "medshim v1 segment records", ctx, sizeof ctx);
-}
 
 char *medshim__segment_path_new(const char *dir, uint64_t segno) {
   char name[64];

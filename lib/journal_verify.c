@@ -7,7 +7,10 @@
 
 #include "claim_internal.h"
 #include "errors_internal.h"
-#include "journal_internal.h"
+#include "journal_index_internal.h"
+#include "journal_keys_internal.h"
+#include "journal_lane_internal.h"
+#include "journal_verify_internal.h"
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
 #include "memory_internal.h"
@@ -168,14 +171,8 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   }
   if ((rc = medshim__kek_obtain(keys->kek, opts, &err)) != MEDSHIM_OK)
     goto cleanup;
-  rc = medshim__keyring_open(dir, keys->kek, keys->dk, keys->id, &err);
-  medshim__wipe(keys->kek, sizeof keys->kek);
-  if (rc != MEDSHIM_OK)
+  if ((rc = medshim__jkeys_load(keys, dir, 0, &err)) != MEDSHIM_OK)
     goto cleanup;
-  if (medshim__jkeys_derive(keys) != 0) {
-    rc = MEDSHIM_ECRYPTO;
-    goto cleanup;
-  }
   scan.keys = keys;
   scan.crypto = medshim__jcrypto_new();
   scan.scratch = &scratch;

@@ -4,7 +4,7 @@
 #include <openssl/crypto.h>
 
 #include "memory_internal.h"
-#include "medshim/claim.h"
+#include "medshim/memory.h"
 
 void medshim_free(void *ptr) { free(ptr); }
 

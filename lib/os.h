@@ -38,7 +38,6 @@ int medshim__os_open_dir(const char *path);
 int medshim__os_close(int fd);
 
 /* One call each; the callers loop (see io_internal.h). */
-long long medshim__os_read(int fd, void *buf, size_t len);
 long long medshim__os_write(int fd, const void *buf, size_t len);
 long long medshim__os_pread(int fd, void *buf, size_t len, int64_t off);
 long long medshim__os_pwrite(int fd, const void *buf, size_t len, int64_t off);
@@ -58,7 +57,6 @@ int medshim__os_unlink_at(int dfd, const char *name);
 int medshim__os_mkdir(const char *path);           /* mode 0700 */
 /* Remove a file, or a directory when it is empty. */
 int medshim__os_remove(const char *path);
-int medshim__os_mkdir_at(int dfd, const char *name); /* mode 0700 */
 
 /* What the library needs to know of a file. */
 typedef struct medshim__os_finfo {
@@ -108,7 +106,6 @@ const char *medshim__os_basename(const char *path);
 int64_t medshim__os_mono_ns(void); /* monotonic clock */
 int64_t medshim__os_wall_s(void);  /* seconds since 1970, UTC */
 void medshim__os_sleep_ns(int64_t ns);
-void medshim__os_yield(void);
 /* Broken-down UTC time of t; NULL when t is out of range. */
 struct tm *medshim__os_utc(int64_t t, struct tm *out);
 /* Seconds since 1970 of a broken-down UTC time, normalising out-of-range

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +46,6 @@ int medshim__os_open_dir(const char *path) {
 }
 
 int medshim__os_close(int fd) { return close(fd); }
-
-long long medshim__os_read(int fd, void *buf, size_t len) {
-  return (long long)read(fd, buf, len);
-}
 
 long long medshim__os_write(int fd, const void *buf, size_t len) {
   return (long long)write(fd, buf, len);
@@ -114,10 +109,6 @@ int medshim__os_unlink_at(int dfd, const char *name) {
 int medshim__os_mkdir(const char *path) { return mkdir(path, 0700); }
 
 int medshim__os_remove(const char *path) { return remove(path); }
-
-int medshim__os_mkdir_at(int dfd, const char *name) {
-  return mkdirat(dfd, name, 0700);
-}
 
 static void fill(medshim__os_finfo *out, const struct stat *st) {
   out->size = (int64_t)st->st_size;
@@ -270,8 +261,6 @@ void medshim__os_sleep_ns(int64_t ns) {
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
     ;
 }
-
-void medshim__os_yield(void) { (void)sched_yield(); }
 
 struct tm *medshim__os_utc(int64_t t, struct tm *out) {
   time_t tt = (time_t)t;

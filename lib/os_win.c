@@ -511,10 +511,6 @@ static unsigned clamp(size_t len) {
   return len > INT_MAX ? INT_MAX : (unsigned)len;
 }
 
-long long medshim__os_read(int fd, void *buf, size_t len) {
-  return (long long)_read(fd, buf, clamp(len));
-}
-
 long long medshim__os_write(int fd, const void *buf, size_t len) {
   return (long long)_write(fd, buf, clamp(len));
 }
@@ -649,13 +645,6 @@ int medshim__os_remove(const char *path) {
                                               : !DeleteFileW(w))
     rc = fail_win();
   free(w);
-  return rc;
-}
-
-int medshim__os_mkdir_at(int dfd, const char *name) {
-  char *p = dirs_join(dfd, name);
-  int rc = p ? medshim__os_mkdir(p) : -1;
-  free(p);
   return rc;
 }
 
@@ -819,8 +808,6 @@ void medshim__os_sleep_ns(int64_t ns) {
     return;
   Sleep((DWORD)((ns + 999999) / 1000000));
 }
-
-void medshim__os_yield(void) { (void)SwitchToThread(); }
 
 struct tm *medshim__os_utc(int64_t t, struct tm *out) {
   __time64_t tt = (__time64_t)t;

@@ -9,14 +9,12 @@
 #include "errors_internal.h"
 #include "schedule_internal.h"
 #include "timeutil_internal.h"
+#include "versioned_internal.h"
 
 int medshim_schedule_options_init(medshim_schedule_options *opts,
                                   unsigned int version) {
-  if (opts == NULL || version != MEDSHIM_SCHEDULE_OPTIONS_VERSION)
-    return MEDSHIM_EINVAL;
-  memset(opts, 0, sizeof *opts);
-  opts->version = version;
-  return MEDSHIM_OK;
+  return MEDSHIM__VERSIONED_INIT(opts, version,
+                                 MEDSHIM_SCHEDULE_OPTIONS_VERSION);
 }
 
 int medshim_schedule_set_new(medshim_schedule_set **out,

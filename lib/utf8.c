@@ -57,16 +57,3 @@ size_t medshim__utf8_valid_prefix(const char *s, size_t len) {
   }
   return len;
 }
-
-size_t medshim__utf8_copy(char *dst, size_t size, const char *src) {
-  size_t n;
-  if (dst == NULL || size == 0)
-    return 0;
-  n = src != NULL ? strnlen(src, size) : 0;
-  if (n >= size)
-    n = medshim__utf8_cut(src, size - 1);
-  if (n > 0)
-    memcpy(dst, src, n);
-  dst[n] = '\0';
-  return n;
-}

@@ -12,8 +12,5 @@ size_t medshim__utf8_cut(const char *s, size_t len);
 /* Length of the longest prefix of s[0..len) that is valid UTF-8 (no
  * overlong forms, surrogates or values past U+10FFFF). */
 size_t medshim__utf8_valid_prefix(const char *s, size_t len);
-/* snprintf(dst, size, "%s", src), but the cut (if any) lands on a character
- * boundary. Returns strlen(dst). size 0: nothing written, 0 returned. */
-size_t medshim__utf8_copy(char *dst, size_t size, const char *src);
 
 #endif

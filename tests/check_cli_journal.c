@@ -398,6 +398,48 @@ START_TEST(test_cli_defer_first_of_a_repeated_visit_wins) {
 }
 END_TEST
 
+START_TEST(test_cli_defer_repeats_across_many_runs) {
+  /* Ten runs of 64 lines; each line after the first run repeats the
+   * visit_id of the line 64 before it, with another amount. Runs are
+   * written in parallel, and a repeat may find its first line written or
+   * not: only the first run is stored, every later line is a conflict. */
+  enum { LINES = 640, RUN = 64 };
+  char *input = malloc(LINES * 400), *out, *err, want[128];
+  size_t len = 0;
+  for (int i = 1; i <= LINES; i++)
+    len += claim_line_fen(input + len, LINES * 400 - len, "Q",
+                          (i - 1) % RUN + 1, 100 + i);
+  input[len] = '\0';
+  keygen();
+  ck_assert_int_eq(run(input, &out, &err, "defer", "--create", "--journal",
+                       jdir, "--key", key, NULL), 2);
+  ck_assert_int_eq(count_lines(out), RUN);
+  for (int i = 1; i <= RUN; i++) {
+    snprintf(want, sizeof want, "{\"visit_id\":\"Q%d\",\"status\":\"stored\"}\n",
+             i);
+    ck_assert_msg(strstr(out, want) != NULL, "Q%d not stored: %s", i, out);
+  }
+  for (int i = RUN + 1; i <= LINES; i++) {
+    snprintf(want, sizeof want, "line %d: visit_id: Q%d is already journaled",
+             i, (i - 1) % RUN + 1);
+    ck_assert_msg(strstr(err, want) != NULL, "line %d: %s", i, err);
+  }
+  free(out);
+  free(err);
+  /* the amounts stored are those of the first run */
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key",
+                       key, NULL), 0);
+  ck_assert_int_eq(count_lines(out), RUN);
+  for (int i = 1; i <= RUN; i++) {
+    snprintf(want, sizeof want, "\"total_fen\":%d,", 100 + i);
+    ck_assert_msg(strstr(out, want) != NULL, "Q%d: not the first amount", i);
+  }
+  free(out);
+  free(err);
+  free(input);
+}
+END_TEST
+
 START_TEST(test_cli_defer_starts_where_stdin_stands) {
   /* A file already partly read by the caller (`{ read -r first; medshim
    * defer; } < file`): only the rest is taken, numbered from 1. */
@@ -801,6 +843,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_many_lines_from_a_pipe);
   tcase_add_test(tc, test_cli_defer_starts_where_stdin_stands);
   tcase_add_test(tc, test_cli_defer_first_of_a_repeated_visit_wins);
+  tcase_add_test(tc, test_cli_defer_repeats_across_many_runs);
   tcase_add_test(tc, test_cli_defer_killed_keeps_every_ack);
   tcase_add_test(tc, test_cli_defer_gives_up_at_once_when_journal_fails);
   tcase_add_test(tc, test_cli_defer_journals_the_window);

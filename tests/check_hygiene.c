@@ -294,6 +294,57 @@ START_TEST(test_close_reports_failed_checkpoint_sync) {
 }
 END_TEST
 
+/* Every versioned struct's init: NULL and any other version refused, the
+ * struct zeroed and its version set (so one macro can serve them all). */
+#define CHECK_VERSIONED_INIT(type, init, current)                              \
+  do {                                                                         \
+    type v;                                                                    \
+    memset(&v, 0xa5, sizeof v);                                                \
+    ck_assert_int_eq(init(NULL, current), MEDSHIM_EINVAL);                     \
+    ck_assert_int_eq(init(&v, (current) + 1), MEDSHIM_EINVAL);                 \
+    ck_assert_int_eq(init(&v, 0), MEDSHIM_EINVAL);                             \
+    ck_assert_int_eq(init(&v, current), MEDSHIM_OK);                           \
+    ck_assert_uint_eq(v.version, current);                                     \
+  } while (0)
+
+START_TEST(test_versioned_inits_refuse_and_zero) {
+  medshim_journal_options jo;
+  medshim_schedule_options so;
+  medshim_claim_fields cf;
+  medshim_claim_status cs;
+  CHECK_VERSIONED_INIT(medshim_journal_options, medshim_journal_options_init,
+                       MEDSHIM_JOURNAL_OPTIONS_VERSION);
+  CHECK_VERSIONED_INIT(medshim_schedule_options, medshim_schedule_options_init,
+                       MEDSHIM_SCHEDULE_OPTIONS_VERSION);
+  CHECK_VERSIONED_INIT(medshim_replay_options, medshim_replay_options_init,
+                       MEDSHIM_REPLAY_OPTIONS_VERSION);
+  CHECK_VERSIONED_INIT(medshim_claim_fields, medshim_claim_fields_init,
+                       MEDSHIM_CLAIM_FIELDS_VERSION);
+  CHECK_VERSIONED_INIT(medshim_claim_status, medshim_claim_status_init,
+                       MEDSHIM_CLAIM_STATUS_VERSION);
+  /* zeroed past the version */
+  memset(&jo, 0xa5, sizeof jo);
+  ck_assert_int_eq(
+      medshim_journal_options_init(&jo, MEDSHIM_JOURNAL_OPTIONS_VERSION), 0);
+  ck_assert_ptr_null(jo.key_file);
+  ck_assert_uint_eq(jo.flags, 0);
+  memset(&so, 0xa5, sizeof so);
+  ck_assert_int_eq(
+      medshim_schedule_options_init(&so, MEDSHIM_SCHEDULE_OPTIONS_VERSION), 0);
+  ck_assert_ptr_null(so.public_key_pem);
+  memset(&cf, 0xa5, sizeof cf);
+  ck_assert_int_eq(
+      medshim_claim_fields_init(&cf, MEDSHIM_CLAIM_FIELDS_VERSION), 0);
+  ck_assert_ptr_null(cf.visit_id);
+  ck_assert_int_eq(cf.total_fen, 0);
+  memset(&cs, 0xa5, sizeof cs);
+  ck_assert_int_eq(
+      medshim_claim_status_init(&cs, MEDSHIM_CLAIM_STATUS_VERSION), 0);
+  ck_assert_int_eq(cs.state, MEDSHIM_STATE_PENDING); /* its one default */
+  ck_assert_uint_eq(cs.attempts, 0);
+}
+END_TEST
+
 START_TEST(test_close_null_and_readonly_ok) {
   medshim_journal_options o = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
   medshim_journal *j = open_rw();
@@ -960,6 +1011,7 @@ int main(void) {
   tcase_add_test(tc, test_close_reports_failed_checkpoint_write);
   tcase_add_test(tc, test_close_reports_failed_checkpoint_sync);
   tcase_add_test(tc, test_close_null_and_readonly_ok);
+  tcase_add_test(tc, test_versioned_inits_refuse_and_zero);
   tcase_add_test(tc, test_cli_defer_close_failure_exits_nonzero);
   tcase_add_test(tc, test_cli_defer_full_disk_says_so);
   suite_add_tcase(s, tc);

@@ -891,6 +891,115 @@ START_TEST(test_journal_concurrent_threads) {
 }
 END_TEST
 
+START_TEST(test_journal_keyring_removed_is_not_replaced) {
+  /* Open and verify load the keys the same way: a journal whose keyring
+   * is gone is refused, and CREATE does not make a new one over its
+   * segments (their records would never authenticate again). */
+  medshim_journal *j = open_rw(0);
+  medshim_verify_report rep;
+  medshim_error err;
+  char *ring = tu_path(jdir, JF_KEYRING_NAME);
+  int rc;
+  defer_n(j, "K", 0, 3);
+  medshim_journal_close(j);
+  ck_assert_int_eq(unlink(ring), 0);
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(try_open(MEDSHIM_JOURNAL_CREATE, key, &err),
+                   MEDSHIM_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(err.text, "keyring missing but segments"));
+  ck_assert_int_ne(access(ring, F_OK), 0);
+  ck_assert_int_eq(try_open(0, key, &err), MEDSHIM_ENOTFOUND);
+  (void)verify(&rep, &rc);
+  ck_assert_int_eq(rc, MEDSHIM_ENOTFOUND);
+  free(ring);
+}
+END_TEST
+
+/* Group commit: while one writer's fdatasync is in flight, the writers
+ * that come meanwhile write their records and wait; the next sync, led by
+ * one of them, covers them all. The first sync is held (in the I/O
+ * recorder) until the seven others have written. */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int syncs;   /* fdatasyncs of a segment */
+  int writes;  /* writes to a segment while the first sync is held */
+  int holding; /* the first sync is held */
+} gc = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+
+static int is_segment(const char *path) {
+  size_t n = strlen(path), m = strlen(JF_SEGMENT_SUFFIX);
+  return n > m && strcmp(path + n - m, JF_SEGMENT_SUFFIX) == 0;
+}
+
+static void gc_recorder(const medshim__io_event *ev, void *payload) {
+  (void)payload;
+  if (!is_segment(ev->path))
+    return;
+  pthread_mutex_lock(&gc.mu);
+  if (ev->op == MEDSHIM__IO_OP_WRITE && gc.holding) {
+    gc.writes++;
+    pthread_cond_broadcast(&gc.cv);
+  } else if (ev->op == MEDSHIM__IO_OP_FDATASYNC && ++gc.syncs == 1) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    gc.holding = 1;
+    pthread_cond_broadcast(&gc.cv);
+    while (gc.writes < 7 &&
+           pthread_cond_timedwait(&gc.cv, &gc.mu, &until) == 0)
+      ;
+    gc.holding = 0;
+  }
+  pthread_mutex_unlock(&gc.mu);
+}
+
+typedef struct gc_writer {
+  medshim_journal *j;
+  int i;
+  int rc;
+} gc_writer;
+
+static void *gc_writer_main(void *arg) {
+  gc_writer *w = arg;
+  medshim_claim *c = tu_claim("GC", w->i);
+  w->rc = medshim_journal_defer(w->j, c, NULL);
+  medshim_claim_free(c);
+  return NULL;
+}
+
+START_TEST(test_journal_group_commit_one_sync_for_waiting_writers) {
+  medshim_journal *j = open_rw(0);
+  pthread_t th[8];
+  gc_writer w[8];
+  defer_n(j, "S", 0, 1); /* the segment exists: no syncs of its creation */
+  medshim__io_set_recorder(gc_recorder, NULL);
+  for (int t = 0; t < 8; t++) {
+    w[t].j = j;
+    w[t].i = t;
+    w[t].rc = -1;
+    ck_assert_int_eq(pthread_create(&th[t], NULL, gc_writer_main, &w[t]), 0);
+    if (t == 0) { /* the others come while its sync is in flight */
+      pthread_mutex_lock(&gc.mu);
+      while (!gc.holding)
+        pthread_cond_wait(&gc.cv, &gc.mu);
+      pthread_mutex_unlock(&gc.mu);
+    }
+  }
+  for (int t = 0; t < 8; t++) {
+    pthread_join(th[t], NULL);
+    ck_assert_int_eq(w[t].rc, MEDSHIM_OK);
+  }
+  medshim__io_set_recorder(NULL, NULL);
+  ck_assert_int_eq(gc.writes, 7);
+  ck_assert_int_eq(gc.syncs, 2); /* the first writer's, then one for seven */
+  medshim_journal_close(j);
+  j = open_rw(0);
+  ck_assert_uint_eq(medshim_journal_count(j), 9);
+  medshim_journal_close(j);
+}
+END_TEST
+
 START_TEST(test_journal_new_segment_per_writer_session) {
   /* Each writer session writes under a fresh segment key (no nonce reuse). */
   for (int s = 0; s < 3; s++) {
@@ -1802,6 +1911,8 @@ int main(void) {
   tcase_add_test(tc, test_journal_enospc_on_fsync_poisons);
   tcase_add_test(tc, test_journal_failure_creating_journal);
   tcase_add_test(tc, test_journal_concurrent_threads);
+  tcase_add_test(tc, test_journal_group_commit_one_sync_for_waiting_writers);
+  tcase_add_test(tc, test_journal_keyring_removed_is_not_replaced);
   tcase_add_test(tc, test_journal_nosync_then_sync);
   tcase_add_test(tc, test_journal_nosync_survives_sigkill);
   tcase_add_test(tc, test_journal_sync_failure_poisons);

@@ -22,6 +22,7 @@
 
 #include "medshim/errors.h"
 #include "medshim/export.h"
+#include "medshim/memory.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -141,9 +142,6 @@ MEDSHIM_API int medshim_claim_to_json(char **out, const medshim_claim *claim,
 
 /** Free a claim; NULL is a no-op. */
 MEDSHIM_API void medshim_claim_free(medshim_claim *claim);
-
-/** Free memory the library returned (strings from *_to_json etc.); NULL ok. */
-MEDSHIM_API void medshim_free(void *ptr);
 
 /** @name Accessors. Returned strings live as long as the claim; absent
  * optional strings are returned as NULL. */

@@ -9,6 +9,7 @@
 
 #include "medshim/errors.h"
 #include "medshim/export.h"
+#include "medshim/memory.h"
 #include "medshim/version.h"
 #include "medshim/claim.h"
 #include "medshim/journal.h"

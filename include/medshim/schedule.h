@@ -25,6 +25,7 @@
 #include "medshim/claim.h"
 #include "medshim/errors.h"
 #include "medshim/export.h"
+#include "medshim/memory.h"
 
 #ifdef __cplusplus
 extern "C" {
