@@ -311,7 +311,7 @@ END_TEST
 static int settle_calls, probe_calls;
 
 /* A platform that settles everything: 70 % funds, 10 % account. */
-static int settle_all(const char *request, char *answer, size_t cap, void *payload) {
+static int MEDSHIM_FLATCALL settle_all(const char *request, char *answer, size_t cap, void *payload) {
   json_t *r = json_loads(request, 0, NULL), *c;
   (void)payload;
   ck_assert_ptr_nonnull(r);
@@ -341,7 +341,7 @@ static int settle_all(const char *request, char *answer, size_t cap, void *paylo
   return 0;
 }
 
-static int garbage(const char *request, char *answer, size_t cap, void *payload) {
+static int MEDSHIM_FLATCALL garbage(const char *request, char *answer, size_t cap, void *payload) {
   (void)request;
   (void)payload;
   snprintf(answer, cap, "not json");
@@ -350,7 +350,7 @@ static int garbage(const char *request, char *answer, size_t cap, void *payload)
 
 /* An adapter recording its own steps: 2201 then 2207, as the C API's do. */
 static int host_steps_calls;
-static int host_steps(const char *request, char *answer, size_t cap, void *payload) {
+static int MEDSHIM_FLATCALL host_steps(const char *request, char *answer, size_t cap, void *payload) {
   json_t *r = json_loads(request, 0, NULL);
   char m1[MEDSHIM_MSGID_LEN + 1], m2[MEDSHIM_MSGID_LEN + 1], small[8], end[512];
   int32_t ctx = (int32_t)json_integer_value(json_object_get(r, "ctx"));
