@@ -17,6 +17,7 @@
 #include "medshim/replay.h"
 #include "msgid_internal.h"
 #include "replay_internal.h"
+#include "versioned_internal.h"
 #include "timeutil_internal.h"
 
 void (*medshim__replay_hook)(int step, const char *visit_id);
@@ -29,11 +30,7 @@ void (*medshim__replay_hook)(int step, const char *visit_id);
 
 int medshim_replay_options_init(medshim_replay_options *opts,
                                 unsigned int version) {
-  if (opts == NULL || version != MEDSHIM_REPLAY_OPTIONS_VERSION)
-    return MEDSHIM_EINVAL;
-  memset(opts, 0, sizeof *opts);
-  opts->version = version;
-  return MEDSHIM_OK;
+  return MEDSHIM__VERSIONED_INIT(opts, version, MEDSHIM_REPLAY_OPTIONS_VERSION);
 }
 
 static const char *const action_names[] = {NULL,   "send", "probe", "expire",
