@@ -209,39 +209,6 @@ int medshim__os_lock(int fd, int wait) {
   return rc;
 }
 
-/* ---- paths ---- */
-
-char *medshim__os_path_join(const char *dir, const char *name) {
-  size_t a = strlen(dir), b = strlen(name);
-  char *p = malloc(a + b + 2);
-  if (p == NULL)
-    return NULL;
-  memcpy(p, dir, a);
-  p[a] = '/';
-  memcpy(p + a + 1, name, b + 1);
-  return p;
-}
-
-char *medshim__os_dirname(const char *path) {
-  const char *slash = strrchr(path, '/');
-  size_t n;
-  char *p;
-  if (slash == NULL)
-    return strdup(".");
-  n = slash == path ? 1 : (size_t)(slash - path);
-  p = malloc(n + 1);
-  if (p == NULL)
-    return NULL;
-  memcpy(p, path, n);
-  p[n] = '\0';
-  return p;
-}
-
-const char *medshim__os_basename(const char *path) {
-  const char *slash = strrchr(path, '/');
-  return slash != NULL ? slash + 1 : path;
-}
-
 /* ---- time ---- */
 
 int64_t medshim__os_mono_ns(void) {

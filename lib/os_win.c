@@ -152,44 +152,6 @@ static wchar_t *win_path(const char *path) {
   return out;
 }
 
-char *medshim__os_path_join(const char *dir, const char *name) {
-  size_t a = strlen(dir), b = strlen(name);
-  char *p = malloc(a + b + 2);
-  if (p == NULL)
-    return NULL;
-  memcpy(p, dir, a);
-  p[a] = '/';
-  memcpy(p + a + 1, name, b + 1);
-  return p;
-}
-
-static const char *last_sep(const char *path) {
-  const char *a = strrchr(path, '/'), *b = strrchr(path, '\\');
-  return a == NULL ? b : b == NULL ? a : a > b ? a : b;
-}
-
-char *medshim__os_dirname(const char *path) {
-  const char *sep = last_sep(path);
-  size_t n;
-  char *p;
-  if (sep == NULL)
-    return strdup(".");
-  n = sep == path ? 1 : (size_t)(sep - path);
-  if (n == 2 && path[1] == ':')
-    n = 3; /* C:\ */
-  p = malloc(n + 1);
-  if (p == NULL)
-    return NULL;
-  memcpy(p, path, n);
-  p[n] = '\0';
-  return p;
-}
-
-const char *medshim__os_basename(const char *path) {
-  const char *sep = last_sep(path);
-  return sep != NULL ? sep + 1 : path;
-}
-
 /* ---- directory descriptors: a descriptor's path, for the *_at calls --- */
 
 typedef struct dir_slot {

@@ -94,7 +94,9 @@ static int fail(const char *what, const medshim_error *err) {
   return 1;
 }
 
-static int do_write(const char *dir, int n) {
+/* Defer n claims into a new journal; ack: print each visit_id once defer
+ * has returned (acknowledged: on disk). */
+static int do_write(const char *dir, int n, int ack) {
   medshim_journal_options o = options(MEDSHIM_JOURNAL_CREATE);
   medshim_journal *j = NULL;
   medshim_error err;
@@ -108,6 +110,10 @@ static int do_write(const char *dir, int n) {
     if (rc != MEDSHIM_OK) {
       fprintf(stderr, "xjournal: defer: %s\n", medshim_journal_errmsg(j));
       return 1;
+    }
+    if (ack) {
+      printf("X-%05d\n", i);
+      fflush(stdout);
     }
   }
   return medshim_journal_close(j) == MEDSHIM_OK ? 0 : fail("close", NULL);
@@ -213,26 +219,6 @@ static int do_replay(const char *dir, int n) {
     fprintf(stderr, "xjournal: replay settled %zu of %d\n", s.settled, n);
     return 1;
   }
-  return 0;
-}
-
-static int do_ack(const char *dir, int n) {
-  medshim_journal_options o = options(MEDSHIM_JOURNAL_CREATE);
-  medshim_journal *j = NULL;
-  medshim_error err;
-  memset(&err, 0, sizeof err);
-  if (medshim_journal_open(&j, dir, &o, &err) != MEDSHIM_OK)
-    return fail("open", &err);
-  for (int i = 0; i < n; i++) {
-    medshim_claim *c = claim(i);
-    int rc = medshim_journal_defer(j, c, NULL);
-    medshim_claim_free(c);
-    if (rc != MEDSHIM_OK)
-      return 1;
-    printf("X-%05d\n", i); /* acknowledged: on disk */
-    fflush(stdout);
-  }
-  medshim_journal_close(j);
   return 0;
 }
 
@@ -352,11 +338,11 @@ static int do_crash(const char *self, const char *dir, int n, int k) {
 
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "ack") == 0)
-    return do_ack(argv[2], atoi(argv[3]));
+    return do_write(argv[2], atoi(argv[3]), 1);
   if (argc >= 5 && strcmp(argv[1], "crash") == 0)
     return do_crash(argv[0], argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc >= 4 && strcmp(argv[1], "write") == 0)
-    return do_write(argv[2], atoi(argv[3]));
+    return do_write(argv[2], atoi(argv[3]), 0);
   if (argc >= 5 && strcmp(argv[1], "check") == 0)
     return do_check(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc >= 4 && strcmp(argv[1], "replay") == 0)
