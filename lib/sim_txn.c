@@ -13,6 +13,7 @@
 
 #define AMOUNT_MAX 100000000000000LL /* fen; a sum above this is refused */
 
+__attribute__((format(printf, 3, 4)))
 static int refuse(msim_tx *tx, const char *code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -59,6 +59,7 @@ static int through_pipe(int fd) {
 }
 
 /* Run medshim with args, feeding input; stdout and stderr captured. */
+__attribute__((sentinel))
 static int run(const char *input, char **out, char **err, ...) {
   char *argv[16], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
   char *ip = tu_path(dir, "stdin");
@@ -783,7 +784,7 @@ START_TEST(test_cli_says_what_is_wrong) {
     char *out, *err;
     const char *const *a = cases[i].a;
     ck_assert_int_eq(run(NULL, &out, &err, a[0], a[1], a[2], a[3], a[4], a[5],
-                         a[6], a[7]), 64);
+                         a[6], a[7], NULL), 64);
     ck_assert_msg(strstr(err, cases[i].msg) != NULL, "%s: %s", a[0], err);
     ck_assert_msg(strncmp(err, "medshim ", 8) == 0, "%s", err);
     ck_assert_msg(strstr(err, "usage:") == NULL, "%s", err);

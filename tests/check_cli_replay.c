@@ -47,6 +47,7 @@ static char *slurp(const char *name) {
 }
 
 /* Run a shell command in dir; stdout in *out, stderr in the file "err". */
+__attribute__((format(printf, 2, 3)))
 static int sh(char **out, const char *fmt, ...) {
   char line[8192], cmd[16384];
   va_list ap;

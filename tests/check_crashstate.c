@@ -185,6 +185,7 @@ static ev *log_add(scen *sc, enum ev_op op) {
 
 static void mark(scen *sc, enum ev_op op, int ref) { log_add(sc, op)->ref = ref; }
 
+__attribute__((format(printf, 2, 3)))
 static void note(scen *sc, const char *fmt, ...) {
   char text[256];
   va_list ap;
