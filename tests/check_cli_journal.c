@@ -831,6 +831,40 @@ START_TEST(test_cli_files_hold_no_plaintext) {
 }
 END_TEST
 
+/* A visit after 2038-01-19 (where a 32-bit time_t ends) with amounts above
+ * 2^32 fen is stored, listed and reported exactly. */
+START_TEST(test_cli_defer_after_2038_and_large_amounts) {
+  static const char big[] =
+      "{\"visit_id\":\"BIG1\",\"service\":\"outpatient\",\"insured_admdvs\":"
+      "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"
+      "\"2040-02-11T09:30:00+08:00\",\"total_fen\":900000000000,"
+      "\"self_paid_fen\":5000000000,\"patient\":{\"name\":\"王小明\","
+      "\"id_no\":\"330102198001014321\"}}\n";
+  char *out, *err;
+  keygen();
+  ck_assert_int_eq(run(big, &out, &err, "defer", "--create", "--journal", jdir,
+                       "--key", key, NULL), 0);
+  ck_assert_msg(strcmp(out, "{\"visit_id\":\"BIG1\",\"status\":\"stored\"}\n") == 0,
+                "%s%s", out, err);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_msg(strstr(out, "\"visit_time\":\"2040-02-11T09:30:00+08:00\"") != NULL,
+                "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "\"total_fen\":900000000000,"));
+  ck_assert_ptr_nonnull(strstr(out, "\"self_paid_fen\":5000000000,"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "report", "--journal", jdir, "--key", key,
+                       "--csv", NULL), 0);
+  ck_assert_msg(strstr(out, "2040-02-11,outpatient,pending,1,900000000000,"
+                            "5000000000,0,") != NULL, "%s", out);
+  free(out);
+  free(err);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli_journal");
   TCase *tc = tcase_create("cli");
@@ -854,6 +888,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_creates_only_when_asked);
   tcase_add_test(tc, test_cli_says_what_is_wrong);
   tcase_add_test(tc, test_cli_files_hold_no_plaintext);
+  tcase_add_test(tc, test_cli_defer_after_2038_and_large_amounts);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
