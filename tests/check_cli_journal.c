@@ -20,6 +20,7 @@ static char *dir, *jdir, *key, *key2;
 static const char *cli;
 static int pipe_input; /* run() feeds stdin through a pipe, not a file */
 static off_t skip_input; /* run() starts stdin at this offset */
+static off_t hole_input; /* run() puts the input after a hole this long */
 
 static void setup(void) {
   cli = getenv("MEDSHIM_CLI");
@@ -75,6 +76,13 @@ static int run(const char *input, char **out, char **err, ...) {
   argv[argc] = NULL;
   tu_write_file(ip, (const unsigned char *)(input ? input : ""),
                 input ? strlen(input) : 0);
+  if (hole_input > 0) { /* a large file that costs no disk: sparse */
+    int fd = open(ip, O_WRONLY | O_TRUNC);
+    size_t n = input ? strlen(input) : 0;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, input, n, hole_input), (ssize_t)n);
+    close(fd);
+  }
   pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
@@ -865,6 +873,41 @@ START_TEST(test_cli_defer_after_2038_and_large_amounts) {
 }
 END_TEST
 
+/* Standard input positioned past 2 GiB and past 4 GiB of a file (sparse,
+ * costing no disk): the claims there are taken, numbered from 1, as from
+ * any offset. With a 32-bit off_t the file could not even be opened. */
+START_TEST(test_cli_defer_starts_past_4_gib) {
+  static const struct {
+    off_t at;
+    const char *input, *expect;
+  } cases[] = {
+      {(off_t)3 << 30, CLAIM("G1", "") CLAIM("G2", "") "bad\n",
+       "{\"visit_id\":\"G1\",\"status\":\"stored\"}\n"
+       "{\"visit_id\":\"G2\",\"status\":\"stored\"}\n"},
+      {(off_t)5 << 30, CLAIM("H1", "") "bad\n",
+       "{\"visit_id\":\"H1\",\"status\":\"stored\"}\n"},
+  };
+  char *out, *err;
+  keygen();
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    skip_input = hole_input = cases[i].at;
+    ck_assert_int_eq(run(cases[i].input, &out, &err, "defer", "--create",
+                         "--journal", jdir, "--key", key, NULL), 2);
+    skip_input = hole_input = 0;
+    ck_assert_str_eq(out, cases[i].expect);
+    ck_assert_msg(strstr(err, i == 0 ? "line 3: not valid JSON"
+                                     : "line 2: not valid JSON") != NULL, "%s", err);
+    free(out);
+    free(err);
+  }
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_int_eq(count_lines(out), 3);
+  free(out);
+  free(err);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli_journal");
   TCase *tc = tcase_create("cli");
@@ -889,6 +932,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_says_what_is_wrong);
   tcase_add_test(tc, test_cli_files_hold_no_plaintext);
   tcase_add_test(tc, test_cli_defer_after_2038_and_large_amounts);
+  tcase_add_test(tc, test_cli_defer_starts_past_4_gib);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
