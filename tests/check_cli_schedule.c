@@ -336,6 +336,7 @@ START_TEST(test_cli_check_after_2038) {
   free(out);
   free(err);
   ck_assert_int_eq(sh(&out, &err, "%s schedule timeline %s", cli, path), 0);
+  ck_assert_msg(strncmp(out, "late-2040 v4000000000\n", 22) == 0, "%s", out);
   ck_assert_msg(strstr(out, "hospital 2040-03-15 through 2040-12-31") != NULL,
                 "%s", out);
   free(out);
