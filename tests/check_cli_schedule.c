@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "errors_internal.h"
 #include "testutil.h"
 
 static char *dir;
@@ -19,7 +20,7 @@ static void teardown(void) {
 }
 
 /* Run a shell command line; stdout captured (stderr to a file). */
-__attribute__((format(printf, 3, 4)))
+MEDSHIM__PRINTF(3, 4)
 static int sh(char **out, char **err, const char *fmt, ...) {
   char cmd[16384], line[8192];
   va_list ap;
