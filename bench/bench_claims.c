@@ -41,11 +41,11 @@ size_t bench_claim_json(char *buf, size_t size, const char *prefix, long i) {
                "\"visit_time\":\"2022-02-11T09:30:00+08:00\",\"total_fen\":%lld,"
                "\"self_paid_fen\":%lld,\"invoice_no\":\"33010022%08ld\","
                "\"patient\":{\"name\":\"%s%s\",\"id_no\":\"3301021990%04ld%04ld\","
-               "\"psn_no\":\"330100%010ld\",\"cert_type\":\"02\"},"
+               "\"psn_no\":\"330100%010lld\",\"cert_type\":\"02\"},"
                "\"detail\":%s}",
                prefix, i, total, total, i % 100000000, surnames[i % 10],
-               given[(i / 10) % 10], i % 10000, 1000 + i % 9000, i % 10000000000L,
-               detail);
+               given[(i / 10) % 10], i % 10000, 1000 + i % 9000,
+               (long long)(i % 10000000000LL), detail);
   if (n < 0 || (size_t)n >= size) {
     fprintf(stderr, "bench: claim JSON longer than %zu bytes\n", size);
     exit(1);

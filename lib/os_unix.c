@@ -16,6 +16,11 @@
 
 #include "os.h"
 
+/* Dates after 2038 and files past 2 GiB: on 32-bit Linux only with
+ * _TIME_BITS=64 and _FILE_OFFSET_BITS=64, which CMakeLists.txt sets. */
+_Static_assert(sizeof(time_t) == 8, "time_t must be 64-bit (_TIME_BITS=64)");
+_Static_assert(sizeof(off_t) == 8, "off_t must be 64-bit (_FILE_OFFSET_BITS=64)");
+
 /* ---- files ---- */
 
 static int posix_flags(unsigned f) {

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "sim_internal.h"
 
 #define AMOUNT_MAX 100000000000000LL /* fen; a sum above this is refused */
 
+MEDSHIM__PRINTF(3, 4)
 static int refuse(msim_tx *tx, const char *code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

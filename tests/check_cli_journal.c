@@ -20,6 +20,7 @@ static char *dir, *jdir, *key, *key2;
 static const char *cli;
 static int pipe_input; /* run() feeds stdin through a pipe, not a file */
 static off_t skip_input; /* run() starts stdin at this offset */
+static off_t hole_input; /* run() puts the input after a hole this long */
 
 static void setup(void) {
   cli = getenv("MEDSHIM_CLI");
@@ -59,6 +60,7 @@ static int through_pipe(int fd) {
 }
 
 /* Run medshim with args, feeding input; stdout and stderr captured. */
+__attribute__((sentinel))
 static int run(const char *input, char **out, char **err, ...) {
   char *argv[16], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
   char *ip = tu_path(dir, "stdin");
@@ -74,6 +76,13 @@ static int run(const char *input, char **out, char **err, ...) {
   argv[argc] = NULL;
   tu_write_file(ip, (const unsigned char *)(input ? input : ""),
                 input ? strlen(input) : 0);
+  if (hole_input > 0) { /* a large file that costs no disk: sparse */
+    int fd = open(ip, O_WRONLY | O_TRUNC);
+    size_t n = input ? strlen(input) : 0;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, input, n, hole_input), (ssize_t)n);
+    close(fd);
+  }
   pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
@@ -783,7 +792,7 @@ START_TEST(test_cli_says_what_is_wrong) {
     char *out, *err;
     const char *const *a = cases[i].a;
     ck_assert_int_eq(run(NULL, &out, &err, a[0], a[1], a[2], a[3], a[4], a[5],
-                         a[6], a[7]), 64);
+                         a[6], a[7], NULL), 64);
     ck_assert_msg(strstr(err, cases[i].msg) != NULL, "%s: %s", a[0], err);
     ck_assert_msg(strncmp(err, "medshim ", 8) == 0, "%s", err);
     ck_assert_msg(strstr(err, "usage:") == NULL, "%s", err);
@@ -830,6 +839,75 @@ START_TEST(test_cli_files_hold_no_plaintext) {
 }
 END_TEST
 
+/* A visit after 2038-01-19 (where a 32-bit time_t ends) with amounts above
+ * 2^32 fen is stored, listed and reported exactly. */
+START_TEST(test_cli_defer_after_2038_and_large_amounts) {
+  static const char big[] =
+      "{\"visit_id\":\"BIG1\",\"service\":\"outpatient\",\"insured_admdvs\":"
+      "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"
+      "\"2040-02-11T09:30:00+08:00\",\"total_fen\":900000000000,"
+      "\"self_paid_fen\":5000000000,\"patient\":{\"name\":\"王小明\","
+      "\"id_no\":\"330102198001014321\"}}\n";
+  char *out, *err;
+  keygen();
+  ck_assert_int_eq(run(big, &out, &err, "defer", "--create", "--journal", jdir,
+                       "--key", key, NULL), 0);
+  ck_assert_msg(strcmp(out, "{\"visit_id\":\"BIG1\",\"status\":\"stored\"}\n") == 0,
+                "%s%s", out, err);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_msg(strstr(out, "\"visit_time\":\"2040-02-11T09:30:00+08:00\"") != NULL,
+                "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "\"total_fen\":900000000000,"));
+  ck_assert_ptr_nonnull(strstr(out, "\"self_paid_fen\":5000000000,"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "report", "--journal", jdir, "--key", key,
+                       "--csv", NULL), 0);
+  ck_assert_msg(strstr(out, "2040-02-11,outpatient,pending,1,900000000000,"
+                            "5000000000,0,") != NULL, "%s", out);
+  free(out);
+  free(err);
+}
+END_TEST
+
+/* Standard input positioned past 2 GiB and past 4 GiB of a file (sparse,
+ * costing no disk): the claims there are taken, numbered from 1, as from
+ * any offset. With a 32-bit off_t the file could not even be opened. */
+START_TEST(test_cli_defer_starts_past_4_gib) {
+  static const struct {
+    off_t at;
+    const char *input, *expect;
+  } cases[] = {
+      {(off_t)3 << 30, CLAIM("G1", "") CLAIM("G2", "") "bad\n",
+       "{\"visit_id\":\"G1\",\"status\":\"stored\"}\n"
+       "{\"visit_id\":\"G2\",\"status\":\"stored\"}\n"},
+      {(off_t)5 << 30, CLAIM("H1", "") "bad\n",
+       "{\"visit_id\":\"H1\",\"status\":\"stored\"}\n"},
+  };
+  char *out, *err;
+  keygen();
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    skip_input = hole_input = cases[i].at;
+    ck_assert_int_eq(run(cases[i].input, &out, &err, "defer", "--create",
+                         "--journal", jdir, "--key", key, NULL), 2);
+    skip_input = hole_input = 0;
+    ck_assert_str_eq(out, cases[i].expect);
+    ck_assert_msg(strstr(err, i == 0 ? "line 3: not valid JSON"
+                                     : "line 2: not valid JSON") != NULL, "%s", err);
+    free(out);
+    free(err);
+  }
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
+                       NULL), 0);
+  ck_assert_int_eq(count_lines(out), 3);
+  free(out);
+  free(err);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli_journal");
   TCase *tc = tcase_create("cli");
@@ -853,6 +931,8 @@ int main(void) {
   tcase_add_test(tc, test_cli_defer_creates_only_when_asked);
   tcase_add_test(tc, test_cli_says_what_is_wrong);
   tcase_add_test(tc, test_cli_files_hold_no_plaintext);
+  tcase_add_test(tc, test_cli_defer_after_2038_and_large_amounts);
+  tcase_add_test(tc, test_cli_defer_starts_past_4_gib);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "errors_internal.h"
 #include "testutil.h"
 
 static char *dir;
@@ -47,6 +48,7 @@ static char *slurp(const char *name) {
 }
 
 /* Run a shell command in dir; stdout in *out, stderr in the file "err". */
+MEDSHIM__PRINTF(2, 3)
 static int sh(char **out, const char *fmt, ...) {
   char line[8192], cmd[16384];
   va_list ap;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "errors_internal.h"
 #include "testutil.h"
 
 static char *dir;
@@ -19,6 +20,7 @@ static void teardown(void) {
 }
 
 /* Run a shell command line; stdout captured (stderr to a file). */
+MEDSHIM__PRINTF(3, 4)
 static int sh(char **out, char **err, const char *fmt, ...) {
   char cmd[16384], line[8192];
   va_list ap;
@@ -295,6 +297,54 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
 }
 END_TEST
 
+/* A schedule after 2038-01-19 (where a 32-bit time_t ends) with a version
+ * above INT_MAX: decided, its instants and version printed exactly. */
+START_TEST(test_cli_check_after_2038) {
+  static const char late_json[] =
+      "{\"schedule\":\"late-2040\",\"version\":4000000000,\"issued\":"
+      "\"2039-12-01T08:00+08:00\",\"source\":\"s\",\"regions\":[\"330100\"],"
+      "\"phases\":[{\"services\":[\"outpatient\"],\"from\":\"2040-02-10T00:00\","
+      "\"until\":\"2040-02-15T00:00\",\"effect\":\"stopped\"}],"
+      "\"resettlement\":[{\"services\":[\"outpatient\"],\"route\":\"hospital\","
+      "\"from\":\"2040-03-15T00:00\",\"until\":\"2040-12-31T24:00\"}]}";
+  const char *cli = getenv("MEDSHIM_CLI");
+  char path[4096], *out, *err;
+  json_t *o, *w, *r;
+  json_error_t e;
+  snprintf(path, sizeof path, "%s/late.json", dir);
+  tu_write_file(path, (const unsigned char *)late_json, strlen(late_json));
+  ck_assert_int_eq(sh(&out, &err, "%s schedule lint %s", cli, path), 0);
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule %s --at 2040-02-11T09:30 "
+                      "--service outpatient --insured 330102", cli, path), 0);
+  o = json_loads(out, 0, &e);
+  ck_assert_msg(o != NULL, "not JSON: %s (%s)", out, err);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "decision")), "defer");
+  ck_assert_str_eq(json_string_value(json_object_get(o, "until")),
+                   "2040-02-15T00:00:00+08:00");
+  w = json_object_get(o, "window");
+  ck_assert_str_eq(json_string_value(json_object_get(w, "schedule")), "late-2040");
+  ck_assert_int_eq(json_integer_value(json_object_get(w, "version")), 4000000000LL);
+  ck_assert_str_eq(json_string_value(json_object_get(w, "from")),
+                   "2040-02-10T00:00:00+08:00");
+  r = json_object_get(o, "replay");
+  ck_assert_str_eq(json_string_value(json_object_get(r, "from")),
+                   "2040-03-15T00:00:00+08:00");
+  ck_assert_str_eq(json_string_value(json_object_get(r, "until")),
+                   "2041-01-01T00:00:00+08:00");
+  json_decref(o);
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule timeline %s", cli, path), 0);
+  ck_assert_msg(strncmp(out, "late-2040 v4000000000\n", 22) == 0, "%s", out);
+  ck_assert_msg(strstr(out, "hospital 2040-03-15 through 2040-12-31") != NULL,
+                "%s", out);
+  free(out);
+  free(err);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli_schedule");
   TCase *tc = tcase_create("cli");
@@ -305,6 +355,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_check_lang);
   tcase_add_test(tc, test_cli_check_says_what_is_wrong);
   tcase_add_test(tc, test_cli_schedule_lint_sign_verify);
+  tcase_add_test(tc, test_cli_check_after_2038);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

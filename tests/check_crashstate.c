@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errors_internal.h"
 #include "io_internal.h"
 #include "journal_internal.h"
 #include "medshim/medshim.h"
@@ -185,6 +186,7 @@ static ev *log_add(scen *sc, enum ev_op op) {
 
 static void mark(scen *sc, enum ev_op op, int ref) { log_add(sc, op)->ref = ref; }
 
+MEDSHIM__PRINTF(2, 3)
 static void note(scen *sc, const char *fmt, ...) {
   char text[256];
   va_list ap;

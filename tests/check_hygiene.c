@@ -66,6 +66,7 @@ static int valid_utf8(const char *s, size_t n) {
 
 /* Run the CLI with args (NULL-terminated), stdin from input; stdout and
  * stderr captured (malloc'ed, NUL-terminated). Returns the exit status. */
+__attribute__((sentinel))
 static int run_cli(const char *input, char **out, char **err, ...) {
   char *argv[16], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
   char *ip = tu_path(dir, "stdin");

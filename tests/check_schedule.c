@@ -543,6 +543,55 @@ START_TEST(test_schedule_route_none_and_unchecked_signature) {
 }
 END_TEST
 
+/* A schedule after 2038-01-19 (a 32-bit time_t's end) and one in 2110
+ * (past an unsigned one's): decided at and around its instants, with its
+ * window and replay as given. */
+START_TEST(test_schedule_after_2038) {
+  static const char *const late[] = {
+      "{\"schedule\":\"late\",\"version\":4000000000,\"issued\":\"2039-12-01\","
+      "\"source\":\"s\",\"regions\":[\"330100\"],\"phases\":[{\"services\":"
+      "[\"outpatient\"],\"from\":\"2040-02-10\",\"until\":\"2040-02-15\","
+      "\"effect\":\"stopped\"}],\"resettlement\":[{\"services\":[\"outpatient\"],"
+      "\"route\":\"hospital\",\"from\":\"2040-03-15\",\"until\":\"2040-12-31T24:00\"}]}",
+      "{\"schedule\":\"later\",\"version\":1,\"issued\":\"2109-12-01\","
+      "\"source\":\"s\",\"regions\":[\"330100\"],\"phases\":[{\"services\":"
+      "[\"outpatient\"],\"from\":\"2110-02-10\",\"until\":\"2110-02-15\","
+      "\"effect\":\"stopped\"}],\"resettlement\":[{\"services\":[\"outpatient\"],"
+      "\"route\":\"hospital\",\"from\":\"2110-03-15\",\"until\":\"2110-12-31T24:00\"}]}"};
+  static const char *const year[] = {"2040", "2110"};
+  for (size_t i = 0; i < 2; i++) {
+    medshim_schedule_set *set = NULL;
+    medshim_error err;
+    medshim_decision d;
+    char at[32];
+    ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, &err), MEDSHIM_OK);
+    ck_assert_msg(medshim_schedule_set_load_json(set, "late.json", late[i],
+                                                 strlen(late[i]), NULL, &err) ==
+                      MEDSHIM_OK,
+                  "%s: %s", err.where, err.text);
+    snprintf(at, sizeof at, "%s-02-09T23:59", year[i]);
+    ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                             "330102", NULL, T(at)), MEDSHIM_OK);
+    ck_assert_int_eq(d.decision, MEDSHIM_ONLINE);
+    snprintf(at, sizeof at, "%s-02-10", year[i]);
+    ck_assert_int_eq(medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                             "330102", NULL, T(at)), MEDSHIM_OK);
+    ck_assert_int_eq(d.decision, MEDSHIM_DEFER);
+    ck_assert(d.has_window);
+    ck_assert_uint_eq(d.window.version, i == 0 ? 4000000000u : 1u);
+    ck_assert_int_eq(d.window.from, T(at));
+    snprintf(at, sizeof at, "%s-02-15", year[i]);
+    ck_assert_int_eq(d.until, T(at));
+    ck_assert(d.has_replay);
+    snprintf(at, sizeof at, "%s-03-15", year[i]);
+    ck_assert_int_eq(d.replay.from, T(at));
+    snprintf(at, sizeof at, "%d-01-01", atoi(year[i]) + 1);
+    ck_assert_int_eq(d.replay.until, T(at));
+    medshim_schedule_set_free(set);
+  }
+}
+END_TEST
+
 START_TEST(test_schedule_circuit_breaker) {
   medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
   medshim_schedule_set *set = NULL;
@@ -1213,6 +1262,7 @@ int main(void) {
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
   tcase_add_test(tc, test_schedule_reason_codes);
   tcase_add_test(tc, test_schedule_decision_version_1);
+  tcase_add_test(tc, test_schedule_after_2038);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

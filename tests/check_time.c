@@ -99,12 +99,32 @@ START_TEST(test_time_format) {
 }
 END_TEST
 
+/* Past 2038-01-19T03:14:07Z, where a 32-bit time_t ends, and past 2106,
+ * where an unsigned one does: parsed, formatted and read as days. */
+START_TEST(test_time_after_2038) {
+  char buf[MEDSHIM_TIME_TEXT > MEDSHIM_DAY_TEXT ? MEDSHIM_TIME_TEXT : MEDSHIM_DAY_TEXT];
+  ck_assert_int_eq(parse("2038-01-19T03:14:07Z"), INT64_C(2147483647));
+  ck_assert_int_eq(parse("2038-01-19T03:14:08Z"), INT64_C(2147483648));
+  ck_assert_int_eq(parse("2106-02-07T06:28:16Z"), INT64_C(4294967296));
+  ck_assert_int_eq(parse("2040-02-29T24:00") + 86400, parse("2040-03-02"));
+  refuse("2039-02-29");
+  medshim__time_format(buf, INT64_C(2147483648));
+  ck_assert_str_eq(buf, "2038-01-19T11:14:08+08:00");
+  medshim__time_format(buf, parse("2110-07-01T09:30"));
+  ck_assert_str_eq(buf, "2110-07-01T09:30:00+08:00");
+  ck_assert_int_eq(medshim_format_last_day(buf, parse("2041-01-01T00:00")),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(buf, "2040-12-31");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("time");
   TCase *tc = tcase_create("time");
   tcase_add_test(tc, test_time_offsets);
   tcase_add_test(tc, test_time_24h);
   tcase_add_test(tc, test_time_leap_years);
+  tcase_add_test(tc, test_time_after_2038);
   tcase_add_test(tc, test_time_malformed);
   tcase_add_test(tc, test_time_format);
   tcase_add_test(tc, test_time_last_day);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,10 @@ static const char *medshim, *sim;
 static char work[4096], jdir[4200], keyf[4200], ledger[4200], adapter[8192];
 static int persistent = 1, lag_ms = 5000, lost = 200, latency = 20;
 static unsigned timeout_s = 3;
-static unsigned long rng = 88172645463325252ul;
+/* xorshift64: 64-bit state on every platform, so a seed is one run. */
+static uint64_t rng = 88172645463325252ull;
 
-static unsigned long next(void) {
+static uint64_t next(void) {
   rng ^= rng << 13;
   rng ^= rng >> 7;
   rng ^= rng << 17;
@@ -278,7 +280,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--latency-ms") == 0)
       latency = atoi(v);
     else if (strcmp(a, "--seed") == 0)
-      rng = strtoul(v, NULL, 10) | 1;
+      rng = (uint64_t)strtoull(v, NULL, 10) | 1;
     else
       die("unknown option");
   }

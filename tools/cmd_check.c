@@ -137,7 +137,7 @@ int cli_cmd_check(int argc, char **argv) {
   json_object_set_new(o, "until", time_json(d.until));
   if (d.has_window)
     json_object_set_new(o, "window",
-                        json_pack("{s:s, s:i, s:o, s:o}", "schedule",
+                        json_pack("{s:s, s:I, s:o, s:o}", "schedule",
                                   d.window.schedule_id, "version",
                                   (json_int_t)d.window.version, "from",
                                   time_json(d.window.from), "until",

@@ -87,9 +87,10 @@ typedef struct shared {
   medshim_journal *j;
   /* input, under in_mu */
   pthread_mutex_t in_mu;
-  char *buf; /* read buffer, or the whole input file mapped read-only */
+  char *buf; /* read buffer, or the input file mapped read-only */
   size_t cap, len, start;
   int mapped;
+  off_t map_at; /* the file offset of buf[0] when mapped */
   long line; /* lines taken so far */
   int eof, skipping;
   unsigned long taken; /* runs taken so far: a run's position */
@@ -709,24 +710,31 @@ static void free_runs(shared *s) {
 
 /* Standard input that is a regular file (an import: `< claims.jsonl`) is
  * mapped instead of read: no copies of its lines, no read buffer to wipe.
- * The lines are then taken from the current offset to the end. */
+ * The lines are then taken from the current offset to the end, and only
+ * that part is mapped (from its page): a 32-bit process has 4 GiB of
+ * addresses in all. When it cannot be mapped, it is read. */
 static int map_input(shared *s) {
   struct stat st;
-  off_t at;
+  off_t at, base;
+  long page = sysconf(_SC_PAGESIZE);
   void *m;
-  if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-      (uintmax_t)st.st_size > SIZE_MAX)
+  if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
     return 0;
   at = lseek(STDIN_FILENO, 0, SEEK_CUR);
   if (at < 0 || at >= st.st_size)
     return 0;
-  m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, STDIN_FILENO, 0);
+  base = page > 0 ? at - at % page : 0;
+  if ((uintmax_t)(st.st_size - base) > SIZE_MAX)
+    return 0;
+  m = mmap(NULL, (size_t)(st.st_size - base), PROT_READ, MAP_PRIVATE, STDIN_FILENO,
+           base);
   if (m == MAP_FAILED)
     return 0;
-  (void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+  (void)madvise(m, (size_t)(st.st_size - base), MADV_SEQUENTIAL);
   s->buf = m;
-  s->cap = s->len = (size_t)st.st_size;
-  s->start = (size_t)at;
+  s->cap = s->len = (size_t)(st.st_size - base);
+  s->start = (size_t)(at - base);
+  s->map_at = base;
   s->eof = 1;
   s->mapped = 1;
   return 1;
@@ -734,7 +742,7 @@ static int map_input(shared *s) {
 
 static void unmap_input(shared *s) {
   /* consumed, as if read */
-  (void)lseek(STDIN_FILENO, (off_t)s->len, SEEK_SET);
+  (void)lseek(STDIN_FILENO, s->map_at + (off_t)s->len, SEEK_SET);
   munmap(s->buf, s->cap);
 }
 

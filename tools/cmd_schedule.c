@@ -117,8 +117,8 @@ static int timeline(int argc, char **argv) {
   root = json_load_file(argv[1], 0, &jerr);
   if (root == NULL)
     return CLI_EXIT_FAIL;
-  printf("%s v%d\n%s\n", json_string_value(json_object_get(root, "schedule")),
-         (int)json_integer_value(json_object_get(root, "version")),
+  printf("%s v%lld\n%s\n", json_string_value(json_object_get(root, "schedule")),
+         (long long)json_integer_value(json_object_get(root, "version")),
          json_string_value(json_object_get(root, "source")));
   if (json_is_true(json_object_get(root, "illustrative")))
     printf("ILLUSTRATIVE DATES: see the file's notes before relying on them\n");

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "errors_internal.h"
 #include "exec_adapter.h"
 #include "exec_proc.h"
 #include "timeutil_internal.h"
@@ -110,6 +111,7 @@ static void wipe_free(char *s) {
 
 /* ---- result and step fields ------------------------------------------ */
 
+MEDSHIM__PRINTF(3, 4)
 static int why_set(char *why, size_t size, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -295,6 +297,7 @@ typedef struct conv {
 } conv;
 
 /* End the request as UNKNOWN with a message (to stderr and the status). */
+MEDSHIM__PRINTF(2, 3)
 static void conv_fail(conv *cv, const char *fmt, ...) {
   char text[300];
   va_list ap;
@@ -412,6 +415,7 @@ static char *reply_error(uint64_t id, const char *message) {
   return line;
 }
 
+MEDSHIM__PRINTF(1, 2)
 static char *reply_text(const char *fmt, ...) {
   char buf[256], *line;
   va_list ap;

@@ -9,13 +9,19 @@ src=$2
 prefix=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -rf "$prefix" "$work"' EXIT
+# The build's compiler and target flags (ctest passes them; -m32 on i386).
+read -ra target_flags <<<"${MEDSHIM_TARGET_FLAGS:-}"
+cc=("${CC:-cc}" "${target_flags[@]}")
+cxx=("${CXX:-c++}" "${target_flags[@]}")
+toolchain=()
+[ -n "${MEDSHIM_TOOLCHAIN_FILE:-}" ] && toolchain=(-DCMAKE_TOOLCHAIN_FILE="$MEDSHIM_TOOLCHAIN_FILE")
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name libmedshim.so | head -n 1)")
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 
 echo "-- pkg-config: $(pkg-config --cflags --libs medshim)"
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/outpatient_flow.c" \
+"${cc[@]}" -std=c11 -Wall -Wextra -Werror "$src/examples/outpatient_flow.c" \
   $(pkg-config --cflags --libs medshim) -Wl,-rpath,"$libdir" -o "$work/outpatient_flow"
 "$prefix/bin/medshim" keygen "$work/key"
 "$work/outpatient_flow" "$src/examples/schedules/hangzhou-2022.json" "$work/journal" "$work/key" \
@@ -33,7 +39,7 @@ target_link_libraries(inpatient_ward PRIVATE medshim::medshim)
 add_executable(replay_adapter "$src/examples/replay_adapter.c")
 target_link_libraries(replay_adapter PRIVATE medshim::sim)
 CMAKE
-cmake -S "$work/cm" -B "$work/cmb" -DCMAKE_PREFIX_PATH="$prefix" \
+cmake -S "$work/cm" -B "$work/cmb" "${toolchain[@]}" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_BUILD_RPATH="$libdir" >/dev/null
 cmake --build "$work/cmb" >/dev/null
 "$work/cmb/inpatient_ward" "$src/examples/schedules/hangzhou-2022.json" | grep settle_before >/dev/null
@@ -41,14 +47,20 @@ cmake --build "$work/cmb" >/dev/null
   | grep "settled 1, in doubt 0, double-settlement attempts 0" >/dev/null
 
 echo "-- more examples against the installation"
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/pharmacy_pos.c" \
+"${cc[@]}" -std=c11 -Wall -Wextra -Werror "$src/examples/pharmacy_pos.c" \
   $(pkg-config --cflags --libs medshim) -Wl,-rpath,"$libdir" -o "$work/pharmacy_pos"
 "$work/pharmacy_pos" "$src/examples/schedules/hangzhou-2022.json" "$work/pos" | grep "receipt printed" >/dev/null
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/test_harness.c" -I"$prefix/include" \
+"${cc[@]}" -std=c11 -Wall -Wextra -Werror "$src/examples/test_harness.c" -I"$prefix/include" \
   -L"$libdir" -lmedshim-sim $(pkg-config --libs --static medshim) -Wl,-rpath,"$libdir" -o "$work/test_harness"
 mkdir -p "$work/harness"
 "$work/test_harness" "$work/harness"
-if command -v python3 >/dev/null; then
+# The ELF class of the library (1: 32-bit, 2: 64-bit) against the
+# interpreter's pointer size: a 64-bit python3 cannot load an i386 library.
+lib_bits=$(( $(od -An -tu1 -j4 -N1 "$libdir/libmedshim.so") * 32 ))
+py_bits=$(python3 -c 'import struct; print(struct.calcsize("P") * 8)' 2>/dev/null || echo 0)
+if [ "$py_bits" != "$lib_bits" ]; then
+  echo "-- python harness skipped: no ${lib_bits}-bit python3 to load the ${lib_bits}-bit library"
+elif command -v python3 >/dev/null; then
   mkdir -p "$work/py"
   python3 "$src/examples/python/harness.py" "$libdir/libmedshim.so" \
     "$src/examples/schedules/hangzhou-2022.json" "$work/py" | grep "deferred: stored" >/dev/null
@@ -57,10 +69,10 @@ fi
 echo "-- headers as C99, C11 and C++"
 printf '#include <medshim/medshim.h>\n#include <medshim/sim.h>\nint main(void) { medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT; (void)f; return medshim_version() == 0; }\n' > "$work/h.c"
 for std in c99 c11; do
-  cc -std=$std -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$work/h.c" -o "$work/h-$std.o"
+  "${cc[@]}" -std=$std -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$work/h.c" -o "$work/h-$std.o"
 done
 cp "$work/h.c" "$work/h.cpp"
-c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$work/h.cpp" -o "$work/h-cxx.o"
+"${cxx[@]}" -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$work/h.cpp" -o "$work/h-cxx.o"
 
 echo "-- exported symbols"
 nm -D --defined-only "$libdir/libmedshim.so" | awk '$2 ~ /^[TDBRV]$/ {print $3}' | sort > "$work/symbols"
