@@ -26,7 +26,7 @@ int medshim__time_parse(int64_t *out, const char *text, size_t len) {
   long offset = MEDSHIM_CST_OFFSET;
   size_t i;
   struct tm tm;
-  time_t t;
+  int64_t t; /* not time_t: 32 bits on 32-bit Windows */
 
   if (out == NULL || text == NULL || len < 10)
     return -1;
