@@ -179,6 +179,16 @@ static void wipe_str(char *s) {
   }
 }
 
+static size_t str_bytes(const char *s) { return s != NULL ? strlen(s) + 1 : 0; }
+
+size_t medshim__claim_footprint(const medshim_claim *c) {
+  if (c == NULL)
+    return 0;
+  return sizeof *c + str_bytes(c->invoice_no) + str_bytes(c->patient_name) +
+         str_bytes(c->patient_id_no) + str_bytes(c->patient_psn_no) +
+         str_bytes(c->patient_cert_type) + (c->detail ? c->detail_len + 1 : 0);
+}
+
 void medshim_claim_free(medshim_claim *c) {
   if (c == NULL)
     return;

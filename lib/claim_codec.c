@@ -1,6 +1,7 @@
 /* The canonical binary encoding of a claim (format byte 1): fixed-order
  * fields, integers little-endian, strings as u32 length + bytes with a
  * presence flag for optional ones. One claim has exactly one encoding. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,9 +153,16 @@ static int get_str(rbuf *r, char **out, size_t *n_out, size_t max) {
 }
 
 
+static atomic_ulong decodes;
+
+unsigned long medshim__claim_decodes(void) {
+  return atomic_load_explicit(&decodes, memory_order_relaxed);
+}
+
 int medshim__claim_decode(medshim_claim **out, const unsigned char *buf,
                           size_t len) {
   rbuf r = {buf, len, 0};
+  atomic_fetch_add_explicit(&decodes, 1, memory_order_relaxed);
   medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
   char *visit_id = NULL, *inv = NULL, *name = NULL, *idno = NULL, *psn = NULL,
        *cert = NULL, *detail = NULL, *sched = NULL;

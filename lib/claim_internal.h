@@ -40,6 +40,14 @@ int medshim__claim_window_from_json(medshim_claim *c, struct json_t *value,
                                     medshim_error *err);
 int medshim__claim_window_to_json(struct json_t *obj, const medshim_claim *c);
 
+/* Claims decoded since the process started (every read of a claim
+ * record ends here), for tests that count reads. */
+unsigned long medshim__claim_decodes(void);
+
+/* Bytes a decoded claim holds in memory (the struct and its strings), for
+ * callers that keep many. */
+size_t medshim__claim_footprint(const medshim_claim *c);
+
 /* Canonical binary encoding: the same claim always gives the same bytes, so
  * the journal compares encodings to tell a duplicate from a conflict.
  * *out is malloc'ed; the caller wipes (personal data) and frees it.

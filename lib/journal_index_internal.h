@@ -14,6 +14,7 @@ typedef struct medshim__jentry {
   uint64_t claim_off;  /* byte offset of the claim record */
   uint64_t status_off; /* latest status record; 0 when none (still pending) */
   uint64_t seq;        /* sequence of the latest main-lane record about it */
+  uint64_t claim_seq;  /* sequence of the claim record */
   uint32_t claim_seg;  /* index into the journal's segment table */
   uint32_t status_seg; /* in the main lane's or the replay lane's table */
   uint32_t id_off;     /* into the id arena */

@@ -68,7 +68,7 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
       return MEDSHIM_ENOMEM;
     e->claim_seg = seg_index;
     e->claim_off = off;
-    e->seq = rec->seq;
+    e->seq = e->claim_seq = rec->seq;
     e->state = MEDSHIM_STATE_PENDING;
     memcpy(e->digest, rec->digest, JF_DIGEST_BYTES);
     return MEDSHIM_OK;

@@ -159,15 +159,17 @@ int medshim_journal_get(medshim_claim **claim, medshim_claim_status *status,
                         visit_id);
     goto cleanup;
   }
-  if ((rc = read_record(j, e->claim_seg, e->claim_off, &rec, &buf, &cap)) !=
-      MEDSHIM_OK)
-    goto cleanup;
-  claim_seq = rec.seq;
-  if (claim != NULL &&
-      medshim__claim_decode(claim, rec.body, rec.body_len) != MEDSHIM_OK) {
-    rc = medshim__jfail(j, MEDSHIM_ECORRUPT,
-                        "claim record %" PRIu64 " malformed", rec.seq);
-    goto cleanup;
+  claim_seq = e->claim_seq;
+  /* The status alone does not need the claim record read and opened. */
+  if (claim != NULL) {
+    if ((rc = read_record(j, e->claim_seg, e->claim_off, &rec, &buf, &cap)) !=
+        MEDSHIM_OK)
+      goto cleanup;
+    if (medshim__claim_decode(claim, rec.body, rec.body_len) != MEDSHIM_OK) {
+      rc = medshim__jfail(j, MEDSHIM_ECORRUPT,
+                          "claim record %" PRIu64 " malformed", rec.seq);
+      goto cleanup;
+    }
   }
   if (status != NULL) {
     if ((rc = entry_status(j, e, status, &buf, &cap)) != MEDSHIM_OK)
@@ -191,6 +193,7 @@ typedef struct walk_ctx {
   medshim_journal *j;
   medshim__jscan *scan;
   medshim_journal_visit_fn fn;
+  medshim__journal_take_fn take_fn;
   void *payload;
   uint64_t last_seq;
   unsigned char *buf;
@@ -225,7 +228,8 @@ static int walk_record(void *payload, uint32_t seg_index, uint64_t off,
   pthread_mutex_unlock(&w->j->mu);
   if (rc == MEDSHIM_OK) {
     st.seq = rec->seq;
-    if (w->fn(claim, &st, w->payload) != 0) {
+    if (w->take_fn != NULL ? w->take_fn(&claim, &st, w->payload) != 0
+                           : w->fn(claim, &st, w->payload) != 0) {
       w->user_stopped = 1;
       rc = MEDSHIM_EUSER;
     }
@@ -234,14 +238,14 @@ static int walk_record(void *payload, uint32_t seg_index, uint64_t off,
   return rc;
 }
 
-int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
-                            void *payload) {
+static int walk(medshim_journal *j, medshim_journal_visit_fn fn,
+                medshim__journal_take_fn take_fn, void *payload) {
   walk_ctx w;
   medshim__jscan scan;
   medshim__jscratch scratch;
   int rc;
 
-  if (j == NULL || fn == NULL)
+  if (j == NULL || (fn == NULL && take_fn == NULL))
     return MEDSHIM_EINVAL;
   memset(&w, 0, sizeof w);
   memset(&scan, 0, sizeof scan);
@@ -254,6 +258,7 @@ int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
     return medshim__jfail(j, rc, "handle unusable after a failed write");
   w.j = j;
   w.fn = fn;
+  w.take_fn = take_fn;
   w.payload = payload;
   w.scan = &scan;
   /* Walk with a crypto context of our own: the handle's are used by other
@@ -283,4 +288,14 @@ int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
     free(w.buf);
   }
   return rc;
+}
+
+int medshim_journal_foreach(medshim_journal *j, medshim_journal_visit_fn fn,
+                            void *payload) {
+  return walk(j, fn, NULL, payload);
+}
+
+int medshim__journal_foreach_take(medshim_journal *j,
+                                  medshim__journal_take_fn fn, void *payload) {
+  return walk(j, NULL, fn, payload);
 }

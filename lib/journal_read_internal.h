@@ -21,4 +21,15 @@ int medshim__journal_get_steps(medshim_claim_status *status,
                                size_t *nsteps, medshim_journal *j,
                                const char *visit_id);
 
+/* A visit that may keep the claim: setting *claim to NULL takes it over
+ * (the caller then frees it with medshim_claim_free). Non-zero stops. */
+typedef int (*medshim__journal_take_fn)(medshim_claim **claim,
+                                        const medshim_claim_status *status,
+                                        void *payload);
+
+/* medshim_journal_foreach(), with claims the visit may keep, so that a
+ * caller that works on them later does not read and decrypt them again. */
+int medshim__journal_foreach_take(medshim_journal *j,
+                                  medshim__journal_take_fn fn, void *payload);
+
 #endif

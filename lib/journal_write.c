@@ -478,7 +478,7 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
     }
     e->claim_seg = seg_index;
     e->claim_off = off;
-    e->seq = j->next_seq - 1;
+    e->seq = e->claim_seq = j->next_seq - 1;
     e->state = MEDSHIM_STATE_PENDING;
     memcpy(e->digest, dig[i], JF_DIGEST_BYTES);
     results[i] = MEDSHIM_DEFER_STORED;

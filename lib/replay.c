@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "claim_internal.h"
 #include "errors_internal.h"
 #include "hash_internal.h"
 #include "os.h"
@@ -53,6 +54,7 @@ typedef struct item {
   int lost;       /* an answer was lost this run: probe again at the end */
   int acted;      /* its first action has been reported */
   medshim_replay_action action; /* that action */
+  medshim_claim *claim; /* kept from the walk (NULL: read it when handled) */
 } item;
 
 typedef struct run {
@@ -176,7 +178,13 @@ static int is_final(medshim_claim_state s) {
 typedef struct collector {
   run *r;
   size_t unfinished, plausible;
+  size_t kept_bytes; /* decoded claims kept for the workers */
 } collector;
+
+/* The walk keeps the decoded claims it collects, up to this many bytes,
+ * so that each is read and decrypted once per run; past it, a claim is
+ * read again when its turn comes. */
+#define REPLAY_KEEP_BYTES ((size_t)64 << 20)
 
 /* Is `at` a time this claim could be replayed at? Not before its visit,
  * and not more than a year past the last date it names. */
@@ -189,12 +197,14 @@ static int plausible_for(int64_t at, const item *it) {
   return at >= it->visit_time - DAY && at <= last + PLAUSIBLE_AFTER;
 }
 
-static int collect(const medshim_claim *c, const medshim_claim_status *st,
+static int collect(medshim_claim **claim, const medshim_claim_status *st,
                    void *payload) {
   collector *col = payload;
   run *r = col->r;
+  const medshim_claim *c = *claim;
   item *it;
   const char *who;
+  size_t bytes;
   r->sum.claims++;
   if (is_final(st->state)) {
     count_state(&r->sum, st); /* final until a person acts */
@@ -228,6 +238,12 @@ static int collect(const medshim_claim *c, const medshim_claim_status *st,
   col->unfinished++;
   if (plausible_for(r->o.at, it))
     col->plausible++;
+  bytes = medshim__claim_footprint(c);
+  if (col->kept_bytes + bytes <= REPLAY_KEEP_BYTES) {
+    it->claim = *claim; /* ours now */
+    *claim = NULL;
+    col->kept_bytes += bytes;
+  }
   r->nitems++;
   return 0;
 }
@@ -558,7 +574,9 @@ static int handle(medshim_adapter_ctx *x, item *it, int final_pass) {
   x->nsteps = 0;
   rc = medshim__journal_get_steps(&x->st, x->steps, MEDSHIM_STEPS_MAX,
                                   &x->nsteps, r->j, it->visit_id);
-  if (rc == MEDSHIM_OK)
+  if (rc == MEDSHIM_OK && it->claim != NULL)
+    c = it->claim;
+  else if (rc == MEDSHIM_OK)
     rc = medshim_journal_get(&c, NULL, r->j, it->visit_id);
   if (rc == MEDSHIM_OK && medshim_journal_replay_key(x->key, r->j,
                                                      it->visit_id) != MEDSHIM_OK)
@@ -710,7 +728,13 @@ static int handle(medshim_adapter_ctx *x, item *it, int final_pass) {
   }
   hook(REPLAY_STEP_AFTER_RECORD, it->visit_id);
 done:
-  medshim_claim_free(c);
+  /* A claim read for this call goes now; a kept one stays while the final
+   * pass may still need it (a lost answer, or a claim that blocks). */
+  if (c != it->claim || (result == H_DONE && !it->lost)) {
+    medshim_claim_free(c);
+    if (c == it->claim)
+      it->claim = NULL;
+  }
   x->claim = NULL;
   return result;
 }
@@ -813,7 +837,8 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
   col.r = &r;
   col.unfinished = col.plausible = 0;
 
-  rc = medshim_journal_foreach(j, collect, &col);
+  col.kept_bytes = 0;
+  rc = medshim__journal_foreach_take(j, collect, &col);
   if (rc == MEDSHIM_EUSER)
     rc = r.collect_rc;
   if (rc != MEDSHIM_OK)
@@ -893,6 +918,8 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
 cleanup:
   if (out != NULL)
     *out = r.sum;
+  for (size_t i = 0; i < r.nitems; i++)
+    medshim_claim_free(r.items[i].claim);
   free(r.items);
   free(r.groups);
   medshim__msgids_free(&r.msgids);

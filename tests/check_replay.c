@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "claim_internal.h"
 #include "medshim/medshim.h"
 #include "msgid_internal.h"
 #include "replay_internal.h"
@@ -493,6 +494,33 @@ START_TEST(test_replay_lost_answers_resolved_by_probe) {
   ck_assert_uint_gt(s.queries, 5);   /* about half the answers lost */
   ck_assert_uint_eq(s.attempts, 40); /* none re-sent blindly */
   ck_assert_int_eq(atomic_load(&p.doubles), 0);
+  medshim_journal_close(j);
+}
+END_TEST
+
+/* The replay cursor: a run reads and decodes each claim once, lost
+ * answers (probed again at the end) and concurrency included. */
+START_TEST(test_replay_reads_each_claim_once) {
+  medshim_journal *j = jopen();
+  platform p;
+  medshim_adapter a;
+  medshim_replay_options o = opts_at("2022-03-16T09:00");
+  medshim_replay_summary s;
+  unsigned long before;
+  tp_init(&p, 400, 0);
+  a = tp_adapter(&p);
+  add_n(j, 40);
+  o.concurrency = 4;
+  before = medshim__claim_decodes();
+  ck_assert_int_eq(medshim_replay_run(&s, j, &a, &o), MEDSHIM_OK);
+  ck_assert_uint_eq(s.settled, 40);
+  ck_assert_uint_gt(s.queries, 0);
+  ck_assert_uint_eq(medshim__claim_decodes() - before, 40);
+  /* a run with nothing left to do reads each once too */
+  before = medshim__claim_decodes();
+  ck_assert_int_eq(medshim_replay_run(&s, j, &a, &o), MEDSHIM_OK);
+  ck_assert_uint_eq(s.settled, 40);
+  ck_assert_uint_eq(medshim__claim_decodes() - before, 40);
   medshim_journal_close(j);
 }
 END_TEST
@@ -1254,6 +1282,7 @@ int main(void) {
   tcase_add_test(tc, test_replay_window_is_what_the_cashier_was_told);
   tcase_add_test(tc, test_replay_agency_claims_never_sent);
   tcase_add_test(tc, test_replay_lost_answers_resolved_by_probe);
+  tcase_add_test(tc, test_replay_reads_each_claim_once);
   tcase_add_test(tc, test_replay_visibility_delay_covers_platform_lag);
   tcase_add_test(tc, test_replay_bad_answers_stay_in_doubt);
   tcase_add_test(tc, test_replay_unknown_keeps_the_adapters_reason);
