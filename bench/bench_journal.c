@@ -3,7 +3,11 @@
  * `medshim defer` against one SQLite transaction, and the open time and peak
  * memory of a large journal. Prints figures; asserts nothing.
  *
- * usage: bench_journal [--ops N] [--claims N] [--cli PATH] [--dir DIR] */
+ * Bulk is also compared with SQLCipher (raw key) through bench_sqlcipher,
+ * found beside this program unless --sqlcipher names it.
+ *
+ * usage: bench_journal [--ops N] [--claims N] [--cli PATH] [--dir DIR]
+ *                      [--sqlcipher PATH] */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -326,6 +330,44 @@ static double bench_bulk_sqlite_import(int round) {
   return now() - t;
 }
 
+/* The same import by bench_sqlcipher (a new process, a raw key), timed
+ * from fork to exit like the CLI. 0 when that program is not there. */
+static char sqlcipher_tool[4200];
+static double bench_bulk_sqlcipher(int round) {
+  char path[4200], input[4200], hex[65], head[16];
+  double t;
+  pid_t pid;
+  int status;
+  FILE *f;
+  if (sqlcipher_tool[0] == '\0' || access(sqlcipher_tool, X_OK) != 0)
+    return 0;
+  for (int i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", keybytes[i]);
+  snprintf(path, sizeof path, "%s/bulk-cipher-%d.db", base, round);
+  snprintf(input, sizeof input, "%s/bulk.jsonl", base);
+  t = now();
+  pid = fork();
+  if (pid == 0) {
+    execl(sqlcipher_tool, sqlcipher_tool, path, input, hex, (char *)NULL);
+    _exit(127);
+  }
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "bench_sqlcipher failed\n");
+    exit(1);
+  }
+  t = now() - t;
+  /* an SQLCipher file has no plaintext SQLite header: check it is one */
+  f = fopen(path, "rb");
+  if (f == NULL || fread(head, 1, sizeof head, f) != sizeof head ||
+      memcmp(head, "SQLite format 3", 15) == 0) {
+    fprintf(stderr, "bench_sqlcipher: %s is not encrypted\n", path);
+    exit(1);
+  }
+  fclose(f);
+  return t;
+}
+
 static double bench_bulk_sqlite(int n, int round) {
   char path[4200];
   sqlite3 *db;
@@ -419,6 +461,12 @@ int main(int argc, char **argv) {
   const char *where = NULL;
   char cmd[4200];
   double raw, one, eight, sq1, sq8, bulk_cli, bulk_sql;
+  {
+    const char *slash = strrchr(argv[0], '/');
+    int dirlen = slash != NULL ? (int)(slash - argv[0]) : 1;
+    snprintf(sqlcipher_tool, sizeof sqlcipher_tool, "%.*s/bench_sqlcipher",
+             dirlen, slash != NULL ? argv[0] : ".");
+  }
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
       ops = atoi(argv[++i]);
@@ -428,9 +476,11 @@ int main(int argc, char **argv) {
       cli = argv[++i];
     else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
       where = argv[++i];
+    else if (strcmp(argv[i], "--sqlcipher") == 0 && i + 1 < argc)
+      snprintf(sqlcipher_tool, sizeof sqlcipher_tool, "%s", argv[++i]);
     else {
       fprintf(stderr, "usage: bench_journal [--ops N] [--claims N] [--cli "
-                      "PATH] [--dir DIR]\n");
+                      "PATH] [--dir DIR] [--sqlcipher PATH]\n");
       return 64;
     }
   }
@@ -490,15 +540,17 @@ int main(int argc, char **argv) {
      * reported is the median of those pairs. */
     enum { ROUNDS = 9 };
     double r_cli[ROUNDS], r_pipe[ROUNDS], r_sql[ROUNDS], r_imp[ROUNDS],
-        ratio[ROUNDS], ratio_imp[ROUNDS];
+        r_cip[ROUNDS], ratio[ROUNDS], ratio_imp[ROUNDS], ratio_cip[ROUNDS];
     bulk_input(3000);
     for (int r = 0; r < ROUNDS; r++) {
       r_cli[r] = bench_bulk_cli(cli, r, 0);
       r_pipe[r] = bench_bulk_cli(cli, r, 1);
       r_sql[r] = bench_bulk_sqlite(3000, r);
       r_imp[r] = bench_bulk_sqlite_import(r);
+      r_cip[r] = bench_bulk_sqlcipher(r);
       ratio[r] = r_cli[r] / r_sql[r];
       ratio_imp[r] = r_cli[r] / r_imp[r];
+      ratio_cip[r] = r_cip[r] > 0 ? r_cli[r] / r_cip[r] : 0;
     }
     bulk_cli = median(r_cli, ROUNDS);
     bulk_sql = median(r_sql, ROUNDS);
@@ -514,6 +566,17 @@ int main(int argc, char **argv) {
     printf("bulk 3000, like for like: SQLite reading the same file and "
            "parsing each line with jansson, one transaction %.3f s (median "
            "ratio per round %.2fx)\n", bulk_sql, ratio_imp[ROUNDS / 2]);
+    if (r_cip[0] > 0) {
+      qsort(ratio_cip, ROUNDS, sizeof *ratio_cip, cmp_double);
+      printf("bulk 3000 vs SQLCipher (raw key, a new process reading the "
+             "same file, jansson per line, one transaction): %.3f s (median); "
+             "medshim/SQLCipher per round: median %.2fx, range %.2fx-%.2fx "
+             "(target < 1x)\n", median(r_cip, ROUNDS),
+             ratio_cip[ROUNDS / 2], ratio_cip[0], ratio_cip[ROUNDS - 1]);
+    } else {
+      printf("bulk vs SQLCipher: skipped (bench_sqlcipher not built: "
+             "install libsqlcipher-dev)\n");
+    }
   } else {
     printf("bulk: skipped (set MEDSHIM_CLI or --cli)\n");
   }
