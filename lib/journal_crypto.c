@@ -18,6 +18,11 @@
 struct medshim__jcrypto {
   EVP_CIPHER *gcm;
   EVP_CIPHER_CTX *ctx;
+  /* The key ctx is set up with, and for which direction (1 seal, 2 open;
+   * 0 none): records of one segment share a key, and expanding it again
+   * for each (and clearing the context before) cost most of an open. */
+  unsigned char key[32];
+  int keyed;
   EVP_MD *sha256;
   EVP_MD_CTX *md;
   z_stream inf;
@@ -65,11 +70,28 @@ void medshim__jcrypto_free(medshim__jcrypto *c) {
     return;
   EVP_CIPHER_free(c->gcm);
   EVP_CIPHER_CTX_free(c->ctx); /* clears the expanded key */
+  OPENSSL_cleanse(c->key, sizeof c->key);
   EVP_MD_free(c->sha256);
   EVP_MD_CTX_free(c->md);
   if (c->inf_ready)
     inflateEnd(&c->inf);
   free(c);
+}
+
+/* Set ctx up with key for a direction, unless it already is: then only the
+ * nonce changes. A failure leaves it set up for nothing. */
+static int rekey(medshim__jcrypto *c, const unsigned char key[32], int dir) {
+  int ok;
+  if (c->keyed == dir && CRYPTO_memcmp(c->key, key, sizeof c->key) == 0)
+    return 0;
+  c->keyed = 0;
+  ok = dir == 1 ? EVP_EncryptInit_ex2(c->ctx, c->gcm, key, NULL, NULL)
+                : EVP_DecryptInit_ex2(c->ctx, c->gcm, key, NULL, NULL);
+  if (ok != 1)
+    return -1;
+  memcpy(c->key, key, sizeof c->key);
+  c->keyed = dir;
+  return 0;
 }
 
 int medshim__jcrypto_seal(medshim__jcrypto *c, const unsigned char key[32],
@@ -80,7 +102,8 @@ int medshim__jcrypto_seal(medshim__jcrypto *c, const unsigned char key[32],
   int outl = 0;
   if (len > INT32_MAX || aad_len > INT32_MAX)
     return -1;
-  if (EVP_EncryptInit_ex2(c->ctx, c->gcm, key, nonce, NULL) != 1)
+  if (rekey(c, key, 1) != 0 ||
+      EVP_EncryptInit_ex2(c->ctx, NULL, NULL, nonce, NULL) != 1)
     return -1;
   if (aad_len > 0 &&
       EVP_EncryptUpdate(c->ctx, NULL, &outl, aad, (int)aad_len) != 1)
@@ -105,7 +128,8 @@ int medshim__jcrypto_open(medshim__jcrypto *c, const unsigned char key[32],
   if (len > INT32_MAX || aad_len > INT32_MAX)
     return -1;
   memcpy(tagbuf, tag, sizeof tagbuf);
-  if (EVP_DecryptInit_ex2(c->ctx, c->gcm, key, nonce, NULL) != 1)
+  if (rekey(c, key, 2) != 0 ||
+      EVP_DecryptInit_ex2(c->ctx, NULL, NULL, nonce, NULL) != 1)
     return -1;
   if (aad_len > 0 &&
       EVP_DecryptUpdate(c->ctx, NULL, &outl, aad, (int)aad_len) != 1)

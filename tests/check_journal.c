@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "io_internal.h"
+#include "journal_crypto_internal.h"
 #include "journal_format_internal.h"
 #include "journal_internal.h"
 #include "medshim/medshim.h"
@@ -120,6 +121,52 @@ static char *seg_path(unsigned n) {
   return tu_path(jdir, name);
 }
 
+
+/* One context keeps its expanded key between records of a segment: a
+ * different key, a different direction or a failed tag must each still
+ * give the right answer. */
+START_TEST(test_journal_crypto_context_reuse) {
+  medshim__jcrypto *c = medshim__jcrypto_new();
+  unsigned char ka[32], kb[32], nonce[JF_NONCE_BYTES] = {1}, aad[8] = {7};
+  unsigned char pt[64], ct_a[64], ct_b[64], out[64], tag_a[JF_TAG_BYTES],
+      tag_b[JF_TAG_BYTES], bad[JF_TAG_BYTES];
+  ck_assert_ptr_nonnull(c);
+  memset(ka, 0xa5, sizeof ka);
+  memset(kb, 0x5a, sizeof kb);
+  for (size_t i = 0; i < sizeof pt; i++)
+    pt[i] = (unsigned char)i;
+  ck_assert_int_eq(medshim__jcrypto_seal(c, ka, nonce, aad, sizeof aad, pt,
+                                         sizeof pt, ct_a, tag_a), 0);
+  ck_assert_int_eq(medshim__jcrypto_seal(c, kb, nonce, aad, sizeof aad, pt,
+                                         sizeof pt, ct_b, tag_b), 0);
+  ck_assert_int_ne(memcmp(ct_a, ct_b, sizeof ct_a), 0);
+  for (int round = 0; round < 2; round++) {
+    memset(out, 0, sizeof out);
+    ck_assert_int_eq(medshim__jcrypto_open(c, ka, nonce, aad, sizeof aad, ct_a,
+                                           sizeof ct_a, tag_a, out), 0);
+    ck_assert_int_eq(memcmp(out, pt, sizeof pt), 0);
+    /* the wrong key for this record, then a forged tag: refused */
+    ck_assert_int_ne(medshim__jcrypto_open(c, ka, nonce, aad, sizeof aad, ct_b,
+                                           sizeof ct_b, tag_b, out), 0);
+    memcpy(bad, tag_a, sizeof bad);
+    bad[0] ^= 1;
+    ck_assert_int_ne(medshim__jcrypto_open(c, ka, nonce, aad, sizeof aad, ct_a,
+                                           sizeof ct_a, bad, out), 0);
+    /* and after a refusal the same context opens the right ones again */
+    ck_assert_int_eq(medshim__jcrypto_open(c, kb, nonce, aad, sizeof aad, ct_b,
+                                           sizeof ct_b, tag_b, out), 0);
+    ck_assert_int_eq(memcmp(out, pt, sizeof pt), 0);
+    ck_assert_int_eq(medshim__jcrypto_open(c, ka, nonce, aad, sizeof aad, ct_a,
+                                           sizeof ct_a, tag_a, out), 0);
+    /* sealing again with key a gives the same bytes as the first time */
+    ck_assert_int_eq(medshim__jcrypto_seal(c, ka, nonce, aad, sizeof aad, pt,
+                                           sizeof pt, out, bad), 0);
+    ck_assert_int_eq(memcmp(out, ct_a, sizeof ct_a), 0);
+    ck_assert_int_eq(memcmp(bad, tag_a, sizeof bad), 0);
+  }
+  medshim__jcrypto_free(c);
+}
+END_TEST
 
 START_TEST(test_journal_round_trip) {
   medshim_journal *j = open_rw(0);
@@ -1886,6 +1933,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, test_journal_round_trip);
+  tcase_add_test(tc, test_journal_crypto_context_reuse);
   tcase_add_test(tc, test_journal_foreach_and_status);
   tcase_add_test(tc, test_journal_duplicate_and_conflict);
   tcase_add_test(tc, test_journal_wrong_key);
