@@ -8,6 +8,7 @@
 
 #include "errors_internal.h"
 #include "flat_internal.h"
+#include "gbk_internal.h"
 #include "medshim/version.h"
 #include "timeutil_internal.h"
 
@@ -15,6 +16,7 @@ typedef struct slot {
   int32_t handle; /* 0: free */
   flat_kind kind;
   void *obj;
+  int gbk; /* opened with "encoding":"gbk" */
 } slot;
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -28,6 +30,12 @@ static _Thread_local long last_line;
 static _Thread_local char last_where[MEDSHIM_ERROR_WHERE_MAX];
 static _Thread_local char last_text[MEDSHIM_ERROR_TEXT_MAX];
 static _Thread_local char *last_result;
+/* The text encoding of the call in progress (1: GBK), and of the call that
+ * set the last error. */
+static _Thread_local int cur_gbk, last_gbk;
+
+int medshim__flat_gbk(void) { return cur_gbk; }
+void medshim__flat_set_gbk(int gbk) { cur_gbk = gbk != 0; }
 
 int32_t medshim__flat_put(flat_kind kind, void *obj) {
   int32_t h = 0;
@@ -52,6 +60,7 @@ int32_t medshim__flat_put(flat_kind kind, void *obj) {
   table[i].handle = h;
   table[i].kind = kind;
   table[i].obj = obj;
+  table[i].gbk = cur_gbk;
 out:
   pthread_mutex_unlock(&table_lock);
   return h;
@@ -64,6 +73,7 @@ static void *lookup(flat_kind kind, int32_t handle, int take) {
     for (size_t i = 0; i < table_n; i++)
       if (table[i].handle == handle && table[i].kind == kind) {
         obj = table[i].obj;
+        cur_gbk = table[i].gbk;
         if (take)
           table[i].handle = 0;
         break;
@@ -87,6 +97,8 @@ void *medshim__flat_take(flat_kind kind, int32_t handle) {
 int medshim__flat_code(void) { return last_code; }
 
 void medshim__flat_ok(void) {
+  cur_gbk = 0;
+  last_gbk = 0;
   last_code = MEDSHIM_OK;
   last_line = 0;
   last_where[0] = '\0';
@@ -101,6 +113,7 @@ int medshim__flat_fail(int code, const char *where, long line, const char *fmt,
   medshim__vfmt(reason, sizeof reason, fmt, ap);
   va_end(ap);
   last_code = code;
+  last_gbk = cur_gbk;
   last_line = line;
   medshim__fmt(last_where, sizeof last_where, "%s", where ? where : "");
   if (line > 0 && last_where[0] != '\0')
@@ -135,13 +148,44 @@ int medshim__flat_output(json_t *doc, int rc, char *out, size_t cap,
   json_decref(doc);
   if (text == NULL)
     return medshim__flat_fail(MEDSHIM_ENOMEM, NULL, 0, "out of memory");
+  if (cur_gbk) {
+    char *g = NULL;
+    int rc2 = medshim__utf8_json_to_gbk(&g, text, strlen(text));
+    free(text);
+    if (rc2 != MEDSHIM_OK)
+      return medshim__flat_fail(rc2, NULL, 0, "output not convertible to GBK");
+    text = g;
+  }
   free(last_result);
   last_result = text;
   int c = copy_out(text, out, cap, needed);
   return c != MEDSHIM_OK ? c : rc;
 }
 
-json_t *medshim__flat_options(const char *text, const char *what) {
+char *medshim__flat_in(const char *text, const char *what) {
+  char *u = NULL;
+  size_t bad = 0;
+  int rc;
+  if (text == NULL)
+    return NULL;
+  if (!cur_gbk) {
+    size_t n = strlen(text) + 1;
+    if ((u = malloc(n)) == NULL)
+      medshim__flat_fail(MEDSHIM_ENOMEM, NULL, 0, "out of memory");
+    else
+      memcpy(u, text, n);
+    return u;
+  }
+  rc = medshim__gbk_to_utf8(&u, text, strlen(text), &bad);
+  if (rc == MEDSHIM_EPARSE)
+    medshim__flat_fail(rc, what, 0, "not GBK text at byte %zu (the handle "
+                       "was opened with \"encoding\":\"gbk\")", bad);
+  else if (rc != MEDSHIM_OK)
+    medshim__flat_fail(rc, NULL, 0, "out of memory");
+  return u;
+}
+
+static json_t *parse_options(const char *text, const char *what) {
   json_error_t je;
   json_t *o;
   if (text == NULL || text[0] == '\0')
@@ -163,6 +207,78 @@ json_t *medshim__flat_options(const char *text, const char *what) {
     return NULL;
   }
   return o;
+}
+
+json_t *medshim__flat_options(const char *text, const char *what) {
+  char *u;
+  json_t *o;
+  if (!cur_gbk || text == NULL)
+    return parse_options(text, what);
+  if ((u = medshim__flat_in(text, what)) == NULL)
+    return NULL;
+  o = parse_options(u, what);
+  free(u);
+  return o;
+}
+
+/* The "encoding" member: 0 UTF-8 (or absent), 1 GBK, -1 anything else. */
+static int encoding_of(json_t *o) {
+  json_t *v = json_object_get(o, "encoding");
+  const char *e = json_string_value(v);
+  if (v == NULL)
+    return 0;
+  if (e != NULL && (strcmp(e, "utf-8") == 0 || strcmp(e, "UTF-8") == 0))
+    return 0;
+  if (e != NULL && (strcmp(e, "gbk") == 0 || strcmp(e, "GBK") == 0 ||
+                    strcmp(e, "cp936") == 0))
+    return 1;
+  return -1;
+}
+
+json_t *medshim__flat_open_options(const char *text, const char *what) {
+  json_t *o;
+  char *u = NULL;
+  size_t bad = 0;
+  int enc, rc;
+  cur_gbk = 0;
+  if (text == NULL || text[0] == '\0')
+    return parse_options(text, what);
+  /* As UTF-8 first; the text says which it is. A GBK host's options may
+   * not be valid UTF-8 (a path in GBK), or be valid by chance: when they
+   * say gbk, they are read again as GBK. */
+  o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+  enc = o != NULL && json_is_object(o) ? encoding_of(o) : 0;
+  if (enc == -1) {
+    json_decref(o);
+    medshim__flat_fail(MEDSHIM_EINVAL, "encoding", 0, "must be utf-8 or gbk");
+    return NULL;
+  }
+  if (o != NULL && json_is_object(o) && enc == 0)
+    return o;
+  if (o != NULL && !json_is_object(o)) { /* say so */
+    json_decref(o);
+    return parse_options(text, what);
+  }
+  json_decref(o); /* they say gbk, or are not UTF-8: read them as GBK */
+  rc = medshim__gbk_to_utf8(&u, text, strlen(text), &bad);
+  if (rc == MEDSHIM_ENOMEM) {
+    medshim__flat_fail(rc, NULL, 0, "out of memory");
+    return NULL;
+  }
+  if (rc != MEDSHIM_OK && enc == 1) {
+    medshim__flat_fail(MEDSHIM_EPARSE, what, 0, "\"encoding\":\"gbk\", but "
+                       "not GBK text at byte %zu", bad);
+    return NULL;
+  }
+  o = rc == MEDSHIM_OK ? json_loads(u, JSON_REJECT_DUPLICATES, NULL) : NULL;
+  if (o != NULL && json_is_object(o) && encoding_of(o) == 1) {
+    free(u);
+    cur_gbk = 1;
+    return o;
+  }
+  json_decref(o);
+  free(u);
+  return parse_options(text, what); /* not GBK either: its UTF-8 error */
 }
 
 int medshim__flat_time(int64_t *out, json_t *v, const char *name) {
@@ -205,6 +321,14 @@ int MEDSHIM_FLATCALL medshim_flat_last_error(char *out, size_t cap, size_t *need
   json_decref(e);
   if (text == NULL)
     return MEDSHIM_ENOMEM;
+  if (last_gbk) { /* in the encoding of the call that failed */
+    char *g = NULL;
+    int rc2 = medshim__utf8_json_to_gbk(&g, text, strlen(text));
+    free(text);
+    if (rc2 != MEDSHIM_OK)
+      return rc2;
+    text = g;
+  }
   /* Reading the error must not replace it. */
   size_t n = strlen(text) + 1;
   int rc = MEDSHIM_OK;

@@ -37,9 +37,23 @@ void medshim__flat_ok(void);
 int medshim__flat_output(json_t *doc, int rc, char *out, size_t cap,
                          size_t *needed);
 
-/* Parse optional options JSON (NULL or "" gives an empty object). Returns
- * NULL with the error set. Caller decrefs. */
+/* Parse optional options JSON (NULL or "" gives an empty object), GBK
+ * when the call's handle is. Returns NULL with the error set. Caller
+ * decrefs. */
 json_t *medshim__flat_options(const char *text, const char *what);
+/* The options of a call that opens a handle: they say the handle's text
+ * encoding ("encoding":"utf-8" (default) or "gbk"), and are read in it.
+ * Sets the call's encoding, which medshim__flat_put() gives the handle. */
+json_t *medshim__flat_open_options(const char *text, const char *what);
+/* A text argument (a path, JSON lines) in UTF-8: a malloc'ed copy,
+ * converted from GBK when the call's handle is GBK. NULL (error set) when
+ * it is not GBK or out of memory; NULL for NULL. */
+char *medshim__flat_in(const char *text, const char *what);
+/* The call's text encoding: 1 GBK, 0 UTF-8. Set by a handle's lookup, by
+ * medshim__flat_open_options(), or here (an adapter's thread). Output and
+ * errors are given in it. */
+int medshim__flat_gbk(void);
+void medshim__flat_set_gbk(int gbk);
 
 /* An instant from a JSON member: ISO text or integer Unix seconds.
  * Returns MEDSHIM_OK, or MEDSHIM_EINVAL with the error naming @p name. */

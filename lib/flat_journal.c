@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "flat_internal.h"
+#include "memory_internal.h"
 #include "medshim/journal.h"
 
 static int error_from(int rc, const medshim_error *err, long line) {
@@ -51,6 +52,7 @@ int MEDSHIM_FLATCALL medshim_flat_journal_open(const char *dir,
   medshim_journal *j = NULL;
   medshim_error err;
   json_t *o;
+  char *udir;
   int rc;
   medshim__flat_ok();
   memset(&err, 0, sizeof err);
@@ -58,12 +60,17 @@ int MEDSHIM_FLATCALL medshim_flat_journal_open(const char *dir,
     return medshim__flat_fail(MEDSHIM_EINVAL, handle ? "dir" : "handle", 0,
                               "must not be NULL");
   *handle = 0;
-  if ((o = medshim__flat_options(options_json, "options")) == NULL)
+  if ((o = medshim__flat_open_options(options_json, "options")) == NULL)
     return medshim__flat_code();
+  if ((udir = medshim__flat_in(dir, "dir")) == NULL) {
+    json_decref(o);
+    return medshim__flat_code();
+  }
   if ((rc = journal_options(&jo, o, 0)) == MEDSHIM_OK &&
-      (rc = medshim_journal_open(&j, dir, &jo, &err)) != MEDSHIM_OK)
+      (rc = medshim_journal_open(&j, udir, &jo, &err)) != MEDSHIM_OK)
     error_from(rc, &err, 0);
   json_decref(o);
+  free(udir);
   if (rc != MEDSHIM_OK)
     return rc;
   if ((*handle = medshim__flat_put(FLAT_JOURNAL, j)) == 0) {
@@ -152,6 +159,7 @@ int MEDSHIM_FLATCALL medshim_flat_defer(int32_t handle, const char *claims_jsonl
                                         char *out, size_t cap, size_t *needed) {
   medshim_journal *j;
   parsed p = {NULL, NULL, 0, 0};
+  char *text = NULL;
   int *results = NULL;
   int rc;
   size_t stored = 0, dup = 0, conflicts = 0;
@@ -161,7 +169,9 @@ int MEDSHIM_FLATCALL medshim_flat_defer(int32_t handle, const char *claims_jsonl
     return MEDSHIM_EINVAL;
   if (claims_jsonl == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "claims", 0, "must not be NULL");
-  if ((rc = parse_lines(&p, claims_jsonl)) != MEDSHIM_OK)
+  if ((text = medshim__flat_in(claims_jsonl, "claims")) == NULL)
+    return medshim__flat_code();
+  if ((rc = parse_lines(&p, text)) != MEDSHIM_OK)
     goto done;
   if ((results = calloc(p.n, sizeof *results)) == NULL) {
     rc = medshim__flat_fail(MEDSHIM_ENOMEM, NULL, 0, "out of memory");
@@ -203,6 +213,10 @@ int MEDSHIM_FLATCALL medshim_flat_defer(int32_t handle, const char *claims_jsonl
 done:
   free(results);
   parsed_free(&p);
+  if (text != NULL) { /* claims with personal data */
+    medshim__wipe(text, strlen(text));
+    free(text);
+  }
   return rc;
 }
 
@@ -319,19 +333,22 @@ int MEDSHIM_FLATCALL medshim_flat_verify(const char *dir, const char *options_js
   medshim_journal_options jo;
   medshim_verify_report rep;
   json_t *o, *doc;
+  char *udir;
   int rc;
   medshim__flat_ok();
   if (dir == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "dir", 0, "must not be NULL");
-  if ((o = medshim__flat_options(options_json, "options")) == NULL)
+  if ((o = medshim__flat_open_options(options_json, "options")) == NULL)
     return medshim__flat_code();
-  if ((rc = journal_options(&jo, o, 1)) != MEDSHIM_OK) {
+  if ((rc = journal_options(&jo, o, 1)) != MEDSHIM_OK ||
+      (udir = medshim__flat_in(dir, "dir")) == NULL) {
     json_decref(o);
-    return rc;
+    return rc != MEDSHIM_OK ? rc : medshim__flat_code();
   }
   memset(&rep, 0, sizeof rep);
   rep.version = MEDSHIM_VERIFY_REPORT_VERSION;
-  rc = medshim_journal_verify(dir, &jo, &rep);
+  rc = medshim_journal_verify(udir, &jo, &rep);
+  free(udir);
   json_decref(o);
   if (rc != MEDSHIM_OK && rc != MEDSHIM_ECORRUPT)
     return medshim__flat_fail(rc, "dir", 0, "%s", rep.text[0] ? rep.text : medshim_strerror(rc));

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "flat_internal.h"
+#include "gbk_internal.h"
+#include "memory_internal.h"
 #include "medshim/replay.h"
 #include "timeutil_internal.h"
 
@@ -13,6 +15,7 @@ typedef struct flat_adapter {
   medshim_flat_adapter_fn fn;
   void *payload;
   int host_steps; /* "steps":"host": the host records its own steps */
+  int gbk;        /* the journal handle's texts are GBK */
 } flat_adapter;
 
 /* The adapter call in progress on this thread: what medshim_flat_step_begin
@@ -20,6 +23,7 @@ typedef struct flat_adapter {
  * or foreign number is refused. */
 static _Thread_local medshim_adapter_ctx *cur_ctx;
 static _Thread_local int32_t cur_token;
+static _Thread_local int cur_ctx_gbk; /* its journal handle's encoding */
 static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
 static int32_t next_token = 1;
 
@@ -36,6 +40,7 @@ static int32_t enter(medshim_adapter_ctx *ctx) {
 static void leave(void) {
   cur_ctx = NULL;
   cur_token = 0;
+  cur_ctx_gbk = 0;
 }
 
 /* Copy a JSON string member into a fixed array; refuse (not cut) overlong. */
@@ -81,10 +86,27 @@ static void call_host(medshim_settlement *out, const flat_adapter *fa,
   out->outcome = MEDSHIM_OUTCOME_UNKNOWN;
   if (text == NULL || answer == NULL)
     goto done;
+  if (fa->gbk) { /* the request as the host reads text */
+    char *g = NULL;
+    int rc = medshim__utf8_json_to_gbk(&g, text, strlen(text));
+    medshim__wipe(text, strlen(text)); /* the claim, personal data */
+    free(text);
+    if ((text = g) == NULL || rc != MEDSHIM_OK)
+      goto done;
+  }
+  cur_ctx_gbk = fa->gbk;
   if (fa->fn(text, answer, MEDSHIM_FLAT_ANSWER_MAX, fa->payload) != 0)
     goto done;
   answer[MEDSHIM_FLAT_ANSWER_MAX - 1] = '\0';
-  if ((a = json_loads(answer, 0, NULL)) == NULL || !json_is_object(a))
+  if (fa->gbk) {
+    char *u = NULL;
+    if (medshim__gbk_to_utf8(&u, answer, strlen(answer), NULL) == MEDSHIM_OK)
+      a = json_loads(u, 0, NULL);
+    free(u);
+  } else {
+    a = json_loads(answer, 0, NULL);
+  }
+  if (a == NULL || !json_is_object(a))
     goto done;
   oc = json_string_value(json_object_get(a, "outcome"));
   if (oc == NULL) /* an exec adapter's result line */
@@ -111,7 +133,10 @@ static void call_host(medshim_settlement *out, const flat_adapter *fa,
 done:
   json_decref(a);
   free(answer);
-  free(text);
+  if (text != NULL) {
+    medshim__wipe(text, strlen(text));
+    free(text);
+  }
 }
 
 /* The steps recorded so far, as the exec protocol gives them (replay.md). */
@@ -295,6 +320,7 @@ int MEDSHIM_FLATCALL medshim_flat_replay(int32_t handle, const char *options_jso
     ro.flags |= MEDSHIM_REPLAY_NO_VISIBILITY_DELAY;
   fa.fn = fn;
   fa.payload = payload;
+  fa.gbk = medshim__flat_gbk();
   v = json_object_get(o, "steps");
   fa.host_steps = json_is_string(v) && strcmp(json_string_value(v), "host") == 0;
   if (v != NULL && !fa.host_steps &&
@@ -330,6 +356,7 @@ int MEDSHIM_FLATCALL medshim_flat_step_begin(int32_t ctx, const char *infno,
   char m[MEDSHIM_MSGID_LEN + 1];
   int rc;
   medshim__flat_ok();
+  medshim__flat_set_gbk(cur_ctx_gbk);
   if (ctx <= 0 || ctx != cur_token || cur_ctx == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "ctx", 0,
                               "not the adapter call in progress on this thread");
@@ -351,6 +378,7 @@ int MEDSHIM_FLATCALL medshim_flat_step_end(int32_t ctx, const char *step_json) {
   json_t *o;
   int rc = MEDSHIM_OK;
   medshim__flat_ok();
+  medshim__flat_set_gbk(cur_ctx_gbk);
   if (ctx <= 0 || ctx != cur_token || cur_ctx == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "ctx", 0,
                               "not the adapter call in progress on this thread");

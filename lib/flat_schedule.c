@@ -46,7 +46,7 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_load(const char *path,
   medshim_schedule_options so = MEDSHIM_SCHEDULE_OPTIONS_INIT;
   medshim_schedule_set *set = NULL;
   medshim_error err;
-  char *pem = NULL;
+  char *pem = NULL, *upath;
   json_t *o, *v;
   int rc;
   medshim__flat_ok();
@@ -55,7 +55,7 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_load(const char *path,
     return medshim__flat_fail(MEDSHIM_EINVAL, handle ? "path" : "handle", 0,
                               "must not be NULL");
   *handle = 0;
-  if ((o = medshim__flat_options(options_json, "options")) == NULL)
+  if ((o = medshim__flat_open_options(options_json, "options")) == NULL)
     return medshim__flat_code();
   if ((v = json_object_get(o, "public_key_file")) != NULL) {
     if (!json_is_string(v)) {
@@ -78,7 +78,13 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_load(const char *path,
   free(pem);
   if (rc != MEDSHIM_OK)
     return set_error(rc, &err);
-  if ((rc = medshim_schedule_set_load_file(set, path, &err)) != MEDSHIM_OK) {
+  if ((upath = medshim__flat_in(path, "path")) == NULL) {
+    medshim_schedule_set_free(set);
+    return medshim__flat_code();
+  }
+  rc = medshim_schedule_set_load_file(set, upath, &err);
+  free(upath);
+  if (rc != MEDSHIM_OK) {
     medshim_schedule_set_free(set);
     return set_error(rc, &err);
   }
@@ -95,6 +101,7 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_add(int32_t handle, const char *path
   medshim_schedule_set *set;
   medshim_error err;
   json_t *doc, *notices;
+  char *upath;
   int rc;
   medshim__flat_ok();
   memset(&err, 0, sizeof err);
@@ -102,7 +109,11 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_add(int32_t handle, const char *path
     return MEDSHIM_EINVAL;
   if (path == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "path", 0, "must not be NULL");
-  if ((rc = medshim_schedule_set_load_file(set, path, &err)) != MEDSHIM_OK)
+  if ((upath = medshim__flat_in(path, "path")) == NULL)
+    return medshim__flat_code();
+  rc = medshim_schedule_set_load_file(set, upath, &err);
+  free(upath);
+  if (rc != MEDSHIM_OK)
     return set_error(rc, &err);
   doc = json_object();
   notices = json_array();

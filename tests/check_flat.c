@@ -415,6 +415,110 @@ START_TEST(test_flat_replay_host_steps) {
 }
 END_TEST
 
+/* GBK: 张三 and 医保 in code page 936, as an ANSI Windows host passes them. */
+#define GBK_ZHANGSAN "\xd5\xc5\xc8\xfd"
+#define GBK_YIBAO "\xd2\xbd\xb1\xa3"
+#define GBK_CLAIM(id, name)                                                    \
+  "{\"visit_id\":\"" id "\",\"service\":\"outpatient\",\"insured_admdvs\":"    \
+  "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"                   \
+  "\"2022-02-11T09:30\",\"total_fen\":23850,\"self_paid_fen\":23850,"          \
+  "\"patient\":{\"name\":\"" name "\",\"id_no\":\"330102199001011234\"},"      \
+  "\"window\":{\"route\":\"hospital\",\"from\":\"2022-03-15T00:00+08:00\"}}"
+
+static int gbk_settles, gbk_escaped;
+
+/* The adapter of a GBK host: the request comes in GBK, a name GBK lacks as
+ * a JSON escape; the answer goes back in GBK. */
+static int MEDSHIM_FLATCALL gbk_adapter(const char *request, char *answer,
+                                        size_t cap, void *payload) {
+  (void)payload;
+  ck_assert_ptr_null(strstr(request, "张三")); /* no UTF-8 */
+  if (strstr(request, "\"kind\":\"probe\"") != NULL) {
+    snprintf(answer, cap, "{\"outcome\":\"not_found\"}");
+    return 0;
+  }
+  if (strstr(request, "GBK-2") != NULL) {
+    /* U+20000 (UTF-8 F0 A0 80 80) is not in GBK */
+    ck_assert_ptr_nonnull(strstr(request, "\\ud840\\udc00"));
+    gbk_escaped++;
+  } else {
+    ck_assert_ptr_nonnull(strstr(request, GBK_ZHANGSAN));
+  }
+  gbk_settles++;
+  snprintf(answer, cap,
+           "{\"outcome\":\"settled\",\"settlement_id\":\"S-%d\",\"mdtrt_id\":"
+           "\"M-1\",\"total_fen\":23850,\"fund_paid_fen\":16695,"
+           "\"acct_paid_fen\":2385,\"patient_paid_fen\":4770,\"setl_time\":"
+           "1647741600,\"message\":\"" GBK_YIBAO "\"}", gbk_settles);
+  return 0;
+}
+
+START_TEST(test_flat_gbk_handles) {
+  int32_t s = 0, j = 0;
+  char gdir[4096], opts[4096];
+  json_t *r;
+  /* schedules: decide's Chinese texts come out in GBK */
+  ck_assert_int_eq(medshim_flat_schedules_load(schedule, "{\"encoding\":\"gbk\"}", &s),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_decide(s, "{\"service\":\"outpatient\",\"insured_admdvs\":"
+                                          "\"330102\",\"treated_admdvs\":\"330106\","
+                                          "\"at\":\"2022-02-11T09:30\",\"lang\":\"zh\"}",
+                                       buf, sizeof buf, &need), MEDSHIM_OK);
+  ck_assert_ptr_nonnull(strstr(buf, GBK_YIBAO));
+  ck_assert_ptr_null(strstr(buf, "医保"));
+  ck_assert_int_eq(medshim_flat_schedules_free(s), MEDSHIM_OK);
+  /* an unknown encoding is named */
+  ck_assert_int_eq(medshim_flat_schedules_load(schedule, "{\"encoding\":\"big5\"}", &s),
+                   MEDSHIM_EINVAL);
+  r = last_error();
+  ck_assert_str_eq(err_str(r, "where"), "encoding");
+  json_decref(r);
+
+  /* a journal under a GBK directory name: stored under its UTF-8 name */
+  snprintf(gdir, sizeof gdir, "%s/" GBK_YIBAO, dir);
+  snprintf(opts, sizeof opts, "{\"encoding\":\"gbk\",%s", jopts("write") + 1);
+  ck_assert_int_eq(medshim_flat_journal_open(gdir, opts, &j), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_defer(j, GBK_CLAIM("GBK-1", GBK_ZHANGSAN), buf,
+                                      sizeof buf, &need), MEDSHIM_OK);
+  r = parsed();
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "stored")), 1);
+  json_decref(r);
+  /* bytes that are not GBK: refused, the offset named, nothing stored */
+  ck_assert_int_eq(medshim_flat_defer(j, GBK_CLAIM("GBK-9", "\xff\xfe"), buf,
+                                      sizeof buf, &need), MEDSHIM_EPARSE);
+  r = last_error();
+  ck_assert_ptr_nonnull(strstr(err_str(r, "message"), "not GBK text at byte"));
+  json_decref(r);
+  ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
+
+  /* the same journal through a UTF-8 handle: the name reads as 张三, and a
+   * name GBK cannot hold is stored */
+  {
+    char udir[4096];
+    snprintf(udir, sizeof udir, "%s/医保", dir);
+    ck_assert_int_eq(medshim_flat_journal_open(udir, jopts("write"), &j), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_flat_defer(j, GBK_CLAIM("GBK-2", "\xf0\xa0\x80\x80三"),
+                                        buf, sizeof buf, &need), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
+  }
+
+  /* replay through the GBK handle: requests and answers in GBK */
+  ck_assert_int_eq(medshim_flat_journal_open(gdir, opts, &j), MEDSHIM_OK);
+  gbk_settles = gbk_escaped = 0;
+  ck_assert_int_eq(medshim_flat_replay(j, "{\"institution_code\":\"H33010600001\","
+                                          "\"at\":\"2022-03-20T10:00\","
+                                          "\"no_visibility_delay\":true}",
+                                       gbk_adapter, NULL, buf, sizeof buf, &need),
+                   MEDSHIM_OK);
+  r = parsed();
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "settled")), 2);
+  json_decref(r);
+  ck_assert_int_eq(gbk_settles, 2);
+  ck_assert_int_eq(gbk_escaped, 1);
+  ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
+}
+END_TEST
+
 START_TEST(test_flat_cashier_flow_and_replay) {
   int32_t s = 0, j = 0;
   ck_assert_int_eq(medshim_flat_schedules_load(schedule, NULL, &s), MEDSHIM_OK);
@@ -540,6 +644,7 @@ int main(void) {
   tcase_add_test(tc, test_flat_bad_claim);
   tcase_add_test(tc, test_flat_cashier_flow_and_replay);
   tcase_add_test(tc, test_flat_replay_host_steps);
+  tcase_add_test(tc, test_flat_gbk_handles);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

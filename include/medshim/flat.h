@@ -30,9 +30,18 @@
  *   an offset, China Standard Time) or Unix seconds as a JSON integer;
  *   times in output are ISO text in +08:00 with the Unix seconds beside
  *   them ("from" and "from_unix"). Money is integer fen.
- * - Text is UTF-8. TODO(GBK): a handle opened for an ANSI Windows host
- *   (code page 936) should convert GBK text in and out with iconv; not done
- *   yet: convert on the host side (e.g. Encoding.GetEncoding(936)).
+ * - Text is UTF-8, or GBK (Windows code page 936, what an ANSI host such
+ *   as VB6 or Delphi 7 passes) for a handle opened with
+ *   "encoding":"gbk" in its options (medshim_flat_schedules_load(),
+ *   medshim_flat_journal_open(), and medshim_flat_verify()'s options).
+ *   Then every text of a call on that handle is GBK: paths, JSON in, JSON
+ *   out, the last error and result of the call, and the adapter's request
+ *   and answer in medshim_flat_replay(). Options themselves may be in
+ *   either. A character that GBK lacks (some rare name characters, emoji)
+ *   is written as a JSON \uXXXX escape, never lost or replaced; input
+ *   that is not GBK fails with MEDSHIM_EPARSE naming the byte offset.
+ *   medshim_flat_version() and medshim_flat_key_generate() take and give
+ *   UTF-8 (ASCII in practice).
  * - On 32-bit Windows every function uses __stdcall (MEDSHIM_FLATCALL),
  *   the convention VB6 Declare and Delphi stdcall expect; elsewhere the
  *   platform's C convention. The adapter callback uses it too.
@@ -93,7 +102,7 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_last_result(char *out, size_t cap,
  * @param[in] path the schedule file
  * @param[in] options_json NULL or {"public_key_file":PATH,
  *            "require_signed":true, "breaker_threshold":5,
- *            "breaker_open_seconds":300}
+ *            "breaker_open_seconds":300, "encoding":"utf-8"|"gbk"}
  * @param[out] handle the set's handle
  * @return as medshim_schedule_set_load_file(); MEDSHIM_EINVAL, MEDSHIM_EIO.
  */
@@ -146,7 +155,8 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_report_outcome(int32_t handle,
 /**
  * Open (or create) a journal.
  * @param[in] options_json {"key_file":PATH (required),"create":true,
- *            "mode":"write"|"replay"|"readonly"|"salvage" (default write)}
+ *            "mode":"write"|"replay"|"readonly"|"salvage" (default write),
+ *            "encoding":"utf-8"|"gbk" (default utf-8: see the top)}
  * @return as medshim_journal_open().
  */
 MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_journal_open(
@@ -199,7 +209,7 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_report(int32_t journal, char *out,
 
 /**
  * Verify a journal directory without opening it for writing.
- * @param[in] options_json {"key_file":PATH}
+ * @param[in] options_json {"key_file":PATH,"encoding":"utf-8"|"gbk"}
  * Out: {"intact":true|false,"damage":"none",…,"segments":…,"records":…,
  *      "claims":…,"text":…}. Damage gives MEDSHIM_ECORRUPT with the output
  *      written.
