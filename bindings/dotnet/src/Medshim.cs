@@ -122,6 +122,10 @@ namespace Medshim
         public string Verdict { get { return (string)Get("decision"); } }   // online, try_online, defer
         public string Reason { get { return (string)Get("reason"); } }
         public string CashierText { get { return (string)Get("cashier_text"); } }
+        /// <summary>Why, as a stable code: planned_stop, degraded, breaker_open...</summary>
+        public string ReasonCode { get { return (string)Get("reason_code"); } }
+        /// <summary>For the patient's receipt: where and from when the money comes back.</summary>
+        public string ReceiptText { get { return (string)Get("receipt_text"); } }
         /// <summary>Put it in the claim as "window" before deferring; null when none.</summary>
         public Dictionary<string, object> ClaimWindow { get { return (Dictionary<string, object>)Get("claim_window"); } }
         public Dictionary<string, object> Replay { get { return (Dictionary<string, object>)Get("replay"); } }
@@ -150,7 +154,13 @@ namespace Medshim
         /// <param name="at">ISO 8601 ("2022-02-11T09:30": China Standard Time without an offset)</param>
         public Decision Decide(string service, string insured, string treated, string at)
         {
-            var v = new Dictionary<string, object> { { "service", service }, { "insured_admdvs", insured }, { "at", at } };
+            return Decide(service, insured, treated, at, "en");
+        }
+
+        /// <summary>The same, with the cashier and receipt texts in lang ("en" or "zh").</summary>
+        public Decision Decide(string service, string insured, string treated, string at, string lang)
+        {
+            var v = new Dictionary<string, object> { { "service", service }, { "insured_admdvs", insured }, { "at", at }, { "lang", lang } };
             if (treated != null) v["treated_admdvs"] = treated;
             byte[] visit = Flat.Z(Json.Write(v));
             int h = H;

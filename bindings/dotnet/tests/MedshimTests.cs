@@ -82,6 +82,9 @@ static class MedshimTests
             var d = s.Decide("outpatient", "330102", "330106", "2022-02-11T09:30");
             Eq("defer", d.Verdict, "verdict");
             Assert(d.CashierText.Contains("Collect the full amount"), "cashier text");
+            Eq("planned_stop", d.ReasonCode, "reason code");
+            Assert(d.ReceiptText.Contains("you paid the full amount"), "receipt text");
+            Assert(s.Decide("outpatient", "330102", "330106", "2022-02-11T09:30", "zh").CashierText.Contains("医保"), "zh text");
             Eq("hospital", d.Replay["route"], "route");
             Assert(d.ClaimWindow != null, "claim window");
             Eq("online", s.Decide("outpatient", "330102", null, "2022-02-09T23:59").Verdict, "before");

@@ -110,6 +110,10 @@ class Decision:
     replay: Optional[Dict[str, Any]]  #: route, from, until of re-settlement
     advice: List[Dict[str, Any]] = field(default_factory=list)
     raw: Dict[str, Any] = field(default_factory=dict)
+    #: why, as a stable code ("planned_stop", "degraded", "breaker_open", ...)
+    reason_code: str = ""
+    #: for the patient's receipt: where and from when the money comes back
+    receipt_text: str = ""
 
 
 class _Handle:
@@ -171,19 +175,22 @@ class Schedules(_Handle):
             self.handle, _json({"region": region, "ok": ok, "at": _time(at)})))
 
     def decide(self, service: str, insured: str, treated: Optional[str] = None,
-               at: Optional[Time] = None) -> Decision:
+               at: Optional[Time] = None, lang: str = "en") -> Decision:
         """Decide for a visit of `service` ("outpatient", "pharmacy"...) by a
         person insured in region `insured` treated in `treated`, at `at`
-        (ISO text, Unix seconds or datetime; default now)."""
+        (ISO text, Unix seconds or datetime; default now). `lang` ("en" or
+        "zh") is the language of the cashier and receipt texts."""
         if at is None:
             at = int(_dt.datetime.now(_dt.timezone.utc).timestamp())
         visit: Dict[str, Any] = {"service": service, "insured_admdvs": insured,
-                                 "at": _time(at)}
+                                 "at": _time(at), "lang": lang}
         if treated is not None:
             visit["treated_admdvs"] = treated
         d = _call_out(_native.lib().medshim_flat_decide, self.handle, _json(visit))
         return Decision(d["decision"], d.get("reason", ""), d.get("cashier_text", ""),
-                        d.get("claim_window"), d.get("replay"), d.get("advice", []), d)
+                        d.get("claim_window"), d.get("replay"), d.get("advice", []), d,
+                        reason_code=d.get("reason_code", ""),
+                        receipt_text=d.get("receipt_text", ""))
 
 
 class Journal(_Handle):

@@ -75,8 +75,12 @@ def test_decide_in_the_hangzhou_stop(hangzhou: str) -> None:
         d = s.decide("outpatient", "330102", "330106", at="2022-02-11T09:30")
         assert d.verdict == "defer"
         assert "Collect the full amount" in d.cashier_text
+        assert d.reason_code == "planned_stop"
+        assert "you paid the full amount" in d.receipt_text
         assert d.replay is not None and d.replay["route"] == "hospital"
         assert d.claim_window is not None
+        zh = s.decide("outpatient", "330102", "330106", at="2022-02-11T09:30", lang="zh")
+        assert "医保" in zh.cashier_text and zh.reason_code == "planned_stop"
         assert s.decide("outpatient", "330102", at=1644335940).verdict == "online"
         assert s.decide("pharmacy", "330185", at="2022-02-16T10:00").verdict == "try_online"
         assert s.decide("outpatient", "330102", at="2022-03-01T10:00").verdict == "online"

@@ -24,6 +24,16 @@ public final class Decision {
     return (String) raw.get("reason");
   }
 
+  /** Why, as a stable code: "planned_stop", "degraded", "breaker_open"... */
+  public String reasonCode() {
+    return (String) raw.get("reason_code");
+  }
+
+  /** For the patient's receipt: where and from when the money comes back. */
+  public String receiptText() {
+    return (String) raw.get("receipt_text");
+  }
+
   /** What to tell the cashier. */
   public String cashierText() {
     return (String) raw.get("cashier_text");

@@ -34,11 +34,18 @@ public final class Schedules implements AutoCloseable {
    * @param at ISO 8601 text ("2022-02-11T09:30", China Standard Time without an offset)
    */
   public Decision decide(String service, String insured, String treated, String at) {
+    return decide(service, insured, treated, at, "en");
+  }
+
+  /** The same, with the cashier and receipt texts in lang ("en" or "zh"). */
+  public Decision decide(String service, String insured, String treated, String at,
+                         String lang) {
     Map<String, Object> visit = new LinkedHashMap<>();
     visit.put("service", service);
     visit.put("insured_admdvs", insured);
     if (treated != null) visit.put("treated_admdvs", treated);
     visit.put("at", at);
+    visit.put("lang", lang);
     String in = Json.write(visit);
     int hh = h();
     return new Decision(Medshim.out((o, c, n) -> Flat.LIB.medshim_flat_decide(hh, in, o, c, n)));

@@ -112,6 +112,10 @@ class MedshimTest {
       Decision d = s.decide("outpatient", "330102", "330106", "2022-02-11T09:30");
       assertEquals("defer", d.verdict());
       assertTrue(d.cashierText().contains("Collect the full amount"));
+      assertEquals("planned_stop", d.reasonCode());
+      assertTrue(d.receiptText().contains("you paid the full amount"));
+      Decision zh = s.decide("outpatient", "330102", "330106", "2022-02-11T09:30", "zh");
+      assertTrue(zh.cashierText().contains("医保"));
       assertEquals("hospital", d.replay().get("route"));
       assertNotNull(d.claimWindow());
       assertEquals("online", s.decide("outpatient", "330102", null, "2022-02-09T23:59").verdict());
