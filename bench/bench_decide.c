@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_result.h"
 #include "medshim/medshim.h"
 
 static double now(void) {
@@ -186,6 +187,11 @@ static void run(const char *label, medshim_schedule_set *set, visit *v,
   printf("\n    heap in use before/after the loop: %zu / %zu bytes, arena "
          "%zu / %zu\n",
          before.uordblks, after.uordblks, before.arena, after.arena);
+  bench_result(with_linear ? "decide_350_ns" : "decide_5_ns", ns, "ns");
+  bench_result(with_linear ? "decide_350_heap_growth" : "decide_5_heap_growth",
+               (double)after.uordblks - (double)before.uordblks, "bytes");
+  if (with_linear)
+    bench_result("decide_350_linear_ns", lin_ns, "ns");
   (void)sink;
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench_claims.h"
+#include "bench_result.h"
 #include "medshim/medshim.h"
 
 static double now(void) {
@@ -386,15 +387,23 @@ static double bench_bulk_sqlite(int n, int round) {
   return now() - t;
 }
 
+static int count_visit(const medshim_claim *c, const medshim_claim_status *st,
+                       void *payload) {
+  (void)c;
+  (void)st;
+  ++*(long *)payload;
+  return 0;
+}
+
 /* (f) build a journal of n claims, then open it in a child and report the
- * open time and the child's peak RSS. */
-static void bench_open(long n) {
+ * open time, the child's peak RSS and a walk over every claim. */
+static void bench_open(long n, const char *cli) {
   medshim_journal *j = open_journal("big");
   const int B = 2000;
   medshim_claim **cs = malloc(sizeof *cs * (size_t)B);
   int *res = malloc(sizeof *res * (size_t)B);
   int fds[2];
-  double t = now(), result[2];
+  double t = now(), result[3];
   pid_t pid;
   for (long i = 0; i < n; i += B) {
     int k = (int)((n - i) < B ? (n - i) : B);
@@ -415,7 +424,8 @@ static void bench_open(long n) {
     medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
     struct rusage ru;
     char dir[4200];
-    double r[2];
+    double r[3];
+    long visited = 0;
     snprintf(dir, sizeof dir, "%s/big", base);
     o.key_fn = key_cb;
     o.flags = MEDSHIM_JOURNAL_READONLY;
@@ -427,6 +437,12 @@ static void bench_open(long n) {
       _exit(2);
     getrusage(RUSAGE_SELF, &ru);
     r[1] = (double)ru.ru_maxrss / 1024.0;
+    /* every claim with its status, as `medshim list` walks them */
+    r[2] = now();
+    if (medshim_journal_foreach(j, count_visit, &visited) != MEDSHIM_OK ||
+        visited != n)
+      _exit(4);
+    r[2] = now() - r[2];
     if (write(fds[1], r, sizeof r) != (ssize_t)sizeof r)
       _exit(3);
     _exit(0);
@@ -450,8 +466,44 @@ static void bench_open(long n) {
     printf("  journal size %.1f MiB (%.0f bytes/claim on disk)\n",
            bytes / 1048576.0, (double)bytes / (double)n);
   }
-  printf("open %ld claims: %.3f s, peak RSS %.0f MiB (target < 2 s)\n", n,
+  printf("open %ld claims: %.3f s, peak RSS %.0f MiB (target < 1 s)\n", n,
          result[0], result[1]);
+  printf("walk %ld claims with their status (foreach, as list does): %.3f s "
+         "(target: list < 10 s)\n", n, result[2]);
+  bench_result("open_claims", (double)n, "claims");
+  bench_result("open_s", result[0], "s");
+  bench_result("open_rss_mib", result[1], "MiB");
+  bench_result("walk_s", result[2], "s");
+  if (cli != NULL) { /* `medshim list`, every line written, to /dev/null */
+    char dir[4200], keyfile[4200];
+    int status, fd;
+    pid_t p;
+    double t0;
+    snprintf(dir, sizeof dir, "%s/big", base);
+    snprintf(keyfile, sizeof keyfile, "%s/big.key", base);
+    fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, keybytes, 32) != 32)
+      exit(1);
+    close(fd);
+    t0 = now();
+    p = fork();
+    if (p == 0) {
+      int out = open("/dev/null", O_WRONLY);
+      if (out < 0 || dup2(out, 1) < 0)
+        _exit(127);
+      execl(cli, cli, "list", "--journal", dir, "--key", keyfile, (char *)NULL);
+      _exit(127);
+    }
+    if (p < 0 || waitpid(p, &status, 0) != p || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "medshim list failed\n");
+      exit(1);
+    }
+    t0 = now() - t0;
+    printf("medshim list of %ld claims to /dev/null: %.2f s (target < 10 s)\n",
+           n, t0);
+    bench_result("list_cli_s", t0, "s");
+  }
 }
 
 int main(int argc, char **argv) {
@@ -534,6 +586,14 @@ int main(int argc, char **argv) {
   printf("medshim defer, 8 threads:       %8.0f claims/s\n", eight);
   printf("SQLite WAL FULL, 8 connections: %8.0f claims/s  (medshim/SQLite = "
          "%.1fx, target >= 4x)\n", sq8, eight / sq8);
+  bench_result("record_bytes", (double)rec_size, "bytes");
+  bench_result("raw_ops_s", raw, "ops/s");
+  bench_result("defer1_claims_s", one, "claims/s");
+  bench_result("defer1_vs_raw", raw / one, "x");
+  bench_result("sqlite1_claims_s", sq1, "claims/s");
+  bench_result("defer8_claims_s", eight, "claims/s");
+  bench_result("sqlite8_claims_s", sq8, "claims/s");
+  bench_result("defer8_vs_sqlite8", eight / sq8, "x");
   if (cli != NULL) {
     /* The machine's speed drifts between rounds: each medshim round is
      * compared with the SQLite round run right after it, and the ratio
@@ -559,13 +619,21 @@ int main(int argc, char **argv) {
            "one transaction %.3f s (medians); ratio per round: median %.2fx, "
            "range %.2fx-%.2fx (target <= 2x)\n", ROUNDS, bulk_cli, bulk_sql,
            ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1]);
+    bench_result("bulk_medshim_s", bulk_cli, "s");
+    bench_result("bulk_sqlite_s", bulk_sql, "s");
+    bench_result("bulk_vs_sqlite_median", ratio[ROUNDS / 2], "x");
+    bench_result("bulk_vs_sqlite_min", ratio[0], "x");
+    bench_result("bulk_vs_sqlite_max", ratio[ROUNDS - 1], "x");
     printf("bulk 3000 through a pipe: medshim defer CLI %.3f s (median)\n",
            median(r_pipe, ROUNDS));
+    bench_result("bulk_pipe_s", median(r_pipe, ROUNDS), "s");
     bulk_sql = median(r_imp, ROUNDS);
     qsort(ratio_imp, ROUNDS, sizeof *ratio_imp, cmp_double);
     printf("bulk 3000, like for like: SQLite reading the same file and "
            "parsing each line with jansson, one transaction %.3f s (median "
            "ratio per round %.2fx)\n", bulk_sql, ratio_imp[ROUNDS / 2]);
+    bench_result("bulk_sqlite_import_s", bulk_sql, "s");
+    bench_result("bulk_vs_sqlite_import", ratio_imp[ROUNDS / 2], "x");
     if (r_cip[0] > 0) {
       qsort(ratio_cip, ROUNDS, sizeof *ratio_cip, cmp_double);
       printf("bulk 3000 vs SQLCipher (raw key, a new process reading the "
@@ -573,6 +641,10 @@ int main(int argc, char **argv) {
              "medshim/SQLCipher per round: median %.2fx, range %.2fx-%.2fx "
              "(target < 1x)\n", median(r_cip, ROUNDS),
              ratio_cip[ROUNDS / 2], ratio_cip[0], ratio_cip[ROUNDS - 1]);
+      bench_result("bulk_sqlcipher_s", median(r_cip, ROUNDS), "s");
+      bench_result("bulk_vs_sqlcipher_median", ratio_cip[ROUNDS / 2], "x");
+      bench_result("bulk_vs_sqlcipher_min", ratio_cip[0], "x");
+      bench_result("bulk_vs_sqlcipher_max", ratio_cip[ROUNDS - 1], "x");
     } else {
       printf("bulk vs SQLCipher: skipped (bench_sqlcipher not built: "
              "install libsqlcipher-dev)\n");
@@ -581,7 +653,7 @@ int main(int argc, char **argv) {
     printf("bulk: skipped (set MEDSHIM_CLI or --cli)\n");
   }
   if (claims > 0)
-    bench_open(claims);
+    bench_open(claims, cli);
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
   if (system(cmd) != 0)
     return 1;

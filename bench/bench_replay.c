@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench_claims.h"
+#include "bench_result.h"
 #include "exec_adapter.h"
 #include "medshim/medshim.h"
 
@@ -319,6 +320,18 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 3; k++) {
       double ideal = latency_ms / 1000.0 / conc[c];
       double ov = per[k][c] - ideal, ov0 = per[INPROC][c] - ideal;
+      static const char *const keys[] = {"inproc", "percall", "persistent"};
+      char key[64];
+      if (per[k][c] > 0) {
+        snprintf(key, sizeof key, "replay_%s_c%u_ms", keys[k], conc[c]);
+        bench_result(key, per[k][c] * 1e3, "ms");
+        snprintf(key, sizeof key, "replay_%s_c%u_pct_ideal", keys[k], conc[c]);
+        bench_result(key, ideal / per[k][c] * 100, "%");
+        snprintf(key, sizeof key, "replay_%s_c%u_pct_alone", keys[k], conc[c]);
+        bench_result(key, alone[c] / per[k][c] * 100, "%");
+        snprintf(key, sizeof key, "replay_%s_c%u_pct_floor", keys[k], conc[c]);
+        bench_result(key, dfloor[c] / per[k][c] * 100, "%");
+      }
       printf("%-16s %5u %10.3f %12.3f %9.1f%% %14.1f%% %13.1f%% %17.2fx\n",
              kind_names[k], conc[c], per[k][c] * 1e3, ov * 1e3,
              per[k][c] > 0 ? ideal / per[k][c] * 100 : 0,
@@ -326,6 +339,19 @@ int main(int argc, char **argv) {
              per[k][c] > 0 ? dfloor[c] / per[k][c] * 100 : 0,
              ov0 > 0 ? ov / ov0 : 0);
     }
+  for (int c = 0; c < 2; c++) {
+    char key[64];
+    snprintf(key, sizeof key, "replay_alone_c%u_ms", conc[c]);
+    bench_result(key, alone[c] * 1e3, "ms");
+    snprintf(key, sizeof key, "replay_floor_c%u_ms", conc[c]);
+    bench_result(key, dfloor[c] * 1e3, "ms");
+    if (per[INPROC][c] > 0 && per[PERSIST][c] > 0) {
+      snprintf(key, sizeof key, "replay_persistent_vs_inproc_c%u", conc[c]);
+      bench_result(key, per[PERSIST][c] / per[INPROC][c], "x");
+    }
+  }
+  bench_result("replay_claims", n, "claims");
+  bench_result("replay_latency_ms", latency_ms, "ms");
   printf("persistent per claim: %.2fx in-process at concurrency 1, %.2fx at 8 "
          "(target <= 3x)\n",
          per[INPROC][0] > 0 ? per[PERSIST][0] / per[INPROC][0] : 0,
