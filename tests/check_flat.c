@@ -453,6 +453,54 @@ static int MEDSHIM_FLATCALL gbk_adapter(const char *request, char *answer,
   return 0;
 }
 
+/* The agency's export: claims routed there, with materials and last day;
+ * names masked unless revealed. */
+START_TEST(test_flat_export_for_the_agency) {
+  int32_t j = 0;
+  const char *agency =
+      "{\"visit_id\":\"ZY-1\",\"service\":\"inpatient\",\"insured_admdvs\":"
+      "\"330102\",\"treated_admdvs\":\"330106\",\"visit_time\":"
+      "\"2022-02-11T09:30\",\"total_fen\":500000,\"self_paid_fen\":500000,"
+      "\"patient\":{\"name\":\"张三丰\",\"id_no\":\"330102199001011234\"},"
+      "\"window\":{\"route\":\"agency\",\"from\":\"2022-03-15T00:00+08:00\","
+      "\"until\":\"2023-01-01T00:00+08:00\"}}\n" CLAIM("MZ-1", "");
+  ck_assert_int_eq(medshim_flat_journal_open(jdir, jopts("write"), &j), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_defer(j, agency, buf, sizeof buf, &need), MEDSHIM_OK);
+  /* nothing is manual before the replay routes it */
+  ck_assert_int_eq(medshim_flat_export(j, NULL, buf, sizeof buf, &need), MEDSHIM_OK);
+  json_t *r = parsed();
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "count")), 0);
+  json_decref(r);
+  ck_assert_int_eq(medshim_flat_replay(j, "{\"institution_code\":\"H33010600001\","
+                                          "\"at\":\"2022-03-20T10:00\"}",
+                                       settle_all, NULL, buf, sizeof buf, &need),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_export(j, NULL, buf, sizeof buf, &need), MEDSHIM_OK);
+  ck_assert_ptr_null(strstr(buf, "张三丰"));
+  ck_assert_ptr_null(strstr(buf, "330102199001011234"));
+  r = parsed();
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "count")), 1);
+  json_t *c = json_array_get(json_object_get(r, "claims"), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(c, "visit_id")), "ZY-1");
+  ck_assert_str_eq(json_string_value(json_object_get(c, "state")), "manual");
+  ck_assert_str_eq(json_string_value(json_object_get(c, "deadline_last_day")), "2022-12-31");
+  ck_assert_int_gt((int)strlen(json_string_value(json_object_get(c, "materials"))), 0);
+  json_decref(r);
+  /* revealed, in Chinese: what the agency is handed */
+  ck_assert_int_eq(medshim_flat_export(j, "{\"reveal\":true,\"lang\":\"zh\"}", buf,
+                                       sizeof buf, &need), MEDSHIM_OK);
+  ck_assert_ptr_nonnull(strstr(buf, "张三丰"));
+  ck_assert_ptr_nonnull(strstr(buf, "330102199001011234"));
+  ck_assert_int_eq(medshim_flat_export(j, "{\"lang\":\"fr\"}", buf, sizeof buf, &need),
+                   MEDSHIM_EINVAL);
+  r = last_error();
+  ck_assert_str_eq(err_str(r, "where"), "lang");
+  json_decref(r);
+  ck_assert_int_eq(medshim_flat_export(0, NULL, buf, sizeof buf, &need), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
+}
+END_TEST
+
 START_TEST(test_flat_gbk_handles) {
   int32_t s = 0, j = 0;
   char gdir[4096], opts[4096];
@@ -645,6 +693,7 @@ int main(void) {
   tcase_add_test(tc, test_flat_cashier_flow_and_replay);
   tcase_add_test(tc, test_flat_replay_host_steps);
   tcase_add_test(tc, test_flat_gbk_handles);
+  tcase_add_test(tc, test_flat_export_for_the_agency);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -72,7 +72,7 @@ extern "C" {
 #endif
 
 /** Version of the flat interface; bumped only when a function is added. */
-#define MEDSHIM_FLAT_VERSION 1
+#define MEDSHIM_FLAT_VERSION 2
 
 /**
  * {"library":"0.9.0","flat":1}.
@@ -206,6 +206,24 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_list(int32_t journal, char *out,
  */
 MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_report(int32_t journal, char *out,
                                                     size_t cap, size_t *needed);
+
+/**
+ * The claims for manual reimbursement at the agency (route agency, or
+ * past their re-settlement deadline: states manual and expired), what
+ * `medshim export --manual` gives.
+ * @param[in] options_json NULL or {"reveal":true (names and ID numbers in
+ *            full, as the agency needs them; default masked),
+ *            "lang":"en"|"zh" (the materials text)}
+ * Out: {"count":N,"claims":[{… the claim JSON (claim-format.md) …,
+ *      "state":"manual"|"expired","materials":…,"deadline_last_day":
+ *      "2022-12-31" (inclusive, +08:00),"deadline_until_exclusive":…}]}.
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL (bad handle, bad lang); MEDSHIM_ERANGE;
+ *         journal errors.
+ */
+MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_export(int32_t journal,
+                                                    const char *options_json,
+                                                    char *out, size_t cap,
+                                                    size_t *needed);
 
 /**
  * Verify a journal directory without opening it for writing.

@@ -77,7 +77,7 @@ namespace Medshim
             return Json.Object(Text(buf));
         }
 
-        /// <summary>{"library": "0.1.0", "flat": 1}</summary>
+        /// <summary>{"library": "0.1.0", "flat": 2}</summary>
         public static Dictionary<string, object> Version()
         {
             return Out(Native.medshim_flat_version);
@@ -296,6 +296,16 @@ namespace Medshim
         {
             int h = H;
             return Flat.Out((byte[] b, UIntPtr c, out UIntPtr n) => Native.medshim_flat_report(h, b, c, out n));
+        }
+
+        /// <summary>The claims for manual reimbursement at the agency (states manual and
+        /// expired), with the materials and the last day; names and ID numbers masked
+        /// unless reveal (the agency needs them). lang: "en" or "zh".</summary>
+        public List<object> ExportManual(bool reveal, string lang)
+        {
+            int h = H;
+            byte[] o = Flat.Z(Json.Write(new Dictionary<string, object> { { "reveal", reveal }, { "lang", lang } }));
+            return (List<object>)Flat.Out((byte[] b, UIntPtr c, out UIntPtr n) => Native.medshim_flat_export(h, o, b, c, out n))["claims"];
         }
 
         /// <summary>Replay claims whose window is open ("institution_code" required).</summary>

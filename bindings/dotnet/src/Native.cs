@@ -41,6 +41,7 @@ namespace Medshim
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_defer(int h, byte[] claims, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_list(int h, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_report(int h, byte[] o, UIntPtr cap, out UIntPtr needed);
+        [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_export(int h, byte[] options, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_verify(byte[] dir, byte[] options, byte[] o, UIntPtr cap, out UIntPtr needed);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_step_begin(int ctx, byte[] infno, byte[] msgid, UIntPtr cap);
         [DllImport(Lib, CallingConvention = CC)] internal static extern int medshim_flat_step_end(int ctx, byte[] step);

@@ -72,7 +72,7 @@ static class MedshimTests
 
     static void Version()
     {
-        Eq(1L, Flat.Version()["flat"], "flat version");
+        Eq(2L, Flat.Version()["flat"], "flat version");
     }
 
     static void DecideInTheHangzhouStop()
@@ -95,6 +95,28 @@ static class MedshimTests
             var e = Throws<MedshimException>(() => s.Decide("dentistry", "330102", null, "2022-02-11"), "bad service");
             Eq("service", e.Where, "where");
             Eq(-1, e.Code, "code");
+        }
+    }
+
+    static void ExportForTheAgency()
+    {
+        var agency = new Dictionary<string, object> {
+            { "route", "agency" }, { "from", "2022-03-15T00:00+08:00" }, { "until", "2023-01-01T00:00+08:00" } };
+        using (var j = new Journal(journal, key))
+        {
+            var c = Claim("ZY-1", agency);
+            c["service"] = "inpatient";
+            j.Defer(new[] { c });
+            Eq(0, j.ExportManual(false, "en").Count, "nothing manual yet");
+            j.Replay(new Platform().Call, new Dictionary<string, object> {
+                { "institution_code", "H33010600001" }, { "at", "2022-03-20T10:00" } });
+            var rows = j.ExportManual(false, "en");
+            Eq(1, rows.Count, "one for the agency");
+            var row = (Dictionary<string, object>)rows[0];
+            Eq("manual", row["state"], "state");
+            Eq("2022-12-31", row["deadline_last_day"], "last day");
+            Assert(!Json.Write(rows).Contains(Name), "masked");
+            Assert(Json.Write(j.ExportManual(true, "zh")).Contains(Name), "revealed");
         }
     }
 
@@ -224,6 +246,7 @@ static class MedshimTests
             { "CashierFlowReplayAndRefunds", CashierFlowReplayAndRefunds },
             { "ReplayAgainstMedshimSim", ReplayAgainstMedshimSim },
             { "BadClaimNamesFieldAndLine", BadClaimNamesFieldAndLine },
+            { "ExportForTheAgency", ExportForTheAgency },
             { "HandlesAndErrors", HandlesAndErrors }, { "LargeAnswersGrowTheBuffer", LargeAnswersGrowTheBuffer } };
         int failed = 0;
         foreach (var t in tests)

@@ -95,7 +95,7 @@ def _path(p: "Union[str, bytes, Any]") -> bytes:
 
 
 def version() -> Dict[str, Any]:
-    """{"library": "x.y.z", "flat": 1}"""
+    """{"library": "x.y.z", "flat": 2}"""
     return _call_out(_native.lib().medshim_flat_version)
 
 
@@ -229,6 +229,13 @@ class Journal(_Handle):
     def report(self) -> Dict[str, Any]:
         """Counts by state and the refunds due (settled claims)."""
         return _call_out(_native.lib().medshim_flat_report, self.handle)
+
+    def export_manual(self, *, reveal: bool = False, lang: str = "en") -> List[Dict[str, Any]]:
+        """The claims for manual reimbursement at the agency (states manual
+        and expired) with the materials to bring and the last day; names
+        and ID numbers masked unless `reveal` (the agency needs them)."""
+        return _call_out(_native.lib().medshim_flat_export, self.handle,
+                         _json({"reveal": reveal, "lang": lang}))["claims"]
 
     def replay(self, adapter: Adapter, *, institution_code: str,
                at: Optional[Time] = None, **options: Any) -> Dict[str, Any]:

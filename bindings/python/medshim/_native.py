@@ -45,6 +45,7 @@ _SIGNATURES = {
     "medshim_flat_defer": [ctypes.c_int32, ctypes.c_char_p] + _OUT,
     "medshim_flat_list": [ctypes.c_int32] + _OUT,
     "medshim_flat_report": [ctypes.c_int32] + _OUT,
+    "medshim_flat_export": [ctypes.c_int32, ctypes.c_char_p] + _OUT,
     "medshim_flat_verify": [ctypes.c_char_p, ctypes.c_char_p] + _OUT,
     "medshim_flat_step_begin": [ctypes.c_int32, ctypes.c_char_p, ctypes.c_char_p,
                                 ctypes.c_size_t],

@@ -67,7 +67,7 @@ def work(tmp_path: pathlib.Path) -> Dict[str, str]:
 
 def test_version() -> None:
     v = medshim.version()
-    assert v["flat"] == 1 and v["library"]
+    assert v["flat"] == 2 and v["library"]
 
 
 def test_decide_in_the_hangzhou_stop(hangzhou: str) -> None:
@@ -130,6 +130,22 @@ def test_cashier_flow_replay_and_refunds(hangzhou: str, work: Dict[str, str]) ->
             {"MZ-1": 19080, "MZ-2": 19080}
     v = medshim.verify(work["journal"], key_file=work["key"])
     assert v["intact"] is True and v["claims"] == 2
+
+
+def test_export_for_the_agency(work: Dict[str, str]) -> None:
+    agency = {"route": "agency", "from": "2022-03-15T00:00+08:00",
+              "until": "2023-01-01T00:00+08:00"}
+    with medshim.Journal(work["journal"], key_file=work["key"], create=True) as j:
+        j.defer([claim("ZY-1", agency, service="inpatient")])
+        assert j.export_manual() == []
+        j.replay(Platform(lose=0), institution_code="H33010600001",
+                 at="2022-03-20T10:00")
+        rows = j.export_manual()
+        assert [r["visit_id"] for r in rows] == ["ZY-1"]
+        assert rows[0]["state"] == "manual" and rows[0]["deadline_last_day"] == "2022-12-31"
+        assert NAME not in str(rows) and ID_NO not in str(rows)
+        full = j.export_manual(reveal=True, lang="zh")
+        assert full[0]["patient"]["name"] == NAME and full[0]["materials"]
 
 
 def test_bad_claim_names_field_and_line(work: Dict[str, str]) -> None:

@@ -81,6 +81,9 @@ public interface Flat extends Library {
 
   int medshim_flat_report(int handle, byte[] out, SizeT cap, SizeTByReference needed);
 
+  int medshim_flat_export(int handle, String optionsJson, byte[] out, SizeT cap,
+                          SizeTByReference needed);
+
   int medshim_flat_verify(String dir, String optionsJson, byte[] out, SizeT cap, SizeTByReference needed);
 
   int medshim_flat_step_begin(int ctx, String infno, byte[] msgid, SizeT cap);

@@ -78,6 +78,23 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
+   * The claims for manual reimbursement at the agency (states manual and
+   * expired), with the materials to bring and the last day; names and ID
+   * numbers masked unless reveal (the agency needs them).
+   * @param lang "en" or "zh", the materials text
+   */
+  @SuppressWarnings("unchecked")
+  public List<Map<String, Object>> exportManual(boolean reveal, String lang) {
+    Map<String, Object> opts = new LinkedHashMap<>();
+    opts.put("reveal", reveal);
+    opts.put("lang", lang);
+    String in = Json.write(opts);
+    int hh = h();
+    return (List<Map<String, Object>>)
+        Medshim.out((o, c, n) -> Flat.LIB.medshim_flat_export(hh, in, o, c, n)).get("claims");
+  }
+
+  /**
    * Replay the claims whose window is open through {@code adapter}.
    * @param options "institution_code" (required, 12 characters), "at",
    *     "max_attempts", "concurrency", "no_visibility_delay", ...

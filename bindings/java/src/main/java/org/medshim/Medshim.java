@@ -65,7 +65,7 @@ public final class Medshim {
     return LAST.get();
   }
 
-  /** {"library": "0.1.0", "flat": 1}. */
+  /** {"library": "0.1.0", "flat": 2}. */
   public static Map<String, Object> version() {
     return out(Flat.LIB::medshim_flat_version);
   }

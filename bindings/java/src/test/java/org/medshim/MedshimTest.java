@@ -103,7 +103,7 @@ class MedshimTest {
 
   @Test
   void version() {
-    assertEquals(1L, Medshim.version().get("flat"));
+    assertEquals(2L, Medshim.version().get("flat"));
   }
 
   @Test
@@ -222,6 +222,30 @@ class MedshimTest {
     assertEquals(0L, stats.get("open_partial_sequences"));
     assertEquals(6L, stats.get("active_settlements"));
     assertTrue(((Number) stats.get("lost_answers")).longValue() > 0);
+  }
+
+  @Test
+  void exportForTheAgency() {
+    Map<String, Object> agency = new LinkedHashMap<>();
+    agency.put("route", "agency");
+    agency.put("from", "2022-03-15T00:00+08:00");
+    agency.put("until", "2023-01-01T00:00+08:00");
+    try (Journal j = new Journal(journal, key)) {
+      Map<String, Object> c = claim("ZY-1", agency);
+      c.put("service", "inpatient");
+      j.defer(List.of(c));
+      assertEquals(0, j.exportManual(false, "en").size());
+      Map<String, Object> opts = new HashMap<>();
+      opts.put("institution_code", "H33010600001");
+      opts.put("at", "2022-03-20T10:00");
+      j.replay(new Platform(0), opts);
+      List<Map<String, Object>> rows = j.exportManual(false, "en");
+      assertEquals(1, rows.size());
+      assertEquals("manual", rows.get(0).get("state"));
+      assertEquals("2022-12-31", rows.get(0).get("deadline_last_day"));
+      assertFalse(Json.write(rows).contains(NAME));
+      assertTrue(Json.write(j.exportManual(true, "zh")).contains(NAME));
+    }
   }
 
   @Test
