@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "medshim/medshim.h"
 #include "testutil.h"
 
 static char *dir, *jdir, *key, *key2;
@@ -293,6 +294,25 @@ static size_t claim_line(char *buf, size_t size, const char *prefix, int i) {
  * each bad line is reported with its own number (including one longer than
  * the 2 MiB limit), a repeat is a duplicate, and every good line is stored.
  * A file on stdin is mapped, a pipe is read: both are checked. */
+struct ids {
+  char *buf;
+  size_t cap, *len;
+};
+
+/* Collect visit_ids, NUL-separated, in walk order. */
+static int append_id(const medshim_claim *c, const medshim_claim_status *st,
+                     void *payload) {
+  struct ids *x = payload;
+  const char *id = medshim_claim_visit_id(c);
+  size_t n = strlen(id) + 1;
+  (void)st;
+  ck_assert_uint_lt(*x->len + n, x->cap);
+  memcpy(x->buf + *x->len, id, n);
+  *x->len += n;
+  x->buf[*x->len] = '\0';
+  return 0;
+}
+
 static void many_lines(int piped) {
   enum { LINES = 1500, LONG_LINE = 900, REPEAT = 700, BIG = 1000 };
   size_t cap = (4u << 20) + LINES * 400, len = 0;
@@ -354,6 +374,28 @@ static void many_lines(int piped) {
   ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key", key,
                        NULL), 0);
   ck_assert_int_eq(count_lines(out), stored);
+  {
+    /* in journal order (the library's walk), across the list's batches */
+    medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+    medshim_journal *j = NULL;
+    char order[65536];
+    size_t olen = 0;
+    const char *p = out;
+    o.key_file = key;
+    o.flags = MEDSHIM_JOURNAL_READONLY;
+    ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, NULL), MEDSHIM_OK);
+    order[0] = '\0';
+    ck_assert_int_eq(medshim_journal_foreach(j, append_id, &(struct ids){order, sizeof order, &olen}),
+                     MEDSHIM_OK);
+    medshim_journal_close(j);
+    for (const char *id = order; *id != '\0'; id += strlen(id) + 1) {
+      char want[96];
+      snprintf(want, sizeof want, "{\"visit_id\":\"%s\"", id);
+      ck_assert_msg(strncmp(p, want, strlen(want)) == 0, "list out of order at %s", id);
+      p = strchr(p, '\n') + 1;
+    }
+    ck_assert_str_eq(p, "");
+  }
   free(out);
   free(err);
   free(input);
