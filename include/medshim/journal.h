@@ -91,7 +91,9 @@ typedef struct medshim_journal_options {
   uint64_t segment_max_bytes; /**< roll to a new segment past this; 0: 64 MiB */
 } medshim_journal_options;
 
+/** Version of ::medshim_journal_options this header describes (its `version` field). */
 #define MEDSHIM_JOURNAL_OPTIONS_VERSION 1
+/** Initialiser of a ::medshim_journal_options: this header's version, every other field its default. */
 #define MEDSHIM_JOURNAL_OPTIONS_INIT {MEDSHIM_JOURNAL_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u}
 
 /** @return MEDSHIM_OK or MEDSHIM_EINVAL (NULL or unknown version). */
@@ -207,8 +209,11 @@ MEDSHIM_API const char *medshim_state_name(medshim_claim_state state);
 /** Parse a state name. @return MEDSHIM_OK or MEDSHIM_EINVAL. */
 MEDSHIM_API int medshim_state_parse(medshim_claim_state *out, const char *name);
 
+/** Longest platform settlement id (setl_id) kept, in bytes. */
 #define MEDSHIM_SETTLEMENT_ID_MAX 64
+/** Longest platform refusal code kept, in bytes. */
 #define MEDSHIM_REJECT_CODE_MAX 32
+/** Longest platform refusal message kept, in bytes (never personal data). */
 #define MEDSHIM_REJECT_MESSAGE_MAX 256
 
 /**
@@ -240,6 +245,7 @@ typedef struct medshim_claim_status {
   medshim_claim_window window;     /**< assigned by medshim_replay_assign_windows() */
 } medshim_claim_status;
 
+/** Version of ::medshim_claim_status this header describes (its `version` field). */
 #define MEDSHIM_CLAIM_STATUS_VERSION 2
 
 /** Zero a status and set its version and state PENDING. */
@@ -372,6 +378,7 @@ typedef struct medshim_verify_report {
   char text[MEDSHIM_ERROR_TEXT_MAX]; /**< human description */
 } medshim_verify_report;
 
+/** Version of ::medshim_verify_report this header describes (its `version` field). */
 #define MEDSHIM_VERIFY_REPORT_VERSION 1
 
 /**

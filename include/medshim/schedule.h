@@ -70,7 +70,7 @@ MEDSHIM_API const char *medshim_route_name(medshim_route route);
 
 /** A re-settlement window. until == 0: no deadline given. */
 typedef struct medshim_replay_window {
-  medshim_route route;
+  medshim_route route; /**< hospital replay, agency, or none */
   int64_t from;  /**< Unix seconds */
   int64_t until; /**< exclusive; 0 when open-ended */
 } medshim_replay_window;
@@ -117,12 +117,14 @@ MEDSHIM_API const char *medshim_reason_name(int code);
 
 /** One piece of advice for the cashier. */
 typedef struct medshim_advice {
-  medshim_advice_kind kind;
+  medshim_advice_kind kind; /**< what the advice is about */
   int64_t at;        /**< the deadline / the end of the self-pay period */
   const char *text;  /**< the notice's wording; owned by the set */
 } medshim_advice;
 
+/** Most pieces of advice in a ::medshim_decision. */
 #define MEDSHIM_ADVICE_MAX 4
+/** Longest schedule id, in bytes. */
 #define MEDSHIM_SCHEDULE_ID_MAX 64
 
 /**
@@ -133,7 +135,7 @@ typedef struct medshim_advice {
  */
 typedef struct medshim_decision {
   unsigned int version;     /**< MEDSHIM_DECISION_VERSION; 0 is read as 1 */
-  medshim_verdict decision;
+  medshim_verdict decision; /**< online, try_online or defer */
   const char *reason;       /**< human text; owned by the set or static */
   int64_t until;            /**< when this decision next changes; 0: never */
   int has_window;           /**< 1 when a schedule's phase decided */
@@ -142,16 +144,18 @@ typedef struct medshim_decision {
     uint32_t version;
     int64_t from;
     int64_t until;
-  } window;
-  size_t advice_count;
-  medshim_advice advice[MEDSHIM_ADVICE_MAX];
+  } window;                 /**< the schedule phase that decided (has_window) */
+  size_t advice_count;      /**< entries of advice used */
+  medshim_advice advice[MEDSHIM_ADVICE_MAX]; /**< what to tell the cashier */
   int has_replay;           /**< for defer: the replay window that applies */
-  medshim_replay_window replay;
+  medshim_replay_window replay; /**< that window (has_replay) */
   /* version 2 */
   medshim_reason_code code; /**< why: what texts are built from */
 } medshim_decision;
 
+/** Version of ::medshim_decision this header describes (its `version` field). */
 #define MEDSHIM_DECISION_VERSION 2
+/** Initialiser of a ::medshim_decision: this header's version, every other field its default. */
 #define MEDSHIM_DECISION_INIT {MEDSHIM_DECISION_VERSION, MEDSHIM_ONLINE, NULL, 0, 0, {NULL, 0u, 0, 0}, 0u, {{(medshim_advice_kind)0, 0, NULL}}, 0, {MEDSHIM_ROUTE_NONE, 0, 0}, MEDSHIM_REASON_NONE}
 
 /** Size of a buffer for medshim_format_day() and medshim_format_last_day(). */
@@ -187,7 +191,9 @@ typedef struct medshim_schedule_options {
   uint32_t breaker_open_seconds; /**< how long it stays open before a probe; 0: 300 */
 } medshim_schedule_options;
 
+/** Version of ::medshim_schedule_options this header describes (its `version` field). */
 #define MEDSHIM_SCHEDULE_OPTIONS_VERSION 1
+/** Initialiser of a ::medshim_schedule_options: this header's version, every other field its default. */
 #define MEDSHIM_SCHEDULE_OPTIONS_INIT {MEDSHIM_SCHEDULE_OPTIONS_VERSION, NULL, 0, 0u, 0u}
 
 /** @return MEDSHIM_OK or MEDSHIM_EINVAL. */
