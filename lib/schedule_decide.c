@@ -174,6 +174,21 @@ static medshim_reason_code scheduled_code(const medshim_decision *d,
 /* The fields a version 1 caller has: everything before `code`. */
 #define DECISION_V1_SIZE offsetof(medshim_decision, code)
 
+/* A refused call still answers safely: defer, nothing decided, no window
+ * (the caller's fields of its version only). No personal data: the reason
+ * names the argument, never its value. */
+static int refuse_decision(medshim_decision *caller, unsigned int version,
+                           const char *reason) {
+  medshim_decision d;
+  memset(&d, 0, sizeof d);
+  d.version = version;
+  d.decision = MEDSHIM_DEFER;
+  d.reason = reason;
+  d.code = MEDSHIM_REASON_INVALID_INPUT;
+  memcpy(caller, &d, version == 1 ? DECISION_V1_SIZE : sizeof d);
+  return MEDSHIM_EINVAL;
+}
+
 int medshim_schedule_decide(medshim_decision *caller,
                             const medshim_schedule_set *set, int service,
                             const char *insured, const char *treated,
@@ -184,10 +199,18 @@ int medshim_schedule_decide(medshim_decision *caller,
   int by_breaker = 0;
   medshim_reason_code breaker_code = MEDSHIM_REASON_NONE;
   unsigned int version;
-  if (caller == NULL || !valid_args(set, service, insured, treated))
+  if (caller == NULL)
     return MEDSHIM_EINVAL;
   /* 0 was "zero it" in version 1; a newer caller gets what we have. */
   version = caller->version <= 1 ? 1u : MEDSHIM_DECISION_VERSION;
+  if (set == NULL)
+    return refuse_decision(caller, version, "not decided: no schedule set");
+  if (medshim_sched_service_name(service) == NULL)
+    return refuse_decision(caller, version, "not decided: unknown service");
+  if (!valid_args(set, service, insured, treated))
+    return refuse_decision(caller, version,
+                           "not decided: the insured or treatment region is "
+                           "not a 6-digit administrative division code");
   if (treated == NULL)
     treated = insured;
   memset(out, 0, sizeof *out);

@@ -174,6 +174,7 @@ static text_route route_of(const medshim_decision *d, medshim_text_kind kind,
   case MEDSHIM_REASON_NO_WINDOW:
   case MEDSHIM_REASON_INPATIENT_ADVICE:
   case MEDSHIM_REASON_SERVICE_SUSPENDED:
+  case MEDSHIM_REASON_INVALID_INPUT:
     break;
   }
   *materials = 0;

@@ -1137,7 +1137,7 @@ START_TEST(test_schedule_reason_codes) {
   ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "330106",
                            "2023-03-01T09:01:02"), MEDSHIM_REASON_PROBE_PENDING);
   /* names: every code has one, distinct; others have none */
-  for (int c = MEDSHIM_REASON_NONE; c <= MEDSHIM_REASON_SERVICE_SUSPENDED; c++) {
+  for (int c = MEDSHIM_REASON_NONE; c <= MEDSHIM_REASON_INVALID_INPUT; c++) {
     ck_assert_ptr_nonnull(medshim_reason_name(c));
     for (int k = 0; k < c; k++)
       ck_assert_str_ne(medshim_reason_name(c), medshim_reason_name(k));
@@ -1145,7 +1145,7 @@ START_TEST(test_schedule_reason_codes) {
   ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_PLANNED_STOP), "planned_stop");
   ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_AGENCY_ROUTE), "agency_route");
   ck_assert_ptr_null(medshim_reason_name(-1));
-  ck_assert_ptr_null(medshim_reason_name(MEDSHIM_REASON_SERVICE_SUSPENDED + 1));
+  ck_assert_ptr_null(medshim_reason_name(MEDSHIM_REASON_INVALID_INPUT + 1));
   medshim_schedule_set_free(set);
 }
 END_TEST
@@ -1181,6 +1181,68 @@ START_TEST(test_schedule_decision_version_1) {
   ck_assert_int_eq(d2.code, MEDSHIM_REASON_PLANNED_STOP);
   d2.version = 3;
   ck_assert_int_eq(medshim_decision_window(&w, &d2), MEDSHIM_EINVAL);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+/* A refused call still leaves a safe answer: defer, code invalid_input,
+ * no window, a reason naming the argument; never what was there before
+ * (an online from an earlier visit) nor garbage. Version 1 callers get
+ * their fields only. */
+START_TEST(test_schedule_decide_refused_is_defer) {
+  medshim_schedule_set *set = load_all();
+  struct {
+    medshim_schedule_set *set;
+    int service;
+    const char *insured, *treated;
+    const char *reason_has;
+  } bad[] = {
+      {NULL, MEDSHIM_SERVICE_OUTPATIENT, "330102", NULL, "schedule set"},
+      {set, 99, "330102", NULL, "service"},
+      {set, MEDSHIM_SERVICE_OUTPATIENT, "3301O2", NULL, "region"},
+      {set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "abcdef", "region"},
+      {set, MEDSHIM_SERVICE_OUTPATIENT, NULL, NULL, "region"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    medshim_decision d;
+    memset(&d, 0x5a, sizeof d); /* what an uninitialised struct may hold */
+    d.version = MEDSHIM_DECISION_VERSION;
+    ck_assert_int_eq(medshim_schedule_decide(&d, bad[i].set, bad[i].service,
+                                             bad[i].insured, bad[i].treated,
+                                             T("2022-02-11T09:30")),
+                     MEDSHIM_EINVAL);
+    ck_assert_uint_eq(d.version, MEDSHIM_DECISION_VERSION);
+    ck_assert_int_eq(d.decision, MEDSHIM_DEFER);
+    ck_assert_int_eq(d.code, MEDSHIM_REASON_INVALID_INPUT);
+    ck_assert_int_eq(d.has_window, 0);
+    ck_assert_int_eq(d.has_replay, 0);
+    ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_NONE);
+    ck_assert_uint_eq(d.advice_count, 0);
+    ck_assert_int_eq(d.until, 0);
+    ck_assert_ptr_nonnull(d.reason);
+    ck_assert_msg(strstr(d.reason, bad[i].reason_has) != NULL, "%zu: %s", i, d.reason);
+    /* what the cashier is told: collect in full, defer */
+    char *text = NULL;
+    ck_assert_int_eq(medshim_decision_text(&text, &d, MEDSHIM_SERVICE_OUTPATIENT,
+                                           MEDSHIM_TEXT_CASHIER, MEDSHIM_LANG_EN),
+                     MEDSHIM_OK);
+    ck_assert_ptr_nonnull(strstr(text, "Collect the full amount and defer the claim"));
+    medshim_free(text);
+    /* and the claim window: none (unplanned until `medshim window`) */
+    medshim_claim_window w;
+    ck_assert_int_eq(medshim_decision_window(&w, &d), MEDSHIM_OK);
+    ck_assert_int_eq(w.route, MEDSHIM_CLAIM_ROUTE_NONE);
+  }
+  /* version 1: the fields before `code` only */
+  medshim_decision d1;
+  memset(&d1, 0x5a, sizeof d1);
+  d1.version = 1;
+  ck_assert_int_eq(medshim_schedule_decide(&d1, set, 99, "330102", NULL, 0),
+                   MEDSHIM_EINVAL);
+  ck_assert_int_eq(d1.decision, MEDSHIM_DEFER);
+  ck_assert_int_eq(d1.has_replay, 0);
+  ck_assert_int_eq((int)d1.code, 0x5a5a5a5a);
+  ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_INVALID_INPUT), "invalid_input");
   medshim_schedule_set_free(set);
 }
 END_TEST
@@ -1260,6 +1322,7 @@ int main(void) {
   tcase_add_test(tc, test_schedule_matches_reference);
   tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
+  tcase_add_test(tc, test_schedule_decide_refused_is_defer);
   tcase_add_test(tc, test_schedule_reason_codes);
   tcase_add_test(tc, test_schedule_decision_version_1);
   tcase_add_test(tc, test_schedule_after_2038);

@@ -99,7 +99,8 @@ MEDSHIM_API const char *medshim_advice_kind_name(medshim_advice_kind kind);
   X(BREAKER_OPEN, 7, "breaker_open")       /* defer: unplanned, online kept failing */ \
   X(PROBE, 8, "probe")                     /* try_online: this visit probes a half-open breaker */ \
   X(PROBE_PENDING, 9, "probe_pending")     /* defer: another visit is probing */ \
-  X(SERVICE_SUSPENDED, 10, "service_suspended") /* defer: an agency service (enrollment, ...) is stopped */
+  X(SERVICE_SUSPENDED, 10, "service_suspended") /* defer: an agency service (enrollment, ...) is stopped */ \
+  X(INVALID_INPUT, 11, "invalid_input")    /* defer: the call was refused (a region typo): nothing decided */
 
 /** Why a decision is what it is: the key texts are built from. */
 typedef enum medshim_reason_code {
@@ -263,7 +264,12 @@ MEDSHIM_API size_t medshim_schedule_set_count(const medshim_schedule_set *set);
  * @param[in] insured insured region (6 digits)
  * @param[in] treated treatment region (6 digits), or NULL for the same
  * @param[in] at the instant (Unix seconds)
- * @return MEDSHIM_OK, MEDSHIM_EINVAL (bad region or service).
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL (bad region or service, no set).
+ *         On MEDSHIM_EINVAL (with @p out not NULL) the decision is still a
+ *         safe one, never garbage: MEDSHIM_DEFER (collect in full and
+ *         journal the claim), code MEDSHIM_REASON_INVALID_INPUT (version 2),
+ *         a reason naming what was refused, no window and no replay window
+ *         (the claim stays unplanned until `medshim window` assigns one).
  */
 MEDSHIM_API int medshim_schedule_decide(medshim_decision *out,
                                         const medshim_schedule_set *set,
