@@ -254,9 +254,14 @@ int medshim_schedule_decide(medshim_decision *caller,
   add_advice(out, v.ni, service, at);
   if (v.nt != v.ni)
     add_advice(out, v.nt, service, at);
-  if (out->decision == MEDSHIM_DEFER) {
-    out->replay = by_breaker ? unplanned_replay(service, at)
-                             : scheduled_replay(&v.win, service, at);
+  /* defer: the window the claim gets. try_online: the window a failed
+   * attempt gets (it is then deferred as now): the phase's rule, or for a
+   * breaker's probe an unplanned outage's. */
+  if (out->decision == MEDSHIM_DEFER || out->decision == MEDSHIM_TRY_ONLINE) {
+    int unplanned = by_breaker || (out->decision == MEDSHIM_TRY_ONLINE &&
+                                   breaker_code != MEDSHIM_REASON_NONE);
+    out->replay = unplanned ? unplanned_replay(service, at)
+                            : scheduled_replay(&v.win, service, at);
     out->has_replay = out->replay.route != MEDSHIM_ROUTE_NONE;
   }
   out->code = breaker_code != MEDSHIM_REASON_NONE ? breaker_code

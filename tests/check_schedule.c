@@ -999,7 +999,8 @@ START_TEST(test_schedule_matches_reference) {
      * engine uses, against the files' rules */
     {
       medshim_replay_window w, ref = ref_replay(s, a, b, t);
-      if (d.decision == MEDSHIM_DEFER) {
+      /* try_online: the window a failed attempt gets, the same rule */
+      if (d.decision == MEDSHIM_DEFER || d.decision == MEDSHIM_TRY_ONLINE) {
         ck_assert_int_eq(d.has_replay, ref.route != MEDSHIM_ROUTE_NONE);
         if (d.has_replay) {
           ck_assert_int_eq(d.replay.route, ref.route);
@@ -1189,6 +1190,61 @@ END_TEST
  * no window, a reason naming the argument; never what was there before
  * (an online from an earlier visit) nor garbage. Version 1 callers get
  * their fields only. */
+/* try_online carries the window a failed attempt gets: the guide says a
+ * failed attempt is "the same as defer", so the host journals it with this
+ * window, as medshim_schedule_replay_window() gives for the visit. */
+START_TEST(test_schedule_try_online_carries_replay) {
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  medshim_replay_window rw;
+  medshim_claim_window cw;
+  int64_t t0 = T("2023-03-01T09:00");
+  o.breaker_threshold = 2;
+  o.breaker_open_seconds = 60;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+  for (int i = 0; i < NFILES; i++) {
+    char *p = example(FILES[i]);
+    ck_assert_int_eq(medshim_schedule_set_load_file(set, p, &err), MEDSHIM_OK);
+    free(p);
+  }
+  /* Hangzhou's gradual return (degraded): re-settled like the stop */
+  medshim_decision d = decide(set, "pharmacy", "330185", NULL, "2022-02-16T10:00");
+  ck_assert_int_eq(d.decision, MEDSHIM_TRY_ONLINE);
+  ck_assert_int_eq(d.code, MEDSHIM_REASON_DEGRADED);
+  ck_assert_int_eq(d.has_replay, 1);
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(medshim_schedule_replay_window(&rw, set, MEDSHIM_SERVICE_PHARMACY,
+                                                  "330185", NULL,
+                                                  T("2022-02-16T10:00")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(d.replay.route, rw.route);
+  ck_assert_int_eq(d.replay.from, rw.from);
+  ck_assert_int_eq(d.replay.until, rw.until);
+  ck_assert_int_eq(d.replay.from, T("2022-03-15"));
+  ck_assert_int_eq(medshim_decision_window(&cw, &d), MEDSHIM_OK);
+  ck_assert_int_eq(cw.route, MEDSHIM_CLAIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(cw.from, T("2022-03-15"));
+  ck_assert_str_eq(cw.schedule_id, "hangzhou-2022");
+  /* a half-open breaker's probe: an unplanned outage, re-settled at the
+   * hospital as soon as the platform answers */
+  medshim_schedule_report_outcome(set, "330106", 0, t0);
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 1);
+  d = decide(set, "outpatient", "330102", "330106", "2023-03-01T09:01:01");
+  ck_assert_int_eq(d.decision, MEDSHIM_TRY_ONLINE);
+  ck_assert_int_eq(d.code, MEDSHIM_REASON_PROBE);
+  ck_assert_int_eq(d.has_replay, 1);
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(d.replay.from, T("2023-03-01T09:01:01"));
+  ck_assert_int_eq(d.replay.until, 0);
+  /* online still has none */
+  d = decide(set, "outpatient", "330102", NULL, "2022-03-01T10:00");
+  ck_assert_int_eq(d.decision, MEDSHIM_ONLINE);
+  ck_assert_int_eq(d.has_replay, 0);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
 START_TEST(test_schedule_decide_refused_is_defer) {
   medshim_schedule_set *set = load_all();
   struct {
@@ -1323,6 +1379,7 @@ int main(void) {
   tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
   tcase_add_test(tc, test_schedule_decide_refused_is_defer);
+  tcase_add_test(tc, test_schedule_try_online_carries_replay);
   tcase_add_test(tc, test_schedule_reason_codes);
   tcase_add_test(tc, test_schedule_decision_version_1);
   tcase_add_test(tc, test_schedule_after_2038);

@@ -148,7 +148,10 @@ typedef struct medshim_decision {
   } window;                 /**< the schedule phase that decided (has_window) */
   size_t advice_count;      /**< entries of advice used */
   medshim_advice advice[MEDSHIM_ADVICE_MAX]; /**< what to tell the cashier */
-  int has_replay;           /**< for defer: the replay window that applies */
+  int has_replay;           /**< 1 when replay is set: for defer, the
+                                 window the claim gets; for try_online, the
+                                 window a failed attempt gets (defer it with
+                                 this window, medshim_decision_window()) */
   medshim_replay_window replay; /**< that window (has_replay) */
   /* version 2 */
   medshim_reason_code code; /**< why: what texts are built from */
