@@ -65,7 +65,7 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
                           "a second claim record for the same visit_id");
     e = medshim__jindex_add(o->ix, rec->id, rec->id_len);
     if (e == NULL)
-      return MEDSHIM_ENOMEM;
+      return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
     e->claim_seg = seg_index;
     e->claim_off = off;
     e->seq = rec->seq;
@@ -387,7 +387,7 @@ fail:
 int medshim_journal_salvage_report(const medshim_journal *j,
                                    medshim_verify_report *out) {
   if (j == NULL || out == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(out, 0, sizeof *out);
   out->version = MEDSHIM_VERIFY_REPORT_VERSION;
   if (!j->salvage)

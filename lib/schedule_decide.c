@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "schedule_internal.h"
 
 static const char REASON_ONLINE[] = "no cutover window applies";
@@ -186,7 +187,7 @@ static int refuse_decision(medshim_decision *caller, unsigned int version,
   d.reason = reason;
   d.code = MEDSHIM_REASON_INVALID_INPUT;
   memcpy(caller, &d, version == 1 ? DECISION_V1_SIZE : sizeof d);
-  return MEDSHIM_EINVAL;
+  return medshim__last_set(MEDSHIM_EINVAL, "medshim_schedule_decide", reason);
 }
 
 int medshim_schedule_decide(medshim_decision *caller,
@@ -200,7 +201,7 @@ int medshim_schedule_decide(medshim_decision *caller,
   medshim_reason_code breaker_code = MEDSHIM_REASON_NONE;
   unsigned int version;
   if (caller == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   /* 0 was "zero it" in version 1; a newer caller gets what we have. */
   version = caller->version <= 1 ? 1u : MEDSHIM_DECISION_VERSION;
   if (set == NULL)
@@ -278,7 +279,7 @@ int medshim_schedule_replay_window(medshim_replay_window *out,
                                    int64_t visit_time) {
   visit_state v;
   if (out == NULL || !valid_args(set, service, insured, treated))
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   resolve(&v, set, service, insured, treated ? treated : insured, visit_time);
   /* The same schedule and rule that the decision at visit_time used. */
   if (v.win.piece != NULL && v.win.piece->phase != NULL)
@@ -293,7 +294,7 @@ int medshim_decision_window(medshim_claim_window *out,
   /* every version has the window */
   if (out == NULL || d == NULL || d->version < 1 ||
       d->version > MEDSHIM_DECISION_VERSION)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(out, 0, sizeof *out);
   out->version = MEDSHIM_CLAIM_WINDOW_VERSION;
   if (!d->has_replay)
