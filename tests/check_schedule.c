@@ -3,6 +3,7 @@
  * files, the circuit breaker, and random visits against a slow reference. */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,6 +742,85 @@ START_TEST(test_schedule_breaker_threads) {
 }
 END_TEST
 
+/* Reloading while other threads decide: amended versions of a notice are
+ * loaded one after another while three threads decide; every decision is
+ * whole (the new index or the old one), and the strings of a decision made
+ * before the reloads stay readable (ASan in CI: no use after free). */
+typedef struct reload_race {
+  medshim_schedule_set *set;
+  atomic_int *done;
+  int decisions, bad;
+} reload_race;
+
+static void *decide_during_reloads(void *arg) {
+  reload_race *r = arg;
+  int64_t at = 1644543000; /* 2022-02-11T09:30+08:00: the stop */
+  while (!atomic_load(r->done) || r->decisions < 100) {
+    medshim_decision d = MEDSHIM_DECISION_INIT;
+    if (medshim_schedule_decide(&d, r->set, MEDSHIM_SERVICE_OUTPATIENT, "330102",
+                                "330106", at) != MEDSHIM_OK ||
+        d.decision != MEDSHIM_DEFER || d.code != MEDSHIM_REASON_PLANNED_STOP ||
+        !d.has_window || strcmp(d.window.schedule_id, "hangzhou-2022") != 0 ||
+        d.reason == NULL || strlen(d.reason) == 0 || d.replay.from != 1647273600)
+      r->bad++;
+    r->decisions++;
+  }
+  return NULL;
+}
+
+START_TEST(test_schedule_reload_while_deciding) {
+  medshim_schedule_set *set = NULL;
+  medshim_decision before = MEDSHIM_DECISION_INIT;
+  char *path = example("hangzhou-2022");
+  size_t len;
+  char *json = slurp(path, &len);
+  char *amended = malloc(len + 16);
+  const char *v = strstr(json, "\"version\": 1,");
+  pthread_t th[3];
+  reload_race r[3];
+  atomic_int done;
+  char *reason_before;
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "v1", json, len, NULL, NULL),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_decide(&before, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                           "330102", "330106", 1644543000),
+                   MEDSHIM_OK);
+  reason_before = strdup(before.reason);
+  atomic_init(&done, 0);
+  for (int i = 0; i < 3; i++) {
+    r[i] = (reload_race){set, &done, 0, 0};
+    ck_assert_int_eq(pthread_create(&th[i], NULL, decide_during_reloads, &r[i]), 0);
+  }
+  for (int version = 2; version <= 120; version++) {
+    size_t head = (size_t)(v - json);
+    int n = snprintf(amended, len + 16, "%.*s\"version\": %d,%s", (int)head, json,
+                     version, v + strlen("\"version\": 1,"));
+    ck_assert_int_eq(medshim_schedule_set_load_json(set, "amended", amended,
+                                                    (size_t)n, NULL, NULL),
+                     MEDSHIM_OK);
+    ck_assert_uint_eq(medshim_schedule_set_count(set), 1);
+    ck_assert_ptr_nonnull(medshim_schedule_set_notice(set, 0));
+  }
+  atomic_store(&done, 1);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    ck_assert_int_eq(r[i].bad, 0);
+    ck_assert_int_ge(r[i].decisions, 100);
+  }
+  /* the first decision's strings live as long as the set */
+  ck_assert_str_eq(before.window.schedule_id, "hangzhou-2022");
+  ck_assert_str_eq(before.reason, reason_before);
+  ck_assert_uint_eq(medshim_schedule_set_notice_count(set), 119);
+  medshim_schedule_set_free(set);
+  free(reason_before);
+  free(amended);
+  free(json);
+  free(path);
+}
+END_TEST
+
 /* ---- reference evaluation ------------------------------------------------ */
 
 typedef struct ref_phase {
@@ -1375,6 +1455,7 @@ int main(void) {
   tcase_add_test(tc, test_schedule_route_none_and_unchecked_signature);
   tcase_add_test(tc, test_schedule_circuit_breaker);
   tcase_add_test(tc, test_schedule_breaker_threads);
+  tcase_add_test(tc, test_schedule_reload_while_deciding);
   tcase_add_test(tc, test_schedule_matches_reference);
   tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);

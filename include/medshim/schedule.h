@@ -2,17 +2,26 @@
  * @file schedule.h
  * @brief Cutover schedules and the online / try_online / defer decision.
  *
- * Thread safety: a ::medshim_schedule_set is built by one thread
- * (medshim_schedule_set_load_file() / _load_json() and
- * medshim_schedule_set_compile() are not thread-safe); once compiled it is
- * read-only and medshim_schedule_decide() and
+ * Thread safety: medshim_schedule_decide() and
  * medshim_schedule_replay_window() may be called from any number of threads
- * at once. The circuit breaker (medshim_schedule_report_outcome()) is
- * internally locked and may be fed from any thread while others decide.
+ * at once, and **reloading is safe while they do**:
+ * medshim_schedule_set_load_file() / _load_json() (an amended notice, a
+ * new one) may run in another thread at the same time. Loads are
+ * serialised among themselves; each publishes a new index at once, so a
+ * decision is made wholly on the schedules before a load or wholly on
+ * those after it, never on a mix. What a load replaces (an older version,
+ * the previous index) is kept until the set is freed, so every string a
+ * decision points to stays valid until medshim_schedule_set_free() (which
+ * no other thread may be using the set during). The circuit breaker
+ * (medshim_schedule_report_outcome()) is internally locked and may be fed
+ * from any thread while others decide.
  *
- * medshim_schedule_decide() does no I/O and no allocation: its result lives
- * in the caller's ::medshim_decision, and its reason text points into the
- * set (valid until the set is freed).
+ * medshim_schedule_decide() does no I/O, takes no lock and allocates
+ * nothing: its result lives in the caller's ::medshim_decision, and its
+ * texts point into the set (valid until the set is freed, reloads
+ * notwithstanding). Each reload keeps the memory of what it replaced
+ * until then: a set reloaded many times a day is best replaced by a new
+ * one now and then, once no thread uses the old.
  *
  * The file format is documented in docs/schedule-format.md.
  */
@@ -258,8 +267,8 @@ MEDSHIM_API size_t medshim_schedule_set_count(const medshim_schedule_set *set);
  * Decide for one visit. Either region inside a window for the service
  * affects the visit; the most restrictive effect wins (defer > try_online >
  * online); an open circuit breaker for either region means defer.
- * No I/O, no allocation. Loading more schedules after deciding is allowed
- * from the same thread only.
+ * No I/O, no lock, no allocation. Other threads may load schedules
+ * meanwhile (see the file's thread safety).
  * @param[in,out] out the decision; out->version says which fields the
  *        caller has (version 1: all but `code`); on return it is the version
  *        written
