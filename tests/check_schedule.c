@@ -821,6 +821,44 @@ START_TEST(test_schedule_reload_while_deciding) {
 }
 END_TEST
 
+/* Signing keys made through the API sign and verify, and a set configured
+ * with the public key takes the signed notice and refuses a forged one. */
+START_TEST(test_schedule_keygen_signs) {
+  char *priv = NULL, *pub = NULL, *priv2 = NULL, *pub2 = NULL, *sig = NULL;
+  char *path = example("hangzhou-2022");
+  size_t len;
+  char *json = slurp(path, &len);
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  ck_assert_int_eq(medshim_schedule_keygen(&priv, &pub), MEDSHIM_OK);
+  ck_assert_ptr_nonnull(strstr(priv, "-----BEGIN PRIVATE KEY-----"));
+  ck_assert_ptr_nonnull(strstr(pub, "-----BEGIN PUBLIC KEY-----"));
+  ck_assert_int_eq(medshim_schedule_keygen(&priv2, &pub2), MEDSHIM_OK);
+  ck_assert_str_ne(priv, priv2); /* a new pair each time */
+  ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, priv), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub2), MEDSHIM_ESIGNATURE);
+  o.public_key_pem = pub;
+  o.require_signed = 1;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "hz", json, len, sig, &err),
+                   MEDSHIM_OK);
+  json[len / 2] ^= 1;
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "hz", json, len, sig, &err),
+                   MEDSHIM_ESIGNATURE);
+  ck_assert_int_eq(medshim_schedule_keygen(NULL, &pub2), MEDSHIM_EINVAL);
+  medshim_schedule_set_free(set);
+  medshim_free(priv);
+  medshim_free(pub);
+  medshim_free(priv2);
+  medshim_free(pub2);
+  medshim_free(sig);
+  free(json);
+  free(path);
+}
+END_TEST
+
 /* ---- reference evaluation ------------------------------------------------ */
 
 typedef struct ref_phase {
@@ -1456,6 +1494,7 @@ int main(void) {
   tcase_add_test(tc, test_schedule_circuit_breaker);
   tcase_add_test(tc, test_schedule_breaker_threads);
   tcase_add_test(tc, test_schedule_reload_while_deciding);
+  tcase_add_test(tc, test_schedule_keygen_signs);
   tcase_add_test(tc, test_schedule_matches_reference);
   tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);

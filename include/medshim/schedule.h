@@ -346,6 +346,21 @@ MEDSHIM_API int medshim_schedule_sign(char **out, const char *data, size_t len,
                                       const char *private_key_pem);
 
 /**
+ * Make a schedule signing key pair (Ed25519), as PEM text: the private key
+ * for medshim_schedule_sign(), the public one for
+ * medshim_schedule_verify() and ::medshim_schedule_options::public_key_pem
+ * (what `medshim schedule keygen` writes to files).
+ * @param[out] private_key_pem PKCS#8 PEM; keep it secret, free with
+ *             medshim_free() (after wiping it, if it was copied nowhere)
+ * @param[out] public_key_pem SubjectPublicKeyInfo PEM; free with
+ *             medshim_free()
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL (NULL argument); MEDSHIM_ECRYPTO;
+ *         MEDSHIM_ENOMEM. On failure both are NULL.
+ */
+MEDSHIM_API int medshim_schedule_keygen(char **private_key_pem,
+                                        char **public_key_pem);
+
+/**
  * Verify a base64 signature over data with a PEM public key.
  * @return MEDSHIM_OK, MEDSHIM_ESIGNATURE (does not verify), MEDSHIM_EKEY.
  */
