@@ -152,7 +152,7 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
 
   if (dir == NULL || opts == NULL || report == NULL ||
       report->version != MEDSHIM_VERIFY_REPORT_VERSION ||
-      opts->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+      !medshim__journal_opts_version_ok(opts))
     return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(report, 0, sizeof *report);
   report->version = MEDSHIM_VERIFY_REPORT_VERSION;
@@ -229,8 +229,8 @@ int medshim_journal_rekey(const char *dir,
   int lock_fd = -1, rc;
 
   if (dir == NULL || current == NULL || next == NULL ||
-      current->version != MEDSHIM_JOURNAL_OPTIONS_VERSION ||
-      next->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+      !medshim__journal_opts_version_ok(current) ||
+      !medshim__journal_opts_version_ok(next))
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
   if ((k = medshim__secmem_alloc(sizeof *k + MEDSHIM_KEY_BYTES)) == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
