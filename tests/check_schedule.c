@@ -1394,7 +1394,7 @@ START_TEST(test_schedule_decide_refused_is_defer) {
     ck_assert_uint_eq(d.advice_count, 0);
     ck_assert_int_eq(d.until, 0);
     ck_assert_ptr_nonnull(d.reason);
-    ck_assert_msg(strstr(d.reason, bad[i].reason_has) != NULL, "%zu: %s", i, d.reason);
+    ck_assert_msg(strstr(d.reason, bad[i].reason_has) != NULL, "%d: %s", (int)i, d.reason);
     /* what the cashier is told: collect in full, defer */
     char *text = NULL;
     ck_assert_int_eq(medshim_decision_text(&text, &d, MEDSHIM_SERVICE_OUTPATIENT,
