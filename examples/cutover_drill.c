@@ -303,8 +303,10 @@ int main(int argc, char **argv) {
       visit_no++;
       total_visits++;
       ds->visits++;
-      medshim_schedule_decide(&dec, set, (int)svc,
-                              visit_no % 13 == 0 ? "330200" : "330102", "330106", at);
+      if (medshim_schedule_decide(&dec, set, (int)svc,
+                                  visit_no % 13 == 0 ? "330200" : "330102", "330106",
+                                  at) != MEDSHIM_OK)
+        fprintf(stderr, "visit %d: not decided (%s): deferred\n", visit_no, dec.reason);
       ds->advice_shown += dec.advice_count > 0;
       if (dec.decision == MEDSHIM_ONLINE) {
         ds->online++;

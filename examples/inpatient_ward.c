@@ -18,8 +18,9 @@ int main(int argc, char **argv) {
   }
   for (int i = 0; i < 3; i++) {
     medshim_decision d = MEDSHIM_DECISION_INIT;
-    medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_INPATIENT, "330102", NULL,
-                            moments[i]);
+    if (medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_INPATIENT, "330102", NULL,
+                                moments[i]) != MEDSHIM_OK)
+      fprintf(stderr, "not decided: %s\n", d.reason); /* d is a defer */
     printf("at %lld: %s\n", (long long)moments[i], medshim_verdict_name(d.decision));
     for (size_t k = 0; k < d.advice_count; k++)
       printf("  advice %s (until %lld): %s\n",

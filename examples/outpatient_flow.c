@@ -38,7 +38,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: %s\n", err.where, err.text);
     goto done;
   }
-  medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "330106", at);
+  /* On a refused call (a region typo) d is still safe to act on: a defer,
+   * code invalid_input; say so to IT. */
+  if (medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "330106",
+                              at) != MEDSHIM_OK)
+    fprintf(stderr, "not decided: %s\n", d.reason);
   printf("decision: %s (%s)\n", medshim_verdict_name(d.decision), d.reason);
   if (d.decision == MEDSHIM_ONLINE ||
       (d.decision == MEDSHIM_TRY_ONLINE && settle_online("MZ20220211-0042") == 0)) {

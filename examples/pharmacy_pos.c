@@ -37,7 +37,9 @@ int main(int argc, char **argv) {
     medshim_claim_fields f = MEDSHIM_CLAIM_FIELDS_INIT;
     medshim_claim *c = NULL;
     medshim_defer_result r;
-    medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_PHARMACY, "330104", "330106", at);
+    if (medshim_schedule_decide(&d, set, MEDSHIM_SERVICE_PHARMACY, "330104", "330106",
+                                at) != MEDSHIM_OK)
+      fprintf(stderr, "%s: not decided: %s\n", sales[i].id, d.reason); /* a defer */
     if (d.decision == MEDSHIM_ONLINE) {
       printf("%s: settle online\n", sales[i].id);
       continue;

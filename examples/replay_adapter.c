@@ -348,7 +348,7 @@ int main(int argc, char **argv) {
   for (int day = 0; day < 3; day++) {
     ro.at = 1647392400 + day * 86400; /* 2022-03-16 09:00, then daily */
     if (medshim_replay_run(&s, j, &adapter, &ro) != MEDSHIM_OK) {
-      fprintf(stderr, "replay: %s\n", medshim_journal_errmsg(j));
+      fprintf(stderr, "replay: %s\n", medshim_last_error()->text);
       goto done;
     }
   }

@@ -104,8 +104,10 @@ int main(int argc, char **argv) {
   /* a day of hourly replays */
   for (int hour = 0; hour < 24; hour++) {
     ro.at = 1647392400 + hour * 3600;
-    if (medshim_replay_run(&s, j, &a, &ro) != MEDSHIM_OK)
+    if (medshim_replay_run(&s, j, &a, &ro) != MEDSHIM_OK) {
+      fprintf(stderr, "replay: %s\n", medshim_last_error()->text);
       return 1;
+    }
   }
 #define EXPECT(cond, what) \
   do { if (!(cond)) { printf("FAIL: %s\n", what); failures++; } else printf("ok: %s\n", what); } while (0)

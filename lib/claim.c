@@ -21,14 +21,14 @@ int medshim_service_parse(medshim_service *out, const char *name) {
   if (out != NULL)
     *out = MEDSHIM_SERVICE_NONE;
   if (out == NULL || name == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   for (int i = 1; i < MEDSHIM_SERVICE_COUNT; i++) {
     if (strcmp(name, service_names[i]) == 0) {
       *out = (medshim_service)i;
       return MEDSHIM_OK;
     }
   }
-  return MEDSHIM_EINVAL;
+  return MEDSHIM__FAIL(MEDSHIM_EINVAL);
 }
 
 int medshim_claim_fields_init(medshim_claim_fields *fields,

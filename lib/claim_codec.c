@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "claim_internal.h"
+#include "errors_internal.h"
 #include "journal_format_internal.h"
 #include "memory_internal.h"
 
@@ -83,12 +84,12 @@ int medshim__claim_encode(unsigned char **out, size_t *out_len,
                           const medshim_claim *claim) {
   wbuf w = {NULL, 0, 0};
   if (out == NULL || out_len == NULL || claim == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   *out = NULL;
   encode(&w, claim); /* first pass measures */
   w.p = malloc(w.len ? w.len : 1);
   if (w.p == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   w.cap = w.len;
   w.len = 0;
   encode(&w, claim);
@@ -173,7 +174,7 @@ int medshim__claim_decode(medshim_claim **out, const unsigned char *buf,
   int rc = MEDSHIM_ECORRUPT, g;
 
   if (out == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   *out = NULL;
   if (buf == NULL || get_u8(&r, &ver) ||
       (ver != CODEC_VERSION && ver != CODEC_VERSION_WINDOW))

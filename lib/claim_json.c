@@ -342,7 +342,7 @@ int medshim_claim_to_json(char **out, const medshim_claim *c,
   if (out != NULL)
     *out = NULL;
   if (out == NULL || c == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   medshim__time_format(vt, c->visit_time);
   o = json_object();
   if (o == NULL ||

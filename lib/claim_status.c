@@ -3,6 +3,7 @@
 
 #include "claim_internal.h"
 #include "claim_status_internal.h"
+#include "errors_internal.h"
 #include "journal_format_internal.h"
 #include "versioned_internal.h"
 
@@ -27,14 +28,14 @@ const char *medshim_step_state_name(medshim_step_state state) {
 
 int medshim_state_parse(medshim_claim_state *out, const char *name) {
   if (out == NULL || name == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   for (int i = 1; i <= 8; i++) {
     if (strcmp(name, state_names[i]) == 0) {
       *out = (medshim_claim_state)i;
       return MEDSHIM_OK;
     }
   }
-  return MEDSHIM_EINVAL;
+  return MEDSHIM__FAIL(MEDSHIM_EINVAL);
 }
 
 int medshim_claim_status_init(medshim_claim_status *status,
@@ -225,10 +226,10 @@ int medshim__status_decode(medshim_claim_status *st, medshim_step *steps,
     *nsteps = 0;
   ver = r8(&r);
   if (ver != 1 && ver != 2)
-    return MEDSHIM_ECORRUPT;
+    return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
   st->state = (medshim_claim_state)r8(&r);
   if (medshim_state_name(st->state) == NULL)
-    return MEDSHIM_ECORRUPT;
+    return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
   st->attempts = r32(&r);
   st->changed_at = r64(&r);
   st->not_before = r64(&r);
@@ -256,18 +257,18 @@ int medshim__status_decode(medshim_claim_status *st, medshim_step *steps,
       rstr(&r, st->window.schedule_id, MEDSHIM_SCHEDULE_ID_MAX);
       st->window.schedule_version = r32(&r);
       if (!r.bad && medshim__claim_window_check(&st->window, &why) != 0)
-        return MEDSHIM_ECORRUPT;
+        return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
     }
     n = r8(&r);
     if (n > MEDSHIM_STEPS_MAX)
-      return MEDSHIM_ECORRUPT;
+      return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
     for (size_t i = 0; i < n && !r.bad; i++) {
       medshim_step tmp, *s = steps != NULL && i < cap ? &steps[i] : &tmp;
       get_step(&r, s);
     }
   }
   if (r.bad || r.off != len)
-    return MEDSHIM_ECORRUPT;
+    return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
   if (nsteps != NULL)
     *nsteps = n;
   return MEDSHIM_OK;

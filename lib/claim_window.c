@@ -38,7 +38,7 @@ int medshim__claim_window_check(const medshim_claim_window *w,
 int medshim_claim_set_window(medshim_claim *c, const medshim_claim_window *w) {
   const char *why;
   if (c == NULL || w == NULL || medshim__claim_window_check(w, &why) != 0)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   c->window = *w;
   c->has_window = 1;
   return MEDSHIM_OK;
@@ -46,9 +46,9 @@ int medshim_claim_set_window(medshim_claim *c, const medshim_claim_window *w) {
 
 int medshim_claim_window_get(medshim_claim_window *out, const medshim_claim *c) {
   if (out == NULL || c == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (!c->has_window)
-    return MEDSHIM_ENOTFOUND;
+    return MEDSHIM__FAIL(MEDSHIM_ENOTFOUND);
   *out = c->window;
   return MEDSHIM_OK;
 }

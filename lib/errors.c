@@ -48,15 +48,37 @@ void medshim__fmt(char *buf, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* The calling thread's last error: each thread has its own, so threads
+ * sharing a handle never read each other's. Replaced by failures only. */
+static _Thread_local medshim_error last_error;
+
+const medshim_error *medshim_last_error(void) { return &last_error; }
+
+void medshim_last_error_clear(void) { memset(&last_error, 0, sizeof last_error); }
+
+int medshim__last_set(int code, const char *where, const char *text) {
+  last_error.code = code;
+  medshim__fmt(last_error.where, sizeof last_error.where, "%s", where ? where : "");
+  medshim__fmt(last_error.text, sizeof last_error.text, "%s",
+               text && *text ? text : medshim_strerror(code));
+  return code;
+}
+
+int medshim__fail(int code, const char *where) {
+  return medshim__last_set(code, where, NULL);
+}
+
 int medshim__error_set(medshim_error *err, int code, const char *where,
                        const char *fmt, ...) {
   va_list ap;
-  if (err == NULL)
-    return code;
-  err->code = code;
-  medshim__fmt(err->where, sizeof err->where, "%s", where ? where : "");
+  medshim_error e;
+  e.code = code;
+  medshim__fmt(e.where, sizeof e.where, "%s", where ? where : "");
   va_start(ap, fmt);
-  medshim__vfmt(err->text, sizeof err->text, fmt, ap);
+  medshim__vfmt(e.text, sizeof e.text, fmt, ap);
   va_end(ap);
+  (void)medshim__last_set(code, e.where, e.text);
+  if (err != NULL)
+    *err = e;
   return code;
 }

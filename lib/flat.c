@@ -125,7 +125,8 @@ int medshim__flat_fail(int code, const char *where, long line, const char *fmt,
     medshim__fmt(last_text, sizeof last_text, "%s: %s", last_where, reason);
   else
     medshim__fmt(last_text, sizeof last_text, "%s", reason);
-  return code;
+  /* the same failure as medshim_last_error() tells it */
+  return medshim__last_set(code, last_where, last_text);
 }
 
 static int copy_out(const char *text, char *out, size_t cap, size_t *needed) {
@@ -320,13 +321,13 @@ int MEDSHIM_FLATCALL medshim_flat_last_error(char *out, size_t cap, size_t *need
   char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
   json_decref(e);
   if (text == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   if (last_gbk) { /* in the encoding of the call that failed */
     char *g = NULL;
     int rc2 = medshim__utf8_json_to_gbk(&g, text, strlen(text));
     free(text);
     if (rc2 != MEDSHIM_OK)
-      return rc2;
+      return MEDSHIM__FAIL(rc2);
     text = g;
   }
   /* Reading the error must not replace it. */
@@ -349,7 +350,7 @@ int MEDSHIM_FLATCALL medshim_flat_last_result(char *out, size_t cap,
   if (needed != NULL)
     *needed = n;
   if (out == NULL || cap < n)
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   memcpy(out, text, n);
   return MEDSHIM_OK;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "flat_internal.h"
 #include "memory_internal.h"
 #include "medshim/journal.h"
@@ -97,7 +98,7 @@ int MEDSHIM_FLATCALL medshim_flat_journal_close(int32_t handle) {
   int rc;
   medshim__flat_ok();
   if ((j = medshim__flat_take(FLAT_JOURNAL, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if ((rc = medshim_journal_close(j)) != MEDSHIM_OK)
     return medshim__flat_fail(rc, NULL, 0, "%s", medshim_strerror(rc));
   return MEDSHIM_OK;
@@ -168,7 +169,7 @@ int MEDSHIM_FLATCALL medshim_flat_defer(int32_t handle, const char *claims_jsonl
   json_t *doc, *arr;
   medshim__flat_ok();
   if ((j = medshim__flat_get(FLAT_JOURNAL, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (claims_jsonl == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "claims", 0, "must not be NULL");
   if ((text = medshim__flat_in(claims_jsonl, "claims")) == NULL)
@@ -262,7 +263,7 @@ int MEDSHIM_FLATCALL medshim_flat_list(int32_t handle, char *out, size_t cap,
   int rc;
   medshim__flat_ok();
   if ((j = medshim__flat_get(FLAT_JOURNAL, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   arr = json_array();
   if ((rc = medshim_journal_foreach(j, list_visit, arr)) != MEDSHIM_OK) {
     json_decref(arr);
@@ -311,7 +312,7 @@ int MEDSHIM_FLATCALL medshim_flat_report(int32_t handle, char *out, size_t cap,
   int rc;
   medshim__flat_ok();
   if ((j = medshim__flat_get(FLAT_JOURNAL, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(&r, 0, sizeof r);
   r.refunds = json_array();
   if ((rc = medshim_journal_foreach(j, report_visit, &r)) != MEDSHIM_OK) {

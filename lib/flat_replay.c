@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "flat_internal.h"
 #include "gbk_internal.h"
 #include "memory_internal.h"
@@ -284,7 +285,7 @@ int MEDSHIM_FLATCALL medshim_flat_replay(int32_t handle, const char *options_jso
   int rc;
   medshim__flat_ok();
   if ((j = medshim__flat_get(FLAT_JOURNAL, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (fn == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "adapter", 0, "must not be NULL");
   if ((o = medshim__flat_options(options_json, "options")) == NULL)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "flat_internal.h"
 #include "medshim/schedule.h"
 #include "medshim/text.h"
@@ -106,7 +107,7 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_add(int32_t handle, const char *path
   medshim__flat_ok();
   memset(&err, 0, sizeof err);
   if ((set = medshim__flat_get(FLAT_SCHEDULES, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (path == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "path", 0, "must not be NULL");
   if ((upath = medshim__flat_in(path, "path")) == NULL)
@@ -129,7 +130,7 @@ int MEDSHIM_FLATCALL medshim_flat_schedules_free(int32_t handle) {
   medshim_schedule_set *set;
   medshim__flat_ok();
   if ((set = medshim__flat_take(FLAT_SCHEDULES, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   medshim_schedule_set_free(set);
   return MEDSHIM_OK;
 }
@@ -167,7 +168,7 @@ int MEDSHIM_FLATCALL medshim_flat_decide(int32_t handle, const char *visit_json,
   json_t *in, *doc, *v;
   medshim__flat_ok();
   if ((set = medshim__flat_get(FLAT_SCHEDULES, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (visit_json == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "visit", 0, "must not be NULL");
   if ((in = medshim__flat_options(visit_json, "visit")) == NULL)
@@ -267,7 +268,7 @@ int MEDSHIM_FLATCALL medshim_flat_report_outcome(int32_t handle,
   int rc = MEDSHIM_OK;
   medshim__flat_ok();
   if ((set = medshim__flat_get(FLAT_SCHEDULES, handle)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (outcome_json == NULL)
     return medshim__flat_fail(MEDSHIM_EINVAL, "outcome", 0, "must not be NULL");
   if ((in = medshim__flat_options(outcome_json, "outcome")) == NULL)

@@ -36,7 +36,7 @@ int medshim__checkpoint_read(const char *dir, const medshim__jkeys *k,
   long long n;
   int fd;
   if (path == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   fd = medshim__os_open(path, MEDSHIM__OS_READ);
   free(path);
   if (fd < 0)
@@ -44,14 +44,14 @@ int medshim__checkpoint_read(const char *dir, const medshim__jkeys *k,
   n = medshim__io_pread_full(fd, buf, sizeof buf, 0);
   medshim__os_close(fd);
   if (n < 0)
-    return MEDSHIM_EIO;
+    return MEDSHIM__FAIL(MEDSHIM_EIO);
   if (n != JF_CHECKPOINT_BYTES || memcmp(buf, JF_CHECKPOINT_MAGIC, 8) != 0 ||
       jf_get16(buf + 8) != JF_VERSION)
-    return MEDSHIM_ECORRUPT;
+    return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
   if (medshim__hmac(mac, k->ckpt, buf, JF_CHECKPOINT_BODY_BYTES) != 0 ||
       !medshim__ct_equal(mac, buf + JF_CHECKPOINT_BODY_BYTES, JF_HASH_BYTES) ||
       !medshim__ct_equal(buf + 16, k->id, JF_ID_BYTES))
-    return MEDSHIM_ECORRUPT;
+    return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
   ck->segno = jf_get64(buf + 32);
   ck->seq = jf_get64(buf + 40);
   ck->flags = buf[10];

@@ -20,12 +20,13 @@ const char *medshim_journal_errmsg(const medshim_journal *j) {
 int medshim__jfail(medshim_journal *j, int code, const char *fmt, ...) {
   va_list ap;
   if (j->poisoned && code == MEDSHIM_EPOISONED && j->errmsg_is_cause)
-    return code;
+    return medshim__last_set(code, "journal", j->errmsg);
   va_start(ap, fmt);
   medshim__vfmt(j->errmsg, sizeof j->errmsg, fmt, ap);
   va_end(ap);
   j->errmsg_is_cause = 0;
-  return code;
+  /* the thread's own copy: another thread may replace the handle's */
+  return medshim__last_set(code, "journal", j->errmsg);
 }
 
 int medshim__journal_fail(medshim_journal *j, int code, const char *text) {

@@ -42,7 +42,7 @@ static int lane_damage(lane_ctx *c, uint32_t seg_index, uint64_t off,
     c->scan.skipped++;
     return MEDSHIM_OK;
   }
-  return MEDSHIM_ECORRUPT;
+  return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
 }
 
 /* Each authentic record of the lane, in order: the latest status of a
@@ -66,7 +66,7 @@ static int lane_record(void *payload, uint32_t seg_index, uint64_t off,
       medshim__jentry *o = medshim__jindex_add(&c->orphans, rec->id,
                                                rec->id_len);
       if (o == NULL)
-        return MEDSHIM_ENOMEM;
+        return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
       o->claim_seg = seg_index;
       o->claim_off = off;
       o->seq = rec->seq;
@@ -125,7 +125,7 @@ static int recheck_orphans(const char *dir, const medshim__jkeys *main_keys,
   scan.fn = recheck_record;
   scan.payload = &r;
   if (scan.crypto == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   rc = medshim__jscan_run(&scan);
   if (rc != MEDSHIM_OK) {
     *report = scan.report;
@@ -191,7 +191,7 @@ static int lane_checkpoint_exists(const char *lane_dir) {
   medshim__os_finfo st;
   int yes;
   if (path == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   yes = medshim__os_lstat(path, &st) == 0 && st.is_reg;
   free(path);
   return yes;

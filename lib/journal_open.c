@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "claim_status_internal.h"
@@ -23,6 +24,12 @@
 
 int medshim_journal_options_init(medshim_journal_options *opts,
                                  unsigned int version) {
+  /* a version 1 struct is shorter: zero only its fields */
+  if (opts != NULL && version == 1) {
+    memset(opts, 0, offsetof(medshim_journal_options, key_fn2));
+    opts->version = 1;
+    return MEDSHIM_OK;
+  }
   return MEDSHIM__VERSIONED_INIT(opts, version,
                                  MEDSHIM_JOURNAL_OPTIONS_VERSION);
 }
@@ -65,7 +72,7 @@ static int index_record(void *payload, uint32_t seg_index, uint64_t off,
                           "a second claim record for the same visit_id");
     e = medshim__jindex_add(o->ix, rec->id, rec->id_len);
     if (e == NULL)
-      return MEDSHIM_ENOMEM;
+      return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
     e->claim_seg = seg_index;
     e->claim_off = off;
     e->seq = e->claim_seq = rec->seq;
@@ -314,7 +321,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     *out = NULL;
   if (out == NULL || dir == NULL || *dir == '\0')
     return medshim__error_set(err, MEDSHIM_EINVAL, "dir", "is required");
-  if (opts == NULL || opts->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+  if (!medshim__journal_opts_version_ok(opts))
     return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
                               "options missing or of an unknown version");
   if ((opts->flags & MEDSHIM_JOURNAL_READONLY) != 0 &&
@@ -387,7 +394,7 @@ fail:
 int medshim_journal_salvage_report(const medshim_journal *j,
                                    medshim_verify_report *out) {
   if (j == NULL || out == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(out, 0, sizeof *out);
   out->version = MEDSHIM_VERIFY_REPORT_VERSION;
   if (!j->salvage)

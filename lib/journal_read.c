@@ -37,7 +37,7 @@ static int read_record(medshim_journal *j, uint32_t seg_index, uint64_t off,
       medshim__jfail(j, MEDSHIM_EIO, "cannot open %s: %s", path,
                      strerror(saved));
       free(path);
-      return MEDSHIM_EIO;
+      return MEDSHIM__FAIL(MEDSHIM_EIO);
     }
     free(path);
   }
@@ -120,7 +120,7 @@ int medshim__journal_get_steps(medshim_claim_status *status,
   size_t bcap = 0;
   int rc;
   if (j == NULL || visit_id == NULL || status == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   pthread_mutex_lock(&j->mu);
   e = medshim__jindex_find(&j->ix, visit_id, strlen(visit_id));
   rc = e == NULL
@@ -146,7 +146,7 @@ int medshim_journal_get(medshim_claim **claim, medshim_claim_status *status,
   if (claim != NULL)
     *claim = NULL;
   if (j == NULL || visit_id == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   pthread_mutex_lock(&j->mu);
   if (j->poisoned) {
     rc = medshim__jfail(j, MEDSHIM_EPOISONED,
@@ -246,7 +246,7 @@ static int walk(medshim_journal *j, medshim_journal_visit_fn fn,
   int rc;
 
   if (j == NULL || (fn == NULL && take_fn == NULL))
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(&w, 0, sizeof w);
   memset(&scan, 0, sizeof scan);
   memset(&scratch, 0, sizeof scratch);

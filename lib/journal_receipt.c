@@ -75,7 +75,7 @@ static int claim_record(medshim_journal *j, const char *visit_id,
   int rc;
   if (e == NULL) {
     medshim__fmt(why, why_size, "no claim with visit_id %.64s", visit_id);
-    return MEDSHIM_ENOTFOUND;
+    return MEDSHIM__FAIL(MEDSHIM_ENOTFOUND);
   }
   rc = medshim__journal_read(j, e->claim_seg, e->claim_off, &rec, &buf, &cap);
   if (rc == MEDSHIM_OK) {
@@ -98,10 +98,10 @@ int medshim_journal_receipt(char out[MEDSHIM_RECEIPT_LEN_MAX + 1],
   uint64_t seq = 0;
   int rc;
   if (out == NULL || j == NULL || visit_id == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   out[0] = '\0';
   if (j->parent != NULL)
-    return MEDSHIM_EINVAL; /* a lane holds no claims */
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL); /* a lane holds no claims */
   pthread_mutex_lock(&j->mu);
   rc = claim_record(j, visit_id, &seq, tag, why, sizeof why);
   if (rc == MEDSHIM_OK &&
@@ -164,7 +164,7 @@ int medshim_journal_check_receipt(medshim_journal *j, const char *visit_id,
   uint64_t seq = 0, rseq = 0, last;
   int rc;
   if (j == NULL || visit_id == NULL || receipt == NULL || j->parent != NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (parse(receipt, jt, &rseq, mac) != 0)
     return medshim__journal_fail(j, MEDSHIM_EINVAL,
                                  "not a receipt (expected R1-tttt-SEQ-MAC)");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "journal_record_internal.h"
 #include "memory_internal.h"
 #include "medshim/errors.h"
@@ -71,7 +72,7 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
   int comp = JF_COMP_NONE;
 
   if (id_len == 0 || id_len > 255 || body_len > JF_RECORD_MAX)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   /* The caller compresses claims (outside the journal's lock); keep the
    * compressed form only when it saves something after framing. */
   if (zbody != NULL && zlen > 0 && zlen + 16 < body_len)
@@ -81,10 +82,10 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
   plain_len = padded(4 + inner);
   rec_len = JF_RECORD_OVERHEAD + plain_len;
   if (rec_len > JF_RECORD_MAX)
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   if (reserve(&s->plain, &s->plain_cap, plain_len) != 0 ||
       reserve(out, out_cap, *out_len + rec_len) != 0)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
 
   p = s->plain;
   jf_put32(p, (uint32_t)inner);
@@ -117,7 +118,7 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
   if (medshim__jcrypto_seal(c, key, nonce, rec, JF_RECORD_HEADER_BYTES,
                             s->plain, plain_len, rec + JF_RECORD_HEADER_BYTES,
                             rec + JF_RECORD_HEADER_BYTES + plain_len) != 0)
-    return MEDSHIM_ECRYPTO;
+    return MEDSHIM__FAIL(MEDSHIM_ECRYPTO);
   memcpy(tag_out, rec + JF_RECORD_HEADER_BYTES + plain_len, JF_TAG_BYTES);
   *out_len += rec_len;
   return MEDSHIM_OK;

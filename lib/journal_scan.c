@@ -161,7 +161,7 @@ static int scan_segment(medshim__jscan *s, uint64_t segno, int last) {
   int rc = MEDSHIM_OK;
 
   if (path == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   r.fd = medshim__os_open(path, MEDSHIM__OS_READ);
   if (r.fd < 0 || medshim__os_fstat(r.fd, &st) != 0) {
     rc = MEDSHIM_EIO;
@@ -470,7 +470,7 @@ int medshim__jscan_run(medshim__jscan *s) {
   s->segs = medshim__secmem_array(n, sizeof *s->segs);
   if (s->segs == NULL) {
     free(list);
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   }
   if (s->have_checkpoint && s->checkpoint.seq == 0 &&
       !medshim__ct_equal(s->checkpoint.chain, s->chain, JF_HASH_BYTES)) {

@@ -44,7 +44,7 @@ static int verify_damage(verify_ctx *v, uint32_t seg_index, uint64_t off,
   medshim__fmt(r->text, sizeof r->text,
                "segment %" PRIu64 ", record %" PRIu64 " at offset %" PRIu64
                ": %s", r->segment, rec->seq, off, what);
-  return MEDSHIM_ECORRUPT;
+  return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
 }
 
 /* Decode every claim as well: authentic but undecodable content would be a
@@ -63,7 +63,7 @@ static int verify_record(void *payload, uint32_t seg_index, uint64_t off,
     return verify_damage(v, seg_index, off, rec,
                          "a second claim record for the same visit_id");
   if (medshim__jindex_add(&v->ids, rec->id, rec->id_len) == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   v->claims++;
   return MEDSHIM_OK;
 }
@@ -88,7 +88,7 @@ int medshim__verify_chain(const char *dir, medshim__jscan *scan,
                    "%s: checkpoint file missing (removed?) while %zu "
                    "segment(s) exist: tail truncation cannot be ruled out",
                    lane, nseg);
-      return MEDSHIM_ECORRUPT;
+      return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
     }
   } else {
     report->damage = MEDSHIM_DAMAGE_BAD_CHECKPOINT;
@@ -152,8 +152,8 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
 
   if (dir == NULL || opts == NULL || report == NULL ||
       report->version != MEDSHIM_VERIFY_REPORT_VERSION ||
-      opts->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
-    return MEDSHIM_EINVAL;
+      !medshim__journal_opts_version_ok(opts))
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(report, 0, sizeof *report);
   report->version = MEDSHIM_VERIFY_REPORT_VERSION;
   memset(&scratch, 0, sizeof scratch);
@@ -229,8 +229,8 @@ int medshim_journal_rekey(const char *dir,
   int lock_fd = -1, rc;
 
   if (dir == NULL || current == NULL || next == NULL ||
-      current->version != MEDSHIM_JOURNAL_OPTIONS_VERSION ||
-      next->version != MEDSHIM_JOURNAL_OPTIONS_VERSION)
+      !medshim__journal_opts_version_ok(current) ||
+      !medshim__journal_opts_version_ok(next))
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
   if ((k = medshim__secmem_alloc(sizeof *k + MEDSHIM_KEY_BYTES)) == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");

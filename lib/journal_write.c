@@ -26,7 +26,7 @@ static int poison_as(medshim_journal *j, const char *text) {
   }
   j->poisoned = 1;
   pthread_cond_broadcast(&j->cv);
-  return MEDSHIM_EIO;
+  return MEDSHIM__FAIL(MEDSHIM_EIO);
 }
 
 static int poison_text(medshim_journal *j, const char *cause) {
@@ -395,7 +395,7 @@ static int defer_batch(medshim_journal *j, const medshim_claim *const *claims,
   int rc = MEDSHIM_OK, locked = 0;
 
   if (j == NULL || (count > 0 && (claims == NULL || results == NULL)))
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (count == 0)
     return MEDSHIM_OK;
   if (j->readonly)
@@ -520,7 +520,7 @@ int medshim_journal_defer(medshim_journal *j, const medshim_claim *claim,
                           medshim_defer_result *out) {
   int result = 0, rc;
   if (j == NULL || claim == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   rc = medshim_journal_defer_batch(j, &claim, 1, &result);
   if (rc != MEDSHIM_OK)
     return rc;
@@ -586,7 +586,7 @@ int medshim__journal_set_status(medshim_journal *j, const char *visit_id,
 
   if (j == NULL || visit_id == NULL || status == NULL ||
       status->version != MEDSHIM_CLAIM_STATUS_VERSION)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (!j->status_writable || j->lane == NULL)
     return medshim__jfail(j, MEDSHIM_EREADONLY, "journal opened read-only");
   lane = j->lane;
@@ -666,7 +666,7 @@ unlock_journal:
 int medshim_journal_sync(medshim_journal *j) {
   int rc;
   if (j == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   pthread_mutex_lock(&j->mu);
   rc = j->readonly || j->fd < 0 ? MEDSHIM_OK
                                 : medshim__journal_commit(j, 0, j->written_seq);

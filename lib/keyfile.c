@@ -80,7 +80,7 @@ cleanup:
 static int load_key_file(unsigned char kek[MEDSHIM_KEY_BYTES], const char *path,
                          medshim_error *err) {
   medshim__os_finfo st;
-  unsigned char extra;
+  unsigned char text[MEDSHIM_KEY_FN2_CAP];
   char *dir;
   const char *base;
   long long n;
@@ -126,15 +126,20 @@ static int load_key_file(unsigned char kek[MEDSHIM_KEY_BYTES], const char *path,
                             st.perm & 0777);
     goto cleanup;
   }
-  n = medshim__io_pread_full(fd, kek, MEDSHIM_KEY_BYTES, 0);
-  if (n != MEDSHIM_KEY_BYTES ||
-      medshim__io_pread_full(fd, &extra, 1, MEDSHIM_KEY_BYTES) != 0) {
+  /* the raw bytes, or their hex or base64 text (what secret stores hold) */
+  n = medshim__io_pread_full(fd, text, sizeof text, 0);
+  if (n == MEDSHIM_KEY_BYTES)
+    memcpy(kek, text, MEDSHIM_KEY_BYTES);
+  else if (n <= 0 || n >= (long long)sizeof text ||
+           medshim__key_from_text(kek, (const char *)text, (size_t)n) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EKEY, path,
-                            "key file must hold exactly %d bytes",
+                            "key file must hold exactly %d bytes, or their "
+                            "hex or base64 text",
                             MEDSHIM_KEY_BYTES);
     goto cleanup;
   }
 cleanup:
+  medshim__wipe(text, sizeof text);
   if (rc != MEDSHIM_OK)
     medshim__wipe(kek, MEDSHIM_KEY_BYTES);
   if (fd >= 0)
@@ -142,6 +147,33 @@ cleanup:
   if (dfd >= 0)
     medshim__os_close(dfd);
   free(dir);
+  return rc;
+}
+
+int medshim__journal_opts_version_ok(const medshim_journal_options *opts) {
+  return opts != NULL && (opts->version == 1 ||
+                          opts->version == MEDSHIM_JOURNAL_OPTIONS_VERSION);
+}
+
+/* key_fn2: the key as the store holds it, raw or as text, with a length. */
+static int key_from_fn2(unsigned char kek[MEDSHIM_KEY_BYTES],
+                        const medshim_journal_options *opts, medshim_error *err) {
+  unsigned char buf[MEDSHIM_KEY_FN2_CAP];
+  size_t len = 0;
+  int rc = MEDSHIM_OK;
+  if (opts->key_fn2(buf, sizeof buf, &len, opts->key_payload) != 0)
+    rc = medshim__error_set(err, MEDSHIM_EKEY, "key_fn2", "the key callback failed");
+  else if (len == MEDSHIM_KEY_BYTES)
+    memcpy(kek, buf, MEDSHIM_KEY_BYTES);
+  else if (len > sizeof buf ||
+           medshim__key_from_text(kek, (const char *)buf, len) != 0)
+    rc = medshim__error_set(err, MEDSHIM_EKEY, "key_fn2",
+                            "the callback gave %zu bytes: neither %d raw bytes "
+                            "nor their hex or base64 text",
+                            len, MEDSHIM_KEY_BYTES);
+  medshim__wipe(buf, sizeof buf);
+  if (rc != MEDSHIM_OK)
+    medshim__wipe(kek, MEDSHIM_KEY_BYTES);
   return rc;
 }
 
@@ -158,6 +190,9 @@ int medshim__kek_obtain(unsigned char kek[MEDSHIM_KEY_BYTES],
     }
     return MEDSHIM_OK;
   }
+  /* version 1 options end before key_fn2: never read past them */
+  if (opts != NULL && opts->version >= 2 && opts->key_fn2 != NULL)
+    return key_from_fn2(kek, opts, err);
   return medshim__error_set(err, MEDSHIM_EKEY, "key",
-                            "no key: set key_file or key_fn");
+                            "no key: set key_file, key_fn or key_fn2");
 }

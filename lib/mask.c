@@ -3,6 +3,7 @@
  * invalid UTF-8. */
 #include <string.h>
 
+#include "errors_internal.h"
 #include "mask_internal.h"
 #include "medshim/mask.h"
 #include "utf8_internal.h"
@@ -18,10 +19,10 @@ int medshim__mask_keep(char *out, size_t size, const char *in, size_t head,
   if (out != NULL && size > 0)
     out[0] = '\0';
   if (out == NULL || in == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   n = strlen(in);
   if (medshim__utf8_valid_prefix(in, n) != n)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   for (i = 0; i < n; i += char_len((unsigned char)in[i]))
     chars++;
   for (i = 0, k = 0; i < n; k++) {
@@ -31,7 +32,7 @@ int medshim__mask_keep(char *out, size_t size, const char *in, size_t head,
     if (o + w + 1 > size) {
       if (size > 0)
         out[0] = '\0';
-      return MEDSHIM_ERANGE;
+      return MEDSHIM__FAIL(MEDSHIM_ERANGE);
     }
     if (keep)
       memcpy(out + o, in + i, len);
@@ -41,7 +42,7 @@ int medshim__mask_keep(char *out, size_t size, const char *in, size_t head,
     i += len;
   }
   if (size == 0)
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   out[o] = '\0';
   return MEDSHIM_OK;
 }

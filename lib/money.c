@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "medshim/money.h"
 
 int medshim_fen_to_yuan(char *out, size_t size, int64_t fen) {
@@ -11,14 +12,14 @@ int medshim_fen_to_yuan(char *out, size_t size, int64_t fen) {
   uint64_t mag = fen < 0 ? (uint64_t)(-(fen + 1)) + 1u : (uint64_t)fen;
   int n;
   if (out == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (size == 0)
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   n = snprintf(out, size, "%s%llu.%02u", fen < 0 ? "-" : "",
                (unsigned long long)(mag / 100u), (unsigned)(mag % 100u));
   if (n < 0 || (size_t)n >= size) {
     out[0] = '\0';
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   }
   return MEDSHIM_OK;
 }

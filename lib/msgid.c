@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errors_internal.h"
 #include "io_internal.h"
 #include "msgid_internal.h"
 
@@ -21,16 +22,16 @@ int medshim__msgids_init(medshim__msgids *m, const char *dir,
   memset(m, 0, sizeof *m);
   if (dir == NULL || institution == NULL ||
       strlen(institution) != MEDSHIM_INSTITUTION_LEN)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   for (size_t i = 0; i < MEDSHIM_INSTITUTION_LEN; i++)
     if (institution[i] < 0x21 || institution[i] > 0x7e)
-      return MEDSHIM_EINVAL;
+      return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memcpy(m->institution, institution, MEDSHIM_INSTITUTION_LEN + 1);
   m->path = medshim__os_path_join(dir, MSGID_FILE);
   m->dir = strdup(dir);
   if (m->path == NULL || m->dir == NULL) {
     medshim__msgids_free(m);
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   }
   pthread_mutex_init(&m->mu, NULL);
   return MEDSHIM_OK;
@@ -63,7 +64,7 @@ static int reserve(medshim__msgids *m, int64_t now) {
       fd = medshim__os_open(m->path, MEDSHIM__OS_RDWR);
   }
   if (fd < 0)
-    return MEDSHIM_EIO;
+    return MEDSHIM__FAIL(MEDSHIM_EIO);
   if (medshim__os_lock(fd, 1) != 0)
     goto cleanup;
   got = medshim__io_pread_full(fd, text, sizeof text - 1, 0);

@@ -375,10 +375,10 @@ int medshim_adapter_step_begin(medshim_adapter_ctx *x,
   medshim_step *s;
   int rc;
   if (x == NULL || msgid == NULL || !valid_infno(infno))
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   msgid[0] = '\0';
   if (x->nsteps == MEDSHIM_STEPS_MAX)
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   if (x->r->fatal != 0)
     return x->r->fatal; /* the journal failed: nothing may be sent */
   s = &x->steps[x->nsteps];
@@ -409,21 +409,21 @@ int medshim_adapter_step_end(medshim_adapter_ctx *x, const medshim_step *in) {
       (in->state != MEDSHIM_STEP_OK && in->state != MEDSHIM_STEP_FAILED &&
        in->state != MEDSHIM_STEP_UNKNOWN) ||
       !terminated(in->msgid, sizeof in->msgid))
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (!terminated(in->mdtrt_id, sizeof in->mdtrt_id) ||
       !terminated(in->setl_id, sizeof in->setl_id) ||
       !terminated(in->code, sizeof in->code))
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   if (in->total_fen < 0 || in->fund_paid_fen < 0 || in->acct_paid_fen < 0 ||
       in->patient_paid_fen < 0)
-    return MEDSHIM_ERANGE;
+    return MEDSHIM__FAIL(MEDSHIM_ERANGE);
   for (size_t i = x->nsteps; i-- > 0;)
     if (strcmp(x->steps[i].msgid, in->msgid) == 0) {
       s = &x->steps[i];
       break;
     }
   if (s == NULL)
-    return MEDSHIM_ENOTFOUND;
+    return MEDSHIM__FAIL(MEDSHIM_ENOTFOUND);
   s->state = in->state;
   memcpy(s->mdtrt_id, in->mdtrt_id, sizeof s->mdtrt_id);
   memcpy(s->setl_id, in->setl_id, sizeof s->setl_id);
@@ -786,7 +786,7 @@ static int run_checks(run *r, const medshim_journal *j,
   if (opts == NULL || opts->version != MEDSHIM_REPLAY_OPTIONS_VERSION ||
       adapter == NULL || adapter->version != MEDSHIM_ADAPTER_VERSION ||
       adapter->settle == NULL || adapter->probe == NULL || opts->rate < 0)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   r->o = *opts;
   if (r->o.at == 0)
     r->o.at = wall_now();
@@ -824,7 +824,7 @@ int medshim_replay_run(medshim_replay_summary *out, medshim_journal *j,
   if (out != NULL)
     *out = r.sum;
   if (j == NULL || run_checks(&r, j, adapter, opts) != MEDSHIM_OK)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (medshim__msgids_init(&r.msgids, j->dir, r.o.institution_code) !=
       MEDSHIM_OK)
     return medshim__journal_fail(j, MEDSHIM_EINVAL, "institution_code must "
@@ -941,7 +941,7 @@ static int transition(medshim_journal *j, const char *visit_id, int64_t at,
   size_t n = 0;
   int rc;
   if (steps == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   rc = medshim__journal_get_steps(&st, steps, MEDSHIM_STEPS_MAX, &n, j,
                                   visit_id);
   if (rc != MEDSHIM_OK)
@@ -989,20 +989,20 @@ cleanup:
 
 int medshim_replay_void(medshim_journal *j, const char *visit_id, int64_t at) {
   if (j == NULL || visit_id == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   return transition(j, visit_id, at, TO_VOID);
 }
 
 int medshim_replay_retry(medshim_journal *j, const char *visit_id, int64_t at) {
   if (j == NULL || visit_id == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   return transition(j, visit_id, at, TO_RETRY);
 }
 
 int medshim_replay_expire(medshim_journal *j, const char *visit_id,
                           int64_t at) {
   if (j == NULL || visit_id == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   return transition(j, visit_id, at, TO_EXPIRE);
 }
 
@@ -1014,7 +1014,7 @@ int medshim_replay_steps(medshim_step *out, size_t cap, size_t *count_out,
   if (count_out != NULL)
     *count_out = 0;
   if (j == NULL || visit_id == NULL || (out == NULL && cap > 0))
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   rc = medshim__journal_get_steps(&st, out, cap, &n, j, visit_id);
   if (rc == MEDSHIM_OK && count_out != NULL)
     *count_out = n;
@@ -1099,7 +1099,7 @@ int medshim_replay_assign_windows(size_t *changed, medshim_journal *j,
   if (changed != NULL)
     *changed = 0;
   if (j == NULL || set == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(&a, 0, sizeof a);
   a.set = set;
   a.fn = fn;

@@ -67,6 +67,8 @@ int medshim_schedule_set_new(medshim_schedule_set **out,
   }
   pthread_mutex_init(&set->breakers->mu, NULL);
   atomic_init(&set->breakers->tripped, 0);
+  pthread_mutex_init(&set->load_mu, NULL);
+  atomic_init(&set->index, NULL);
   *out = set;
   set = NULL;
 cleanup:
@@ -85,6 +87,10 @@ void medshim_schedule_set_free(medshim_schedule_set *set) {
   for (size_t i = 0; i < set->nscheds; i++)
     medshim__sched_free(set->scheds[i]);
   free(set->scheds);
+  for (size_t i = 0; i < set->nretired; i++)
+    medshim__sched_free(set->retired[i]);
+  free(set->retired);
+  pthread_mutex_destroy(&set->load_mu);
   for (size_t i = 0; i < set->nnotices; i++)
     free(set->notices[i]);
   free(set->notices);
@@ -106,30 +112,82 @@ static void notice(medshim_schedule_set *set, const char *text) {
     set->nnotices++;
 }
 
+/* The accessors take the load lock: a load may be growing the arrays. The
+ * texts themselves are never freed before the set. */
+static pthread_mutex_t *load_mu(const medshim_schedule_set *set) {
+  return &((medshim_schedule_set *)set)->load_mu;
+}
+
 size_t medshim_schedule_set_notice_count(const medshim_schedule_set *set) {
-  return set ? set->nnotices : 0;
+  size_t n;
+  if (set == NULL)
+    return 0;
+  pthread_mutex_lock(load_mu(set));
+  n = set->nnotices;
+  pthread_mutex_unlock(load_mu(set));
+  return n;
 }
 
 const char *medshim_schedule_set_notice(const medshim_schedule_set *set,
                                         size_t i) {
-  return set && i < set->nnotices ? set->notices[i] : NULL;
+  const char *text = NULL;
+  if (set == NULL)
+    return NULL;
+  pthread_mutex_lock(load_mu(set));
+  if (i < set->nnotices)
+    text = set->notices[i];
+  pthread_mutex_unlock(load_mu(set));
+  return text;
 }
 
 size_t medshim_schedule_set_count(const medshim_schedule_set *set) {
-  return set ? set->nscheds : 0;
+  size_t n;
+  if (set == NULL)
+    return 0;
+  pthread_mutex_lock(load_mu(set));
+  n = set->nscheds;
+  pthread_mutex_unlock(load_mu(set));
+  return n;
 }
 
+/* A schedule replaced by a newer version: kept until the set is freed, as
+ * an index still read by a deciding thread, and the decisions it gave,
+ * point into it. Without memory to keep it, it is leaked, never freed. */
+static void retire(medshim_schedule_set *set, sched *old) {
+  sched **n = realloc(set->retired, (set->nretired + 1) * sizeof *n);
+  if (n == NULL)
+    return;
+  set->retired = n;
+  set->retired[set->nretired++] = old;
+}
+
+static int load_locked(medshim_schedule_set *set, const char *name,
+                       const char *json, size_t len, const char *signature,
+                       medshim_error *err);
+
+/* Loads are serialised; decisions in other threads go on meanwhile, each
+ * on the index before or after this load (schedule_internal.h). */
 int medshim_schedule_set_load_json(medshim_schedule_set *set, const char *name,
                                    const char *json, size_t len,
                                    const char *signature, medshim_error *err) {
-  sched *s = NULL, *old = NULL;
-  char text[512];
-  size_t slot = 0;
   int rc;
   if (set == NULL || json == NULL)
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
   if (name == NULL)
     name = "(schedule)";
+  pthread_mutex_lock(&set->load_mu);
+  rc = load_locked(set, name, json, len, signature, err);
+  pthread_mutex_unlock(&set->load_mu);
+  return rc;
+}
+
+static int load_locked(medshim_schedule_set *set, const char *name,
+                       const char *json, size_t len, const char *signature,
+                       medshim_error *err) {
+  sched *s = NULL, *old = NULL;
+  char text[512];
+  size_t slot = 0;
+  int rc;
   /* The signature is checked before the content is even parsed: a forged
    * file gets no further than this. */
   if (signature != NULL && set->public_key_pem != NULL) {
@@ -183,7 +241,7 @@ int medshim_schedule_set_load_json(medshim_schedule_set *set, const char *name,
     medshim__fmt(text, sizeof text, "%s: schedule %s v%u supersedes v%u", name,
              s->id, (unsigned)s->version, (unsigned)old->version);
     notice(set, text);
-    medshim__sched_free(old);
+    retire(set, old);
   }
   if (signature != NULL && set->public_key_pem == NULL) {
     /* Nothing to check it against, and unsigned files are accepted

@@ -4,6 +4,7 @@
  * Time is always a parameter, never read here, so tests drive it. */
 #include <string.h>
 
+#include "errors_internal.h"
 #include "schedule_internal.h"
 
 static const char REASON_OPEN[] =
@@ -63,7 +64,7 @@ int medshim_schedule_report_outcome(medshim_schedule_set *set,
   breaker *b;
   int rc = MEDSHIM_OK;
   if (set == NULL || medshim__sched_region_key(region, 1) == 0)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   pthread_mutex_lock(&set->breakers->mu);
   /* A success for a region never seen needs no slot. */
   b = find(set->breakers, region, !ok);

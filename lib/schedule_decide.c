@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "schedule_internal.h"
 
 static const char REASON_ONLINE[] = "no cutover window applies";
@@ -174,6 +175,21 @@ static medshim_reason_code scheduled_code(const medshim_decision *d,
 /* The fields a version 1 caller has: everything before `code`. */
 #define DECISION_V1_SIZE offsetof(medshim_decision, code)
 
+/* A refused call still answers safely: defer, nothing decided, no window
+ * (the caller's fields of its version only). No personal data: the reason
+ * names the argument, never its value. */
+static int refuse_decision(medshim_decision *caller, unsigned int version,
+                           const char *reason) {
+  medshim_decision d;
+  memset(&d, 0, sizeof d);
+  d.version = version;
+  d.decision = MEDSHIM_DEFER;
+  d.reason = reason;
+  d.code = MEDSHIM_REASON_INVALID_INPUT;
+  memcpy(caller, &d, version == 1 ? DECISION_V1_SIZE : sizeof d);
+  return medshim__last_set(MEDSHIM_EINVAL, "medshim_schedule_decide", reason);
+}
+
 int medshim_schedule_decide(medshim_decision *caller,
                             const medshim_schedule_set *set, int service,
                             const char *insured, const char *treated,
@@ -184,10 +200,18 @@ int medshim_schedule_decide(medshim_decision *caller,
   int by_breaker = 0;
   medshim_reason_code breaker_code = MEDSHIM_REASON_NONE;
   unsigned int version;
-  if (caller == NULL || !valid_args(set, service, insured, treated))
-    return MEDSHIM_EINVAL;
+  if (caller == NULL)
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   /* 0 was "zero it" in version 1; a newer caller gets what we have. */
   version = caller->version <= 1 ? 1u : MEDSHIM_DECISION_VERSION;
+  if (set == NULL)
+    return refuse_decision(caller, version, "not decided: no schedule set");
+  if (medshim_sched_service_name(service) == NULL)
+    return refuse_decision(caller, version, "not decided: unknown service");
+  if (!valid_args(set, service, insured, treated))
+    return refuse_decision(caller, version,
+                           "not decided: the insured or treatment region is "
+                           "not a 6-digit administrative division code");
   if (treated == NULL)
     treated = insured;
   memset(out, 0, sizeof *out);
@@ -231,9 +255,14 @@ int medshim_schedule_decide(medshim_decision *caller,
   add_advice(out, v.ni, service, at);
   if (v.nt != v.ni)
     add_advice(out, v.nt, service, at);
-  if (out->decision == MEDSHIM_DEFER) {
-    out->replay = by_breaker ? unplanned_replay(service, at)
-                             : scheduled_replay(&v.win, service, at);
+  /* defer: the window the claim gets. try_online: the window a failed
+   * attempt gets (it is then deferred as now): the phase's rule, or for a
+   * breaker's probe an unplanned outage's. */
+  if (out->decision == MEDSHIM_DEFER || out->decision == MEDSHIM_TRY_ONLINE) {
+    int unplanned = by_breaker || (out->decision == MEDSHIM_TRY_ONLINE &&
+                                   breaker_code != MEDSHIM_REASON_NONE);
+    out->replay = unplanned ? unplanned_replay(service, at)
+                            : scheduled_replay(&v.win, service, at);
     out->has_replay = out->replay.route != MEDSHIM_ROUTE_NONE;
   }
   out->code = breaker_code != MEDSHIM_REASON_NONE ? breaker_code
@@ -250,7 +279,7 @@ int medshim_schedule_replay_window(medshim_replay_window *out,
                                    int64_t visit_time) {
   visit_state v;
   if (out == NULL || !valid_args(set, service, insured, treated))
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   resolve(&v, set, service, insured, treated ? treated : insured, visit_time);
   /* The same schedule and rule that the decision at visit_time used. */
   if (v.win.piece != NULL && v.win.piece->phase != NULL)
@@ -265,7 +294,7 @@ int medshim_decision_window(medshim_claim_window *out,
   /* every version has the window */
   if (out == NULL || d == NULL || d->version < 1 ||
       d->version > MEDSHIM_DECISION_VERSION)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   memset(out, 0, sizeof *out);
   out->version = MEDSHIM_CLAIM_WINDOW_VERSION;
   if (!d->has_replay)

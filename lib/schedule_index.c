@@ -22,19 +22,22 @@ static void free_nodes(sched_node *nodes, size_t n, uint32_t *slots) {
 }
 
 void medshim__sched_index_free(medshim_schedule_set *set) {
-  free_nodes(set->nodes, set->nnodes, set->slots);
-  set->nodes = NULL;
-  set->slots = NULL;
-  set->nnodes = set->nslots = 0;
+  sched_index *ix = atomic_load_explicit(&set->index, memory_order_acquire);
+  while (ix != NULL) {
+    sched_index *older = ix->retired;
+    free_nodes(ix->nodes, ix->nnodes, ix->slots);
+    free(ix);
+    ix = older;
+  }
+  atomic_store_explicit(&set->index, NULL, memory_order_release);
 }
 
-static const sched_node *find_node(const medshim_schedule_set *set,
-                                   uint32_t key) {
-  if (set->nslots == 0)
+static const sched_node *find_node(const sched_index *ix, uint32_t key) {
+  if (ix == NULL || ix->nslots == 0)
     return NULL;
-  for (size_t i = slot_of(key, set->nslots); set->slots[i] != 0;
-       i = (i + 1) & (set->nslots - 1)) {
-    const sched_node *n = &set->nodes[set->slots[i] - 1];
+  for (size_t i = slot_of(key, ix->nslots); ix->slots[i] != 0;
+       i = (i + 1) & (ix->nslots - 1)) {
+    const sched_node *n = &ix->nodes[ix->slots[i] - 1];
     if (n->key == key)
       return n;
   }
@@ -134,6 +137,7 @@ int medshim__sched_compile(medshim_schedule_set *set) {
   uint32_t *keys = NULL, *slots = NULL;
   sched_node *nodes = NULL;
   size_t nkeys = 0, cap = 0, nnodes = 0, nslots = 16;
+  sched_index *ix;
   int rc = MEDSHIM_ENOMEM;
   for (size_t i = 0; i < set->nscheds; i++) {
     cap += set->scheds[i]->nregions;
@@ -141,7 +145,11 @@ int medshim__sched_compile(medshim_schedule_set *set) {
       cap += set->scheds[i]->phases[p].nregions;
   }
   if (cap == 0) {
-    medshim__sched_index_free(set);
+    /* nothing to index: an empty one, published like any other */
+    if ((ix = calloc(1, sizeof *ix)) == NULL)
+      return MEDSHIM_ENOMEM;
+    ix->retired = atomic_load_explicit(&set->index, memory_order_relaxed);
+    atomic_store_explicit(&set->index, ix, memory_order_release);
     return MEDSHIM_OK;
   }
   keys = malloc(cap * sizeof *keys);
@@ -186,11 +194,17 @@ int medshim__sched_compile(medshim_schedule_set *set) {
       ;
     slots[slot] = (uint32_t)(k + 1);
   }
-  medshim__sched_index_free(set);
-  set->nodes = nodes;
-  set->nnodes = nnodes;
-  set->slots = slots;
-  set->nslots = nslots;
+  /* Publish: a decide that loads the pointer from now on reads the new
+   * index; one still reading the old keeps it (retired, not freed). */
+  ix = malloc(sizeof *ix);
+  if (ix == NULL)
+    goto cleanup;
+  ix->nodes = nodes;
+  ix->nnodes = nnodes;
+  ix->slots = slots;
+  ix->nslots = nslots;
+  ix->retired = atomic_load_explicit(&set->index, memory_order_relaxed);
+  atomic_store_explicit(&set->index, ix, memory_order_release);
   nodes = NULL;
   nnodes = 0;
   slots = NULL;
@@ -206,15 +220,18 @@ const sched_node *medshim__sched_lookup(const medshim_schedule_set *set,
   uint32_t key = medshim__sched_region_key(admdvs, 1);
   uint32_t v;
   const sched_node *n;
+  const sched_index *ix =
+      atomic_load_explicit(&((medshim_schedule_set *)set)->index,
+                           memory_order_acquire);
   if (key == 0)
     return NULL;
   v = key >> 3;
   /* longest prefix first: 330106, 3301, 33 */
-  if ((n = find_node(set, sched_key(v, 3))) != NULL)
+  if ((n = find_node(ix, sched_key(v, 3))) != NULL)
     return n;
-  if ((n = find_node(set, sched_key(v / 100, 2))) != NULL)
+  if ((n = find_node(ix, sched_key(v / 100, 2))) != NULL)
     return n;
-  return find_node(set, sched_key(v / 10000, 1));
+  return find_node(ix, sched_key(v / 10000, 1));
 }
 
 const sched_piece *medshim__sched_piece_at(const sched_timeline *tl, int64_t t,

@@ -99,18 +99,31 @@ typedef struct breaker_table {
   breaker slots[BREAKER_SLOTS];
 } breaker_table;
 
-struct medshim_schedule_set {
-  medshim_schedule_options opts;
-  char *public_key_pem;
-  sched **scheds;
-  size_t nscheds;
-  char **notices;
-  size_t nnotices;
-  /* compiled index, rebuilt after each load */
+/* A compiled index, immutable once published. Each load publishes a new
+ * one; the ones it replaces are kept (retired) until the set is freed, as
+ * are replaced schedules, so a thread deciding while another loads reads
+ * a whole index, old or new, and a decision's strings stay valid. */
+typedef struct sched_index {
   sched_node *nodes;
   size_t nnodes;
   uint32_t *slots; /* open addressing: node index + 1 */
   size_t nslots;
+  struct sched_index *retired; /* the one this replaced */
+} sched_index;
+
+struct medshim_schedule_set {
+  medshim_schedule_options opts;
+  char *public_key_pem;
+  /* loads, and what only they change, behind load_mu */
+  pthread_mutex_t load_mu;
+  sched **scheds;
+  size_t nscheds;
+  sched **retired;  /* replaced by newer versions, freed with the set */
+  size_t nretired;
+  char **notices;
+  size_t nnotices;
+  /* the current index: read lock-free by decide, replaced by loads */
+  sched_index *_Atomic index;
   breaker_table *breakers;
   void *public_key; /* parsed once at set_new (an EVP_PKEY), or NULL */
 };

@@ -3,6 +3,7 @@
  * other schedule file may use. */
 #include <string.h>
 
+#include "errors_internal.h"
 #include "medshim/claim.h"
 #include "schedule_internal.h"
 
@@ -22,7 +23,7 @@ const char *medshim_sched_service_name(int service) {
 int medshim_sched_service_parse(int *out, const char *name) {
   medshim_service s;
   if (out == NULL || name == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (medshim_service_parse(&s, name) == MEDSHIM_OK) {
     *out = (int)s;
     return MEDSHIM_OK;
@@ -32,7 +33,7 @@ int medshim_sched_service_parse(int *out, const char *name) {
       *out = MEDSHIM_SCHED_ENROLLMENT + i;
       return MEDSHIM_OK;
     }
-  return MEDSHIM_EINVAL;
+  return MEDSHIM__FAIL(MEDSHIM_EINVAL);
 }
 
 const char *medshim_verdict_name(medshim_verdict v) {

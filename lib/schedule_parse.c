@@ -135,7 +135,7 @@ static int parse_regions(ctx *c, json_t *obj, const char *path,
   }
   *out = calloc(json_array_size(arr), sizeof **out);
   if (*out == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   json_array_foreach(arr, i, v) {
     char where[96];
     uint32_t key = json_is_string(v)
@@ -174,7 +174,7 @@ static int parse_phases(ctx *c, json_t *root, sched *s) {
     return bad(c, "phases", "must be a non-empty array");
   s->phases = calloc(json_array_size(arr), sizeof *s->phases);
   if (s->phases == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   json_array_foreach(arr, i, p) {
     sched_phase *ph = &s->phases[i];
     char path[64];
@@ -253,7 +253,7 @@ static int parse_advice(ctx *c, json_t *root, sched *s) {
     return bad(c, "advice", "must be an array");
   s->advice = calloc(json_array_size(arr) + 1, sizeof *s->advice);
   if (s->advice == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   json_array_foreach(arr, i, a) {
     sched_advice *ad = &s->advice[i];
     char path[64], where[80];
@@ -315,7 +315,7 @@ static int parse_resettle(ctx *c, json_t *root, sched *s) {
     return bad(c, "resettlement", "must be an array");
   s->resettle = calloc(json_array_size(arr) + 1, sizeof *s->resettle);
   if (s->resettle == NULL)
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   json_array_foreach(arr, i, r) {
     sched_resettle *rs = &s->resettle[i];
     char path[64], where[80];
@@ -371,7 +371,7 @@ static int compose_reasons(sched *s) {
     medshim__time_format(until, p->until);
     p->reason = malloc(n);
     if (p->reason == NULL)
-      return MEDSHIM_ENOMEM;
+      return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
     snprintf(p->reason, n, "%s (%s v%u) %s to %s%s%s",
              p->effect == MEDSHIM_DEFER ? "settlement stopped by cutover"
                                         : "settlement degraded after cutover",

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "errors_internal.h"
 #include "schedule_internal.h"
 
 static EVP_PKEY *read_key(const char *pem, int private_key) {
@@ -33,11 +34,12 @@ int medshim_schedule_sign(char **out, const char *data, size_t len,
   size_t siglen = sizeof sig;
   int rc = MEDSHIM_ECRYPTO;
   if (out == NULL || data == NULL || private_key_pem == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   *out = NULL;
   key = read_key(private_key_pem, 1);
   if (key == NULL)
-    return MEDSHIM_EKEY;
+    return medshim__last_set(MEDSHIM_EKEY, "private_key_pem",
+                             "not a PEM Ed25519 private key");
   md = EVP_MD_CTX_new();
   /* Ed25519 is "pure": no digest, the whole message in one call. */
   if (md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
@@ -52,7 +54,7 @@ int medshim_schedule_sign(char **out, const char *data, size_t len,
   }
   EVP_MD_CTX_free(md);
   EVP_PKEY_free(key);
-  return rc;
+  return rc == MEDSHIM_OK ? rc : MEDSHIM__FAIL(rc);
 }
 
 void *medshim__sched_pubkey_parse(const char *public_key_pem) {
@@ -92,10 +94,14 @@ int medshim_schedule_verify(const char *data, size_t len,
   EVP_PKEY *key;
   int rc;
   if (data == NULL || signature_b64 == NULL || public_key_pem == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if ((key = read_key(public_key_pem, 0)) == NULL)
-    return MEDSHIM_EKEY;
+    return medshim__last_set(MEDSHIM_EKEY, "public_key_pem",
+                             "not a PEM Ed25519 public key");
   rc = medshim__sched_verify_with(data, len, signature_b64, key);
   EVP_PKEY_free(key);
-  return rc;
+  if (rc == MEDSHIM_ESIGNATURE)
+    return medshim__last_set(rc, "signature",
+                             "the signature does not verify with this public key");
+  return rc == MEDSHIM_OK ? rc : MEDSHIM__FAIL(rc);
 }

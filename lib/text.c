@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors_internal.h"
 #include "medshim/claim.h"
 #include "text_internal.h"
 
@@ -20,13 +21,13 @@ const char *medshim_lang_name(int lang) {
 
 int medshim_lang_parse(medshim_lang *out, const char *name) {
   if (out == NULL || name == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (strcmp(name, "en") == 0)
     *out = MEDSHIM_LANG_EN;
   else if (strcmp(name, "zh") == 0)
     *out = MEDSHIM_LANG_ZH;
   else
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   return MEDSHIM_OK;
 }
 
@@ -174,6 +175,7 @@ static text_route route_of(const medshim_decision *d, medshim_text_kind kind,
   case MEDSHIM_REASON_NO_WINDOW:
   case MEDSHIM_REASON_INPATIENT_ADVICE:
   case MEDSHIM_REASON_SERVICE_SUSPENDED:
+  case MEDSHIM_REASON_INVALID_INPUT:
     break;
   }
   *materials = 0;
@@ -196,7 +198,7 @@ int medshim_decision_text(char **out, const medshim_decision *d, int service,
       medshim_sched_service_name(service) == NULL ||
       medshim_lang_name((int)lang) == NULL ||
       (headline = medshim__text_headline(d->code, kind, lang)) == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   from[0] = until[0] = '\0';
   if (service > MEDSHIM_SERVICE_MATERNITY && d->code == MEDSHIM_REASON_DEGRADED)
     headline = medshim__text_piece(TEXT_SERVICE_RESUMING, lang);
@@ -253,7 +255,7 @@ int medshim_decision_text(char **out, const medshim_decision *d, int service,
 
   if (b.oom || b.p == NULL) {
     free(b.p);
-    return MEDSHIM_ENOMEM;
+    return MEDSHIM__FAIL(MEDSHIM_ENOMEM);
   }
   *out = b.p;
   return MEDSHIM_OK;

@@ -8,7 +8,7 @@
 #include "text_internal.h"
 
 #define LANGS 2
-#define REASONS 11 /* MEDSHIM_REASON_LIST's values 0..10 */
+#define REASONS 12 /* MEDSHIM_REASON_LIST's values 0..11 */
 
 typedef struct headline {
   const char *cashier[LANGS];
@@ -83,6 +83,16 @@ static const headline headlines[REASONS] = {
           "医保系统切换期间，该业务暂停办理。"},
          {"This service is suspended for the medical-insurance system cutover.",
           "医保系统切换期间，该业务暂停办理。"}},
+    [MEDSHIM_REASON_INVALID_INPUT] =
+        {{"The visit could not be checked against the cutover schedules "
+          "(its service or region was refused). Collect the full amount and "
+          "defer the claim; IT assigns its re-settlement window.",
+          "无法按医保切换安排判断本次就诊（险种或地区代码有误）。请全额收费，并将本次"
+          "费用登记为待补结算，由信息科确定补结算时间。"},
+         {"Medical-insurance settlement was not possible for this visit: you "
+          "paid the full amount yourself. The hospital will tell you when the "
+          "insurance share is re-settled.",
+          "本次就诊暂未能医保结算，费用由您全额垫付。医保应支付部分的补结算时间由本院另行通知。"}},
 };
 
 static const char *const routes[TEXT_ROUTES][LANGS] = {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errors_internal.h"
 #include "medshim/medshim.h"
 #include "os.h"
 #include "timeutil_internal.h"
@@ -127,10 +128,10 @@ static void day_text(char *out, const struct tm *tm) {
 int medshim_format_day(char *out, int64_t from) {
   struct tm tm;
   if (out == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (cst_fields(&tm, from) != 0) {
     snprintf(out, MEDSHIM_DAY_TEXT, "invalid");
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   }
   day_text(out, &tm);
   if (tm.tm_hour != 0 || tm.tm_min != 0 || tm.tm_sec != 0)
@@ -142,16 +143,16 @@ int medshim_format_day(char *out, int64_t from) {
 int medshim_format_last_day(char *out, int64_t until) {
   struct tm tm;
   if (out == NULL)
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   if (cst_fields(&tm, until) != 0) {
     snprintf(out, MEDSHIM_DAY_TEXT, "invalid");
-    return MEDSHIM_EINVAL;
+    return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   }
   if (tm.tm_hour == 0 && tm.tm_min == 0 && tm.tm_sec == 0) {
     /* midnight ends the day before: its last second is that day's */
     if (cst_fields(&tm, until - 1) != 0) {
       snprintf(out, MEDSHIM_DAY_TEXT, "invalid");
-      return MEDSHIM_EINVAL;
+      return MEDSHIM__FAIL(MEDSHIM_EINVAL);
     }
     day_text(out, &tm);
     return MEDSHIM_OK;

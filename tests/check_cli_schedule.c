@@ -273,6 +273,13 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   ck_assert_ptr_nonnull(strstr(out, "signature valid"));
   free(out);
   free(err);
+  /* the private key is the owner's only, whatever the umask */
+  ck_assert_int_eq(sh(&out, &err, "umask 022 && %s schedule keygen %s/k2.pem %s/k2.pub"
+                      " && stat -c '%%a' %s/k2.pem %s/k2.pub", cli, dir, dir, dir,
+                      dir), 0);
+  ck_assert_str_eq(out, "600\n644\n");
+  free(out);
+  free(err);
   /* signed file accepted with --require-signed; tampered one refused */
   ck_assert_int_eq(sh(&out, &err, "%s check --schedule %s/b.json --pubkey "
                       "%s/k.pub --require-signed --at 2022-08-13 --service "

@@ -335,6 +335,111 @@ START_TEST(test_journal_key_callback_and_rekey) {
 }
 END_TEST
 
+/* Keys as text: exported and imported as hex or base64, in a key file
+ * instead of the raw bytes, or from a key_fn2 with a length; version 1
+ * options with the old key_fn still work. */
+static unsigned char raw_key[MEDSHIM_KEY_BYTES];
+static const char *fn2_text;
+
+static int key_text_callback(unsigned char *buf, size_t cap, size_t *len,
+                             void *payload) {
+  (void)payload;
+  if (fn2_text == NULL) { /* the raw bytes */
+    memcpy(buf, raw_key, sizeof raw_key);
+    *len = sizeof raw_key;
+    return 0;
+  }
+  if (strlen(fn2_text) > cap)
+    return -1;
+  memcpy(buf, fn2_text, strlen(fn2_text));
+  *len = strlen(fn2_text);
+  return 0;
+}
+
+static void write_text_key(const char *path, const char *text) {
+  int fd;
+  unlink(path);
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+}
+
+START_TEST(test_journal_key_text_forms) {
+  medshim_journal *j = open_rw(0);
+  char hex[MEDSHIM_KEY_TEXT_MAX], b64[MEDSHIM_KEY_TEXT_MAX], line[MEDSHIM_KEY_TEXT_MAX + 4];
+  unsigned char back[MEDSHIM_KEY_BYTES];
+  size_t len;
+  unsigned char *k = tu_read_file(key, &len);
+  char *textkey = tu_path(dir, "key.txt");
+  medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+  medshim_error err;
+  defer_n(j, "V", 0, 3);
+  medshim_journal_close(j);
+  ck_assert_uint_eq(len, MEDSHIM_KEY_BYTES);
+  memcpy(raw_key, k, sizeof raw_key);
+  /* export, import, both ways */
+  ck_assert_int_eq(medshim_key_export(hex, raw_key, MEDSHIM_KEY_HEX), MEDSHIM_OK);
+  ck_assert_uint_eq(strlen(hex), 64);
+  ck_assert_int_eq(medshim_key_export(b64, raw_key, MEDSHIM_KEY_BASE64), MEDSHIM_OK);
+  ck_assert_uint_eq(strlen(b64), 44);
+  ck_assert_int_eq(b64[43], '=');
+  ck_assert_int_eq(medshim_key_import(back, hex, strlen(hex), NULL), MEDSHIM_OK);
+  ck_assert_mem_eq(back, raw_key, sizeof back);
+  snprintf(line, sizeof line, " %s\n", b64);
+  ck_assert_int_eq(medshim_key_import(back, line, strlen(line), NULL), MEDSHIM_OK);
+  ck_assert_mem_eq(back, raw_key, sizeof back);
+  for (size_t i = 0; i < 64; i++) /* upper case hex too */
+    line[i] = (char)(hex[i] >= 'a' ? hex[i] - 32 : hex[i]);
+  ck_assert_int_eq(medshim_key_import(back, line, 64, NULL), MEDSHIM_OK);
+  ck_assert_mem_eq(back, raw_key, sizeof back);
+  /* not a key: refused, and the text is not quoted */
+  memset(&err, 0, sizeof err);
+  ck_assert_int_eq(medshim_key_import(back, hex, 63, &err), MEDSHIM_EKEY);
+  ck_assert_ptr_null(strstr(err.text, "%"));
+  ck_assert_ptr_null(strstr(err.text, hex + 10));
+  b64[10] = '*';
+  ck_assert_int_eq(medshim_key_import(back, b64, 44, NULL), MEDSHIM_EKEY);
+  ck_assert_int_eq(medshim_key_export(hex, raw_key, (medshim_key_format)7), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_key_export(hex, raw_key, MEDSHIM_KEY_HEX), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_key_export(b64, raw_key, MEDSHIM_KEY_BASE64), MEDSHIM_OK);
+  /* a key file holding the text, with a newline */
+  snprintf(line, sizeof line, "%s\n", hex);
+  write_text_key(textkey, line);
+  ck_assert_int_eq(try_open(0, textkey, &err), MEDSHIM_OK);
+  snprintf(line, sizeof line, "%s\n", b64);
+  write_text_key(textkey, line);
+  ck_assert_int_eq(try_open(0, textkey, &err), MEDSHIM_OK);
+  write_text_key(textkey, "not a key\n");
+  ck_assert_int_eq(try_open(0, textkey, &err), MEDSHIM_EKEY);
+  ck_assert_ptr_nonnull(strstr(err.text, "hex or base64"));
+  /* key_fn2: text or raw bytes, with their length */
+  o.key_fn2 = key_text_callback;
+  fn2_text = b64;
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_OK);
+  ck_assert_uint_eq(medshim_journal_count(j), 3);
+  medshim_journal_close(j);
+  fn2_text = NULL;
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_OK);
+  medshim_journal_close(j);
+  fn2_text = "0011";
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EKEY);
+  ck_assert_str_eq(err.where, "key_fn2");
+  /* version 1 options: key_fn2 is not read, key_fn and key_file work */
+  o.version = 1;
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_EKEY);
+  o.key_fn2 = NULL;
+  o.key_fn = key_from_callback;
+  o.key_payload = key;
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &o, &err), MEDSHIM_OK);
+  medshim_journal_close(j);
+  ck_assert_int_eq(medshim_journal_options_init(&o, 1), MEDSHIM_OK);
+  ck_assert_uint_eq(o.version, 1);
+  free(textkey);
+  free(k);
+}
+END_TEST
+
 START_TEST(test_journal_busy) {
   medshim_journal *j = open_rw(0), *j2 = NULL, *ro = NULL;
   medshim_journal_options o = tu_opts(key, 0), r = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
@@ -1074,7 +1179,8 @@ START_TEST(test_journal_bad_arguments) {
   ck_assert_str_eq(medshim_journal_errmsg(NULL), "");
   ck_assert_int_eq(medshim_journal_defer(NULL, NULL, NULL), MEDSHIM_EINVAL);
   ck_assert_int_eq(medshim_journal_options_init(&o, 1), MEDSHIM_OK);
-  ck_assert_int_eq(medshim_journal_options_init(&o, 2), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_journal_options_init(&o, 2), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_options_init(&o, 3), MEDSHIM_EINVAL);
   ck_assert_str_eq(medshim_state_name(MEDSHIM_STATE_IN_DOUBT), "in_doubt");
   medshim_claim_state s;
   ck_assert_int_eq(medshim_state_parse(&s, "retry_wait"), MEDSHIM_OK);
@@ -1938,6 +2044,7 @@ int main(void) {
   tcase_add_test(tc, test_journal_duplicate_and_conflict);
   tcase_add_test(tc, test_journal_wrong_key);
   tcase_add_test(tc, test_journal_key_callback_and_rekey);
+  tcase_add_test(tc, test_journal_key_text_forms);
   tcase_add_test(tc, test_journal_busy);
   tcase_add_test(tc, test_journal_no_plaintext_personal_data);
   tcase_add_test(tc, test_journal_detects_bit_flip);

@@ -3,6 +3,7 @@
  * files, the circuit breaker, and random visits against a slow reference. */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,6 +742,123 @@ START_TEST(test_schedule_breaker_threads) {
 }
 END_TEST
 
+/* Reloading while other threads decide: amended versions of a notice are
+ * loaded one after another while three threads decide; every decision is
+ * whole (the new index or the old one), and the strings of a decision made
+ * before the reloads stay readable (ASan in CI: no use after free). */
+typedef struct reload_race {
+  medshim_schedule_set *set;
+  atomic_int *done;
+  int decisions, bad;
+} reload_race;
+
+static void *decide_during_reloads(void *arg) {
+  reload_race *r = arg;
+  int64_t at = 1644543000; /* 2022-02-11T09:30+08:00: the stop */
+  while (!atomic_load(r->done) || r->decisions < 100) {
+    medshim_decision d = MEDSHIM_DECISION_INIT;
+    if (medshim_schedule_decide(&d, r->set, MEDSHIM_SERVICE_OUTPATIENT, "330102",
+                                "330106", at) != MEDSHIM_OK ||
+        d.decision != MEDSHIM_DEFER || d.code != MEDSHIM_REASON_PLANNED_STOP ||
+        !d.has_window || strcmp(d.window.schedule_id, "hangzhou-2022") != 0 ||
+        d.reason == NULL || strlen(d.reason) == 0 || d.replay.from != 1647273600)
+      r->bad++;
+    r->decisions++;
+  }
+  return NULL;
+}
+
+START_TEST(test_schedule_reload_while_deciding) {
+  medshim_schedule_set *set = NULL;
+  medshim_decision before = MEDSHIM_DECISION_INIT;
+  char *path = example("hangzhou-2022");
+  size_t len;
+  char *json = slurp(path, &len);
+  char *amended = malloc(len + 16);
+  const char *v = strstr(json, "\"version\": 1,");
+  pthread_t th[3];
+  reload_race r[3];
+  atomic_int done;
+  char *reason_before;
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_eq(medshim_schedule_set_new(&set, NULL, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "v1", json, len, NULL, NULL),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_decide(&before, set, MEDSHIM_SERVICE_OUTPATIENT,
+                                           "330102", "330106", 1644543000),
+                   MEDSHIM_OK);
+  reason_before = strdup(before.reason);
+  atomic_init(&done, 0);
+  for (int i = 0; i < 3; i++) {
+    r[i] = (reload_race){set, &done, 0, 0};
+    ck_assert_int_eq(pthread_create(&th[i], NULL, decide_during_reloads, &r[i]), 0);
+  }
+  for (int version = 2; version <= 120; version++) {
+    size_t head = (size_t)(v - json);
+    int n = snprintf(amended, len + 16, "%.*s\"version\": %d,%s", (int)head, json,
+                     version, v + strlen("\"version\": 1,"));
+    ck_assert_int_eq(medshim_schedule_set_load_json(set, "amended", amended,
+                                                    (size_t)n, NULL, NULL),
+                     MEDSHIM_OK);
+    ck_assert_uint_eq(medshim_schedule_set_count(set), 1);
+    ck_assert_ptr_nonnull(medshim_schedule_set_notice(set, 0));
+  }
+  atomic_store(&done, 1);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    ck_assert_int_eq(r[i].bad, 0);
+    ck_assert_int_ge(r[i].decisions, 100);
+  }
+  /* the first decision's strings live as long as the set */
+  ck_assert_str_eq(before.window.schedule_id, "hangzhou-2022");
+  ck_assert_str_eq(before.reason, reason_before);
+  ck_assert_uint_eq(medshim_schedule_set_notice_count(set), 119);
+  medshim_schedule_set_free(set);
+  free(reason_before);
+  free(amended);
+  free(json);
+  free(path);
+}
+END_TEST
+
+/* Signing keys made through the API sign and verify, and a set configured
+ * with the public key takes the signed notice and refuses a forged one. */
+START_TEST(test_schedule_keygen_signs) {
+  char *priv = NULL, *pub = NULL, *priv2 = NULL, *pub2 = NULL, *sig = NULL;
+  char *path = example("hangzhou-2022");
+  size_t len;
+  char *json = slurp(path, &len);
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  ck_assert_int_eq(medshim_schedule_keygen(&priv, &pub), MEDSHIM_OK);
+  ck_assert_ptr_nonnull(strstr(priv, "-----BEGIN PRIVATE KEY-----"));
+  ck_assert_ptr_nonnull(strstr(pub, "-----BEGIN PUBLIC KEY-----"));
+  ck_assert_int_eq(medshim_schedule_keygen(&priv2, &pub2), MEDSHIM_OK);
+  ck_assert_str_ne(priv, priv2); /* a new pair each time */
+  ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, priv), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub2), MEDSHIM_ESIGNATURE);
+  o.public_key_pem = pub;
+  o.require_signed = 1;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "hz", json, len, sig, &err),
+                   MEDSHIM_OK);
+  json[len / 2] ^= 1;
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "hz", json, len, sig, &err),
+                   MEDSHIM_ESIGNATURE);
+  ck_assert_int_eq(medshim_schedule_keygen(NULL, &pub2), MEDSHIM_EINVAL);
+  medshim_schedule_set_free(set);
+  medshim_free(priv);
+  medshim_free(pub);
+  medshim_free(priv2);
+  medshim_free(pub2);
+  medshim_free(sig);
+  free(json);
+  free(path);
+}
+END_TEST
+
 /* ---- reference evaluation ------------------------------------------------ */
 
 typedef struct ref_phase {
@@ -999,7 +1117,8 @@ START_TEST(test_schedule_matches_reference) {
      * engine uses, against the files' rules */
     {
       medshim_replay_window w, ref = ref_replay(s, a, b, t);
-      if (d.decision == MEDSHIM_DEFER) {
+      /* try_online: the window a failed attempt gets, the same rule */
+      if (d.decision == MEDSHIM_DEFER || d.decision == MEDSHIM_TRY_ONLINE) {
         ck_assert_int_eq(d.has_replay, ref.route != MEDSHIM_ROUTE_NONE);
         if (d.has_replay) {
           ck_assert_int_eq(d.replay.route, ref.route);
@@ -1137,7 +1256,7 @@ START_TEST(test_schedule_reason_codes) {
   ck_assert_int_eq(code_of(set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "330106",
                            "2023-03-01T09:01:02"), MEDSHIM_REASON_PROBE_PENDING);
   /* names: every code has one, distinct; others have none */
-  for (int c = MEDSHIM_REASON_NONE; c <= MEDSHIM_REASON_SERVICE_SUSPENDED; c++) {
+  for (int c = MEDSHIM_REASON_NONE; c <= MEDSHIM_REASON_INVALID_INPUT; c++) {
     ck_assert_ptr_nonnull(medshim_reason_name(c));
     for (int k = 0; k < c; k++)
       ck_assert_str_ne(medshim_reason_name(c), medshim_reason_name(k));
@@ -1145,7 +1264,7 @@ START_TEST(test_schedule_reason_codes) {
   ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_PLANNED_STOP), "planned_stop");
   ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_AGENCY_ROUTE), "agency_route");
   ck_assert_ptr_null(medshim_reason_name(-1));
-  ck_assert_ptr_null(medshim_reason_name(MEDSHIM_REASON_SERVICE_SUSPENDED + 1));
+  ck_assert_ptr_null(medshim_reason_name(MEDSHIM_REASON_INVALID_INPUT + 1));
   medshim_schedule_set_free(set);
 }
 END_TEST
@@ -1181,6 +1300,123 @@ START_TEST(test_schedule_decision_version_1) {
   ck_assert_int_eq(d2.code, MEDSHIM_REASON_PLANNED_STOP);
   d2.version = 3;
   ck_assert_int_eq(medshim_decision_window(&w, &d2), MEDSHIM_EINVAL);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+/* A refused call still leaves a safe answer: defer, code invalid_input,
+ * no window, a reason naming the argument; never what was there before
+ * (an online from an earlier visit) nor garbage. Version 1 callers get
+ * their fields only. */
+/* try_online carries the window a failed attempt gets: the guide says a
+ * failed attempt is "the same as defer", so the host journals it with this
+ * window, as medshim_schedule_replay_window() gives for the visit. */
+START_TEST(test_schedule_try_online_carries_replay) {
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  medshim_replay_window rw;
+  medshim_claim_window cw;
+  int64_t t0 = T("2023-03-01T09:00");
+  o.breaker_threshold = 2;
+  o.breaker_open_seconds = 60;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+  for (int i = 0; i < NFILES; i++) {
+    char *p = example(FILES[i]);
+    ck_assert_int_eq(medshim_schedule_set_load_file(set, p, &err), MEDSHIM_OK);
+    free(p);
+  }
+  /* Hangzhou's gradual return (degraded): re-settled like the stop */
+  medshim_decision d = decide(set, "pharmacy", "330185", NULL, "2022-02-16T10:00");
+  ck_assert_int_eq(d.decision, MEDSHIM_TRY_ONLINE);
+  ck_assert_int_eq(d.code, MEDSHIM_REASON_DEGRADED);
+  ck_assert_int_eq(d.has_replay, 1);
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(medshim_schedule_replay_window(&rw, set, MEDSHIM_SERVICE_PHARMACY,
+                                                  "330185", NULL,
+                                                  T("2022-02-16T10:00")),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(d.replay.route, rw.route);
+  ck_assert_int_eq(d.replay.from, rw.from);
+  ck_assert_int_eq(d.replay.until, rw.until);
+  ck_assert_int_eq(d.replay.from, T("2022-03-15"));
+  ck_assert_int_eq(medshim_decision_window(&cw, &d), MEDSHIM_OK);
+  ck_assert_int_eq(cw.route, MEDSHIM_CLAIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(cw.from, T("2022-03-15"));
+  ck_assert_str_eq(cw.schedule_id, "hangzhou-2022");
+  /* a half-open breaker's probe: an unplanned outage, re-settled at the
+   * hospital as soon as the platform answers */
+  medshim_schedule_report_outcome(set, "330106", 0, t0);
+  medshim_schedule_report_outcome(set, "330106", 0, t0 + 1);
+  d = decide(set, "outpatient", "330102", "330106", "2023-03-01T09:01:01");
+  ck_assert_int_eq(d.decision, MEDSHIM_TRY_ONLINE);
+  ck_assert_int_eq(d.code, MEDSHIM_REASON_PROBE);
+  ck_assert_int_eq(d.has_replay, 1);
+  ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_HOSPITAL);
+  ck_assert_int_eq(d.replay.from, T("2023-03-01T09:01:01"));
+  ck_assert_int_eq(d.replay.until, 0);
+  /* online still has none */
+  d = decide(set, "outpatient", "330102", NULL, "2022-03-01T10:00");
+  ck_assert_int_eq(d.decision, MEDSHIM_ONLINE);
+  ck_assert_int_eq(d.has_replay, 0);
+  medshim_schedule_set_free(set);
+}
+END_TEST
+
+START_TEST(test_schedule_decide_refused_is_defer) {
+  medshim_schedule_set *set = load_all();
+  struct {
+    medshim_schedule_set *set;
+    int service;
+    const char *insured, *treated;
+    const char *reason_has;
+  } bad[] = {
+      {NULL, MEDSHIM_SERVICE_OUTPATIENT, "330102", NULL, "schedule set"},
+      {set, 99, "330102", NULL, "service"},
+      {set, MEDSHIM_SERVICE_OUTPATIENT, "3301O2", NULL, "region"},
+      {set, MEDSHIM_SERVICE_OUTPATIENT, "330102", "abcdef", "region"},
+      {set, MEDSHIM_SERVICE_OUTPATIENT, NULL, NULL, "region"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    medshim_decision d;
+    memset(&d, 0x5a, sizeof d); /* what an uninitialised struct may hold */
+    d.version = MEDSHIM_DECISION_VERSION;
+    ck_assert_int_eq(medshim_schedule_decide(&d, bad[i].set, bad[i].service,
+                                             bad[i].insured, bad[i].treated,
+                                             T("2022-02-11T09:30")),
+                     MEDSHIM_EINVAL);
+    ck_assert_uint_eq(d.version, MEDSHIM_DECISION_VERSION);
+    ck_assert_int_eq(d.decision, MEDSHIM_DEFER);
+    ck_assert_int_eq(d.code, MEDSHIM_REASON_INVALID_INPUT);
+    ck_assert_int_eq(d.has_window, 0);
+    ck_assert_int_eq(d.has_replay, 0);
+    ck_assert_int_eq(d.replay.route, MEDSHIM_ROUTE_NONE);
+    ck_assert_uint_eq(d.advice_count, 0);
+    ck_assert_int_eq(d.until, 0);
+    ck_assert_ptr_nonnull(d.reason);
+    ck_assert_msg(strstr(d.reason, bad[i].reason_has) != NULL, "%d: %s", (int)i, d.reason);
+    /* what the cashier is told: collect in full, defer */
+    char *text = NULL;
+    ck_assert_int_eq(medshim_decision_text(&text, &d, MEDSHIM_SERVICE_OUTPATIENT,
+                                           MEDSHIM_TEXT_CASHIER, MEDSHIM_LANG_EN),
+                     MEDSHIM_OK);
+    ck_assert_ptr_nonnull(strstr(text, "Collect the full amount and defer the claim"));
+    medshim_free(text);
+    /* and the claim window: none (unplanned until `medshim window`) */
+    medshim_claim_window w;
+    ck_assert_int_eq(medshim_decision_window(&w, &d), MEDSHIM_OK);
+    ck_assert_int_eq(w.route, MEDSHIM_CLAIM_ROUTE_NONE);
+  }
+  /* version 1: the fields before `code` only */
+  medshim_decision d1;
+  memset(&d1, 0x5a, sizeof d1);
+  d1.version = 1;
+  ck_assert_int_eq(medshim_schedule_decide(&d1, set, 99, "330102", NULL, 0),
+                   MEDSHIM_EINVAL);
+  ck_assert_int_eq(d1.decision, MEDSHIM_DEFER);
+  ck_assert_int_eq(d1.has_replay, 0);
+  ck_assert_int_eq((int)d1.code, 0x5a5a5a5a);
+  ck_assert_str_eq(medshim_reason_name(MEDSHIM_REASON_INVALID_INPUT), "invalid_input");
   medshim_schedule_set_free(set);
 }
 END_TEST
@@ -1257,9 +1493,13 @@ int main(void) {
   tcase_add_test(tc, test_schedule_route_none_and_unchecked_signature);
   tcase_add_test(tc, test_schedule_circuit_breaker);
   tcase_add_test(tc, test_schedule_breaker_threads);
+  tcase_add_test(tc, test_schedule_reload_while_deciding);
+  tcase_add_test(tc, test_schedule_keygen_signs);
   tcase_add_test(tc, test_schedule_matches_reference);
   tcase_add_test(tc, test_schedule_every_transition_of_every_notice);
   tcase_add_test(tc, test_schedule_replay_window_and_bad_input);
+  tcase_add_test(tc, test_schedule_decide_refused_is_defer);
+  tcase_add_test(tc, test_schedule_try_online_carries_replay);
   tcase_add_test(tc, test_schedule_reason_codes);
   tcase_add_test(tc, test_schedule_decision_version_1);
   tcase_add_test(tc, test_schedule_after_2038);

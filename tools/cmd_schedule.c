@@ -1,11 +1,13 @@
 /* medshim schedule lint|timeline|sign|verify|keygen. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <openssl/crypto.h>
 
 #include "cli.h"
 #include "cli_opt.h"
@@ -251,28 +253,45 @@ static int sign_or_verify(int argc, char **argv, int sign) {
   return rc == MEDSHIM_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
-/* An Ed25519 key pair for signing schedules (what `openssl genpkey
- * -algorithm ed25519` makes). */
+/* A new file, never over an existing one: mode 0600 for the private key
+ * (the umask may narrow 0644 for the public one, never widen it). */
+static FILE *create_new(const char *path, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+  FILE *f;
+  if (fd < 0)
+    return NULL;
+  if ((mode & 0077) == 0 && fchmod(fd, mode) != 0) {
+    close(fd);
+    return NULL;
+  }
+  if ((f = fdopen(fd, "w")) == NULL)
+    close(fd);
+  return f;
+}
+
+/* An Ed25519 key pair for signing schedules (medshim_schedule_keygen(),
+ * what `openssl genpkey -algorithm ed25519` makes). */
 static int keygen(int argc, char **argv) {
-  EVP_PKEY *key = NULL;
+  char *priv_pem = NULL, *pub_pem = NULL;
   FILE *priv = NULL, *pub = NULL;
   int ok = 0;
   if (argc < 3)
     return cli_missing("schedule keygen", "PRIVATE.pem PUBLIC.pem");
   if (argc > 3)
     return cli_extra("schedule keygen", argv[3]);
-  key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-  priv = fopen(argv[1], "wx");
-  pub = fopen(argv[2], "wx");
-  if (key != NULL && priv != NULL && pub != NULL &&
-      PEM_write_PrivateKey(priv, key, NULL, NULL, 0, NULL, NULL) == 1 &&
-      PEM_write_PUBKEY(pub, key) == 1)
+  if (medshim_schedule_keygen(&priv_pem, &pub_pem) == MEDSHIM_OK &&
+      (priv = create_new(argv[1], 0600)) != NULL &&
+      (pub = create_new(argv[2], 0644)) != NULL &&
+      fputs(priv_pem, priv) >= 0 && fputs(pub_pem, pub) >= 0)
     ok = 1;
   if (priv != NULL && fclose(priv) != 0)
     ok = 0;
   if (pub != NULL && fclose(pub) != 0)
     ok = 0;
-  EVP_PKEY_free(key);
+  if (priv_pem != NULL)
+    OPENSSL_cleanse(priv_pem, strlen(priv_pem));
+  medshim_free(priv_pem);
+  medshim_free(pub_pem);
   if (!ok) {
     fprintf(stderr, "medshim schedule keygen: cannot create %s and %s (they "
                     "must not exist)\n", argv[1], argv[2]);

@@ -87,7 +87,9 @@ typedef struct medshim_claim_fields {
   size_t detail_len;          /**< bytes of detail (0 with detail != NULL: strlen) */
 } medshim_claim_fields;
 
+/** Version of ::medshim_claim_fields this header describes (its `version` field). */
 #define MEDSHIM_CLAIM_FIELDS_VERSION 1
+/** Initialiser of a ::medshim_claim_fields: this header's version, every other field its default. */
 #define MEDSHIM_CLAIM_FIELDS_INIT {MEDSHIM_CLAIM_FIELDS_VERSION, NULL, MEDSHIM_SERVICE_NONE, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0}
 
 /**
@@ -163,10 +165,12 @@ MEDSHIM_API const char *medshim_claim_detail(const medshim_claim *claim,
                                              size_t *len);
 /**@}*/
 
-/** Where a claim is to be re-settled (the values of medshim_route). */
-#define MEDSHIM_CLAIM_ROUTE_NONE 0
-#define MEDSHIM_CLAIM_ROUTE_HOSPITAL 1
-#define MEDSHIM_CLAIM_ROUTE_AGENCY 2
+/** @name Where a claim is to be re-settled (the values of medshim_route). */
+/**@{*/
+#define MEDSHIM_CLAIM_ROUTE_NONE 0     /**< no re-settlement rule applies */
+#define MEDSHIM_CLAIM_ROUTE_HOSPITAL 1 /**< replayed through the platform by the HIS */
+#define MEDSHIM_CLAIM_ROUTE_AGENCY 2   /**< manual reimbursement at the agency */
+/**@}*/
 
 /** Longest schedule id kept with a claim's window. */
 #define MEDSHIM_SCHEDULE_ID_MAX 64
@@ -185,6 +189,7 @@ typedef struct medshim_claim_window {
   uint32_t schedule_version; /**< its version */
 } medshim_claim_window;
 
+/** Version of ::medshim_claim_window this header describes (its `version` field). */
 #define MEDSHIM_CLAIM_WINDOW_VERSION 1
 
 /**

@@ -2,13 +2,23 @@
  * @file errors.h
  * @brief Error codes shared by every libmedshim module.
  *
- * Thread safety: every function here is safe to call from any thread; they
- * read only static data.
+ * Thread safety: every function here is safe to call from any thread;
+ * medshim_last_error() is per thread.
  *
  * Every fallible function returns MEDSHIM_OK (0) or one of the negative codes
- * below. Codes are only ever appended, never renumbered. Detailed text (which
- * field, which file, which record) is kept per handle, see for example
- * medshim_journal_errmsg(), or in a caller-supplied ::medshim_error.
+ * below. Codes are only ever appended, never renumbered.
+ *
+ * **Why a call failed, one way for the whole API:** medshim_last_error().
+ * Every failing call records its code, where (the field, JSON path or
+ * function) and a text in the calling thread's last error, so threads
+ * sharing a handle never read each other's. Read it right after a call
+ * returned something other than MEDSHIM_OK: successful calls leave it as
+ * it was. Its code is the code that call returned (a call that records no
+ * detail of its own still records its code and medshim_strerror() text).
+ * The older ways remain and say the same: a caller-supplied
+ * ::medshim_error (parsers) and medshim_journal_errmsg() (per handle,
+ * replaced by any thread's next failure on that handle). Texts never
+ * contain personal data (names, ID numbers, card numbers).
  */
 #ifndef MEDSHIM_ERRORS_H
 #define MEDSHIM_ERRORS_H
@@ -80,6 +90,20 @@ typedef struct medshim_error {
   char where[MEDSHIM_ERROR_WHERE_MAX]; /**< field or JSON path, e.g. "patient.id_no" */
   char text[MEDSHIM_ERROR_TEXT_MAX];   /**< reason, e.g. "must be 6 digits" */
 } medshim_error;
+
+/**
+ * The calling thread's last error: what its latest failing libmedshim call
+ * recorded. Use it right after a call returned a code other than
+ * MEDSHIM_OK; successful calls do not change it.
+ * @return never NULL: this thread's own struct (code MEDSHIM_OK and empty
+ *         texts before its first failure or after
+ *         medshim_last_error_clear()), valid until the thread ends and
+ *         overwritten by its next failure; do not free it.
+ */
+MEDSHIM_API const medshim_error *medshim_last_error(void);
+
+/** Reset the calling thread's last error to MEDSHIM_OK. */
+MEDSHIM_API void medshim_last_error_clear(void);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,7 @@
  *   out, the last error and result of the call, and the adapter's request
  *   and answer in medshim_flat_replay(). Options themselves may be in
  *   either. A character that GBK lacks (some rare name characters, emoji)
- *   is written as a JSON \uXXXX escape, never lost or replaced; input
+ *   is written as a JSON \\uXXXX escape, never lost or replaced; input
  *   that is not GBK fails with MEDSHIM_EPARSE naming the byte offset.
  *   medshim_flat_version() and medshim_flat_key_generate() take and give
  *   UTF-8 (ASCII in practice).

@@ -55,6 +55,22 @@ extern "C" {
 typedef int (*medshim_key_fn)(unsigned char key[MEDSHIM_KEY_BYTES],
                               void *payload);
 
+/** Size of the buffer a ::medshim_key_fn2 is given, bytes. */
+#define MEDSHIM_KEY_FN2_CAP 256
+
+/**
+ * Callback that supplies the key-encryption key as the secret store holds
+ * it, with its length (options version 2): the MEDSHIM_KEY_BYTES raw
+ * bytes, or their text as medshim_key_import() reads it (64 hexadecimal
+ * digits or 44 characters of base64, blanks around it ignored).
+ * @param[out] buf where to write it, at most @p cap bytes (wiped after use)
+ * @param[in] cap MEDSHIM_KEY_FN2_CAP
+ * @param[out] len how many bytes were written
+ * @return 0 on success, non-zero to fail the open with MEDSHIM_EKEY.
+ */
+typedef int (*medshim_key_fn2)(unsigned char *buf, size_t cap, size_t *len,
+                               void *payload);
+
 /** Open for reading only (no lock taken, nothing written, tail not trimmed). */
 #define MEDSHIM_JOURNAL_READONLY 0x1u
 /** Create the journal (directory and keyring) if it does not exist. */
@@ -85,14 +101,20 @@ typedef int (*medshim_key_fn)(unsigned char key[MEDSHIM_KEY_BYTES],
 typedef struct medshim_journal_options {
   unsigned int version;       /**< MEDSHIM_JOURNAL_OPTIONS_VERSION */
   unsigned int flags;         /**< MEDSHIM_JOURNAL_READONLY, _CREATE, _REPLAY */
-  const char *key_file;       /**< path of a 32-byte key file, or NULL */
+  const char *key_file;       /**< path of a key file (the 32 bytes, or their
+                                   hex or base64 text), or NULL */
   medshim_key_fn key_fn;      /**< used when key_file is NULL */
-  void *key_payload;          /**< passed to key_fn */
+  void *key_payload;          /**< passed to key_fn and key_fn2 */
   uint64_t segment_max_bytes; /**< roll to a new segment past this; 0: 64 MiB */
+  /* version 2 */
+  medshim_key_fn2 key_fn2;    /**< used when key_file and key_fn are NULL */
 } medshim_journal_options;
 
-#define MEDSHIM_JOURNAL_OPTIONS_VERSION 1
-#define MEDSHIM_JOURNAL_OPTIONS_INIT {MEDSHIM_JOURNAL_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u}
+/** Version of ::medshim_journal_options this header describes (its `version`
+ * field). Version 1 (without key_fn2) is still accepted. */
+#define MEDSHIM_JOURNAL_OPTIONS_VERSION 2
+/** Initialiser of a ::medshim_journal_options: this header's version, every other field its default. */
+#define MEDSHIM_JOURNAL_OPTIONS_INIT {MEDSHIM_JOURNAL_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u, NULL}
 
 /** @return MEDSHIM_OK or MEDSHIM_EINVAL (NULL or unknown version). */
 MEDSHIM_API int medshim_journal_options_init(medshim_journal_options *opts,
@@ -207,8 +229,11 @@ MEDSHIM_API const char *medshim_state_name(medshim_claim_state state);
 /** Parse a state name. @return MEDSHIM_OK or MEDSHIM_EINVAL. */
 MEDSHIM_API int medshim_state_parse(medshim_claim_state *out, const char *name);
 
+/** Longest platform settlement id (setl_id) kept, in bytes. */
 #define MEDSHIM_SETTLEMENT_ID_MAX 64
+/** Longest platform refusal code kept, in bytes. */
 #define MEDSHIM_REJECT_CODE_MAX 32
+/** Longest platform refusal message kept, in bytes (never personal data). */
 #define MEDSHIM_REJECT_MESSAGE_MAX 256
 
 /**
@@ -240,6 +265,7 @@ typedef struct medshim_claim_status {
   medshim_claim_window window;     /**< assigned by medshim_replay_assign_windows() */
 } medshim_claim_status;
 
+/** Version of ::medshim_claim_status this header describes (its `version` field). */
 #define MEDSHIM_CLAIM_STATUS_VERSION 2
 
 /** Zero a status and set its version and state PENDING. */
@@ -372,6 +398,7 @@ typedef struct medshim_verify_report {
   char text[MEDSHIM_ERROR_TEXT_MAX]; /**< human description */
 } medshim_verify_report;
 
+/** Version of ::medshim_verify_report this header describes (its `version` field). */
 #define MEDSHIM_VERIFY_REPORT_VERSION 1
 
 /**
@@ -416,6 +443,36 @@ MEDSHIM_API int medshim_journal_rekey(const char *dir,
  * are fsync'ed.
  */
 MEDSHIM_API int medshim_key_generate(const char *path, medshim_error *err);
+
+/** Text forms of a key-encryption key, for secret stores that hold text. */
+typedef enum medshim_key_format {
+  MEDSHIM_KEY_HEX = 1,   /**< 64 hexadecimal digits, lower case */
+  MEDSHIM_KEY_BASE64 = 2 /**< 44 characters of standard base64, padded */
+} medshim_key_format;
+
+/** Size of a buffer for medshim_key_export(): the longer form and a NUL. */
+#define MEDSHIM_KEY_TEXT_MAX 65
+
+/**
+ * A key as text (to put it in a secret store).
+ * @param[out] out NUL-terminated text; wipe it when done
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL (NULL, unknown format).
+ */
+MEDSHIM_API int medshim_key_export(char out[MEDSHIM_KEY_TEXT_MAX],
+                                   const unsigned char key[MEDSHIM_KEY_BYTES],
+                                   medshim_key_format format);
+
+/**
+ * A key from its text: 64 hexadecimal digits (either case) or 44
+ * characters of base64; blanks around it (a trailing newline) are
+ * ignored. Key files may hold the same text instead of the raw bytes.
+ * @param[in] len bytes of @p text
+ * @return MEDSHIM_OK; MEDSHIM_EKEY (not a key's text: the error never
+ *         quotes it); MEDSHIM_EINVAL (NULL).
+ */
+MEDSHIM_API int medshim_key_import(unsigned char key[MEDSHIM_KEY_BYTES],
+                                   const char *text, size_t len,
+                                   medshim_error *err);
 
 #ifdef __cplusplus
 }

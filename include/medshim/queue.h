@@ -11,7 +11,7 @@
  * ::MEDSHIM_QUEUE_MIGRATE applies the migrations this library knows, in
  * one transaction each, serialised between processes by an advisory lock,
  * so several terminals and workers may start at once. A database whose
- * schema is newer than this library knows is refused (::MEDSHIM_EFORMAT),
+ * schema is newer than this library knows is refused (MEDSHIM_EFORMAT),
  * never written to.
  *
  * Thread safety: a ::medshim_queue is one database connection; use it from

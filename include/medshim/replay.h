@@ -67,7 +67,7 @@ typedef enum medshim_outcome {
  */
 typedef struct medshim_settlement {
   unsigned int version;  /**< MEDSHIM_SETTLEMENT_VERSION */
-  medshim_outcome outcome;
+  medshim_outcome outcome; /**< what the attempt came to */
   char settlement_id[MEDSHIM_PLATFORM_ID_MAX + 1]; /**< setl_id */
   char mdtrt_id[MEDSHIM_PLATFORM_ID_MAX + 1];      /**< the visit on the platform */
   char msgid[MEDSHIM_MSGID_LEN + 1]; /**< msgid of the settling request (2207, 2304, 2102) */
@@ -77,10 +77,11 @@ typedef struct medshim_settlement {
   int64_t acct_paid_fen;    /**< acct_pay: personal account */
   int64_t patient_paid_fen; /**< psn_cash_pay: what the patient owed in cash */
   int64_t hospital_share_fen; /**< hosp_part_amt, 0 in most regions */
-  char code[MEDSHIM_REJECT_CODE_MAX + 1];
-  char message[MEDSHIM_REJECT_MESSAGE_MAX + 1];
+  char code[MEDSHIM_REJECT_CODE_MAX + 1];       /**< a refusal's platform code */
+  char message[MEDSHIM_REJECT_MESSAGE_MAX + 1]; /**< a refusal's text, no personal data */
 } medshim_settlement;
 
+/** Version of ::medshim_settlement this header describes (its `version` field). */
 #define MEDSHIM_SETTLEMENT_VERSION 2
 
 /** State of one platform request in a claim's step log. */
@@ -107,15 +108,19 @@ typedef struct medshim_step {
   uint32_t attempt;           /**< the settle attempt (or probe) it belongs to */
   char infno[MEDSHIM_INFNO_MAX + 1];  /**< transaction code, "2201" */
   char msgid[MEDSHIM_MSGID_LEN + 1];  /**< msgid the request carried */
-  medshim_step_state state;
+  medshim_step_state state;   /**< what came back so far */
   int64_t sent_at;            /**< wall clock when recorded (Unix s) */
   char mdtrt_id[MEDSHIM_PLATFORM_ID_MAX + 1]; /**< returned by 2201/2401 */
   char setl_id[MEDSHIM_PLATFORM_ID_MAX + 1];  /**< returned by 2207/2304/2102 */
   int64_t setl_time;          /**< returned with setl_id (Unix s) */
-  int64_t total_fen, fund_paid_fen, acct_paid_fen, patient_paid_fen;
+  int64_t total_fen;          /**< medfee_sumamt returned with setl_id */
+  int64_t fund_paid_fen;      /**< fund_pay_sumamt */
+  int64_t acct_paid_fen;      /**< acct_pay: personal account */
+  int64_t patient_paid_fen;   /**< psn_cash_pay */
   char code[MEDSHIM_REJECT_CODE_MAX + 1]; /**< the platform's error code, if any */
 } medshim_step;
 
+/** Version of ::medshim_step this header describes (its `version` field). */
 #define MEDSHIM_STEP_VERSION 1
 
 /**
@@ -198,9 +203,10 @@ typedef struct medshim_adapter {
   unsigned int version;     /**< MEDSHIM_ADAPTER_VERSION */
   medshim_settle_fn settle; /**< drive a settlement sequence */
   medshim_probe_fn probe;   /**< resolve an in-doubt claim */
-  void *payload;
+  void *payload;            /**< passed to settle and probe */
 } medshim_adapter;
 
+/** Version of ::medshim_adapter this header describes (its `version` field). */
 #define MEDSHIM_ADAPTER_VERSION 2
 
 /** Counts of a run. */
@@ -230,6 +236,7 @@ typedef struct medshim_replay_summary {
   int64_t opens_at;      /**< earliest window start still ahead of `at`; 0 none */
 } medshim_replay_summary;
 
+/** Version of ::medshim_replay_summary this header describes (its `version` field). */
 #define MEDSHIM_REPLAY_SUMMARY_VERSION 2
 
 /** What a run does (or, dry, would do) first with a claim. */
@@ -284,13 +291,15 @@ typedef struct medshim_replay_options {
                                      plus a minute of platform lag) */
   uint32_t expire_grace_days;  /**< expire this many days after a deadline;
                                     0: 7 */
-  medshim_progress_fn progress;
-  void *progress_payload;
+  medshim_progress_fn progress; /**< called after each claim (may be NULL) */
+  void *progress_payload;      /**< passed to progress */
   medshim_action_fn action;    /**< first action of each claim (may be NULL) */
-  void *action_payload;
+  void *action_payload;        /**< passed to action */
 } medshim_replay_options;
 
+/** Version of ::medshim_replay_options this header describes (its `version` field). */
 #define MEDSHIM_REPLAY_OPTIONS_VERSION 2
+/** Initialiser of a ::medshim_replay_options: this header's version, every other field its default. */
 #define MEDSHIM_REPLAY_OPTIONS_INIT {MEDSHIM_REPLAY_OPTIONS_VERSION, 0, 0u, 0.0, 0u, 0u, 0u, 0u, 0, 0u, NULL, 0u, 0u, NULL, NULL, NULL, NULL}
 
 /** @return MEDSHIM_OK or MEDSHIM_EINVAL. */

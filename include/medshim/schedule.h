@@ -2,17 +2,26 @@
  * @file schedule.h
  * @brief Cutover schedules and the online / try_online / defer decision.
  *
- * Thread safety: a ::medshim_schedule_set is built by one thread
- * (medshim_schedule_set_load_file() / _load_json() and
- * medshim_schedule_set_compile() are not thread-safe); once compiled it is
- * read-only and medshim_schedule_decide() and
+ * Thread safety: medshim_schedule_decide() and
  * medshim_schedule_replay_window() may be called from any number of threads
- * at once. The circuit breaker (medshim_schedule_report_outcome()) is
- * internally locked and may be fed from any thread while others decide.
+ * at once, and **reloading is safe while they do**:
+ * medshim_schedule_set_load_file() / _load_json() (an amended notice, a
+ * new one) may run in another thread at the same time. Loads are
+ * serialised among themselves; each publishes a new index at once, so a
+ * decision is made wholly on the schedules before a load or wholly on
+ * those after it, never on a mix. What a load replaces (an older version,
+ * the previous index) is kept until the set is freed, so every string a
+ * decision points to stays valid until medshim_schedule_set_free() (which
+ * no other thread may be using the set during). The circuit breaker
+ * (medshim_schedule_report_outcome()) is internally locked and may be fed
+ * from any thread while others decide.
  *
- * medshim_schedule_decide() does no I/O and no allocation: its result lives
- * in the caller's ::medshim_decision, and its reason text points into the
- * set (valid until the set is freed).
+ * medshim_schedule_decide() does no I/O, takes no lock and allocates
+ * nothing: its result lives in the caller's ::medshim_decision, and its
+ * texts point into the set (valid until the set is freed, reloads
+ * notwithstanding). Each reload keeps the memory of what it replaced
+ * until then: a set reloaded many times a day is best replaced by a new
+ * one now and then, once no thread uses the old.
  *
  * The file format is documented in docs/schedule-format.md.
  */
@@ -70,7 +79,7 @@ MEDSHIM_API const char *medshim_route_name(medshim_route route);
 
 /** A re-settlement window. until == 0: no deadline given. */
 typedef struct medshim_replay_window {
-  medshim_route route;
+  medshim_route route; /**< hospital replay, agency, or none */
   int64_t from;  /**< Unix seconds */
   int64_t until; /**< exclusive; 0 when open-ended */
 } medshim_replay_window;
@@ -99,7 +108,8 @@ MEDSHIM_API const char *medshim_advice_kind_name(medshim_advice_kind kind);
   X(BREAKER_OPEN, 7, "breaker_open")       /* defer: unplanned, online kept failing */ \
   X(PROBE, 8, "probe")                     /* try_online: this visit probes a half-open breaker */ \
   X(PROBE_PENDING, 9, "probe_pending")     /* defer: another visit is probing */ \
-  X(SERVICE_SUSPENDED, 10, "service_suspended") /* defer: an agency service (enrollment, ...) is stopped */
+  X(SERVICE_SUSPENDED, 10, "service_suspended") /* defer: an agency service (enrollment, ...) is stopped */ \
+  X(INVALID_INPUT, 11, "invalid_input")    /* defer: the call was refused (a region typo): nothing decided */
 
 /** Why a decision is what it is: the key texts are built from. */
 typedef enum medshim_reason_code {
@@ -117,12 +127,14 @@ MEDSHIM_API const char *medshim_reason_name(int code);
 
 /** One piece of advice for the cashier. */
 typedef struct medshim_advice {
-  medshim_advice_kind kind;
+  medshim_advice_kind kind; /**< what the advice is about */
   int64_t at;        /**< the deadline / the end of the self-pay period */
   const char *text;  /**< the notice's wording; owned by the set */
 } medshim_advice;
 
+/** Most pieces of advice in a ::medshim_decision. */
 #define MEDSHIM_ADVICE_MAX 4
+/** Longest schedule id, in bytes. */
 #define MEDSHIM_SCHEDULE_ID_MAX 64
 
 /**
@@ -133,7 +145,7 @@ typedef struct medshim_advice {
  */
 typedef struct medshim_decision {
   unsigned int version;     /**< MEDSHIM_DECISION_VERSION; 0 is read as 1 */
-  medshim_verdict decision;
+  medshim_verdict decision; /**< online, try_online or defer */
   const char *reason;       /**< human text; owned by the set or static */
   int64_t until;            /**< when this decision next changes; 0: never */
   int has_window;           /**< 1 when a schedule's phase decided */
@@ -142,16 +154,21 @@ typedef struct medshim_decision {
     uint32_t version;
     int64_t from;
     int64_t until;
-  } window;
-  size_t advice_count;
-  medshim_advice advice[MEDSHIM_ADVICE_MAX];
-  int has_replay;           /**< for defer: the replay window that applies */
-  medshim_replay_window replay;
+  } window;                 /**< the schedule phase that decided (has_window) */
+  size_t advice_count;      /**< entries of advice used */
+  medshim_advice advice[MEDSHIM_ADVICE_MAX]; /**< what to tell the cashier */
+  int has_replay;           /**< 1 when replay is set: for defer, the
+                                 window the claim gets; for try_online, the
+                                 window a failed attempt gets (defer it with
+                                 this window, medshim_decision_window()) */
+  medshim_replay_window replay; /**< that window (has_replay) */
   /* version 2 */
   medshim_reason_code code; /**< why: what texts are built from */
 } medshim_decision;
 
+/** Version of ::medshim_decision this header describes (its `version` field). */
 #define MEDSHIM_DECISION_VERSION 2
+/** Initialiser of a ::medshim_decision: this header's version, every other field its default. */
 #define MEDSHIM_DECISION_INIT {MEDSHIM_DECISION_VERSION, MEDSHIM_ONLINE, NULL, 0, 0, {NULL, 0u, 0, 0}, 0u, {{(medshim_advice_kind)0, 0, NULL}}, 0, {MEDSHIM_ROUTE_NONE, 0, 0}, MEDSHIM_REASON_NONE}
 
 /** Size of a buffer for medshim_format_day() and medshim_format_last_day(). */
@@ -187,7 +204,9 @@ typedef struct medshim_schedule_options {
   uint32_t breaker_open_seconds; /**< how long it stays open before a probe; 0: 300 */
 } medshim_schedule_options;
 
+/** Version of ::medshim_schedule_options this header describes (its `version` field). */
 #define MEDSHIM_SCHEDULE_OPTIONS_VERSION 1
+/** Initialiser of a ::medshim_schedule_options: this header's version, every other field its default. */
 #define MEDSHIM_SCHEDULE_OPTIONS_INIT {MEDSHIM_SCHEDULE_OPTIONS_VERSION, NULL, 0, 0u, 0u}
 
 /** @return MEDSHIM_OK or MEDSHIM_EINVAL. */
@@ -248,8 +267,8 @@ MEDSHIM_API size_t medshim_schedule_set_count(const medshim_schedule_set *set);
  * Decide for one visit. Either region inside a window for the service
  * affects the visit; the most restrictive effect wins (defer > try_online >
  * online); an open circuit breaker for either region means defer.
- * No I/O, no allocation. Loading more schedules after deciding is allowed
- * from the same thread only.
+ * No I/O, no lock, no allocation. Other threads may load schedules
+ * meanwhile (see the file's thread safety).
  * @param[in,out] out the decision; out->version says which fields the
  *        caller has (version 1: all but `code`); on return it is the version
  *        written
@@ -257,7 +276,12 @@ MEDSHIM_API size_t medshim_schedule_set_count(const medshim_schedule_set *set);
  * @param[in] insured insured region (6 digits)
  * @param[in] treated treatment region (6 digits), or NULL for the same
  * @param[in] at the instant (Unix seconds)
- * @return MEDSHIM_OK, MEDSHIM_EINVAL (bad region or service).
+ * @return MEDSHIM_OK, MEDSHIM_EINVAL (bad region or service, no set).
+ *         On MEDSHIM_EINVAL (with @p out not NULL) the decision is still a
+ *         safe one, never garbage: MEDSHIM_DEFER (collect in full and
+ *         journal the claim), code MEDSHIM_REASON_INVALID_INPUT (version 2),
+ *         a reason naming what was refused, no window and no replay window
+ *         (the claim stays unplanned until `medshim window` assigns one).
  */
 MEDSHIM_API int medshim_schedule_decide(medshim_decision *out,
                                         const medshim_schedule_set *set,
@@ -320,6 +344,21 @@ MEDSHIM_API medshim_breaker_state medshim_schedule_breaker_state(
  */
 MEDSHIM_API int medshim_schedule_sign(char **out, const char *data, size_t len,
                                       const char *private_key_pem);
+
+/**
+ * Make a schedule signing key pair (Ed25519), as PEM text: the private key
+ * for medshim_schedule_sign(), the public one for
+ * medshim_schedule_verify() and ::medshim_schedule_options::public_key_pem
+ * (what `medshim schedule keygen` writes to files).
+ * @param[out] private_key_pem PKCS#8 PEM; keep it secret, free with
+ *             medshim_free() (after wiping it, if it was copied nowhere)
+ * @param[out] public_key_pem SubjectPublicKeyInfo PEM; free with
+ *             medshim_free()
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL (NULL argument); MEDSHIM_ECRYPTO;
+ *         MEDSHIM_ENOMEM. On failure both are NULL.
+ */
+MEDSHIM_API int medshim_schedule_keygen(char **private_key_pem,
+                                        char **public_key_pem);
 
 /**
  * Verify a base64 signature over data with a PEM public key.

@@ -58,9 +58,12 @@ typedef struct medshim_sim_options {
                                  with; NULL: any 12 letters/digits */
 } medshim_sim_options;
 
+/** Version of ::medshim_sim_options this header describes (its `version` field). */
 #define MEDSHIM_SIM_OPTIONS_VERSION 2
+/** Initialiser of a ::medshim_sim_options: this header's version, every other field its default. */
 #define MEDSHIM_SIM_OPTIONS_INIT {MEDSHIM_SIM_OPTIONS_VERSION, NULL, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, NULL}
 
+/** A simulated platform (opaque): medshim_sim_open(), medshim_sim_close(). */
 typedef struct medshim_sim medshim_sim;
 
 /**
@@ -78,17 +81,17 @@ MEDSHIM_API void medshim_sim_close(medshim_sim *sim);
  * platform has only err_msg text). */
 /**@{*/
 #define MEDSHIM_SIM_ERR_BUSY "busy"                /**< transient; nothing done */
-#define MEDSHIM_SIM_ERR_MSGID_INVALID "msgid_invalid"
-#define MEDSHIM_SIM_ERR_MSGID_REPEAT "msgid_repeat"
+#define MEDSHIM_SIM_ERR_MSGID_INVALID "msgid_invalid" /**< not institution + time + 4 digits */
+#define MEDSHIM_SIM_ERR_MSGID_REPEAT "msgid_repeat"   /**< seen before; nothing done */
 #define MEDSHIM_SIM_ERR_PERSON "person_not_found"  /**< stable per person */
-#define MEDSHIM_SIM_ERR_INPUT "bad_input"
+#define MEDSHIM_SIM_ERR_INPUT "bad_input"          /**< malformed or missing field */
 #define MEDSHIM_SIM_ERR_NOT_FOUND "not_found"      /**< visit, settlement or original */
 #define MEDSHIM_SIM_ERR_STATE "state"              /**< not allowed in this state */
 #define MEDSHIM_SIM_ERR_AMOUNT "amount_mismatch"   /**< medfee_sumamt != details */
-#define MEDSHIM_SIM_ERR_ALREADY_CANCELLED "already_cancelled"
-#define MEDSHIM_SIM_ERR_ALREADY_REVERSED "already_reversed"
-#define MEDSHIM_SIM_ERR_NOT_REVERSIBLE "not_reversible"
-#define MEDSHIM_SIM_ERR_INFNO "unknown_infno"
+#define MEDSHIM_SIM_ERR_ALREADY_CANCELLED "already_cancelled" /**< what it undoes was cancelled or deleted */
+#define MEDSHIM_SIM_ERR_ALREADY_REVERSED "already_reversed"   /**< reversed by 2601 already */
+#define MEDSHIM_SIM_ERR_NOT_REVERSIBLE "not_reversible"       /**< 2601 of a request that changed nothing */
+#define MEDSHIM_SIM_ERR_INFNO "unknown_infno"                 /**< a transaction it does not serve */
 #define MEDSHIM_SIM_ERR_REJECTED "rejected"        /**< injected permanent refusal */
 /**@}*/
 
@@ -169,6 +172,7 @@ typedef struct medshim_sim_stats {
   size_t max_in_flight;        /**< this handle: most calls in progress at once */
 } medshim_sim_stats;
 
+/** Version of ::medshim_sim_stats this header describes (its `version` field). */
 #define MEDSHIM_SIM_STATS_VERSION 1
 
 /** @return MEDSHIM_OK; MEDSHIM_EINVAL; MEDSHIM_EIO; MEDSHIM_ENOMEM. */
@@ -186,12 +190,16 @@ typedef struct medshim_sim_visit {
   size_t settlements;         /**< active settlements (more than 1: double) */
   size_t undone_settlements;  /**< cancelled (2208) or reversed (2601) */
   char mdtrt_id[MEDSHIM_PLATFORM_ID_MAX + 1]; /**< of the latest active settlement */
-  char setl_id[MEDSHIM_PLATFORM_ID_MAX + 1];
+  char setl_id[MEDSHIM_PLATFORM_ID_MAX + 1];  /**< of the latest active settlement */
   int64_t setl_time;          /**< Unix s */
-  int64_t total_fen, fund_paid_fen, acct_paid_fen, patient_paid_fen,
-      hospital_share_fen;
+  int64_t total_fen;          /**< medfee_sumamt of that settlement */
+  int64_t fund_paid_fen;      /**< fund_pay_sumamt */
+  int64_t acct_paid_fen;      /**< acct_pay */
+  int64_t patient_paid_fen;   /**< psn_cash_pay */
+  int64_t hospital_share_fen; /**< hosp_part_amt */
 } medshim_sim_visit;
 
+/** Version of ::medshim_sim_visit this header describes (its `version` field). */
 #define MEDSHIM_SIM_VISIT_VERSION 1
 
 /**
