@@ -19,5 +19,6 @@
 #include "medshim/mask.h"
 #include "medshim/replay.h"
 #include "medshim/flat.h"
+#include "medshim/reconcile.h"
 
 #endif /* MEDSHIM_MEDSHIM_H */
