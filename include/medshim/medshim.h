@@ -20,5 +20,6 @@
 #include "medshim/replay.h"
 #include "medshim/flat.h"
 #include "medshim/reconcile.h"
+#include "medshim/report.h"
 
 #endif /* MEDSHIM_MEDSHIM_H */
