@@ -4,8 +4,10 @@
 
 #include "medshim/report.h"
 
+#include "mask_internal.h"
 #include "memory_internal.h"
 #include "timeutil_internal.h"
+#include "versioned_internal.h"
 
 typedef struct mlist {
   medshim_report_month *m;
@@ -288,4 +290,103 @@ int medshim_report_month_get(medshim_report_month *out, const medshim_report *r,
     return MEDSHIM_ERANGE;
   *out = r->months[by].m[i];
   return MEDSHIM_OK;
+}
+
+/* ---- the manual-reimbursement export ---- */
+
+int medshim_manual_options_init(medshim_manual_options *opts,
+                                unsigned int version) {
+  return MEDSHIM__VERSIONED_INIT(opts, version, MEDSHIM_MANUAL_OPTIONS_VERSION);
+}
+
+typedef struct manual_ctx {
+  const medshim_manual_options *opts;
+  medshim_manual_fn fn;
+  void *payload;
+  int oom, stopped;
+} manual_ctx;
+
+/* s masked by the rule of mask.h (malloc'ed; all '*' when it is not
+ * UTF-8), or a copy when revealed; "" for NULL. */
+static char *personal(const char *s, size_t head, size_t tail, int reveal) {
+  size_t n;
+  char *out;
+  if (s == NULL)
+    s = "";
+  n = strlen(s) + 1;
+  if ((out = malloc(n)) == NULL)
+    return NULL;
+  if (reveal) {
+    memcpy(out, s, n);
+  } else if (medshim__mask_keep(out, n, s, head, tail) != MEDSHIM_OK) {
+    memset(out, '*', n - 1);
+    out[n - 1] = '\0';
+  }
+  return out;
+}
+
+static void personal_free(char *s) {
+  if (s != NULL) {
+    medshim__wipe(s, strlen(s));
+    free(s);
+  }
+}
+
+static int manual_claim(const medshim_claim *c, const medshim_claim_status *st,
+                        void *payload) {
+  manual_ctx *x = payload;
+  medshim_manual_row row;
+  char *name, *id_no;
+  const char *m;
+  int reveal = (x->opts->flags & MEDSHIM_MANUAL_REVEAL) != 0, rc;
+  if (st->state != MEDSHIM_STATE_MANUAL && st->state != MEDSHIM_STATE_EXPIRED)
+    return 0;
+  name = personal(medshim_claim_patient_name(c), 1, 0, reveal);
+  id_no = personal(medshim_claim_patient_id_no(c), 3, 2, reveal);
+  if (name == NULL || id_no == NULL) {
+    personal_free(name);
+    personal_free(id_no);
+    x->oom = 1;
+    return 1;
+  }
+  m = medshim_materials_text((int)medshim_claim_service(c), MEDSHIM_ROUTE_AGENCY,
+                             x->opts->lang);
+  memset(&row, 0, sizeof row);
+  row.version = MEDSHIM_MANUAL_ROW_VERSION;
+  row.claim = c;
+  row.status = st;
+  row.patient_name = name;
+  row.patient_id_no = id_no;
+  row.materials = m != NULL ? m : "";
+  row.until = deadline_of(c, st);
+  rc = x->fn(&row, x->payload);
+  personal_free(name);
+  personal_free(id_no);
+  if (rc != 0)
+    x->stopped = 1;
+  return rc;
+}
+
+int medshim_manual_export(medshim_journal *journal,
+                          const medshim_manual_options *opts,
+                          medshim_manual_fn fn, void *payload) {
+  static const medshim_manual_options defaults = MEDSHIM_MANUAL_OPTIONS_INIT;
+  manual_ctx x;
+  int rc;
+  if (journal == NULL || fn == NULL)
+    return MEDSHIM_EINVAL;
+  if (opts == NULL)
+    opts = &defaults;
+  if (opts->version != MEDSHIM_MANUAL_OPTIONS_VERSION ||
+      (opts->flags & ~MEDSHIM_MANUAL_REVEAL) != 0 ||
+      (opts->lang != MEDSHIM_LANG_EN && opts->lang != MEDSHIM_LANG_ZH))
+    return MEDSHIM_EINVAL;
+  memset(&x, 0, sizeof x);
+  x.opts = opts;
+  x.fn = fn;
+  x.payload = payload;
+  rc = medshim_journal_foreach(journal, manual_claim, &x);
+  if (x.oom)
+    return MEDSHIM_ENOMEM;
+  return rc;
 }

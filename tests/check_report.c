@@ -136,12 +136,77 @@ START_TEST(test_report_arguments) {
 }
 END_TEST
 
+typedef struct seen {
+  int n;
+  char name[64], id_no[64], materials[512], visit_id[16];
+  int64_t until;
+} seen;
+
+static int see(const medshim_manual_row *row, void *payload) {
+  seen *x = payload;
+  x->n++;
+  snprintf(x->name, sizeof x->name, "%s", row->patient_name);
+  snprintf(x->id_no, sizeof x->id_no, "%s", row->patient_id_no);
+  snprintf(x->materials, sizeof x->materials, "%s", row->materials);
+  snprintf(x->visit_id, sizeof x->visit_id, "%s",
+           medshim_claim_visit_id(row->claim));
+  x->until = row->until;
+  return 0;
+}
+
+static int stop(const medshim_manual_row *row, void *payload) {
+  (void)row;
+  (void)payload;
+  return 1;
+}
+
+/* V3 expired: the one claim of the export, masked unless revealed. */
+START_TEST(test_manual_export) {
+  medshim_manual_options o = MEDSHIM_MANUAL_OPTIONS_INIT;
+  medshim_journal_options jo = tu_opts(key, MEDSHIM_JOURNAL_REPLAY);
+  medshim_journal *w;
+  seen x;
+  char want[64];
+  memset(&x, 0, sizeof x);
+  ck_assert_int_eq(medshim_manual_export(j, NULL, see, &x), MEDSHIM_OK);
+  ck_assert_int_eq(x.n, 0); /* nothing expired or manual yet */
+  medshim_journal_close(j);
+  ck_assert_int_eq(medshim_journal_open(&w, jdir, &jo, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_replay_expire(w, "V3", march5), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_journal_close(w), MEDSHIM_OK);
+  jo = tu_opts(key, MEDSHIM_JOURNAL_READONLY);
+  ck_assert_int_eq(medshim_journal_open(&j, jdir, &jo, NULL), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_manual_export(j, NULL, see, &x), MEDSHIM_OK);
+  ck_assert_int_eq(x.n, 1);
+  ck_assert_str_eq(x.visit_id, "V3");
+  ck_assert_int_eq(medshim_mask_name(want, sizeof want, "张三丰"), MEDSHIM_OK);
+  ck_assert_str_eq(x.name, want);
+  ck_assert_int_eq(medshim_mask_id(want, sizeof want, "110101199003077777"),
+                   MEDSHIM_OK);
+  ck_assert_str_eq(x.id_no, want);
+  ck_assert_str_ne(x.materials, "");
+  o.flags = MEDSHIM_MANUAL_REVEAL;
+  o.lang = MEDSHIM_LANG_ZH;
+  ck_assert_int_eq(medshim_manual_export(j, &o, see, &x), MEDSHIM_OK);
+  ck_assert_str_eq(x.name, "张三丰");
+  ck_assert_str_eq(x.id_no, "110101199003077777");
+  ck_assert_ptr_nonnull(strstr(x.materials, "发票"));
+  ck_assert_int_eq(medshim_manual_export(j, &o, stop, &x), MEDSHIM_EUSER);
+  ck_assert_int_eq(medshim_manual_export(j, &o, NULL, &x), MEDSHIM_EINVAL);
+  o.version = 0;
+  ck_assert_int_eq(medshim_manual_export(j, &o, see, &x), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_manual_options_init(&o, MEDSHIM_MANUAL_OPTIONS_VERSION),
+                   MEDSHIM_OK);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("report");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_report_totals_rows_months);
   tcase_add_test(tc, test_report_arguments);
+  tcase_add_test(tc, test_manual_export);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

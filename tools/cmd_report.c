@@ -13,18 +13,6 @@
 #include "csv_out.h"
 #include "timeutil_internal.h"
 
-/* The deadline replay uses for a claim: a window assigned after defer
- * replaces the journaled one. Exclusive; 0 when none or open-ended. */
-static int64_t deadline_of(const medshim_claim *c,
-                           const medshim_claim_status *st) {
-  medshim_claim_window w;
-  if (st->window_assigned)
-    return st->window.until;
-  if (medshim_claim_window_get(&w, c) == MEDSHIM_OK)
-    return w.until;
-  return 0;
-}
-
 /* For people (CSV): the last day, inclusive, +08:00; "" when none. */
 static void last_day(char out[MEDSHIM_DAY_TEXT], int64_t until) {
   if (until == 0 || medshim_format_last_day(out, until) != MEDSHIM_OK)
@@ -283,12 +271,6 @@ int cli_cmd_report(int argc, char **argv) {
   return CLI_EXIT_OK;
 }
 
-/* What the agency asks for (medshim_materials_text: the Hangzhou notice). */
-static const char *materials(medshim_service s, medshim_lang lang) {
-  const char *m = medshim_materials_text((int)s, MEDSHIM_ROUTE_AGENCY, lang);
-  return m != NULL ? m : "";
-}
-
 static const char *const export_columns[2][13] = {
     {"visit_id", "state", "service", "visit_time", "insured_admdvs",
      "treated_admdvs", "invoice_no", "total_fen", "self_paid_fen",
@@ -305,32 +287,18 @@ typedef struct export_ctx {
   size_t n;
 } export_ctx;
 
-static int export_claim(const medshim_claim *c, const medshim_claim_status *st,
-                        void *payload) {
+static int export_claim(const medshim_manual_row *row, void *payload) {
   export_ctx *x = payload;
+  const medshim_claim *c = row->claim;
+  const medshim_claim_status *st = row->status;
   char *line;
   json_t *o;
   json_error_t e;
-  if (st->state != MEDSHIM_STATE_MANUAL && st->state != MEDSHIM_STATE_EXPIRED)
-    return 0;
   x->n++;
-  line = cli_claim_json(c, st, NULL, x->flags);
-  if (line == NULL)
-    return 1;
-  o = json_loads(line, 0, &e);
-  cli_free_line(line);
-  if (o == NULL)
-    return 1;
-  json_object_del(o, "replay_key");
-  json_object_set_new(o, "materials",
-                      json_string(materials(medshim_claim_service(c), x->co.lang)));
-  json_object_set_new(o, "deadline_until_exclusive",
-                      until_json(deadline_of(c, st)));
   if (x->co.csv) {
     char t[MEDSHIM_TIME_TEXT], d[MEDSHIM_DAY_TEXT];
-    json_t *p = json_object_get(o, "patient");
     medshim__time_format(t, medshim_claim_visit_time(c));
-    last_day(d, deadline_of(c, st));
+    last_day(d, row->until);
     csv_plain(&x->out, medshim_claim_visit_id(c));
     csv_plain(&x->out, medshim_state_name(st->state));
     csv_plain(&x->out, medshim_service_name(medshim_claim_service(c)));
@@ -340,15 +308,24 @@ static int export_claim(const medshim_claim *c, const medshim_claim_status *st,
     csv_field(&x->out, medshim_claim_invoice_no(c));
     csv_int(&x->out, (long long)medshim_claim_total_fen(c));
     csv_int(&x->out, (long long)medshim_claim_self_paid_fen(c));
-    csv_field(&x->out, json_string_value(json_object_get(p, "name")));
-    csv_field(&x->out, json_string_value(json_object_get(p, "id_no")));
-    csv_field(&x->out, materials(medshim_claim_service(c), x->co.lang));
+    csv_field(&x->out, row->patient_name);
+    csv_field(&x->out, row->patient_id_no);
+    csv_field(&x->out, row->materials);
     csv_plain(&x->out, d);
     csv_end_row(&x->out);
-    json_decref(o);
-  } else {
-    json_array_append_new(x->arr, o);
+    return 0;
   }
+  line = cli_claim_json(c, st, NULL, x->flags);
+  if (line == NULL)
+    return 1;
+  o = json_loads(line, 0, &e);
+  cli_free_line(line);
+  if (o == NULL)
+    return 1;
+  json_object_del(o, "replay_key");
+  json_object_set_new(o, "materials", json_string(row->materials));
+  json_object_set_new(o, "deadline_until_exclusive", until_json(row->until));
+  json_array_append_new(x->arr, o);
   return 0;
 }
 
@@ -364,6 +341,7 @@ int cli_cmd_export(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   const char *dir = NULL, *key = NULL;
   export_ctx x;
+  medshim_manual_options mo = MEDSHIM_MANUAL_OPTIONS_INIT;
   unsigned open_flags = MEDSHIM_JOURNAL_READONLY;
   int manual = 0, c, rc, salvaged, opt, refused;
   medshim_journal *j;
@@ -379,7 +357,10 @@ int cli_cmd_export(int argc, char **argv) {
     case 'k': key = optarg; break;
     case 'm': manual = 1; break;
     case 'c': x.co.csv = 1; break;
-    case 'r': x.flags |= MEDSHIM_CLAIM_JSON_REVEAL; break;
+    case 'r':
+      x.flags |= MEDSHIM_CLAIM_JSON_REVEAL;
+      mo.flags |= MEDSHIM_MANUAL_REVEAL;
+      break;
     case 'S': open_flags = MEDSHIM_JOURNAL_SALVAGE; break;
     case 'h':
       printf("usage: medshim export --manual --journal DIR --key KEYFILE "
@@ -424,7 +405,8 @@ int cli_cmd_export(int argc, char **argv) {
   } else {
     x.arr = json_array();
   }
-  rc = medshim_journal_foreach(j, export_claim, &x);
+  mo.lang = x.co.lang;
+  rc = medshim_manual_export(j, &mo, export_claim, &x);
   refused = x.co.csv ? csv_end(&x.out) != 0 : 0;
   if (rc != MEDSHIM_OK) {
     cli_error("export", dir, rc, medshim_journal_errmsg(j));

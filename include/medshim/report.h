@@ -10,6 +10,10 @@
  *
  * Money in fen. Days and months are China Standard Time (+08:00). A
  * report holds no personal data.
+ *
+ * Also the manual-reimbursement export (`medshim export --manual`): the
+ * claims the patients take to the agency, with the materials to bring,
+ * passed one at a time to a callback, personal fields masked unless asked.
  */
 #ifndef MEDSHIM_REPORT_H
 #define MEDSHIM_REPORT_H
@@ -21,6 +25,7 @@
 #include "medshim/errors.h"
 #include "medshim/export.h"
 #include "medshim/journal.h"
+#include "medshim/text.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,6 +127,60 @@ MEDSHIM_API size_t medshim_report_month_count(const medshim_report *report,
 MEDSHIM_API int medshim_report_month_get(medshim_report_month *out,
                                          const medshim_report *report, int by,
                                          size_t i);
+
+
+/** medshim_manual_options::flags: names and ID numbers as they are (the
+ *  agency's copy); without it they are masked as medshim_mask_name() and
+ *  medshim_mask_id() do. */
+#define MEDSHIM_MANUAL_REVEAL 0x1u
+
+/** Options of medshim_manual_export(). */
+typedef struct medshim_manual_options {
+  unsigned int version;   /**< MEDSHIM_MANUAL_OPTIONS_VERSION */
+  unsigned int flags;     /**< MEDSHIM_MANUAL_REVEAL */
+  medshim_lang lang;      /**< language of the materials */
+} medshim_manual_options;
+
+#define MEDSHIM_MANUAL_OPTIONS_VERSION 1
+#define MEDSHIM_MANUAL_OPTIONS_INIT {MEDSHIM_MANUAL_OPTIONS_VERSION, 0u, MEDSHIM_LANG_EN}
+
+/** @return MEDSHIM_OK or MEDSHIM_EINVAL. */
+MEDSHIM_API int medshim_manual_options_init(medshim_manual_options *opts,
+                                            unsigned int version);
+
+/**
+ * One claim for manual reimbursement (state manual: route agency; or
+ * expired: its window closed). Every pointer is valid only during the
+ * callback; patient_name and patient_id_no are PERSONAL (masked unless
+ * MEDSHIM_MANUAL_REVEAL), "" when the claim has none.
+ */
+typedef struct medshim_manual_row {
+  unsigned int version;                /**< MEDSHIM_MANUAL_ROW_VERSION */
+  const medshim_claim *claim;
+  const medshim_claim_status *status;
+  const char *patient_name;
+  const char *patient_id_no;
+  const char *materials;               /**< what the agency asks for; "" if none */
+  int64_t until;                       /**< the agency's deadline (exclusive
+                                            instant); 0: none */
+} medshim_manual_row;
+
+#define MEDSHIM_MANUAL_ROW_VERSION 1
+
+/** Called once per claim for manual reimbursement, in journal order.
+ *  @return 0 to go on, non-zero to stop (MEDSHIM_EUSER). */
+typedef int (*medshim_manual_fn)(const medshim_manual_row *row, void *payload);
+
+/**
+ * Pass every claim for manual reimbursement to @p fn. The masked texts are
+ * wiped after each call.
+ * @param[in] opts NULL: defaults (masked, English)
+ * @return MEDSHIM_OK; MEDSHIM_EUSER (the callback stopped); MEDSHIM_EINVAL;
+ *         MEDSHIM_ENOMEM; the errors of medshim_journal_foreach().
+ */
+MEDSHIM_API int medshim_manual_export(medshim_journal *journal,
+                                      const medshim_manual_options *opts,
+                                      medshim_manual_fn fn, void *payload);
 
 #ifdef __cplusplus
 }
