@@ -485,6 +485,14 @@ static int reconcile(medshim_reconcile *r, medshim_journal *journal,
   }
   if (opts->flags & MEDSHIM_RECONCILE_GBK) {
     size_t bad = 0;
+    const char *nul = memchr(data, '\0', len);
+    if (nul != NULL) { /* the converted text is NUL-terminated */
+      free(map);
+      return medshim__error_set(err, MEDSHIM_EPARSE, name,
+                                "line %zu: a NUL byte (byte %zu of the file)",
+                                line_of(data, (size_t)(nul - data)),
+                                (size_t)(nul - data) + 1);
+    }
     rc = medshim__gbk_to_utf8(&converted, data, len, &bad);
     if (rc == MEDSHIM_EPARSE) {
       free(map);

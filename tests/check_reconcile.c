@@ -378,6 +378,16 @@ START_TEST(test_bom_and_gbk) {
   ck_assert_int_eq(medshim_reconcile_buffer(&r, j, gbk, strlen(gbk), "p.csv",
                                             &opts, &err), MEDSHIM_EPARSE);
   ck_assert_msg(strstr(err.text, "line 1: not UTF-8") != NULL, "%s", err.text);
+  /* a NUL byte in GBK: refused, not cut off there */
+  {
+    char nul[] = "setl_id\n\0S1\n";
+    ck_assert_int_eq(medshim_reconcile_buffer(&r, j, nul, sizeof nul - 1, "p.csv",
+                                              &opts, &err), MEDSHIM_EPARSE);
+    opts.flags = MEDSHIM_RECONCILE_GBK;
+    ck_assert_int_eq(medshim_reconcile_buffer(&r, j, nul, sizeof nul - 1, "p.csv",
+                                              &opts, &err), MEDSHIM_EPARSE);
+    ck_assert_msg(strstr(err.text, "line 2: a NUL byte") != NULL, "%s", err.text);
+  }
   free(gbk);
   free(zh);
   free(bom);
