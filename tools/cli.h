@@ -26,5 +26,6 @@ int cli_cmd_expire(int argc, char **argv);
 int cli_cmd_window(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
+int cli_cmd_reconcile(int argc, char **argv);
 
 #endif

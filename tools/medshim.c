@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"window", cli_cmd_window, "assign or change claims' windows (--apply)"},
     {"report", cli_cmd_report, "counts, amounts and refunds due (JSON/CSV)"},
     {"export", cli_cmd_export, "claims for manual reimbursement (--manual)"},
+    {"reconcile", cli_cmd_reconcile, "settled claims against the platform's 3202 detail"},
 };
 
 static void usage(FILE *f) {

@@ -19,5 +19,7 @@
 #include "medshim/mask.h"
 #include "medshim/replay.h"
 #include "medshim/flat.h"
+#include "medshim/reconcile.h"
+#include "medshim/report.h"
 
 #endif /* MEDSHIM_MEDSHIM_H */
