@@ -6,6 +6,7 @@
 #include "flat_internal.h"
 #include "memory_internal.h"
 #include "medshim/journal.h"
+#include "medshim/report.h"
 #include "medshim/text.h"
 #include "medshim/schedule.h"
 
@@ -336,47 +337,33 @@ int MEDSHIM_FLATCALL medshim_flat_report(int32_t handle, char *out, size_t cap,
 typedef struct export_ctx {
   json_t *claims;
   unsigned flags; /* MEDSHIM_CLAIM_JSON_REVEAL */
-  medshim_lang lang;
 } export_ctx;
 
-/* The claim's deadline: an assigned window's, else the journaled one's. */
-static int64_t deadline_of(const medshim_claim *c, const medshim_claim_status *st) {
-  medshim_claim_window w;
-  if (st->window_assigned)
-    return st->window.until;
-  return medshim_claim_window_get(&w, c) == MEDSHIM_OK ? w.until : 0;
-}
-
-static int export_visit(const medshim_claim *c, const medshim_claim_status *st,
-                        void *payload) {
+/* A row of medshim_manual_export() (report.c, which picks the claims and
+ * their materials and deadline) as the claim's JSON plus those. */
+static int export_row(const medshim_manual_row *row, void *payload) {
   export_ctx *x = payload;
   char *text = NULL, day[MEDSHIM_DAY_TEXT];
-  const char *m;
   json_t *o;
-  int64_t until;
-  if (st->state != MEDSHIM_STATE_MANUAL && st->state != MEDSHIM_STATE_EXPIRED)
-    return 0;
-  if (medshim_claim_to_json(&text, c, x->flags) != MEDSHIM_OK)
+  if (medshim_claim_to_json(&text, row->claim, x->flags) != MEDSHIM_OK)
     return 1;
   o = json_loads(text, 0, NULL);
   medshim__wipe(text, strlen(text)); /* revealed personal data, maybe */
   free(text);
   if (o == NULL)
     return 1;
-  json_object_set_new(o, "state", json_string(medshim_state_name(st->state)));
-  m = medshim_materials_text((int)medshim_claim_service(c), MEDSHIM_ROUTE_AGENCY,
-                             x->lang);
-  json_object_set_new(o, "materials", json_string(m != NULL ? m : ""));
-  until = deadline_of(c, st);
-  if (until != 0 && medshim_format_last_day(day, until) == MEDSHIM_OK) {
+  json_object_set_new(o, "state", json_string(medshim_state_name(row->status->state)));
+  json_object_set_new(o, "materials", json_string(row->materials));
+  if (row->until != 0 && medshim_format_last_day(day, row->until) == MEDSHIM_OK) {
     json_object_set_new(o, "deadline_last_day", json_string(day));
-    medshim__flat_set_time(o, "deadline_until_exclusive", until);
+    medshim__flat_set_time(o, "deadline_until_exclusive", row->until);
   }
   return json_array_append_new(x->claims, o) != 0;
 }
 
 int MEDSHIM_FLATCALL medshim_flat_export(int32_t handle, const char *options_json,
                                          char *out, size_t cap, size_t *needed) {
+  medshim_manual_options mo = MEDSHIM_MANUAL_OPTIONS_INIT;
   medshim_journal *j;
   export_ctx x;
   json_t *o;
@@ -387,16 +374,19 @@ int MEDSHIM_FLATCALL medshim_flat_export(int32_t handle, const char *options_jso
     return MEDSHIM_EINVAL;
   if ((o = medshim__flat_options(options_json, "options")) == NULL)
     return medshim__flat_code();
-  x.flags = json_is_true(json_object_get(o, "reveal")) ? MEDSHIM_CLAIM_JSON_REVEAL : 0;
+  x.flags = 0;
+  if (json_is_true(json_object_get(o, "reveal"))) {
+    x.flags = MEDSHIM_CLAIM_JSON_REVEAL;
+    mo.flags = MEDSHIM_MANUAL_REVEAL;
+  }
   lang = json_string_value(json_object_get(o, "lang"));
-  x.lang = MEDSHIM_LANG_EN;
-  if (lang != NULL && medshim_lang_parse(&x.lang, lang) != MEDSHIM_OK) {
+  if (lang != NULL && medshim_lang_parse(&mo.lang, lang) != MEDSHIM_OK) {
     json_decref(o);
     return medshim__flat_fail(MEDSHIM_EINVAL, "lang", 0, "must be en or zh");
   }
   json_decref(o);
   x.claims = json_array();
-  if ((rc = medshim_journal_foreach(j, export_visit, &x)) != MEDSHIM_OK) {
+  if ((rc = medshim_manual_export(j, &mo, export_row, &x)) != MEDSHIM_OK) {
     json_decref(x.claims);
     return rc == MEDSHIM_EUSER ? medshim__flat_fail(MEDSHIM_ENOMEM, NULL, 0, "out of memory")
                                : journal_error(rc, j);

@@ -60,7 +60,9 @@ typedef struct medshim_reconcile_options {
   const char *column_map;
 } medshim_reconcile_options;
 
+/** Version of ::medshim_reconcile_options. */
 #define MEDSHIM_RECONCILE_OPTIONS_VERSION 1
+/** Initialiser for ::medshim_reconcile_options (UTF-8, default columns). */
 #define MEDSHIM_RECONCILE_OPTIONS_INIT {MEDSHIM_RECONCILE_OPTIONS_VERSION, 0u, NULL}
 
 /** @return MEDSHIM_OK or MEDSHIM_EINVAL. */
@@ -101,7 +103,7 @@ MEDSHIM_API const char *medshim_reconcile_amount_name(int amount);
  */
 typedef struct medshim_reconcile_entry {
   unsigned int version;          /**< MEDSHIM_RECONCILE_ENTRY_VERSION */
-  medshim_reconcile_kind kind;
+  medshim_reconcile_kind kind;   /**< what became of the setl_id */
   unsigned int differs;          /**< bit (1u << amount) for each amount that
                                       differs (kind DIFFERENT) */
   const char *setl_id;           /**< the key */
@@ -113,7 +115,8 @@ typedef struct medshim_reconcile_entry {
                                       first platform row (the entry is a
                                       further row, or with in_journal a
                                       further claim of the journal) */
-  int in_journal, on_platform;   /**< which sides the amounts come from */
+  int in_journal;                /**< the journal side is present */
+  int on_platform;               /**< the platform side is present */
   int64_t journal_fen[MEDSHIM_RECONCILE_AMOUNTS];  /**< 0 if not in_journal */
   int64_t platform_fen[MEDSHIM_RECONCILE_AMOUNTS]; /**< 0 if not on_platform */
   int64_t journal_setl_time;     /**< Unix s; 0 if none */
@@ -121,6 +124,7 @@ typedef struct medshim_reconcile_entry {
   int64_t visit_time;            /**< the journal's visit; 0 if none */
 } medshim_reconcile_entry;
 
+/** Version of ::medshim_reconcile_entry. */
 #define MEDSHIM_RECONCILE_ENTRY_VERSION 1
 
 /**
@@ -134,10 +138,11 @@ typedef struct medshim_reconcile_month {
   char month[8];                 /**< "2022-03", or "unknown" */
   size_t count[6];               /**< entries by medshim_reconcile_kind
                                       (index 0: all entries) */
-  int64_t journal_fen[MEDSHIM_RECONCILE_AMOUNTS];
-  int64_t platform_fen[MEDSHIM_RECONCILE_AMOUNTS];
+  int64_t journal_fen[MEDSHIM_RECONCILE_AMOUNTS];  /**< sums, journal side */
+  int64_t platform_fen[MEDSHIM_RECONCILE_AMOUNTS]; /**< sums, platform side */
 } medshim_reconcile_month;
 
+/** Version of ::medshim_reconcile_month. */
 #define MEDSHIM_RECONCILE_MONTH_VERSION 1
 
 /**
@@ -189,8 +194,9 @@ MEDSHIM_API int medshim_reconcile_entry_get(medshim_reconcile_entry *out,
                                             const medshim_reconcile *result,
                                             size_t i);
 
-/** Which months: by clearing (setl_time) or by visit. */
+/** Months by clearing: the settlement's setl_time. */
 #define MEDSHIM_RECONCILE_BY_CLEARING 0
+/** Months by the visit's time. */
 #define MEDSHIM_RECONCILE_BY_VISIT 1
 
 /** Number of months (in ascending order, "unknown" last) of @p by. */

@@ -49,16 +49,18 @@ MEDSHIM_API const char *medshim_report_state_name(int state);
 typedef struct medshim_report_row {
   unsigned int version;     /**< MEDSHIM_REPORT_ROW_VERSION */
   char day[11];             /**< the visit's day, "2022-02-11" (+08:00) */
-  medshim_service service;
+  medshim_service service;  /**< the visit's service */
   int state;                /**< a ::medshim_claim_state or MEDSHIM_REPORT_BLOCKED */
   int64_t until;            /**< the claims' deadline (exclusive instant: an
                                  assigned window's, else the journaled one);
                                  0: none */
-  size_t count;
-  int64_t total_fen, self_paid_fen;
+  size_t count;             /**< claims in the row */
+  int64_t total_fen;        /**< their total, fen */
+  int64_t self_paid_fen;    /**< what the patients paid, fen */
   int64_t refund_fen;       /**< of the settled claims among them */
 } medshim_report_row;
 
+/** Version of ::medshim_report_row. */
 #define MEDSHIM_REPORT_ROW_VERSION 1
 
 /**
@@ -69,25 +71,33 @@ typedef struct medshim_report_row {
 typedef struct medshim_report_month {
   unsigned int version;     /**< MEDSHIM_REPORT_MONTH_VERSION */
   char month[8];            /**< "2022-03"; "unknown": settled without setl_time */
-  size_t count, settled;
-  int64_t total_fen, self_paid_fen;
-  int64_t settled_total_fen, fund_paid_fen, acct_paid_fen, patient_paid_fen;
-                            /**< by settlement month only */
+  size_t count;             /**< claims in the month */
+  size_t settled;           /**< of which settled */
+  int64_t total_fen;        /**< their total, fen */
+  int64_t self_paid_fen;    /**< what the patients paid at the till, fen */
+  int64_t settled_total_fen; /**< the platform's total of the settled ones
+                                  (by settlement month only) */
+  int64_t fund_paid_fen;    /**< paid by the funds (by settlement month only) */
+  int64_t acct_paid_fen;    /**< paid from personal accounts (by settlement
+                                 month only) */
+  int64_t patient_paid_fen; /**< the patients' share (by settlement month only) */
   int64_t refund_fen;       /**< of the settled claims */
 } medshim_report_month;
 
+/** Version of ::medshim_report_month. */
 #define MEDSHIM_REPORT_MONTH_VERSION 1
 
 /** The whole journal's totals. */
 typedef struct medshim_report_totals {
   unsigned int version;     /**< MEDSHIM_REPORT_TOTALS_VERSION */
-  size_t claims;
+  size_t claims;            /**< claims in the journal */
   int64_t refunds_due_fen;  /**< sum of the positive refunds of settled claims */
   size_t refunds_due_count; /**< settled claims with a refund due */
   size_t negative_refunds;  /**< settled claims where the patient owes more
                                  than was paid: a person must see to them */
 } medshim_report_totals;
 
+/** Version of ::medshim_report_totals. */
 #define MEDSHIM_REPORT_TOTALS_VERSION 1
 
 /**
@@ -114,8 +124,9 @@ MEDSHIM_API size_t medshim_report_row_count(const medshim_report *report);
 MEDSHIM_API int medshim_report_row_get(medshim_report_row *out,
                                        const medshim_report *report, size_t i);
 
-/** Months by visit or by settlement time. */
+/** Months by the visit's time (every claim). */
 #define MEDSHIM_REPORT_BY_VISIT 0
+/** Months by the platform's settlement time (settled claims). */
 #define MEDSHIM_REPORT_BY_SETTLEMENT 1
 
 /** Number of months of @p by, in ascending order ("unknown" last). */
@@ -141,7 +152,9 @@ typedef struct medshim_manual_options {
   medshim_lang lang;      /**< language of the materials */
 } medshim_manual_options;
 
+/** Version of ::medshim_manual_options. */
 #define MEDSHIM_MANUAL_OPTIONS_VERSION 1
+/** Initialiser for ::medshim_manual_options (masked, English). */
 #define MEDSHIM_MANUAL_OPTIONS_INIT {MEDSHIM_MANUAL_OPTIONS_VERSION, 0u, MEDSHIM_LANG_EN}
 
 /** @return MEDSHIM_OK or MEDSHIM_EINVAL. */
@@ -156,15 +169,16 @@ MEDSHIM_API int medshim_manual_options_init(medshim_manual_options *opts,
  */
 typedef struct medshim_manual_row {
   unsigned int version;                /**< MEDSHIM_MANUAL_ROW_VERSION */
-  const medshim_claim *claim;
-  const medshim_claim_status *status;
-  const char *patient_name;
-  const char *patient_id_no;
+  const medshim_claim *claim;          /**< the claim */
+  const medshim_claim_status *status;  /**< its status (manual or expired) */
+  const char *patient_name;            /**< PERSONAL: masked unless revealed */
+  const char *patient_id_no;           /**< PERSONAL: masked unless revealed */
   const char *materials;               /**< what the agency asks for; "" if none */
   int64_t until;                       /**< the agency's deadline (exclusive
                                             instant); 0: none */
 } medshim_manual_row;
 
+/** Version of ::medshim_manual_row. */
 #define MEDSHIM_MANUAL_ROW_VERSION 1
 
 /** Called once per claim for manual reimbursement, in journal order.
