@@ -57,7 +57,7 @@ static void nonce_for(unsigned char nonce[JF_NONCE_BYTES], uint64_t seq) {
 }
 
 int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
-                       const unsigned char key[32], uint64_t seq,
+                       const unsigned char *key, uint64_t seq,
                        const unsigned char prev_chain[JF_HASH_BYTES],
                        const medshim__jrec_in *in, unsigned char **out,
                        size_t *out_cap, size_t *out_len,
@@ -125,7 +125,7 @@ int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
 
 enum medshim__jrec_fail medshim__jrec_open(medshim__jcrypto *c,
                                            medshim__jscratch *s,
-                                           const unsigned char key[32],
+                                           const unsigned char *key,
                                            const unsigned char *rec,
                                            size_t avail, int want_body,
                                            medshim__jrec *out) {
