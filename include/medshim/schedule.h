@@ -313,16 +313,19 @@ MEDSHIM_API medshim_breaker_state medshim_schedule_breaker_state(
     const medshim_schedule_set *set, const char *region, int64_t at);
 
 /**
- * Sign a schedule: base64 Ed25519 signature of @p len bytes.
+ * Sign a schedule: base64 signature of @p len bytes, the algorithm the
+ * key's: Ed25519 (64 bytes), or SM2 with SM3 and the default
+ * distinguishing ID "1234567812345678" (DER r, s; GB/T 32918, 35276).
  * @param[out] out NUL-terminated base64, caller frees with medshim_free()
- * @param[in] private_key_pem PEM text of an Ed25519 private key
+ * @param[in] private_key_pem PEM text of an Ed25519 or SM2 private key
  * @return MEDSHIM_OK, MEDSHIM_EKEY, MEDSHIM_ECRYPTO, MEDSHIM_ENOMEM.
  */
 MEDSHIM_API int medshim_schedule_sign(char **out, const char *data, size_t len,
                                       const char *private_key_pem);
 
 /**
- * Verify a base64 signature over data with a PEM public key.
+ * Verify a base64 signature over data with a PEM public key (Ed25519 or
+ * SM2: the key says which; an EC key on another curve is MEDSHIM_EKEY).
  * @return MEDSHIM_OK, MEDSHIM_ESIGNATURE (does not verify), MEDSHIM_EKEY.
  */
 MEDSHIM_API int medshim_schedule_verify(const char *data, size_t len,
