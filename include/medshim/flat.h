@@ -146,7 +146,8 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_report_outcome(int32_t handle,
 /**
  * Open (or create) a journal.
  * @param[in] options_json {"key_file":PATH (required),"create":true,
- *            "mode":"write"|"replay"|"readonly"|"salvage" (default write)}
+ *            "mode":"write"|"replay"|"readonly"|"salvage" (default write),
+ *            "suite":"default"|"sm" (as medshim_journal_options.suite)}
  * @return as medshim_journal_open().
  */
 MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_journal_open(
