@@ -50,7 +50,7 @@ static EVP_MD_CTX *sig_ctx(EVP_PKEY *key, int sign, EVP_PKEY_CTX **pctx) {
   if (is_sm2(key)) {
     *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     if (*pctx == NULL ||
-        EVP_PKEY_CTX_set1_id(*pctx, sm2_id, sizeof sm2_id - 1) != 1) {
+        EVP_PKEY_CTX_set1_id(*pctx, sm2_id, (int)(sizeof sm2_id - 1)) != 1) {
       EVP_MD_CTX_free(md);
       return NULL;
     }

@@ -290,7 +290,7 @@ static int sm2_verify_with_id(const char *json, size_t len, const char *b64,
   ck_assert_int_gt(n, 0);
   siglen = (size_t)n - (b64[strlen(b64) - 1] == '=') -
            (b64[strlen(b64) - 2] == '=');
-  ck_assert_int_eq(EVP_PKEY_CTX_set1_id(pc, id, strlen(id)), 1);
+  ck_assert_int_eq(EVP_PKEY_CTX_set1_id(pc, id, (int)strlen(id)), 1);
   EVP_MD_CTX_set_pkey_ctx(md, pc);
   ck_assert_int_eq(EVP_DigestVerifyInit_ex(md, NULL, "SM3", NULL, NULL, k, NULL),
                    1);
