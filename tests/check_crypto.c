@@ -235,8 +235,8 @@ static void round_trip_and_refusals(unsigned suite_id) {
       memset(back, 0xee, sizeof back);
       ck_assert_msg(medshim__jcrypto_open(c, key, nonce, aad, sizeof aad, ct,
                                           sizeof ct, tag, back) != 0,
-                    "%s: part %zu byte %zu changed but opened", s->name, k,
-                    byte);
+                    "%s: part %u byte %u changed but opened", s->name,
+                    (unsigned)k, (unsigned)byte);
       parts[k].p[byte] ^= 0x10;
     }
   }
