@@ -221,6 +221,25 @@ cleanup:
   return rc;
 }
 
+int medshim__journal_suite_of(const char *dir,
+                              const medshim_journal_options *opts,
+                              unsigned *suite, medshim_error *err) {
+  medshim__jkeys *k; /* locked, out of core dumps; wiped when freed */
+  medshim_journal_options o;
+  int rc;
+  if (dir == NULL || suite == NULL ||
+      medshim__journal_options_read(&o, opts) != 0)
+    return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
+  if ((k = medshim__secmem_alloc(sizeof *k)) == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+  if ((rc = medshim__kek_obtain(k->kek, &o, err)) == MEDSHIM_OK &&
+      (rc = medshim__keyring_open(dir, k->kek, k->dk, k->id, &k->suite,
+                                  err)) == MEDSHIM_OK)
+    *suite = k->suite->id;
+  medshim__secmem_free(k, sizeof *k);
+  return rc;
+}
+
 int medshim_journal_rekey(const char *dir,
                           const medshim_journal_options *current,
                           const medshim_journal_options *next,

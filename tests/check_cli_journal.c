@@ -178,6 +178,7 @@ START_TEST(test_cli_defer_suite) {
   ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", jdir, "--key",
                        key, NULL), 0);
   ck_assert_ptr_nonnull(strstr(out, "\"claims\":2"));
+  ck_assert_ptr_nonnull(strstr(out, "\"suite\":\"sm\""));
   free(out);
   free(err);
   ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key",
@@ -189,6 +190,11 @@ START_TEST(test_cli_defer_suite) {
   ck_assert_int_eq(run(CLAIM("B1", ""), &out, &err, "defer", "--create",
                        "--suite", "default", "--journal", other, "--key", key,
                        NULL), 0);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", other, "--key",
+                       key, NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"suite\":\"default\""));
   free(out);
   free(err);
   ck_assert_int_eq(run(CLAIM("B2", ""), &out, &err, "defer", "--suite", "sm",
