@@ -118,7 +118,19 @@ int medshim__jcrypto_open(medshim__jcrypto *c, const unsigned char *key,
                           unsigned char *pt) {
   if (len > INT32_MAX || aad_len > INT32_MAX)
     return -1;
-  return c->suite->open(c, key, nonce, aad, aad_len, ct, len, tag, pt);
+  return c->suite->open(c, key, nonce, aad, aad_len, ct, len, tag, pt, len);
+}
+
+int medshim__jcrypto_open_head(medshim__jcrypto *c, const unsigned char *key,
+                               const unsigned char nonce[JF_NONCE_BYTES],
+                               const unsigned char *aad, size_t aad_len,
+                               const unsigned char *ct, size_t len,
+                               const unsigned char tag[JF_TAG_BYTES],
+                               unsigned char *pt, size_t want) {
+  if (len > INT32_MAX || aad_len > INT32_MAX)
+    return -1;
+  return c->suite->open(c, key, nonce, aad, aad_len, ct, len, tag, pt,
+                        want < len ? want : len);
 }
 
 /* ---- AEAD (AES-256-GCM) ------------------------------------------------ */
@@ -146,8 +158,10 @@ int medshim__aead_seal(medshim__jcrypto *c, const unsigned char *key,
 int medshim__aead_open(medshim__jcrypto *c, const unsigned char *key,
                        const unsigned char *nonce, const unsigned char *aad,
                        size_t aad_len, const unsigned char *ct, size_t len,
-                       const unsigned char *tag, unsigned char *pt) {
+                       const unsigned char *tag, unsigned char *pt,
+                       size_t want) {
   int outl = 0;
+  (void)want; /* GCM checks its tag after decrypting everything */
   unsigned char tagbuf[JF_TAG_BYTES];
   memcpy(tagbuf, tag, sizeof tagbuf);
   if (EVP_DecryptInit_ex2(c->ctx, c->cipher, key, nonce, NULL) != 1)
@@ -237,15 +251,17 @@ int medshim__etm_seal(medshim__jcrypto *c, const unsigned char *key,
 int medshim__etm_open(medshim__jcrypto *c, const unsigned char *key,
                       const unsigned char *nonce, const unsigned char *aad,
                       size_t aad_len, const unsigned char *ct, size_t len,
-                      const unsigned char *tag, unsigned char *pt) {
+                      const unsigned char *tag, unsigned char *pt,
+                      size_t want) {
   const medshim__jsuite *s = c->suite;
-  unsigned char want[JF_TAG_BYTES];
-  /* Authenticate first, in constant time; decrypt only what is authentic. */
+  unsigned char expect[JF_TAG_BYTES];
+  /* Authenticate all first, in constant time; then decrypt what is
+   * asked for, from the start (CTR needs no more). */
   if (etm_tag(c, key + s->cipher_key_len, s->reckey_len - s->cipher_key_len,
-              nonce, aad, aad_len, ct, len, want) != 0 ||
-      !medshim__ct_equal(want, tag, JF_TAG_BYTES))
+              nonce, aad, aad_len, ct, len, expect) != 0 ||
+      !medshim__ct_equal(expect, tag, JF_TAG_BYTES))
     return -1;
-  if (ctr_crypt(c, key, nonce, ct, len, pt) != 0) {
+  if (ctr_crypt(c, key, nonce, ct, want, pt) != 0) {
     if (len > 0)
       OPENSSL_cleanse(pt, len);
     return -1;

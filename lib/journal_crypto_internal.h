@@ -31,6 +31,17 @@ int medshim__jcrypto_open(medshim__jcrypto *c, const unsigned char *key,
                           const unsigned char tag[JF_TAG_BYTES],
                           unsigned char *pt);
 
+/* The same, when only the first `want` bytes of the plaintext are needed
+ * (a scan reading a record's visit_id and digest): the whole ciphertext is
+ * still authenticated, but a CTR suite decrypts only that much; the rest
+ * of pt is undefined. */
+int medshim__jcrypto_open_head(medshim__jcrypto *c, const unsigned char *key,
+                               const unsigned char nonce[JF_NONCE_BYTES],
+                               const unsigned char *aad, size_t aad_len,
+                               const unsigned char *ct, size_t len,
+                               const unsigned char tag[JF_TAG_BYTES],
+                               unsigned char *pt, size_t want);
+
 /* The suites' implementations (journal_suite.c's table points at them). */
 int medshim__aead_seal(medshim__jcrypto *c, const unsigned char *key,
                        const unsigned char *nonce, const unsigned char *aad,
@@ -39,7 +50,8 @@ int medshim__aead_seal(medshim__jcrypto *c, const unsigned char *key,
 int medshim__aead_open(medshim__jcrypto *c, const unsigned char *key,
                        const unsigned char *nonce, const unsigned char *aad,
                        size_t aad_len, const unsigned char *ct, size_t len,
-                       const unsigned char *tag, unsigned char *pt);
+                       const unsigned char *tag, unsigned char *pt,
+                       size_t want);
 int medshim__etm_seal(medshim__jcrypto *c, const unsigned char *key,
                       const unsigned char *nonce, const unsigned char *aad,
                       size_t aad_len, const unsigned char *pt, size_t len,
@@ -47,7 +59,8 @@ int medshim__etm_seal(medshim__jcrypto *c, const unsigned char *key,
 int medshim__etm_open(medshim__jcrypto *c, const unsigned char *key,
                       const unsigned char *nonce, const unsigned char *aad,
                       size_t aad_len, const unsigned char *ct, size_t len,
-                      const unsigned char *tag, unsigned char *pt);
+                      const unsigned char *tag, unsigned char *pt,
+                      size_t want);
 
 /* What a defer prepares outside the journal's lock: a claim's content
  * digest (a prefix of the suite's digest that tells a duplicate from a conflict) and

@@ -66,7 +66,8 @@ enum medshim__jrec_fail {
   JREC_NOMEM
 };
 /* Parse the header at rec (avail bytes available), authenticate and decrypt.
- * want_body: decompress the body too. */
+ * want_body: decrypt and decompress the body too; without it out->body is
+ * NULL (the record is still authenticated whole). */
 enum medshim__jrec_fail medshim__jrec_open(medshim__jcrypto *c,
                                            medshim__jscratch *s,
                                            const unsigned char *key,

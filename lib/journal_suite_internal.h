@@ -15,8 +15,9 @@ typedef struct medshim__jcrypto medshim__jcrypto;
 
 /* Seal/open of one record or wrapped key: a JF_NONCE_BYTES nonce unique
  * per key, aad authenticated, a JF_TAG_BYTES tag. key has reckey_len
- * bytes. open returns -1 (and wipes pt) when the data does not
- * authenticate. */
+ * bytes. open authenticates all len bytes and decrypts at least the first
+ * min(want, len) into pt (an AEAD decrypts them all); it returns -1 (and
+ * wipes pt) when the data does not authenticate. */
 typedef int (*medshim__jsuite_seal_fn)(medshim__jcrypto *c,
                                        const unsigned char *key,
                                        const unsigned char *nonce,
@@ -30,7 +31,7 @@ typedef int (*medshim__jsuite_open_fn)(medshim__jcrypto *c,
                                        const unsigned char *aad,
                                        size_t aad_len, const unsigned char *ct,
                                        size_t len, const unsigned char *tag,
-                                       unsigned char *pt);
+                                       unsigned char *pt, size_t want);
 
 typedef struct medshim__jsuite {
   unsigned int id;          /* MEDSHIM_JOURNAL_SUITE_* */

@@ -240,6 +240,17 @@ static void round_trip_and_refusals(unsigned suite_id) {
       parts[k].p[byte] ^= 0x10;
     }
   }
+  /* only the head decrypted: still the whole ciphertext authenticated */
+  memset(back, 0xee, sizeof back);
+  ck_assert_int_eq(medshim__jcrypto_open_head(c, key, nonce, aad, sizeof aad,
+                                              ct, sizeof ct, tag, back, 20),
+                   0);
+  ck_assert_mem_eq(back, pt, 20);
+  ct[sizeof ct - 1] ^= 1;
+  ck_assert_int_ne(medshim__jcrypto_open_head(c, key, nonce, aad, sizeof aad,
+                                              ct, sizeof ct, tag, back, 20),
+                   0);
+  ct[sizeof ct - 1] ^= 1;
   /* the cut AAD: same bytes split differently */
   ck_assert_int_ne(medshim__jcrypto_open(c, key, nonce, aad, sizeof aad - 1,
                                          ct, sizeof ct, tag, back),
