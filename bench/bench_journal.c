@@ -1,13 +1,15 @@
 /* Journal benchmark: durable defers per second against a raw
  * write+fdatasync loop and against SQLite (WAL, synchronous=FULL), bulk
- * `medshim defer` against one SQLite transaction, and the open time and peak
- * memory of a large journal. Prints figures; asserts nothing.
+ * `medshim defer` against one SQLite transaction, the per-claim cost of the
+ * SM suite against the default one, and the open time and peak memory of a
+ * large journal. Prints figures; asserts nothing.
  *
  * Bulk is also compared with SQLCipher (raw key) through bench_sqlcipher,
  * found beside this program unless --sqlcipher names it.
  *
  * usage: bench_journal [--ops N] [--claims N] [--cli PATH] [--dir DIR]
- *                      [--sqlcipher PATH] */
+ *                      [--sqlcipher PATH] [--suites-only]
+ * --suites-only: only the default and SM suites' cost, side by side. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -51,6 +53,8 @@ static int key_cb(unsigned char k[MEDSHIM_KEY_BYTES], void *payload) {
   return 0;
 }
 
+static unsigned journal_suite; /* of the journals open_journal creates */
+
 static medshim_journal *open_journal(const char *name) {
   medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
   medshim_journal *j = NULL;
@@ -59,6 +63,7 @@ static medshim_journal *open_journal(const char *name) {
   snprintf(dir, sizeof dir, "%s/%s", base, name);
   o.key_fn = key_cb;
   o.flags = MEDSHIM_JOURNAL_CREATE;
+  o.suite = journal_suite;
   if (medshim_journal_open(&j, dir, &o, &err) != MEDSHIM_OK) {
     fprintf(stderr, "open %s: %s\n", dir, err.text);
     exit(1);
@@ -164,6 +169,85 @@ static double bench_defer(int threads, int ops_total, const char *name) {
     free(w[i].claims);
   }
   return (per * threads) / t;
+}
+
+/* One round of a suite's per-claim costs, in microseconds: cpu = a defer
+ * without its sync (defer_batch_nosync of 100 claims built before the
+ * clock: sealing, chaining, compressing, writing), open = reopening the
+ * journal read-only (authenticating and decrypting every record), durable
+ * = a single-thread durable defer (fsync included). */
+typedef struct suite_cost {
+  double cpu, open, durable;
+} suite_cost;
+
+static suite_cost bench_suite_round(unsigned suite, int n, int durable_ops,
+                                    int round) {
+  enum { B = 100 };
+  medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
+  medshim_journal *j;
+  medshim_claim **cs = malloc(sizeof *cs * (size_t)n);
+  int res[B];
+  char name[64], dir[4200];
+  suite_cost c;
+  double t;
+  journal_suite = suite;
+  snprintf(name, sizeof name, "suite%u-cpu%d", suite, round);
+  for (int i = 0; i < n; i++)
+    cs[i] = bench_claim("C", i);
+  j = open_journal(name);
+  t = now();
+  for (int i = 0; i + B <= n; i += B)
+    if (medshim_journal_defer_batch_nosync(j, (const medshim_claim *const *)cs + i,
+                                           B, res) != MEDSHIM_OK)
+      exit(1);
+  c.cpu = (now() - t) / (n / B * B) * 1e6;
+  medshim_journal_close(j);
+  for (int i = 0; i < n; i++)
+    medshim_claim_free(cs[i]);
+  free(cs);
+  snprintf(dir, sizeof dir, "%s/%s", base, name);
+  o.key_fn = key_cb;
+  o.flags = MEDSHIM_JOURNAL_READONLY;
+  t = now();
+  if (medshim_journal_open(&j, dir, &o, NULL) != MEDSHIM_OK ||
+      medshim_journal_count(j) != (size_t)(n / B * B))
+    exit(1);
+  c.open = (now() - t) / (n / B * B) * 1e6;
+  medshim_journal_close(j);
+  snprintf(name, sizeof name, "suite%u-durable%d", suite, round);
+  c.durable = 1e6 / bench_defer(1, durable_ops, name);
+  journal_suite = MEDSHIM_JOURNAL_SUITE_DEFAULT;
+  return c;
+}
+
+static void bench_suites(int n, int durable_ops) {
+  enum { ROUNDS = 5 };
+  double v[2][3][ROUNDS];
+  const char *names[2] = {"default (AES-256-GCM, SHA-256)",
+                          "sm (SM4-CTR+HMAC-SM3, SM3)"};
+  unsigned ids[2] = {MEDSHIM_JOURNAL_SUITE_DEFAULT, MEDSHIM_JOURNAL_SUITE_SM};
+  for (int r = 0; r < ROUNDS; r++)
+    for (int s = 0; s < 2; s++) {
+      /* alternate which suite goes first: the disk drifts */
+      int k = (r & 1) ? 1 - s : s;
+      suite_cost c = bench_suite_round(ids[k], n, durable_ops, r);
+      v[k][0][r] = c.cpu;
+      v[k][1][r] = c.open;
+      v[k][2][r] = c.durable;
+    }
+  printf("per claim by suite, medians of %d alternating rounds (%d claims "
+         "per round; durable: %d defers of 1 thread):\n", ROUNDS, n,
+         durable_ops);
+  printf("  %-32s %12s %12s %12s\n", "suite", "defer CPU", "open/claim",
+         "durable");
+  for (int s = 0; s < 2; s++)
+    printf("  %-32s %9.2f us %9.2f us %9.1f us\n", names[s],
+           median(v[s][0], ROUNDS), median(v[s][1], ROUNDS),
+           median(v[s][2], ROUNDS));
+  printf("  sm/default: defer CPU %.2fx, open %.2fx, durable %.2fx\n",
+         median(v[1][0], ROUNDS) / median(v[0][0], ROUNDS),
+         median(v[1][1], ROUNDS) / median(v[0][1], ROUNDS),
+         median(v[1][2], ROUNDS) / median(v[0][2], ROUNDS));
 }
 
 static sqlite3 *sqlite_open(const char *path) {
@@ -513,6 +597,7 @@ int main(int argc, char **argv) {
   const char *where = NULL;
   char cmd[4200];
   double raw, one, eight, sq1, sq8, bulk_cli, bulk_sql;
+  int suites_only = 0;
   {
     const char *slash = strrchr(argv[0], '/');
     int dirlen = slash != NULL ? (int)(slash - argv[0]) : 1;
@@ -528,11 +613,13 @@ int main(int argc, char **argv) {
       cli = argv[++i];
     else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
       where = argv[++i];
+    else if (strcmp(argv[i], "--suites-only") == 0)
+      suites_only = 1;
     else if (strcmp(argv[i], "--sqlcipher") == 0 && i + 1 < argc)
       snprintf(sqlcipher_tool, sizeof sqlcipher_tool, "%s", argv[++i]);
     else {
       fprintf(stderr, "usage: bench_journal [--ops N] [--claims N] [--cli "
-                      "PATH] [--dir DIR] [--sqlcipher PATH]\n");
+                      "PATH] [--dir DIR] [--sqlcipher PATH] [--suites-only]\n");
       return 64;
     }
   }
@@ -554,6 +641,9 @@ int main(int argc, char **argv) {
            ops, base, json / 7, rec_size);
   }
 
+  bench_suites(5000, ops / 5 > 0 ? ops / 5 : 1);
+  if (suites_only)
+    goto done;
   /* fsync latency on shared disks drifts over seconds: measure the pairs
    * in alternating rounds and compare medians. */
   {
@@ -654,6 +744,7 @@ int main(int argc, char **argv) {
   }
   if (claims > 0)
     bench_open(claims, cli);
+done:
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
   if (system(cmd) != 0)
     return 1;

@@ -4,7 +4,10 @@
  * Mode 1: the input is a record's plaintext, sealed here with a fixed key,
  *         so that the parser behind authentication (lengths, ids,
  *         compression) is reached too: a forged plaintext is what a bug in
- *         a writer, or a stolen key, would produce. */
+ *         a writer, or a stolen key, would produce.
+ * The mode is bit 0 of the first byte; bit 1 picks the suite (default or
+ * SM: AES-256-GCM or SM4-CTR + HMAC-SM3); in mode 0, bit 2 opens without
+ * the body (the scan's head-only decryption). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,19 +20,26 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static medshim__jcrypto *c;
-  static const unsigned char key[32] = {7, 7, 7};
+  static medshim__jcrypto *cs[2];
+  static const unsigned char key[JF_RECKEY_MAX] = {7, 7, 7};
+  const unsigned sm = (data[0] >> 1) & 1;
+  medshim__jcrypto *c;
   medshim__jscratch s;
   medshim__jrec rec;
   unsigned char *buf = NULL;
 
   if (size < 1 || size > JF_RECORD_MAX)
     return 0;
-  if (c == NULL && (c = medshim__jcrypto_new()) == NULL)
+  if (cs[sm] == NULL &&
+      (cs[sm] = medshim__jcrypto_new(medshim__jsuite_get(
+           sm ? MEDSHIM_JOURNAL_SUITE_SM : MEDSHIM_JOURNAL_SUITE_DEFAULT))) ==
+          NULL)
     abort();
+  c = cs[sm];
   memset(&s, 0, sizeof s);
   if (data[0] % 2 == 0) {
-    (void)medshim__jrec_open(c, &s, key, data + 1, size - 1, 1, &rec);
+    (void)medshim__jrec_open(c, &s, key, data + 1, size - 1,
+                             (data[0] & 4) == 0, &rec);
   } else {
     /* Seal the plaintext exactly as given (no padding), then open it. */
     size_t plain = size - 1, len = JF_RECORD_OVERHEAD + plain;

@@ -46,6 +46,17 @@ static int journal_options(medshim_journal_options *jo, json_t *o, int for_verif
                               "must be write, replay, readonly or salvage");
   if (json_is_integer(v = json_object_get(o, "segment_max_bytes")))
     jo->segment_max_bytes = (uint64_t)json_integer_value(v);
+  if ((v = json_object_get(o, "suite")) != NULL) {
+    const char *name = json_string_value(v);
+    unsigned s = 0;
+    while (name != NULL && medshim_journal_suite_name(s) != NULL &&
+           strcmp(name, medshim_journal_suite_name(s)) != 0)
+      s++;
+    if (name == NULL || medshim_journal_suite_name(s) == NULL)
+      return medshim__flat_fail(MEDSHIM_EINVAL, "suite", 0,
+                                "must be default or sm");
+    jo->suite = s;
+  }
   return MEDSHIM_OK;
 }
 

@@ -31,7 +31,7 @@ int medshim__anchor_build(unsigned char out[JF_ANCHOR_BYTES],
   jf_put64(out + 32, a->end);
   memcpy(out + 40, k->id, JF_ID_BYTES);
   memcpy(out + 56, a->chain, JF_HASH_BYTES);
-  return medshim__hmac(out + JF_ANCHOR_MAC_OFFSET, k->hdr, out,
+  return medshim__hmac(k->suite, out + JF_ANCHOR_MAC_OFFSET, k->hdr, out,
                        JF_ANCHOR_MAC_OFFSET);
 }
 
@@ -40,7 +40,7 @@ static int slot_parse(const unsigned char *in, const medshim__jkeys *k,
                       uint64_t segno, medshim__janchor *a) {
   unsigned char mac[JF_HASH_BYTES];
   if (memcmp(in, JF_ANCHOR_MAGIC, 8) != 0 ||
-      medshim__hmac(mac, k->hdr, in, JF_ANCHOR_MAC_OFFSET) != 0 ||
+      medshim__hmac(k->suite, mac, k->hdr, in, JF_ANCHOR_MAC_OFFSET) != 0 ||
       !medshim__ct_equal(mac, in + JF_ANCHOR_MAC_OFFSET, JF_HASH_BYTES) ||
       !medshim__ct_equal(in + 40, k->id, JF_ID_BYTES) ||
       jf_get64(in + 16) != segno)

@@ -22,7 +22,7 @@ int medshim__checkpoint_write(const char *dir, const medshim__jkeys *k,
   jf_put64(buf + 32, ck->segno);
   jf_put64(buf + 40, ck->seq);
   memcpy(buf + 48, ck->chain, JF_HASH_BYTES);
-  if (medshim__hmac(buf + JF_CHECKPOINT_BODY_BYTES, k->ckpt, buf,
+  if (medshim__hmac(k->suite, buf + JF_CHECKPOINT_BODY_BYTES, k->ckpt, buf,
                     JF_CHECKPOINT_BODY_BYTES) != 0)
     return medshim__error_set(err, MEDSHIM_ECRYPTO, JF_CHECKPOINT_NAME,
                               "cannot authenticate the checkpoint");
@@ -48,7 +48,7 @@ int medshim__checkpoint_read(const char *dir, const medshim__jkeys *k,
   if (n != JF_CHECKPOINT_BYTES || memcmp(buf, JF_CHECKPOINT_MAGIC, 8) != 0 ||
       jf_get16(buf + 8) != JF_VERSION)
     return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);
-  if (medshim__hmac(mac, k->ckpt, buf, JF_CHECKPOINT_BODY_BYTES) != 0 ||
+  if (medshim__hmac(k->suite, mac, k->ckpt, buf, JF_CHECKPOINT_BODY_BYTES) != 0 ||
       !medshim__ct_equal(mac, buf + JF_CHECKPOINT_BODY_BYTES, JF_HASH_BYTES) ||
       !medshim__ct_equal(buf + 16, k->id, JF_ID_BYTES))
     return MEDSHIM__FAIL(MEDSHIM_ECORRUPT);

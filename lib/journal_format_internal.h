@@ -20,6 +20,14 @@
 #define JF_KEYRING_AAD_BYTES 32
 #define JF_KEYRING_BYTES (32 + JF_NONCE_BYTES + 32 + JF_TAG_BYTES)
 #define JF_WRAP_AES256GCM 1
+/* SM suite keyrings (journal_suite.c): version 2, algorithm 2; the same
+ * layout, the data key wrapped with SM4-CTR + HMAC-SM3 under a key derived
+ * from the KEK (HKDF-SM3, salt journal_id). A library that knows only
+ * version 1 refuses them as an unsupported format. */
+#define JF_KEYRING_V_SM 2
+#define JF_WRAP_SM4CTR_HMACSM3 2
+/* Largest record key of any suite: SM4 key (16) + HMAC-SM3 key (32). */
+#define JF_RECKEY_MAX 48
 
 /* segment header: magic[8] ver u16 hlen u16 flags u32 journal_id[16]
  * segno u64 first_seq u64 salt[16] prev_chain[32] | hmac[32] */

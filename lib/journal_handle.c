@@ -49,13 +49,17 @@ medshim_journal *medshim__journal_new(const char *dir) {
   medshim__jindex_init(&j->ix);
   j->seg_max = DEFAULT_SEGMENT_MAX;
   j->dir = strdup(dir);
-  j->wcrypto = medshim__jcrypto_new();
-  j->rcrypto = medshim__jcrypto_new();
-  if (j->dir == NULL || j->wcrypto == NULL || j->rcrypto == NULL) {
+  if (j->dir == NULL) {
     medshim__journal_free(j);
     return NULL;
   }
   return j;
+}
+
+int medshim__journal_crypto_init(medshim_journal *j) {
+  j->wcrypto = medshim__jcrypto_new(j->keys.suite);
+  j->rcrypto = medshim__jcrypto_new(j->keys.suite);
+  return j->wcrypto != NULL && j->rcrypto != NULL ? 0 : -1;
 }
 
 void medshim__journal_free(medshim_journal *j) {

@@ -74,6 +74,9 @@ struct medshim_journal {
 /* A handle with nothing loaded (dir copied): fd -1, locks, crypto. NULL
  * when out of memory. */
 medshim_journal *medshim__journal_new(const char *dir);
+/* With j->keys loaded: the handle's crypto contexts, for the keys' suite.
+ * -1: out of memory or the suite's algorithms are missing. */
+int medshim__journal_crypto_init(medshim_journal *j);
 /* Free a handle without a checkpoint (and close its lane). */
 void medshim__journal_free(medshim_journal *j);
 

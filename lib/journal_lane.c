@@ -120,7 +120,7 @@ static int recheck_orphans(const char *dir, const medshim__jkeys *main_keys,
   r.found = 0;
   scan.dir = dir;
   scan.keys = main_keys;
-  scan.crypto = medshim__jcrypto_new();
+  scan.crypto = medshim__jcrypto_new(main_keys->suite);
   scan.scratch = &scratch;
   scan.fn = recheck_record;
   scan.payload = &r;
@@ -213,7 +213,8 @@ int medshim__lane_open(medshim_journal *j, medshim_error *err) {
   lane->salvage = j->salvage;
   lane->seg_max = j->seg_max;
   lane->next_seq = 1;
-  if (medshim__jkeys_lane(&lane->keys, &j->keys) != 0)
+  if (medshim__jkeys_lane(&lane->keys, &j->keys) != 0 ||
+      medshim__journal_crypto_init(lane) != 0)
     return medshim__error_set(err, MEDSHIM_ECRYPTO, "", "key derivation "
                               "failed");
   path = lane->dir;
@@ -420,7 +421,7 @@ int medshim__lane_verify(const char *dir, const medshim__jkeys *main_keys,
   c.scan.want_status_body = 1;
   c.scan.fn = lane_record;
   c.scan.payload = &c;
-  c.scan.crypto = medshim__jcrypto_new();
+  c.scan.crypto = medshim__jcrypto_new(keys.suite);
   if (c.scan.crypto == NULL) {
     rc = MEDSHIM_ENOMEM;
     goto cleanup;

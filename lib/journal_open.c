@@ -3,8 +3,8 @@
  * closing it with a checkpoint. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "claim_status_internal.h"
@@ -24,7 +24,8 @@
 
 int medshim_journal_options_init(medshim_journal_options *opts,
                                  unsigned int version) {
-  /* a version 1 struct is shorter: zero only its fields */
+  /* A caller built against version 1 has the smaller struct: zero only
+   * what it has. */
   if (opts != NULL && version == 1) {
     memset(opts, 0, offsetof(medshim_journal_options, key_fn2));
     opts->version = 1;
@@ -32,6 +33,31 @@ int medshim_journal_options_init(medshim_journal_options *opts,
   }
   return MEDSHIM__VERSIONED_INIT(opts, version,
                                  MEDSHIM_JOURNAL_OPTIONS_VERSION);
+}
+
+int medshim__journal_options_read(medshim_journal_options *dst,
+                                  const medshim_journal_options *src) {
+  memset(dst, 0, sizeof *dst);
+  if (src == NULL)
+    return -1;
+  if (src->version == 1) /* the fields up to segment_max_bytes */
+    memcpy(dst, src, offsetof(medshim_journal_options, key_fn2));
+  else if (src->version == MEDSHIM_JOURNAL_OPTIONS_VERSION)
+    *dst = *src;
+  else
+    return -1;
+  dst->version = MEDSHIM_JOURNAL_OPTIONS_VERSION;
+  return 0;
+}
+
+unsigned int medshim_journal_suite(const medshim_journal *j) {
+  return j != NULL && j->keys.suite != NULL ? j->keys.suite->id
+                                            : MEDSHIM_JOURNAL_SUITE_DEFAULT;
+}
+
+const char *medshim_journal_suite_name(unsigned int suite) {
+  const medshim__jsuite *s = medshim__jsuite_get(suite);
+  return s != NULL ? s->name : NULL;
 }
 
 /* ---- index building while scanning ----------------------------------- */
@@ -313,6 +339,7 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
                          const medshim_journal_options *opts,
                          medshim_error *err) {
   medshim_journal *j = NULL;
+  medshim_journal_options o;
   open_ctx oc;
   int rc, create;
 
@@ -321,9 +348,10 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     *out = NULL;
   if (out == NULL || dir == NULL || *dir == '\0')
     return medshim__error_set(err, MEDSHIM_EINVAL, "dir", "is required");
-  if (!medshim__journal_opts_version_ok(opts))
+  if (medshim__journal_options_read(&o, opts) != 0)
     return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
                               "options missing or of an unknown version");
+  opts = &o;
   if ((opts->flags & MEDSHIM_JOURNAL_READONLY) != 0 &&
       (opts->flags & MEDSHIM_JOURNAL_REPLAY) != 0)
     return medshim__error_set(err, MEDSHIM_EINVAL, "opts",
@@ -350,8 +378,15 @@ int medshim_journal_open(medshim_journal **out, const char *dir,
     goto fail;
   if (!j->readonly && (rc = take_lock(j, err)) != MEDSHIM_OK)
     goto fail;
-  if ((rc = medshim__jkeys_load(&j->keys, j->dir, create, err)) != MEDSHIM_OK)
+  if ((rc = medshim__jkeys_load(&j->keys, j->dir, create, o.suite, err)) !=
+      MEDSHIM_OK)
     goto fail;
+  if (medshim__journal_crypto_init(j) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_ENOMEM, "",
+                            "cannot set up the %s suite's algorithms",
+                            j->keys.suite->name);
+    goto fail;
+  }
 
   oc.scan.want_status_body = 1; /* statuses of journals from before the lane */
   oc.scan.fn = index_record;

@@ -7,6 +7,10 @@
 #include "journal_scan_internal.h"
 #include "medshim/errors.h"
 
+/* Normalise caller options of any known version (1: no `suite`) into
+ * *dst of the current version; -1 for NULL or an unknown version. */
+int medshim__journal_options_read(medshim_journal_options *dst,
+                                  const medshim_journal_options *src);
 /* Take the writer lock of j->dir (flock on LOCK). MEDSHIM_EBUSY if held. */
 int medshim__journal_lock(medshim_journal *j, medshim_error *err);
 /* Load the record chain of j->dir into j: read the checkpoint (a writer

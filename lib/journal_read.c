@@ -265,7 +265,7 @@ static int walk(medshim_journal *j, medshim_journal_visit_fn fn,
    * threads under the lock while the callback runs without it. */
   scan.dir = j->dir;
   scan.keys = &j->keys;
-  scan.crypto = medshim__jcrypto_new();
+  scan.crypto = medshim__jcrypto_new(j->keys.suite);
   scan.scratch = &scratch;
   scan.want_claim_body = 1;
   scan.salvage = j->salvage;

@@ -34,7 +34,7 @@ static void hex(char *out, const unsigned char *p, size_t n) {
 static int journal_tag(char out[5], const medshim__jkeys *k) {
   unsigned char mac[JF_HASH_BYTES];
   static const unsigned char what[] = "medshim v1 receipt journal tag";
-  if (medshim__hmac(mac, k->receipt, what, sizeof what - 1) != 0)
+  if (medshim__hmac(k->suite, mac, k->receipt, what, sizeof what - 1) != 0)
     return -1;
   hex(out, mac, 2);
   return 0;
@@ -58,7 +58,7 @@ static int receipt_mac(char out[2 * RECEIPT_MAC_BYTES + 1],
   msg[n++] = (unsigned char)id_len;
   memcpy(msg + n, id, id_len);
   n += id_len;
-  if (medshim__hmac(mac, k->receipt, msg, n) != 0)
+  if (medshim__hmac(k->suite, mac, k->receipt, msg, n) != 0)
     return -1;
   hex(out, mac, RECEIPT_MAC_BYTES);
   return 0;

@@ -50,7 +50,7 @@ typedef struct medshim__jrec_in {
 /* Seal in as record seq after the running hash prev_chain under key, and
  * append it to *out (grown as needed) at *out_len; tag_out gets its tag. */
 int medshim__jrec_seal(medshim__jcrypto *c, medshim__jscratch *s,
-                       const unsigned char key[32], uint64_t seq,
+                       const unsigned char *key, uint64_t seq,
                        const unsigned char prev_chain[JF_HASH_BYTES],
                        const medshim__jrec_in *in, unsigned char **out,
                        size_t *out_cap, size_t *out_len,
@@ -66,10 +66,11 @@ enum medshim__jrec_fail {
   JREC_NOMEM
 };
 /* Parse the header at rec (avail bytes available), authenticate and decrypt.
- * want_body: decompress the body too. */
+ * want_body: decrypt and decompress the body too; without it out->body is
+ * NULL (the record is still authenticated whole). */
 enum medshim__jrec_fail medshim__jrec_open(medshim__jcrypto *c,
                                            medshim__jscratch *s,
-                                           const unsigned char key[32],
+                                           const unsigned char *key,
                                            const unsigned char *rec,
                                            size_t avail, int want_body,
                                            medshim__jrec *out);

@@ -76,7 +76,7 @@ static int damage(medshim__jscan *s, medshim_damage kind, uint64_t segno,
  * sequence lies in [lo, hi], or 0 when there is none. Every record is at
  * least JF_RECORD_OVERHEAD + 256 bytes (plaintext is padded to 256). */
 static uint64_t next_authentic(medshim__jscan *s, reader *r,
-                               const unsigned char key[32], uint64_t off,
+                               const unsigned char *key, uint64_t off,
                                uint64_t lo, uint64_t hi) {
   for (uint64_t p = off + 1; p + JF_RECORD_OVERHEAD + 256 <= r->size; p++) {
     size_t avail;
@@ -106,7 +106,7 @@ static uint64_t next_authentic(medshim__jscan *s, reader *r,
  * authentic record with a later sequence follow? If so the failure is
  * damage in the middle of the data, not the torn end of a crashed write. */
 static int authentic_record_follows(medshim__jscan *s, reader *r,
-                                    const unsigned char key[32], uint64_t off) {
+                                    const unsigned char *key, uint64_t off) {
   return next_authentic(s, r, key, off, s->next_seq,
                         s->next_seq + (1u << 24)) != 0;
 }

@@ -92,7 +92,7 @@ int medshim__segment_header_build(unsigned char out[JF_SEGMENT_HEADER_BYTES],
   jf_put64(out + 40, first_seq);
   memcpy(out + 48, salt, JF_SALT_BYTES);
   memcpy(out + 64, prev_chain, JF_HASH_BYTES);
-  return medshim__hmac(out + JF_SEGMENT_MAC_OFFSET, k->hdr, out,
+  return medshim__hmac(k->suite, out + JF_SEGMENT_MAC_OFFSET, k->hdr, out,
                        JF_SEGMENT_MAC_OFFSET);
 }
 
@@ -108,7 +108,7 @@ int medshim__segment_header_check(const unsigned char in[JF_SEGMENT_HEADER_BYTES
       (v != JF_SEGMENT_V1 && v != JF_SEGMENT_V2) ||
       jf_get16(in + 10) != JF_SEGMENT_HEADER_BYTES)
     return -1;
-  if (medshim__hmac(mac, k->hdr, in, JF_SEGMENT_MAC_OFFSET) != 0 ||
+  if (medshim__hmac(k->suite, mac, k->hdr, in, JF_SEGMENT_MAC_OFFSET) != 0 ||
       !medshim__ct_equal(mac, in + JF_SEGMENT_MAC_OFFSET, JF_HASH_BYTES))
     return -1;
   if (!medshim__ct_equal(in + 16, k->id, JF_ID_BYTES))

@@ -14,7 +14,7 @@ typedef struct medshim__jseg {
   uint64_t first_seq;
   uint64_t end; /* bytes of valid records (what readers may read) */
   uint64_t data_start; /* offset of the first record (by header version) */
-  unsigned char key[32];
+  unsigned char key[JF_RECKEY_MAX]; /* the suite's record key */
   int rfd; /* read descriptor, opened on first use (handle's copy only) */
 } medshim__jseg;
 

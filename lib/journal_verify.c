@@ -10,6 +10,7 @@
 #include "journal_index_internal.h"
 #include "journal_keys_internal.h"
 #include "journal_lane_internal.h"
+#include "journal_open_internal.h"
 #include "journal_verify_internal.h"
 #include "keyfile_internal.h"
 #include "keyring_internal.h"
@@ -148,12 +149,14 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   medshim_verify_report lane;
   verify_ctx v;
   medshim_error err;
+  medshim_journal_options o;
   int rc;
 
-  if (dir == NULL || opts == NULL || report == NULL ||
+  if (dir == NULL || report == NULL ||
       report->version != MEDSHIM_VERIFY_REPORT_VERSION ||
-      !medshim__journal_opts_version_ok(opts))
+      medshim__journal_options_read(&o, opts) != 0)
     return MEDSHIM__FAIL(MEDSHIM_EINVAL);
+  opts = &o;
   memset(report, 0, sizeof *report);
   report->version = MEDSHIM_VERIFY_REPORT_VERSION;
   memset(&scratch, 0, sizeof scratch);
@@ -171,10 +174,10 @@ int medshim_journal_verify(const char *dir, const medshim_journal_options *opts,
   }
   if ((rc = medshim__kek_obtain(keys->kek, opts, &err)) != MEDSHIM_OK)
     goto cleanup;
-  if ((rc = medshim__jkeys_load(keys, dir, 0, &err)) != MEDSHIM_OK)
+  if ((rc = medshim__jkeys_load(keys, dir, 0, o.suite, &err)) != MEDSHIM_OK)
     goto cleanup;
   scan.keys = keys;
-  scan.crypto = medshim__jcrypto_new();
+  scan.crypto = medshim__jcrypto_new(keys->suite);
   scan.scratch = &scratch;
   scan.want_claim_body = 1;
   scan.fn = verify_record;
@@ -218,6 +221,25 @@ cleanup:
   return rc;
 }
 
+int medshim__journal_suite_of(const char *dir,
+                              const medshim_journal_options *opts,
+                              unsigned *suite, medshim_error *err) {
+  medshim__jkeys *k; /* locked, out of core dumps; wiped when freed */
+  medshim_journal_options o;
+  int rc;
+  if (dir == NULL || suite == NULL ||
+      medshim__journal_options_read(&o, opts) != 0)
+    return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
+  if ((k = medshim__secmem_alloc(sizeof *k)) == NULL)
+    return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
+  if ((rc = medshim__kek_obtain(k->kek, &o, err)) == MEDSHIM_OK &&
+      (rc = medshim__keyring_open(dir, k->kek, k->dk, k->id, &k->suite,
+                                  err)) == MEDSHIM_OK)
+    *suite = k->suite->id;
+  medshim__secmem_free(k, sizeof *k);
+  return rc;
+}
+
 int medshim_journal_rekey(const char *dir,
                           const medshim_journal_options *current,
                           const medshim_journal_options *next,
@@ -227,11 +249,14 @@ int medshim_journal_rekey(const char *dir,
   unsigned char *new_kek = NULL;
   char *path = NULL;
   int lock_fd = -1, rc;
+  medshim_journal_options cur, nxt;
 
-  if (dir == NULL || current == NULL || next == NULL ||
-      !medshim__journal_opts_version_ok(current) ||
-      !medshim__journal_opts_version_ok(next))
+  if (dir == NULL || medshim__journal_options_read(&cur, current) != 0 ||
+      medshim__journal_options_read(&nxt, next) != 0)
     return medshim__error_set(err, MEDSHIM_EINVAL, "", "bad arguments");
+  /* the journal keeps its suite: a rekey replaces only the KEK */
+  current = &cur;
+  next = &nxt;
   if ((k = medshim__secmem_alloc(sizeof *k + MEDSHIM_KEY_BYTES)) == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, "", "out of memory");
   new_kek = (unsigned char *)(k + 1);
@@ -252,12 +277,13 @@ int medshim_journal_rekey(const char *dir,
   }
   if ((rc = medshim__kek_obtain(k->kek, current, err)) != MEDSHIM_OK)
     goto cleanup;
-  if ((rc = medshim__keyring_open(dir, k->kek, k->dk, k->id, err)) !=
+  if ((rc = medshim__keyring_open(dir, k->kek, k->dk, k->id, &k->suite,
+                                   err)) !=
       MEDSHIM_OK)
     goto cleanup;
   if ((rc = medshim__kek_obtain(new_kek, next, err)) != MEDSHIM_OK)
     goto cleanup;
-  rc = medshim__keyring_write(dir, new_kek, k->dk, k->id, err);
+  rc = medshim__keyring_write(dir, k->suite, new_kek, k->dk, k->id, err);
 cleanup:
   medshim__secmem_free(k, sizeof *k + MEDSHIM_KEY_BYTES); /* wipes */
   if (lock_fd >= 0)

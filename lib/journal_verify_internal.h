@@ -13,4 +13,12 @@
 int medshim__verify_chain(const char *dir, medshim__jscan *scan,
                           medshim_verify_report *report, const char *lane);
 
+/* The suite of the journal in dir (MEDSHIM_JOURNAL_SUITE_*), from its
+ * keyring unwrapped with the key in opts, so the answer is authentic; the
+ * journal is not scanned. The keyring's codes (MEDSHIM_ENOTFOUND,
+ * MEDSHIM_EKEY, MEDSHIM_EFORMAT, ...). */
+int medshim__journal_suite_of(const char *dir,
+                              const medshim_journal_options *opts,
+                              unsigned *suite, medshim_error *err);
+
 #endif

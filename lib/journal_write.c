@@ -358,7 +358,7 @@ static medshim__jprep *prep_take(medshim_journal *j) {
   if (j->nprep_pool > 0)
     z = j->prep_pool[--j->nprep_pool];
   pthread_mutex_unlock(&j->prep_mu);
-  return z != NULL ? z : medshim__jprep_new();
+  return z != NULL ? z : medshim__jprep_new(j->keys.suite);
 }
 
 static void prep_give(medshim_journal *j, medshim__jprep *z) {

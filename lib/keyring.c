@@ -66,23 +66,41 @@ cleanup:
   return rc;
 }
 
-int medshim__keyring_write(const char *dir, const unsigned char kek[32],
+/* The key that wraps the data key: the KEK itself in format 1 (the default
+ * suite, unchanged), else derived from the KEK with the suite's HKDF, salt
+ * the journal id: the record key layout of the suite (a cipher key and a
+ * MAC key). */
+static int wrap_key(unsigned char out[JF_RECKEY_MAX],
+                    const medshim__jsuite *suite, const unsigned char kek[32],
+                    const unsigned char journal_id[JF_ID_BYTES]) {
+  if (suite->kek_wraps) {
+    memcpy(out, kek, 32);
+    return 0;
+  }
+  return medshim__hkdf(suite, out, suite->reckey_len, kek, journal_id,
+                       JF_ID_BYTES, "medshim keyring wrap", NULL, 0);
+}
+
+int medshim__keyring_write(const char *dir, const medshim__jsuite *suite,
+                           const unsigned char kek[32],
                            const unsigned char dk[32],
                            const unsigned char journal_id[JF_ID_BYTES],
                            medshim_error *err) {
   unsigned char buf[JF_KEYRING_BYTES];
+  unsigned char wk[JF_RECKEY_MAX];
   medshim__jcrypto *c = NULL;
   int rc;
 
   memset(buf, 0, sizeof buf);
   memcpy(buf, JF_KEYRING_MAGIC, 8);
-  jf_put16(buf + 8, JF_VERSION);
-  jf_put32(buf + 12, JF_WRAP_AES256GCM);
+  jf_put16(buf + 8, suite->keyring_version);
+  jf_put32(buf + 12, suite->keyring_alg);
   memcpy(buf + 16, journal_id, JF_ID_BYTES);
-  c = medshim__jcrypto_new();
+  c = medshim__jcrypto_new(suite);
   /* A random nonce per wrap: the KEK wraps only a handful of keys ever. */
-  if (c == NULL || medshim__random(buf + 32, JF_NONCE_BYTES) != 0 ||
-      medshim__jcrypto_seal(c, kek, buf + 32, buf, JF_KEYRING_AAD_BYTES, dk,
+  if (c == NULL || wrap_key(wk, suite, kek, journal_id) != 0 ||
+      medshim__random(buf + 32, JF_NONCE_BYTES) != 0 ||
+      medshim__jcrypto_seal(c, wk, buf + 32, buf, JF_KEYRING_AAD_BYTES, dk,
                             32, buf + 32 + JF_NONCE_BYTES,
                             buf + 32 + JF_NONCE_BYTES + 32) != 0) {
     rc = medshim__error_set(err, MEDSHIM_ECRYPTO, JF_KEYRING_NAME,
@@ -91,11 +109,13 @@ int medshim__keyring_write(const char *dir, const unsigned char kek[32],
   }
   rc = medshim__file_replace(dir, JF_KEYRING_NAME, buf, sizeof buf, err);
 cleanup:
+  medshim__wipe(wk, sizeof wk);
   medshim__jcrypto_free(c);
   return rc;
 }
 
-int medshim__keyring_create(const char *dir, const unsigned char kek[32],
+int medshim__keyring_create(const char *dir, const medshim__jsuite *suite,
+                            const unsigned char kek[32],
                             unsigned char dk[32],
                             unsigned char journal_id[JF_ID_BYTES],
                             medshim_error *err) {
@@ -103,14 +123,16 @@ int medshim__keyring_create(const char *dir, const unsigned char kek[32],
       medshim__random(journal_id, JF_ID_BYTES) != 0)
     return medshim__error_set(err, MEDSHIM_ECRYPTO, JF_KEYRING_NAME,
                               "random number generator failed");
-  return medshim__keyring_write(dir, kek, dk, journal_id, err);
+  return medshim__keyring_write(dir, suite, kek, dk, journal_id, err);
 }
 
 int medshim__keyring_open(const char *dir, const unsigned char kek[32],
                           unsigned char dk[32],
                           unsigned char journal_id[JF_ID_BYTES],
-                          medshim_error *err) {
+                          const medshim__jsuite **suite, medshim_error *err) {
   unsigned char buf[JF_KEYRING_BYTES + 1];
+  unsigned char wk[JF_RECKEY_MAX];
+  const medshim__jsuite *s;
   char *path = medshim__os_path_join(dir, JF_KEYRING_NAME);
   medshim__jcrypto *c = NULL;
   long long n;
@@ -147,16 +169,24 @@ int medshim__keyring_open(const char *dir, const unsigned char kek[32],
     return rc;
   }
   free(path);
-  if (jf_get16(buf + 8) != JF_VERSION ||
-      jf_get32(buf + 12) != JF_WRAP_AES256GCM)
+  s = medshim__jsuite_of_keyring(jf_get16(buf + 8), jf_get32(buf + 12));
+  if (s == NULL)
     return medshim__error_set(err, MEDSHIM_EFORMAT, JF_KEYRING_NAME,
-                              "keyring format version %u is not supported",
-                              (unsigned)jf_get16(buf + 8));
-  c = medshim__jcrypto_new();
+                              "keyring format version %u (algorithm %u) is "
+                              "not supported", (unsigned)jf_get16(buf + 8),
+                              (unsigned)jf_get32(buf + 12));
+  c = medshim__jcrypto_new(s);
   if (c == NULL)
     return medshim__error_set(err, MEDSHIM_ENOMEM, JF_KEYRING_NAME,
-                              "cannot set up the cipher");
-  if (medshim__jcrypto_open(c, kek, buf + 32, buf, JF_KEYRING_AAD_BYTES,
+                              "cannot set up the %s cipher", s->name);
+  /* the journal id is in the AAD: a wrap key derived from an altered id
+   * fails like a wrong KEK */
+  if (wrap_key(wk, s, kek, buf + 16) != 0) {
+    rc = medshim__error_set(err, MEDSHIM_ECRYPTO, JF_KEYRING_NAME,
+                            "key derivation failed");
+    goto cleanup;
+  }
+  if (medshim__jcrypto_open(c, wk, buf + 32, buf, JF_KEYRING_AAD_BYTES,
                             buf + 32 + JF_NONCE_BYTES, 32,
                             buf + 32 + JF_NONCE_BYTES + 32, dk) != 0) {
     rc = medshim__error_set(err, MEDSHIM_EKEY, JF_KEYRING_NAME,
@@ -165,7 +195,9 @@ int medshim__keyring_open(const char *dir, const unsigned char kek[32],
     goto cleanup;
   }
   memcpy(journal_id, buf + 16, JF_ID_BYTES);
+  *suite = s;
 cleanup:
+  medshim__wipe(wk, sizeof wk);
   medshim__jcrypto_free(c);
   return rc;
 }

@@ -1,6 +1,6 @@
-/* Schedule signing keys made through the API: an Ed25519 pair as PEM text,
- * what medshim_schedule_sign() and a set's public_key_pem take (and what
- * `openssl genpkey -algorithm ed25519` makes). */
+/* Schedule signing keys made through the API: an Ed25519 or SM2 pair as
+ * PEM text, what medshim_schedule_sign() and a set's public_key_pem take
+ * (and what `openssl genpkey -algorithm ed25519|sm2` makes). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,14 +24,17 @@ static char *bio_text(BIO *b) {
   return out;
 }
 
-int medshim_schedule_keygen(char **private_key_pem, char **public_key_pem) {
+int medshim_schedule_keygen(char **private_key_pem, char **public_key_pem,
+                            unsigned int alg) {
   EVP_PKEY *key = NULL;
   BIO *priv = NULL, *pub = NULL;
   int rc = MEDSHIM_ECRYPTO;
-  if (private_key_pem == NULL || public_key_pem == NULL)
+  if (private_key_pem == NULL || public_key_pem == NULL ||
+      (alg != MEDSHIM_SCHEDULE_KEY_ED25519 && alg != MEDSHIM_SCHEDULE_KEY_SM2))
     return MEDSHIM__FAIL(MEDSHIM_EINVAL);
   *private_key_pem = *public_key_pem = NULL;
-  key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+  key = EVP_PKEY_Q_keygen(NULL, NULL,
+                          alg == MEDSHIM_SCHEDULE_KEY_SM2 ? "SM2" : "ED25519");
   priv = BIO_new(BIO_s_secmem());
   pub = BIO_new(BIO_s_mem());
   if (key != NULL && priv != NULL && pub != NULL &&
@@ -54,6 +57,6 @@ int medshim_schedule_keygen(char **private_key_pem, char **public_key_pem) {
   BIO_free(pub);
   if (rc == MEDSHIM_ECRYPTO)
     return medshim__last_set(rc, "medshim_schedule_keygen",
-                             "OpenSSL could not make an Ed25519 key pair");
+                             "OpenSSL could not make the key pair");
   return rc == MEDSHIM_OK ? rc : MEDSHIM__FAIL(rc);
 }

@@ -551,9 +551,9 @@ START_TEST(test_receipt_cli_verify) {
             i, i);
   fclose(f);
   snprintf(cmd, sizeof cmd,
-           "head -n 10 '%s' | '%s' defer --create --journal '%s' --key '%s' "
-           "--receipts '%s' >/dev/null",
-           in, cli, jdir, key, rf);
+           "head -n 10 '%s' | '%s' defer --create --suite %s --journal '%s' "
+           "--key '%s' --receipts '%s' >/dev/null",
+           in, cli, medshim_journal_suite_name(tu_suite()), jdir, key, rf);
   ck_assert_int_eq(system(cmd), 0);
   copy = copy_dir(jdir, "copy");
   snprintf(cmd, sizeof cmd,

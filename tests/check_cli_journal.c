@@ -63,7 +63,7 @@ static int through_pipe(int fd) {
 /* Run medshim with args, feeding input; stdout and stderr captured. */
 __attribute__((sentinel))
 static int run(const char *input, char **out, char **err, ...) {
-  char *argv[16], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
+  char *argv[20], *op = tu_path(dir, "stdout"), *ep = tu_path(dir, "stderr");
   char *ip = tu_path(dir, "stdin");
   va_list ap;
   int argc = 0, status;
@@ -71,8 +71,16 @@ static int run(const char *input, char **out, char **err, ...) {
   pid_t pid;
   argv[argc++] = (char *)cli;
   va_start(ap, err);
-  for (char *a; (a = va_arg(ap, char *)) != NULL;)
+  for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+    ck_assert_int_lt(argc, 17);
     argv[argc++] = a;
+    /* the journal suites run with both crypto suites (tu_suite) */
+    if (strcmp(a, "--create") == 0 &&
+        tu_suite() == MEDSHIM_JOURNAL_SUITE_SM) {
+      argv[argc++] = (char *)"--suite";
+      argv[argc++] = (char *)"sm";
+    }
+  }
   va_end(ap);
   argv[argc] = NULL;
   tu_write_file(ip, (const unsigned char *)(input ? input : ""),
@@ -144,6 +152,64 @@ START_TEST(test_cli_keygen) {
   ck_assert_int_ne(run(NULL, NULL, &err, "keygen", key, NULL), 0);
   ck_assert_ptr_nonnull(strstr(err, "refusing to overwrite"));
   free(err);
+}
+END_TEST
+
+/* --suite on the command that creates journals: recorded in the keyring,
+ * followed by every later command, and a requirement when asked. */
+START_TEST(test_cli_defer_suite) {
+  char *out, *err, *other = tu_path(dir, "other"), *kr = tu_path(jdir, "keyring");
+  unsigned char *k;
+  size_t len;
+  keygen();
+  ck_assert_int_eq(run(CLAIM("A1", ""), &out, &err, "defer", "--create",
+                       "--suite", "sm", "--journal", jdir, "--key", key, NULL),
+                   0);
+  free(out);
+  free(err);
+  k = tu_read_file(kr, &len);
+  ck_assert_ptr_nonnull(k);
+  ck_assert_uint_eq(k[8], 2); /* keyring version 2: the SM suite */
+  free(k);
+  ck_assert_int_eq(run(CLAIM("A2", ""), &out, &err, "defer", "--journal", jdir,
+                       "--key", key, NULL), 0);
+  ck_assert_str_eq(out, "{\"visit_id\":\"A2\",\"status\":\"stored\"}\n");
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", jdir, "--key",
+                       key, NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"claims\":2"));
+  ck_assert_ptr_nonnull(strstr(out, "\"suite\":\"sm\""));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "list", "--journal", jdir, "--key",
+                       key, NULL), 0);
+  ck_assert_int_eq(count_lines(out), 2);
+  free(out);
+  free(err);
+  /* a default journal is not written to when SM is asked */
+  ck_assert_int_eq(run(CLAIM("B1", ""), &out, &err, "defer", "--create",
+                       "--suite", "default", "--journal", other, "--key", key,
+                       NULL), 0);
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "verify", "--journal", other, "--key",
+                       key, NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "\"suite\":\"default\""));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(CLAIM("B2", ""), &out, &err, "defer", "--suite", "sm",
+                       "--journal", other, "--key", key, NULL), 1);
+  ck_assert_ptr_nonnull(strstr(err, "default suite"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(run(NULL, &out, &err, "defer", "--create", "--suite",
+                       "aes", "--journal", other, "--key", key, NULL), 64);
+  ck_assert_ptr_nonnull(strstr(err, "sm or default"));
+  free(out);
+  free(err);
+  free(other);
+  free(kr);
 }
 END_TEST
 
@@ -246,7 +312,9 @@ START_TEST(test_cli_defer_acks_stream) {
     dup2(outp[1], 1);
     close(in[1]);
     close(outp[0]);
-    execl(cli, cli, "defer", "--create", "--journal", jdir, "--key", key, (char *)NULL);
+    execl(cli, cli, "defer", "--create", "--suite",
+          medshim_journal_suite_name(tu_suite()), "--journal", jdir, "--key",
+          key, (char *)NULL);
     _exit(127);
   }
   close(in[0]);
@@ -579,7 +647,9 @@ START_TEST(test_cli_defer_killed_keeps_every_ack) {
       if (round % 2 == 1)
         in = through_pipe(in);
       dup2(in, 0); /* even rounds: the file itself, mapped */
-      execl(cli, cli, "defer", "--create", "--journal", jdir, "--key", key, (char *)NULL);
+      execl(cli, cli, "defer", "--create", "--suite",
+          medshim_journal_suite_name(tu_suite()), "--journal", jdir, "--key",
+          key, (char *)NULL);
       _exit(127);
     }
     close(outp[1]);
@@ -975,6 +1045,7 @@ int main(void) {
   tcase_add_test(tc, test_cli_files_hold_no_plaintext);
   tcase_add_test(tc, test_cli_defer_after_2038_and_large_amounts);
   tcase_add_test(tc, test_cli_defer_starts_past_4_gib);
+  tcase_add_test(tc, test_cli_defer_suite);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -50,12 +50,21 @@ static char *slurp(const char *name) {
 /* Run a shell command in dir; stdout in *out, stderr in the file "err". */
 MEDSHIM__PRINTF(2, 3)
 static int sh(char **out, const char *fmt, ...) {
-  char line[8192], cmd[16384];
+  static const char create[] = "defer --create", suite[] = " --suite sm";
+  char line[8192], cmd[16384], *at;
   va_list ap;
   int status;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  /* with MEDSHIM_TEST_SUITE=sm the journals are created with the SM suite */
+  if (tu_suite() == MEDSHIM_JOURNAL_SUITE_SM &&
+      (at = strstr(line, create)) != NULL) {
+    at += sizeof create - 1;
+    ck_assert_uint_lt(strlen(line) + sizeof suite, sizeof line);
+    memmove(at + sizeof suite - 1, at, strlen(at) + 1);
+    memcpy(at, suite, sizeof suite - 1);
+  }
   snprintf(cmd, sizeof cmd, "cd '%s' && ( %s ) > out 2> err", dir, line);
   status = system(cmd);
   *out = slurp("out");

@@ -301,6 +301,30 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   ck_assert_ptr_nonnull(strstr(err, "unsigned"));
   free(out);
   free(err);
+  /* SM2: keygen --alg sm2, then sign, verify and check as with Ed25519;
+   * the Ed25519 key does not verify it */
+  ck_assert_int_eq(sh(&out, &err, "cp examples/schedules/beijing-2022.json %s/s.json"
+                      " && %s schedule keygen --alg sm2 %s/s.pem %s/s.pub && "
+                      "grep -q 'PUBLIC KEY' %s/s.pub && %s schedule sign --key "
+                      "%s/s.pem %s/s.json && %s schedule verify --pubkey %s/s.pub "
+                      "%s/s.json", dir, cli, dir, dir, dir, cli, dir, dir, cli,
+                      dir, dir), 0);
+  ck_assert_ptr_nonnull(strstr(out, "signature valid"));
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule %s/s.json --pubkey "
+                      "%s/s.pub --require-signed --at 2022-08-13 --service "
+                      "outpatient --insured 110105", cli, dir, dir), 0);
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule verify --pubkey %s/k.pub "
+                      "%s/s.json", cli, dir, dir), 1);
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule keygen --alg rsa %s/x.pem "
+                      "%s/x.pub", cli, dir, dir), 64);
+  free(out);
+  free(err);
 }
 END_TEST
 

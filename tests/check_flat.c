@@ -51,6 +51,16 @@ static void teardown(void) {
 }
 
 /* Built with jansson: a Windows path's backslashes must be escaped. */
+/* Creating options naming a suite (malloc'ed; JSON-escaped paths). */
+static char *suite_opts(const char *suite) {
+  json_t *v = json_pack("{s:s,s:b,s:s}", "key_file", keyfile, "create", 1,
+                        "suite", suite);
+  char *text = json_dumps(v, JSON_COMPACT);
+  ck_assert_ptr_nonnull(text);
+  json_decref(v);
+  return text;
+}
+
 static char *jopts(const char *mode) {
   static char o[4096];
   json_t *v = json_pack("{s:s,s:b,s:s}", "key_file", keyfile, "create", 1,
@@ -249,6 +259,14 @@ START_TEST(test_flat_bad_handles) {
   ck_assert_str_eq(err_str(e, "where"), "key_file");
   json_decref(e);
   ck_assert_int_eq(medshim_flat_journal_open(jdir, "[1]", &j), MEDSHIM_EINVAL);
+  {
+    char *o = suite_opts("aes");
+    ck_assert_int_eq(medshim_flat_journal_open(jdir, o, &j), MEDSHIM_EINVAL);
+    free(o);
+    e = last_error();
+    ck_assert_str_eq(err_str(e, "where"), "suite");
+    json_decref(e);
+  }
   ck_assert_int_eq(medshim_flat_journal_open(jdir, "{", &j), MEDSHIM_EPARSE);
   ck_assert_int_eq(j, 0);
   ck_assert_int_eq(medshim_flat_schedules_load("/nonexistent.json", NULL, &s), MEDSHIM_EIO);
@@ -261,6 +279,29 @@ END_TEST
   "\"2022-02-11T09:30\",\"total_fen\":23850,\"self_paid_fen\":23850,"          \
   "\"patient\":{\"name\":\"张三\",\"id_no\":\"330102199001011234\","          \
   "\"psn_no\":\"33000000000000000012\"}" extra "}"
+
+/* "suite":"sm" creates an SM journal; later opens need not name it. */
+START_TEST(test_flat_sm_suite) {
+  int32_t j = 0;
+  char *o = suite_opts("sm"), *kr = tu_path(jdir, "keyring");
+  unsigned char *k;
+  size_t len;
+  ck_assert_int_eq(medshim_flat_journal_open(jdir, o, &j), MEDSHIM_OK);
+  free(o);
+  ck_assert_int_eq(medshim_flat_defer(j, CLAIM("SM-1", ""), buf, sizeof buf, &need),
+                   MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
+  k = tu_read_file(kr, &len);
+  ck_assert_ptr_nonnull(k);
+  ck_assert_uint_eq(k[8], 2); /* keyring version 2: SM */
+  free(k);
+  free(kr);
+  ck_assert_int_eq(medshim_flat_journal_open(jdir, jopts("readonly"), &j), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_flat_list(j, buf, sizeof buf, &need), MEDSHIM_OK);
+  ck_assert_ptr_nonnull(strstr(buf, "SM-1"));
+  ck_assert_int_eq(medshim_flat_journal_close(j), MEDSHIM_OK);
+}
+END_TEST
 
 START_TEST(test_flat_bad_claim) {
   int32_t j = 0;
@@ -694,6 +735,7 @@ int main(void) {
   tcase_add_test(tc, test_flat_replay_host_steps);
   tcase_add_test(tc, test_flat_gbk_handles);
   tcase_add_test(tc, test_flat_export_for_the_agency);
+  tcase_add_test(tc, test_flat_sm_suite);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -253,8 +253,10 @@ static char *copy_mem(const char *data, long n) {
   return out;
 }
 
-static void make_keys(char **priv, char **pub) {
-  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+static void make_keys_alg(const char *alg, char **priv, char **pub) {
+  EVP_PKEY *k = strcmp(alg, "EC") == 0
+                    ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                    : EVP_PKEY_Q_keygen(NULL, NULL, alg);
   BIO *a = BIO_new(BIO_s_mem()), *b = BIO_new(BIO_s_mem());
   char *data;
   long n;
@@ -269,6 +271,111 @@ static void make_keys(char **priv, char **pub) {
   BIO_free(b);
   EVP_PKEY_free(k);
 }
+
+static void make_keys(char **priv, char **pub) {
+  make_keys_alg("ED25519", priv, pub);
+}
+
+/* Verify an SM2 signature with OpenSSL directly, the ID given here: what
+ * another implementation of GB/T 32918 with that ID would check. */
+static int sm2_verify_with_id(const char *json, size_t len, const char *b64,
+                              const char *pub_pem, const char *id) {
+  BIO *bio = BIO_new_mem_buf(pub_pem, -1);
+  EVP_PKEY *k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+  EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  unsigned char sig[80];
+  int n = EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64));
+  int ok;
+  size_t siglen;
+  ck_assert_int_gt(n, 0);
+  siglen = (size_t)n - (b64[strlen(b64) - 1] == '=') -
+           (b64[strlen(b64) - 2] == '=');
+  ck_assert_int_eq(EVP_PKEY_CTX_set1_id(pc, id, (int)strlen(id)), 1);
+  EVP_MD_CTX_set_pkey_ctx(md, pc);
+  ck_assert_int_eq(EVP_DigestVerifyInit_ex(md, NULL, "SM3", NULL, NULL, k, NULL),
+                   1);
+  ok = EVP_DigestVerify(md, sig, siglen, (const unsigned char *)json, len);
+  EVP_MD_CTX_free(md);
+  EVP_PKEY_CTX_free(pc);
+  EVP_PKEY_free(k);
+  BIO_free(bio);
+  return ok;
+}
+
+START_TEST(test_schedule_sm2_signatures) {
+  char *priv, *pub, *priv2, *pub2, *epriv, *epub, *ecpriv, *ecpub;
+  char *sig = NULL, *esig = NULL, *json, *p = example("hangzhou-2022");
+  size_t len;
+  medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
+  medshim_schedule_set *set = NULL;
+  medshim_error err;
+  make_keys_alg("SM2", &priv, &pub);
+  make_keys_alg("SM2", &priv2, &pub2);
+  make_keys_alg("ED25519", &epriv, &epub);
+  make_keys_alg("EC", &ecpriv, &ecpub);
+  json = slurp(p, &len);
+  ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, priv), MEDSHIM_OK);
+  ck_assert_uint_le(strlen(sig), 96);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub), MEDSHIM_OK);
+  /* the standard's default ID, set explicitly: another ID does not verify */
+  ck_assert_int_eq(sm2_verify_with_id(json, len, sig, pub, "1234567812345678"),
+                   1);
+  ck_assert_int_ne(sm2_verify_with_id(json, len, sig, pub, "1234567812345679"),
+                   1);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub2),
+                   MEDSHIM_ESIGNATURE);
+  /* a tampered signature: each of a few characters changed */
+  for (size_t i = 4; i < strlen(sig) - 4; i += 9) {
+    char *t = strdup(sig);
+    t[i] = t[i] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(medshim_schedule_verify(json, len, t, pub),
+                     MEDSHIM_ESIGNATURE);
+    free(t);
+  }
+  ck_assert_int_eq(medshim_schedule_verify(json, len, "", pub),
+                   MEDSHIM_ESIGNATURE);
+  /* tampered data */
+  json[10] ^= 1;
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub),
+                   MEDSHIM_ESIGNATURE);
+  json[10] ^= 1;
+  /* the algorithm is the key's: an Ed25519 signature under an SM2 key and
+   * the reverse do not verify */
+  ck_assert_int_eq(medshim_schedule_sign(&esig, json, len, epriv), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, esig, pub),
+                   MEDSHIM_ESIGNATURE);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, epub),
+                   MEDSHIM_ESIGNATURE);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, esig, epub), MEDSHIM_OK);
+  /* EC keys on other curves are not SM2 */
+  medshim_free(esig);
+  ck_assert_int_eq(medshim_schedule_sign(&esig, json, len, ecpriv),
+                   MEDSHIM_EKEY);
+  ck_assert_int_eq(medshim_schedule_verify(json, len, sig, ecpub), MEDSHIM_EKEY);
+  /* a set that requires signatures, with an SM2 key */
+  o.public_key_pem = pub;
+  o.require_signed = 1;
+  ck_assert_int_eq(medshim_schedule_set_new(&set, &o, &err), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "f", json, len, NULL, &err),
+                   MEDSHIM_ESIGNATURE);
+  ck_assert_int_eq(medshim_schedule_set_load_json(set, "f", json, len, sig, &err),
+                   MEDSHIM_OK);
+  EXPECT(set, "outpatient", "330102", NULL, "2022-02-11T10:00", MEDSHIM_DEFER);
+  medshim_schedule_set_free(set);
+  medshim_free(sig);
+  free(json);
+  free(p);
+  free(priv);
+  free(pub);
+  free(priv2);
+  free(pub2);
+  free(epriv);
+  free(epub);
+  free(ecpriv);
+  free(ecpub);
+}
+END_TEST
 
 START_TEST(test_schedule_signatures) {
   char *priv, *pub, *priv2, *pub2, *sig = NULL, *json, *p = example("hangzhou-2022");
@@ -831,10 +938,10 @@ START_TEST(test_schedule_keygen_signs) {
   medshim_schedule_options o = MEDSHIM_SCHEDULE_OPTIONS_INIT;
   medshim_schedule_set *set = NULL;
   medshim_error err;
-  ck_assert_int_eq(medshim_schedule_keygen(&priv, &pub), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_keygen(&priv, &pub, MEDSHIM_SCHEDULE_KEY_ED25519), MEDSHIM_OK);
   ck_assert_ptr_nonnull(strstr(priv, "-----BEGIN PRIVATE KEY-----"));
   ck_assert_ptr_nonnull(strstr(pub, "-----BEGIN PUBLIC KEY-----"));
-  ck_assert_int_eq(medshim_schedule_keygen(&priv2, &pub2), MEDSHIM_OK);
+  ck_assert_int_eq(medshim_schedule_keygen(&priv2, &pub2, MEDSHIM_SCHEDULE_KEY_SM2), MEDSHIM_OK);
   ck_assert_str_ne(priv, priv2); /* a new pair each time */
   ck_assert_int_eq(medshim_schedule_sign(&sig, json, len, priv), MEDSHIM_OK);
   ck_assert_int_eq(medshim_schedule_verify(json, len, sig, pub), MEDSHIM_OK);
@@ -847,7 +954,18 @@ START_TEST(test_schedule_keygen_signs) {
   json[len / 2] ^= 1;
   ck_assert_int_eq(medshim_schedule_set_load_json(set, "hz", json, len, sig, &err),
                    MEDSHIM_ESIGNATURE);
-  ck_assert_int_eq(medshim_schedule_keygen(NULL, &pub2), MEDSHIM_EINVAL);
+  ck_assert_int_eq(medshim_schedule_keygen(NULL, &pub2, MEDSHIM_SCHEDULE_KEY_ED25519), MEDSHIM_EINVAL);
+  {
+    /* the SM2 pair signs and verifies too; an unknown algorithm is refused */
+    char *sig2 = NULL, *p3 = NULL, *q3 = NULL;
+    json[len / 2] ^= 1;
+    ck_assert_int_eq(medshim_schedule_sign(&sig2, json, len, priv2), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_schedule_verify(json, len, sig2, pub2), MEDSHIM_OK);
+    ck_assert_int_ne(medshim_schedule_verify(json, len, sig2, pub), MEDSHIM_OK);
+    ck_assert_int_eq(medshim_schedule_keygen(&p3, &q3, 7u), MEDSHIM_EINVAL);
+    ck_assert_ptr_null(p3);
+    medshim_free(sig2);
+  }
   medshim_schedule_set_free(set);
   medshim_free(priv);
   medshim_free(pub);
@@ -1489,6 +1607,7 @@ int main(void) {
   tcase_add_test(tc, test_schedule_either_region);
   tcase_add_test(tc, test_schedule_amendments);
   tcase_add_test(tc, test_schedule_signatures);
+  tcase_add_test(tc, test_schedule_sm2_signatures);
   tcase_add_test(tc, test_schedule_invalid_files);
   tcase_add_test(tc, test_schedule_route_none_and_unchecked_signature);
   tcase_add_test(tc, test_schedule_circuit_breaker);

@@ -139,10 +139,23 @@ void tu_write_file(const char *path, const unsigned char *data, size_t len) {
   fclose(f);
 }
 
+unsigned tu_suite(void) {
+  const char *s = getenv("MEDSHIM_TEST_SUITE");
+  if (s == NULL || *s == '\0' || strcmp(s, "default") == 0)
+    return MEDSHIM_JOURNAL_SUITE_DEFAULT;
+  ck_assert_msg(strcmp(s, "sm") == 0, "MEDSHIM_TEST_SUITE=%s: sm or default",
+                s);
+  return MEDSHIM_JOURNAL_SUITE_SM;
+}
+
 medshim_journal_options tu_opts(const char *keyfile, unsigned flags) {
   medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
   o.key_file = keyfile;
   o.flags = flags;
+  /* Only creation names the suite: every other open must find it in the
+   * journal, as a host's would. */
+  if ((flags & MEDSHIM_JOURNAL_CREATE) != 0)
+    o.suite = tu_suite();
   return o;
 }
 

@@ -25,7 +25,11 @@ void tu_write_file(const char *path, const unsigned char *data, size_t len);
  * fields from the first record); how many, at most max. */
 size_t tu_record_offsets(const unsigned char *buf, size_t len, size_t *offs,
                          size_t max);
-/* Options for a key file, READONLY/CREATE flags. */
+/* The suite the journal suites run with: MEDSHIM_TEST_SUITE=sm or
+ * default (unset: default). CTest runs the journal suites with both. */
+unsigned tu_suite(void);
+/* Options for a key file, READONLY/CREATE flags; with CREATE, the suite
+ * is tu_suite(). */
 medshim_journal_options tu_opts(const char *keyfile, unsigned flags);
 
 /* Run a suite with CK_NORMAL output; the process exit status. */

@@ -31,6 +31,24 @@ void cli_error_err(const char *cmd, const char *what, int code,
 
 medshim_journal *cli_open_journal(const char *cmd, const char *dir,
                                   const char *key, unsigned flags) {
+  return cli_open_journal_suite(cmd, dir, key, flags,
+                                MEDSHIM_JOURNAL_SUITE_DEFAULT);
+}
+
+int cli_parse_suite(const char *cmd, const char *name, unsigned *suite) {
+  for (unsigned s = 0; medshim_journal_suite_name(s) != NULL; s++)
+    if (strcmp(name, medshim_journal_suite_name(s)) == 0) {
+      *suite = s;
+      return 0;
+    }
+  fprintf(stderr, "medshim %s: --suite %s: expected sm or default\n", cmd,
+          name);
+  return -1;
+}
+
+medshim_journal *cli_open_journal_suite(const char *cmd, const char *dir,
+                                        const char *key, unsigned flags,
+                                        unsigned suite) {
   medshim_journal_options o = MEDSHIM_JOURNAL_OPTIONS_INIT;
   medshim_journal *j = NULL;
   medshim_error err;
@@ -38,6 +56,7 @@ medshim_journal *cli_open_journal(const char *cmd, const char *dir,
   memset(&err, 0, sizeof err);
   o.key_file = key;
   o.flags = flags;
+  o.suite = suite;
   rc = medshim_journal_open(&j, dir, &o, &err);
   if (rc != MEDSHIM_OK) {
     cli_error_err(cmd, dir, rc, &err);

@@ -15,6 +15,13 @@ void cli_error_err(const char *cmd, const char *what, int code,
  * the error and returns NULL on failure. */
 medshim_journal *cli_open_journal(const char *cmd, const char *dir,
                                   const char *key, unsigned flags);
+/* The same asking for a suite (MEDSHIM_JOURNAL_SUITE_*): the suite of a
+ * journal it creates, and the one an existing journal must have. */
+medshim_journal *cli_open_journal_suite(const char *cmd, const char *dir,
+                                        const char *key, unsigned flags,
+                                        unsigned suite);
+/* --suite NAME ("sm", "default") to *suite; -1 (printed) if unknown. */
+int cli_parse_suite(const char *cmd, const char *name, unsigned *suite);
 /* Close a journal (NULL ok). A writer's close makes the last records
  * durable and writes the checkpoint: when that fails, the error is printed
  * (unless quiet: already reported) and returned, and the command must exit

@@ -123,6 +123,7 @@ typedef struct shared {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: medshim defer --journal DIR --key KEYFILE [--create]\n"
+          "                     [--suite default|sm]\n"
           "                     [--receipts FILE] [--schedule FILE... [--pubkey PEM]]\n"
           "                     < claims.jsonl\n\n"
           "Reads one claim per line (JSON, see docs/claim-format.md) and\n"
@@ -139,6 +140,10 @@ static void usage(FILE *f) {
           "--receipts FILE appends `VISIT_ID RECEIPT` for each acknowledged\n"
           "claim (and adds \"receipt\" to its line): the HIS keeps them, and\n"
           "`medshim verify --receipts FILE` detects a directory rolled back.\n"
+          "--suite sm creates the journal with the national suite (SM4-CTR,\n"
+          "HMAC-SM3, SM3 chain; docs/national-crypto.md) and refuses to\n"
+          "write to an existing journal of another suite; default (the\n"
+          "default) creates AES-256-GCM journals and accepts either.\n"
           "\nExit status: 0 all stored; 1 journal error (no journal at DIR\n"
           "without --create, wrong key, I/O); 2 some lines refused, the rest\n"
           "stored; 64 bad command line.\n");
@@ -755,6 +760,7 @@ static int worker_count(void) {
 
 static medshim_schedule_set *loaded_schedules;
 static int create_journal; /* --create */
+static unsigned journal_suite; /* --suite */
 
 /* A journal is there: the directory holds anything at all (a journal's
  * files, or something the library will refuse with its own error). An
@@ -781,6 +787,7 @@ static int defer_args(int argc, char **argv, const char **dir,
                                        {"pubkey", required_argument, 0, 'p'},
                                        {"receipts", required_argument, 0, 'r'},
                                        {"create", no_argument, 0, 'c'},
+                                       {"suite", required_argument, 0, 'S'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   char *files[64];
@@ -796,6 +803,10 @@ static int defer_args(int argc, char **argv, const char **dir,
     case 'p': pubkey = optarg; break;
     case 'r': receipts_path = optarg; break;
     case 'c': create_journal = 1; break;
+    case 'S':
+      if (cli_parse_suite("defer", optarg, &journal_suite) != 0)
+        return CLI_EXIT_USAGE;
+      break;
     case 's':
       if (nfiles == 64) {
         fprintf(stderr, "medshim defer: at most 64 --schedule files\n");
@@ -904,8 +915,9 @@ int cli_cmd_defer(int argc, char **argv) {
   /* Opening (keys, scanning, creating) overlaps with the first parsing. */
   j = atomic_load(&s->fatal)
           ? NULL
-          : cli_open_journal("defer", dir, key,
-                             create_journal ? MEDSHIM_JOURNAL_CREATE : 0u);
+          : cli_open_journal_suite("defer", dir, key,
+                                   create_journal ? MEDSHIM_JOURNAL_CREATE : 0u,
+                                   journal_suite);
   pthread_mutex_lock(&s->mu);
   s->j = j;
   s->opened = j != NULL;

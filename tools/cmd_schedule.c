@@ -20,11 +20,12 @@ static void usage(FILE *f) {
           "       medshim schedule timeline FILE\n"
           "       medshim schedule sign --key PRIVATE.pem FILE   (writes FILE.sig)\n"
           "       medshim schedule verify --pubkey PUBLIC.pem FILE\n"
-          "       medshim schedule keygen PRIVATE.pem PUBLIC.pem\n\n"
+          "       medshim schedule keygen [--alg ed25519|sm2] PRIVATE.pem PUBLIC.pem\n\n"
           "lint checks each file and names the JSON path and reason of each\n"
           "problem. timeline prints the schedule's transitions for briefing\n"
-          "cashiers. Signatures are Ed25519 over the file's exact bytes, in\n"
-          "FILE.sig (base64); a set told to require signatures refuses others.\n"
+          "cashiers. Signatures are over the file's exact bytes, in FILE.sig\n"
+          "(base64), Ed25519 or SM2 with SM3 (keygen --alg sm2): the key says\n"
+          "which. A set told to require signatures refuses others.\n"
           "timeline shows days as people read them (+08:00; \"through\" is the\n"
           "last day, inclusive); the files' own times are exclusive instants.\n\n"
           "Exit status: 0 ok; 1 a file is invalid, unreadable or its signature\n"
@@ -269,17 +270,30 @@ static FILE *create_new(const char *path, mode_t mode) {
   return f;
 }
 
-/* An Ed25519 key pair for signing schedules (medshim_schedule_keygen(),
- * what `openssl genpkey -algorithm ed25519` makes). */
+/* A key pair for signing schedules (medshim_schedule_keygen()): Ed25519
+ * (what `openssl genpkey -algorithm ed25519` makes) or, with --alg sm2,
+ * SM2 (`openssl genpkey -algorithm sm2`). */
 static int keygen(int argc, char **argv) {
   char *priv_pem = NULL, *pub_pem = NULL;
   FILE *priv = NULL, *pub = NULL;
+  unsigned int alg = MEDSHIM_SCHEDULE_KEY_ED25519;
   int ok = 0;
+  if (argc >= 3 && strcmp(argv[1], "--alg") == 0) {
+    if (strcmp(argv[2], "sm2") == 0) {
+      alg = MEDSHIM_SCHEDULE_KEY_SM2;
+    } else if (strcmp(argv[2], "ed25519") != 0) {
+      fprintf(stderr, "medshim schedule keygen: --alg %s: expected ed25519 "
+                      "or sm2\n", argv[2]);
+      return CLI_EXIT_USAGE;
+    }
+    argc -= 2;
+    argv += 2;
+  }
   if (argc < 3)
     return cli_missing("schedule keygen", "PRIVATE.pem PUBLIC.pem");
   if (argc > 3)
     return cli_extra("schedule keygen", argv[3]);
-  if (medshim_schedule_keygen(&priv_pem, &pub_pem) == MEDSHIM_OK &&
+  if (medshim_schedule_keygen(&priv_pem, &pub_pem, alg) == MEDSHIM_OK &&
       (priv = create_new(argv[1], 0600)) != NULL &&
       (pub = create_new(argv[2], 0644)) != NULL &&
       fputs(priv_pem, priv) >= 0 && fputs(pub_pem, pub) >= 0)

@@ -12,12 +12,14 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "cli_util.h"
+#include "journal_verify_internal.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: medshim verify --journal DIR --key KEYFILE [--receipts FILE]\n\n"
              "Authenticates every record, its sequence and running hash, the\n"
              "segment links and anchors and the checkpoint. Prints a JSON\n"
-             "summary; exit 0 when intact (a torn tail left by a crash is\n"
+             "summary (with \"suite\": default or sm, the journal's crypto\n"
+             "suite); exit 0 when intact (a torn tail left by a crash is\n"
              "reported but is not damage), 1 with the damaged segment, record\n"
              "and offset.\n\n"
              "--receipts FILE: also check the receipts the HIS kept, one per\n"
@@ -138,6 +140,14 @@ int cli_cmd_verify(int argc, char **argv) {
                   "damage", medshim_damage_name(rep.damage), "segments",
                   (json_int_t)rep.segments, "records", (json_int_t)rep.records,
                   "claims", (json_int_t)rep.claims);
+  {
+    /* which suite the keyring names (authentic: unwrapped with the key) */
+    unsigned suite = 0;
+    if (out != NULL &&
+        medshim__journal_suite_of(dir, &o, &suite, NULL) == MEDSHIM_OK)
+      json_object_set_new(out, "suite",
+                          json_string(medshim_journal_suite_name(suite)));
+  }
   if (out != NULL && rep.damage != MEDSHIM_DAMAGE_NONE) {
     json_object_set_new(out, "segment", json_integer((json_int_t)rep.segment));
     json_object_set_new(out, "record", json_integer((json_int_t)rep.seq));

@@ -156,7 +156,8 @@ MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_report_outcome(int32_t handle,
  * Open (or create) a journal.
  * @param[in] options_json {"key_file":PATH (required),"create":true,
  *            "mode":"write"|"replay"|"readonly"|"salvage" (default write),
- *            "encoding":"utf-8"|"gbk" (default utf-8: see the top)}
+ *            "encoding":"utf-8"|"gbk" (default utf-8: see the top),
+ *            "suite":"default"|"sm" (as medshim_journal_options.suite)}
  * @return as medshim_journal_open().
  */
 MEDSHIM_API int MEDSHIM_FLATCALL medshim_flat_journal_open(

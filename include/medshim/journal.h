@@ -108,15 +108,34 @@ typedef struct medshim_journal_options {
   uint64_t segment_max_bytes; /**< roll to a new segment past this; 0: 64 MiB */
   /* version 2 */
   medshim_key_fn2 key_fn2;    /**< used when key_file and key_fn are NULL */
+  unsigned int suite;         /**< MEDSHIM_JOURNAL_SUITE_* (see below) */
 } medshim_journal_options;
 
-/** Version of ::medshim_journal_options this header describes (its `version`
- * field). Version 1 (without key_fn2) is still accepted. */
-#define MEDSHIM_JOURNAL_OPTIONS_VERSION 2
-/** Initialiser of a ::medshim_journal_options: this header's version, every other field its default. */
-#define MEDSHIM_JOURNAL_OPTIONS_INIT {MEDSHIM_JOURNAL_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u, NULL}
+/**
+ * Cryptographic suites, chosen when a journal is created and recorded in
+ * its keyring; every later open, verify, rekey, salvage and replay follows
+ * the journal's own suite.
+ * - MEDSHIM_JOURNAL_SUITE_DEFAULT (0): AES-256-GCM, SHA-256 chain,
+ *   HMAC-SHA256. Opening an existing journal with 0 accepts any suite.
+ * - MEDSHIM_JOURNAL_SUITE_SM: SM4-CTR with HMAC-SM3 (encrypt-then-MAC),
+ *   SM3 chain (docs/national-crypto.md). Opening an existing journal of
+ *   another suite with it fails with MEDSHIM_EINVAL, so that a host that
+ *   asks for SM never writes to a journal that is not.
+ */
+#define MEDSHIM_JOURNAL_SUITE_DEFAULT 0u
+/** The national (SM) suite: see MEDSHIM_JOURNAL_SUITE_DEFAULT. */
+#define MEDSHIM_JOURNAL_SUITE_SM 1u
 
-/** @return MEDSHIM_OK or MEDSHIM_EINVAL (NULL or unknown version). */
+/** Version of ::medshim_journal_options this header describes (its
+ * `version` field). Version 1 (without key_fn2 and suite) is still
+ * accepted by every function. */
+#define MEDSHIM_JOURNAL_OPTIONS_VERSION 2
+/** Initialiser of a ::medshim_journal_options: this header's version,
+ * every other field its default. */
+#define MEDSHIM_JOURNAL_OPTIONS_INIT {MEDSHIM_JOURNAL_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u, NULL, 0u}
+
+/** @return MEDSHIM_OK or MEDSHIM_EINVAL (NULL or unknown version; 1 and
+ *          the current version are known). */
 MEDSHIM_API int medshim_journal_options_init(medshim_journal_options *opts,
                                              unsigned int version);
 
@@ -317,6 +336,11 @@ MEDSHIM_API int medshim_journal_foreach(medshim_journal *journal,
 
 /** Number of distinct claims in the journal. */
 MEDSHIM_API size_t medshim_journal_count(const medshim_journal *journal);
+
+/** The journal's suite, MEDSHIM_JOURNAL_SUITE_* (DEFAULT for NULL). */
+MEDSHIM_API unsigned int medshim_journal_suite(const medshim_journal *journal);
+/** "default" or "sm" for a MEDSHIM_JOURNAL_SUITE_*; NULL if unknown. */
+MEDSHIM_API const char *medshim_journal_suite_name(unsigned int suite);
 
 /** Length of a replay key, without the terminating NUL. */
 #define MEDSHIM_REPLAY_KEY_LEN 30

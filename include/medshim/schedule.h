@@ -337,31 +337,42 @@ MEDSHIM_API medshim_breaker_state medshim_schedule_breaker_state(
     const medshim_schedule_set *set, const char *region, int64_t at);
 
 /**
- * Sign a schedule: base64 Ed25519 signature of @p len bytes.
+ * Sign a schedule: base64 signature of @p len bytes, the algorithm the
+ * key's: Ed25519 (64 bytes), or SM2 with SM3 and the default
+ * distinguishing ID "1234567812345678" (DER r, s; GB/T 32918, 35276).
  * @param[out] out NUL-terminated base64, caller frees with medshim_free()
- * @param[in] private_key_pem PEM text of an Ed25519 private key
+ * @param[in] private_key_pem PEM text of an Ed25519 or SM2 private key
  * @return MEDSHIM_OK, MEDSHIM_EKEY, MEDSHIM_ECRYPTO, MEDSHIM_ENOMEM.
  */
 MEDSHIM_API int medshim_schedule_sign(char **out, const char *data, size_t len,
                                       const char *private_key_pem);
 
 /**
- * Make a schedule signing key pair (Ed25519), as PEM text: the private key
- * for medshim_schedule_sign(), the public one for
- * medshim_schedule_verify() and ::medshim_schedule_options::public_key_pem
- * (what `medshim schedule keygen` writes to files).
+ * Make a schedule signing key pair, as PEM text: the private key for
+ * medshim_schedule_sign(), the public one for medshim_schedule_verify()
+ * and ::medshim_schedule_options::public_key_pem (what `medshim schedule
+ * keygen` writes to files).
  * @param[out] private_key_pem PKCS#8 PEM; keep it secret, free with
  *             medshim_free() (after wiping it, if it was copied nowhere)
  * @param[out] public_key_pem SubjectPublicKeyInfo PEM; free with
  *             medshim_free()
- * @return MEDSHIM_OK; MEDSHIM_EINVAL (NULL argument); MEDSHIM_ECRYPTO;
- *         MEDSHIM_ENOMEM. On failure both are NULL.
+ * @param[in] alg MEDSHIM_SCHEDULE_KEY_ED25519 or MEDSHIM_SCHEDULE_KEY_SM2
+ * @return MEDSHIM_OK; MEDSHIM_EINVAL (NULL argument, unknown alg);
+ *         MEDSHIM_ECRYPTO; MEDSHIM_ENOMEM. On failure both are NULL.
  */
 MEDSHIM_API int medshim_schedule_keygen(char **private_key_pem,
-                                        char **public_key_pem);
+                                        char **public_key_pem,
+                                        unsigned int alg);
+
+/** medshim_schedule_keygen(): an Ed25519 key pair. */
+#define MEDSHIM_SCHEDULE_KEY_ED25519 0u
+/** medshim_schedule_keygen(): an SM2 key pair (signatures with SM3 and
+ *  the default distinguishing ID, GB/T 35276). */
+#define MEDSHIM_SCHEDULE_KEY_SM2 1u
 
 /**
- * Verify a base64 signature over data with a PEM public key.
+ * Verify a base64 signature over data with a PEM public key (Ed25519 or
+ * SM2: the key says which; an EC key on another curve is MEDSHIM_EKEY).
  * @return MEDSHIM_OK, MEDSHIM_ESIGNATURE (does not verify), MEDSHIM_EKEY.
  */
 MEDSHIM_API int medshim_schedule_verify(const char *data, size_t len,
