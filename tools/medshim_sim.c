@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "medshim/medshim.h"
 #include "medshim/sim.h"
+#include "cli_sys.h"
 #include "sim_internal.h"
 #include "timeutil_internal.h"
 
@@ -486,12 +486,13 @@ int main(int argc, char **argv) {
   cli c;
   medshim_sim *sim = NULL;
   int rc;
+  cli_sys_binary_stdio(); /* JSON lines, byte for byte */
   memset(&c, 0, sizeof c);
   c.o.version = MEDSHIM_SIM_OPTIONS_VERSION;
   if ((rc = parse_args(&c, argc, argv)) != 0)
     return rc > 0 ? 0 : 64;
   if (c.o.seed == 0) /* a fresh roll in every process */
-    c.o.seed = (uint32_t)getpid() * 2654435761u;
+    c.o.seed = (uint32_t)cli_sys_pid() * 2654435761u;
   if ((rc = medshim_sim_open(&sim, &c.o)) != MEDSHIM_OK) {
     fprintf(stderr, "medshim-sim: cannot open the simulator: %s\n",
             medshim_strerror(rc));
