@@ -581,6 +581,21 @@ int medshim__os_unlink_at(int dfd, const char *name) {
   return rc;
 }
 
+int medshim__os_rename(const char *from, const char *to) {
+  return rename_utf8(from, to);
+}
+
+int medshim__os_unlink(const char *path) {
+  wchar_t *w = win_path(path);
+  int rc = 0;
+  if (w == NULL)
+    return -1;
+  if (!DeleteFileW(w))
+    rc = fail_win();
+  free(w);
+  return rc;
+}
+
 int medshim__os_mkdir(const char *path) {
   const me_sids *m = who_am_i();
   SECURITY_ATTRIBUTES sa = {sizeof sa, m->ok ? (void *)&m->sd : NULL, FALSE};
@@ -763,6 +778,18 @@ int64_t medshim__os_wall_s(void) {
   GetSystemTimeAsFileTime(&ft);
   t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
   return (int64_t)(t / 10000000u) - 11644473600LL; /* from 1601 to 1970 */
+}
+
+int64_t medshim__os_wall_ms(void) {
+  FILETIME ft;
+  uint64_t t;
+  GetSystemTimeAsFileTime(&ft);
+  t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+  return (int64_t)(t / 10000u) - 11644473600000LL; /* from 1601 to 1970 */
+}
+
+unsigned long medshim__os_pid(void) {
+  return (unsigned long)GetCurrentProcessId();
 }
 
 void medshim__os_sleep_ns(int64_t ns) {
