@@ -520,7 +520,26 @@ int medshim__os_fsync(int fd) {
     errno = EBADF;
     return -1;
   }
-  return FlushFileBuffers(h) ? 0 : fail_win();
+  if (FlushFileBuffers(h))
+    return 0;
+  if (GetLastError() == ERROR_ACCESS_DENIED) {
+    /* A read-only handle: POSIX syncs a file through any descriptor,
+     * FlushFileBuffers only through one that may write (the replay lane
+     * syncs the main lane's segment it only read). A second handle to the
+     * same file, for writing, flushes the same file. */
+    HANDLE w = ReOpenFile(h, GENERIC_WRITE,
+                          FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                          0);
+    if (w != INVALID_HANDLE_VALUE) {
+      BOOL ok = FlushFileBuffers(w);
+      DWORD e = GetLastError();
+      CloseHandle(w);
+      if (ok)
+        return 0;
+      SetLastError(e);
+    }
+  }
+  return fail_win();
 }
 
 int medshim__os_fdatasync(int fd) { return medshim__os_fsync(fd); }
