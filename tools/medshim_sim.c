@@ -456,11 +456,36 @@ static void finish(void) {
   }
 }
 
+/* One line of @p f, '\n' included, into *line (grown as needed): its
+ * length, or -1 at the end of input or when out of memory. getline(3) in
+ * ISO C, which Windows lacks. */
+static long long read_line(char **line, size_t *cap, FILE *f) {
+  size_t n = 0;
+  int c;
+  while ((c = getc(f)) != EOF) {
+    if (n + 2 > *cap) {
+      size_t ncap = *cap ? *cap * 2 : 256;
+      char *p = realloc(*line, ncap);
+      if (p == NULL)
+        return -1;
+      *line = p;
+      *cap = ncap;
+    }
+    (*line)[n++] = (char)c;
+    if (c == '\n')
+      break;
+  }
+  if (n == 0)
+    return -1;
+  (*line)[n] = '\0';
+  return (long long)n;
+}
+
 static int serve_stdin(medshim_sim *sim) {
   char *line = NULL;
   size_t cap = 0;
-  ssize_t n;
-  while ((n = getline(&line, &cap, stdin)) >= 0) {
+  long long n;
+  while ((n = read_line(&line, &cap, stdin)) >= 0) {
     if (n > 0 && line[n - 1] == '\n')
       line[n - 1] = '\0';
     if (line[0] != '\0')
