@@ -26,7 +26,8 @@ static void setup(void) {
   cli = tu_native_path(c);
   sim = tu_native_path(s);
   dir = tu_tempdir();
-  jdir = tu_path(dir, "journal");
+  /* a journal under a Chinese name: UTF-8 arguments on every system */
+  jdir = tu_path(dir, "日志-journal");
   key = tu_path(dir, "key");
   ledger = tu_path(dir, "ledger");
 }

@@ -7,6 +7,11 @@
  * (Windows: binary mode, no CRLF translation, no Ctrl-Z end of file). */
 void cli_sys_binary_stdio(void);
 
+/* At the start of main: the arguments in UTF-8 (Windows hands main() the
+ * ANSI code page's, which cannot hold a path like C:\医保 or a service
+ * named 门诊: they are taken again from the UTF-16 command line). */
+void cli_sys_utf8_args(int *argc, char ***argv);
+
 /* Claims and keys pass through this process: keep them out of core dumps
  * (Unix: RLIMIT_CORE 0 and, on Linux, undumpable). Warns on stderr when it
  * cannot. */

@@ -13,6 +13,11 @@
 
 void cli_sys_binary_stdio(void) {}
 
+void cli_sys_utf8_args(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv; /* bytes as given, UTF-8 in a UTF-8 locale */
+}
+
 /* Undumpable also keeps other processes of the same user from reading its
  * memory through /proc or ptrace. */
 void cli_sys_no_core_dumps(void) {

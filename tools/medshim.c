@@ -44,6 +44,7 @@ int main(int argc, char **argv) {
    * core dump may hold them. */
   cli_sys_no_core_dumps();
   cli_sys_binary_stdio();
+  cli_sys_utf8_args(&argc, &argv);
   /* hidden, for the test suite: what that achieved */
   if (argc == 2 && strcmp(argv[1], "__self-check-dumps") == 0)
     return cli_sys_self_check_dumps();

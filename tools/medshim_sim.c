@@ -512,6 +512,7 @@ int main(int argc, char **argv) {
   medshim_sim *sim = NULL;
   int rc;
   cli_sys_binary_stdio(); /* JSON lines, byte for byte */
+  cli_sys_utf8_args(&argc, &argv);
   memset(&c, 0, sizeof c);
   c.o.version = MEDSHIM_SIM_OPTIONS_VERSION;
   if ((rc = parse_args(&c, argc, argv)) != 0)
