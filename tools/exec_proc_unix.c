@@ -1,9 +1,9 @@
-/* exec_proc.h on Unix. Process hygiene for exec adapters. medshim is multi-threaded: one worker
- * may fork while another holds a fresh pipe, so every pipe is created
- * close-on-exec (pipe2) and an adapter inherits only its own stdin and
- * stdout; otherwise one adapter would hold another's stdin open and that
- * one would never see end of input. Between fork and exec the child calls
- * only async-signal-safe functions.
+/* exec_proc.h on Unix. Process hygiene for exec adapters: medshim is
+ * multi-threaded, and one worker may fork while another holds a fresh
+ * pipe, so every pipe is created close-on-exec (pipe2) and an adapter
+ * inherits only its own stdin and stdout; otherwise one adapter would hold
+ * another's stdin open and that one would never see end of input.
+ * Between fork and exec the child calls only async-signal-safe functions.
  *
  * The forked child is a supervisor, not the adapter: it leads a new process
  * group, runs `/bin/sh -c CMD` as its own child and waits for it. When the
