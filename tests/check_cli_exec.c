@@ -170,6 +170,20 @@ START_TEST(test_exec_persistent) {
 }
 END_TEST
 
+/* One process per call that serves until the end of its stdin (no
+ * --once): each exits only if it alone holds its stdin's write end, so with
+ * four started side by side, one that inherited another's pipe would keep
+ * that one waiting past its result, and its claim would stay in doubt.
+ * What an adapter inherits is its own pipes and nothing else. */
+START_TEST(test_exec_per_call_adapters_inherit_only_their_pipes) {
+  char command[8192];
+  journal(12);
+  adapter(command, sizeof command, 1 /* no --once */, 200);
+  ck_assert_int_eq(replay(0, command, "4"), 0);
+  check_settled(12);
+}
+END_TEST
+
 /* An adapter that cannot be started is no settlement: every claim stays in
  * doubt or pending, nothing is guessed. */
 START_TEST(test_exec_missing_adapter) {
@@ -288,6 +302,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, test_exec_per_call);
   tcase_add_test(tc, test_exec_persistent);
+  tcase_add_test(tc, test_exec_per_call_adapters_inherit_only_their_pipes);
   tcase_add_test(tc, test_exec_missing_adapter);
   tcase_add_test(tc, test_killed_replay_leaves_no_adapter);
   tcase_add_test(tc, test_defer_killed_mid_import);
