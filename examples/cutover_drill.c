@@ -14,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <direct.h> /* _mkdir */
+#else
 #include <sys/stat.h>
+#endif
 #include <time.h>
 
 #include "medshim/medshim.h"
@@ -246,7 +250,11 @@ int main(int argc, char **argv) {
   }
   memset(days, 0, sizeof days);
   memset(&err, 0, sizeof err);
+#ifdef _WIN32
+  _mkdir(work);
+#else
   mkdir(work, 0700);
+#endif
   snprintf(jdir, sizeof jdir, "%s/journal", work);
   snprintf(ledger, sizeof ledger, "%s/platform-ledger", work);
   remove(ledger);

@@ -55,6 +55,9 @@ int medshim__os_allocate(int fd, int64_t off, int64_t len);
 int medshim__os_rename_at(int dfd, const char *from, const char *to);
 int medshim__os_unlink_at(int dfd, const char *name);
 int medshim__os_mkdir(const char *path);           /* mode 0700 */
+/* rename(2) and unlink(2) of whole paths (the simulator's files). */
+int medshim__os_rename(const char *from, const char *to);
+int medshim__os_unlink(const char *path);
 /* Remove a file, or a directory when it is empty. */
 int medshim__os_remove(const char *path);
 
@@ -105,6 +108,7 @@ const char *medshim__os_basename(const char *path);
 
 int64_t medshim__os_mono_ns(void); /* monotonic clock */
 int64_t medshim__os_wall_s(void);  /* seconds since 1970, UTC */
+int64_t medshim__os_wall_ms(void); /* milliseconds since 1970, UTC */
 void medshim__os_sleep_ns(int64_t ns);
 /* Broken-down UTC time of t; NULL when t is out of range. */
 struct tm *medshim__os_utc(int64_t t, struct tm *out);
@@ -115,6 +119,7 @@ int64_t medshim__os_timegm(struct tm *tm);
 /* ---- identity ---- */
 
 unsigned long medshim__os_user(void); /* the effective user */
+unsigned long medshim__os_pid(void);  /* this process */
 
 /* ---- memory for keys ---- */
 

@@ -113,6 +113,12 @@ int medshim__os_unlink_at(int dfd, const char *name) {
 
 int medshim__os_mkdir(const char *path) { return mkdir(path, 0700); }
 
+int medshim__os_rename(const char *from, const char *to) {
+  return rename(from, to);
+}
+
+int medshim__os_unlink(const char *path) { return unlink(path); }
+
 int medshim__os_remove(const char *path) { return remove(path); }
 
 static void fill(medshim__os_finfo *out, const struct stat *st) {
@@ -224,6 +230,13 @@ int64_t medshim__os_mono_ns(void) {
 
 int64_t medshim__os_wall_s(void) { return (int64_t)time(NULL); }
 
+int64_t medshim__os_wall_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+    return 0;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void medshim__os_sleep_ns(int64_t ns) {
   struct timespec ts;
   if (ns <= 0)
@@ -246,6 +259,8 @@ int64_t medshim__os_timegm(struct tm *tm) { return (int64_t)timegm(tm); }
 /* ---- identity ---- */
 
 unsigned long medshim__os_user(void) { return (unsigned long)geteuid(); }
+
+unsigned long medshim__os_pid(void) { return (unsigned long)getpid(); }
 
 /* ---- memory for keys ---- */
 

@@ -520,7 +520,26 @@ int medshim__os_fsync(int fd) {
     errno = EBADF;
     return -1;
   }
-  return FlushFileBuffers(h) ? 0 : fail_win();
+  if (FlushFileBuffers(h))
+    return 0;
+  if (GetLastError() == ERROR_ACCESS_DENIED) {
+    /* A read-only handle: POSIX syncs a file through any descriptor,
+     * FlushFileBuffers only through one that may write (the replay lane
+     * syncs the main lane's segment it only read). A second handle to the
+     * same file, for writing, flushes the same file. */
+    HANDLE w = ReOpenFile(h, GENERIC_WRITE,
+                          FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                          0);
+    if (w != INVALID_HANDLE_VALUE) {
+      BOOL ok = FlushFileBuffers(w);
+      DWORD e = GetLastError();
+      CloseHandle(w);
+      if (ok)
+        return 0;
+      SetLastError(e);
+    }
+  }
+  return fail_win();
 }
 
 int medshim__os_fdatasync(int fd) { return medshim__os_fsync(fd); }
@@ -577,6 +596,21 @@ int medshim__os_unlink_at(int dfd, const char *name) {
   else if (!DeleteFileW(w))
     rc = fail_win();
   free(p);
+  free(w);
+  return rc;
+}
+
+int medshim__os_rename(const char *from, const char *to) {
+  return rename_utf8(from, to);
+}
+
+int medshim__os_unlink(const char *path) {
+  wchar_t *w = win_path(path);
+  int rc = 0;
+  if (w == NULL)
+    return -1;
+  if (!DeleteFileW(w))
+    rc = fail_win();
   free(w);
   return rc;
 }
@@ -763,6 +797,18 @@ int64_t medshim__os_wall_s(void) {
   GetSystemTimeAsFileTime(&ft);
   t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
   return (int64_t)(t / 10000000u) - 11644473600LL; /* from 1601 to 1970 */
+}
+
+int64_t medshim__os_wall_ms(void) {
+  FILETIME ft;
+  uint64_t t;
+  GetSystemTimeAsFileTime(&ft);
+  t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+  return (int64_t)(t / 10000u) - 11644473600000LL; /* from 1601 to 1970 */
+}
+
+unsigned long medshim__os_pid(void) {
+  return (unsigned long)GetCurrentProcessId();
 }
 
 void medshim__os_sleep_ns(int64_t ns) {

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "os.h"
 #include "sim_internal.h"
 
 static int options_valid(const medshim_sim_options *o) {
@@ -55,7 +55,7 @@ int medshim_sim_open(medshim_sim **out, const medshim_sim_options *o) {
   s->o.version = MEDSHIM_SIM_OPTIONS_VERSION;
   s->o.fund_permille = s->o.fund_permille ? s->o.fund_permille : 700;
   s->o.acct_permille = s->o.acct_permille ? s->o.acct_permille : 100;
-  s->rng = s->o.seed ? s->o.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+  s->rng = s->o.seed ? s->o.seed : (uint64_t)time(NULL) ^ ((uint64_t)medshim__os_pid() << 20);
   s->rng = s->rng * 0x9E3779B97F4A7C15ull | 1;
   s->fd = -1;
   if (pthread_mutex_init(&s->mu, NULL) != 0 ||
@@ -169,12 +169,8 @@ static void enter(medshim_sim *s) {
   while (now > max &&
          !atomic_compare_exchange_weak(&s->max_in_flight, &max, now))
     ;
-  if (s->o.latency_ms > 0) {
-    struct timespec ts = {(time_t)(s->o.latency_ms / 1000),
-                          (long)(s->o.latency_ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-      ;
-  }
+  if (s->o.latency_ms > 0)
+    medshim__os_sleep_ns((int64_t)s->o.latency_ms * 1000000);
 }
 
 static void leave(medshim_sim *s) { atomic_fetch_sub(&s->in_flight, 1); }

@@ -1,5 +1,6 @@
 /* The ledger file: one JSON event per line, appended under an exclusive
- * flock and fsync'ed when it changes the platform's state. Each section
+ * flock (lib/os.h's lock: flock on Unix, LockFileEx on Windows) and
+ * fsync'ed when it changes the platform's state. Each section
  * first reads only the bytes other processes appended since this handle
  * last looked (a whole reload per call would be quadratic over a
  * 20,000-claim replay), and a fresh handle starts from the snapshot
@@ -17,13 +18,10 @@
  * as before: a torn last line (a writer killed mid-write) is terminated by
  * the next writer, counted damaged and never glued to the next event. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "os.h"
 #include "sim_internal.h"
 
 size_t msim_progress(const msim_state *st) { return st->events + st->damaged; }
@@ -52,7 +50,7 @@ static void apply_line(medshim_sim *s, const char *p, size_t n) {
 static int read_all(int fd, char *buf, size_t n, int64_t off) {
   size_t got = 0;
   while (got < n) {
-    ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + (int64_t)got));
+    long long r = medshim__os_pread(fd, buf + got, n - got, off + (int64_t)got);
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -97,14 +95,14 @@ static int catch_up(medshim_sim *s, int64_t size) {
  * be arriving; the locked pass decides). tail_partial is left alone: only
  * the locked pass knows whether a tail is torn. */
 static int catch_up_unlocked(medshim_sim *s, int fd) {
-  struct stat sb;
+  medshim__os_finfo sb;
   size_t n, start = 0, last = 0;
   char *buf;
-  if (fstat(fd, &sb) != 0)
+  if (medshim__os_fstat(fd, &sb) != 0)
     return -1;
-  if ((int64_t)sb.st_size <= s->off) /* nothing new, or replaced: locked */
+  if (sb.size <= s->off) /* nothing new, or replaced: locked */
     return 0;
-  if ((buf = read_new(s, fd, (int64_t)sb.st_size, &n)) == NULL)
+  if ((buf = read_new(s, fd, sb.size, &n)) == NULL)
     return -1;
   for (size_t i = n; i > 0; i--)
     if (buf[i - 1] == '\n') {
@@ -127,18 +125,18 @@ static int catch_up_unlocked(medshim_sim *s, int fd) {
 }
 
 static int sync_file(medshim_sim *s) {
-  struct stat sb;
-  if (fstat(s->fd, &sb) != 0)
+  medshim__os_finfo sb;
+  if (medshim__os_fstat(s->fd, &sb) != 0)
     return -1;
-  if ((int64_t)sb.st_size < s->off) { /* replaced under us: start over */
+  if (sb.size < s->off) { /* replaced under us: start over */
     msim_state_free(&s->st);
     s->off = 0;
     s->snap_off = 0;
     s->snap_progress = 0;
     s->snap_loaded = 0;
   }
-  if ((int64_t)sb.st_size > s->off)
-    return catch_up(s, (int64_t)sb.st_size);
+  if (sb.size > s->off)
+    return catch_up(s, sb.size);
   s->tail_partial = 0;
   return 0;
 }
@@ -146,7 +144,8 @@ static int sync_file(medshim_sim *s) {
 static int open_ledger(medshim_sim *s) {
   /* Opened per section, so a handle never shares its lock with a forked
    * child through an inherited descriptor. */
-  s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  s->fd = medshim__os_open(s->path, MEDSHIM__OS_RDWR | MEDSHIM__OS_CREATE |
+                                        MEDSHIM__OS_APPEND | MEDSHIM__OS_FOLLOW);
   if (s->fd < 0)
     return -1;
   if (!s->snap_tried) {
@@ -164,7 +163,7 @@ int msim_ledger_begin(medshim_sim *s) {
     return -1;
   if (s->path == NULL)
     return 0;
-  if (open_ledger(s) == 0 && flock(s->fd, LOCK_EX) == 0) {
+  if (open_ledger(s) == 0 && medshim__os_lock(s->fd, 1) == 0) {
     s->locked = 1;
     if (sync_file(s) == 0)
       return 0;
@@ -181,7 +180,7 @@ int msim_ledger_peek(medshim_sim *s) {
   if (s->path != NULL) {
     rc = open_ledger(s);
     if (s->fd >= 0)
-      (void)close(s->fd);
+      (void)medshim__os_close(s->fd);
     s->fd = -1;
   }
   (void)pthread_mutex_unlock(&s->mu);
@@ -194,7 +193,7 @@ void msim_ledger_end(medshim_sim *s) {
         msim_progress(&s->st) > s->snap_progress + MSIM_SNAPSHOT_EVERY)
       (void)msim_snapshot_write(s, s->fd);
     s->locked = 0;
-    (void)close(s->fd); /* releases the flock */
+    (void)medshim__os_close(s->fd); /* releases the lock */
     s->fd = -1;
   }
   (void)pthread_mutex_unlock(&s->mu);
@@ -205,19 +204,19 @@ void msim_ledger_end(medshim_sim *s) {
  * line, damaged unless the writer died between its last '}' and the '\n'
  * (then its event was whole, and every reader after us takes it). */
 static int seal_tail(medshim_sim *s) {
-  struct stat sb;
+  medshim__os_finfo sb;
   size_t n;
   char *torn;
   if (!s->tail_partial)
     return 0;
-  if (fstat(s->fd, &sb) != 0 || (int64_t)sb.st_size <= s->off ||
-      (torn = read_new(s, s->fd, (int64_t)sb.st_size, &n)) == NULL)
+  if (medshim__os_fstat(s->fd, &sb) != 0 || sb.size <= s->off ||
+      (torn = read_new(s, s->fd, sb.size, &n)) == NULL)
     return -1;
   if (msim_write_all(s->fd, "\n", 1) != 0) {
     free(torn);
     return -1;
   }
-  s->off = (int64_t)sb.st_size + 1;
+  s->off = sb.size + 1;
   s->tail_partial = 0;
   apply_line(s, torn, n);
   free(torn);
@@ -235,7 +234,7 @@ int msim_ledger_append(medshim_sim *s, json_t *ev, int durable) {
     n = strlen(line);
     line[n] = '\n'; /* replaces the NUL: one write of a whole line */
     if (seal_tail(s) != 0 || msim_write_all(s->fd, line, n + 1) != 0 ||
-        (durable && fdatasync(s->fd) != 0))
+        (durable && medshim__os_fdatasync(s->fd) != 0))
       rc = -1;
     free(line);
     if (rc != 0)

@@ -19,15 +19,13 @@
  * temporary file and a rename under the ledger's flock, without fsync: a
  * lost snapshot only costs a reload, a torn one fails its crc. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <zlib.h>
 
+#include "os.h"
 #include "sim_internal.h"
 
 #define MAGIC "MSIMSNAP"
@@ -63,7 +61,8 @@ static uint32_t crc_of(const unsigned char *p, size_t n) {
 static int pread_all(int fd, void *buf, size_t n, int64_t off) {
   size_t got = 0;
   while (got < n) {
-    ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + (int64_t)got));
+    long long r = medshim__os_pread(fd, (char *)buf + got, n - got,
+                                    off + (int64_t)got);
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -78,8 +77,8 @@ static int pread_all(int fd, void *buf, size_t n, int64_t off) {
 static int identity(int fd, int64_t off, uint32_t *head, uint32_t *tail) {
   unsigned char buf[WINDOW];
   size_t w = off < WINDOW ? (size_t)off : WINDOW;
-  struct stat sb;
-  if (fstat(fd, &sb) != 0 || (int64_t)sb.st_size < off)
+  medshim__os_finfo sb;
+  if (medshim__os_fstat(fd, &sb) != 0 || sb.size < off)
     return -1;
   if (off == 0) {
     *head = *tail = crc_of(buf, 0);
@@ -468,22 +467,22 @@ static void get_state(rbuf *b, msim_state *st) {
 
 /* The whole file; *there when something is at @p path. */
 static unsigned char *read_file(const char *path, size_t *n, int *there) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  struct stat sb;
+  int fd = medshim__os_open(path, MEDSHIM__OS_READ);
+  medshim__os_finfo sb;
   unsigned char *buf = NULL;
   *there = fd >= 0 || errno != ENOENT;
   if (fd < 0)
     return NULL;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= HEADER + 4 &&
-      (int64_t)sb.st_size < SIZE_MAX_SNAP) {
-    *n = (size_t)sb.st_size;
+  if (medshim__os_fstat(fd, &sb) == 0 && sb.is_reg && sb.size >= HEADER + 4 &&
+      sb.size < SIZE_MAX_SNAP) {
+    *n = (size_t)sb.size;
     buf = malloc(*n);
     if (buf != NULL && pread_all(fd, buf, *n, 0) != 0) {
       free(buf);
       buf = NULL;
     }
   }
-  (void)close(fd);
+  (void)medshim__os_close(fd);
   return buf;
 }
 
@@ -544,7 +543,7 @@ out:
  * checked: only to tell whether another process wrote one lately). */
 static int peek_header(const char *path, int64_t *off, size_t *progress) {
   unsigned char h[HEADER];
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = medshim__os_open(path, MEDSHIM__OS_READ);
   rbuf b;
   if (fd < 0)
     return -1;
@@ -553,7 +552,7 @@ static int peek_header(const char *path, int64_t *off, size_t *progress) {
   b.n = sizeof h;
   if (pread_all(fd, h, sizeof h, 0) != 0 || memcmp(h, MAGIC, 8) != 0)
     b.err = 1;
-  (void)close(fd);
+  (void)medshim__os_close(fd);
   b.i = 8;
   if (get_le(&b, 4) != VERSION)
     return -1;
@@ -601,18 +600,19 @@ int msim_snapshot_write(medshim_sim *s, int fd) {
     goto done;
   put_le(&b, crc_of(b.p, b.n), 4);
   /* A leftover of a writer killed before its rename: ours is new. */
-  if (b.err || (unlink(tmp) != 0 && errno != ENOENT))
+  if (b.err || (medshim__os_unlink(tmp) != 0 && errno != ENOENT))
     goto done;
-  out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  out = medshim__os_open(tmp, MEDSHIM__OS_WRITE | MEDSHIM__OS_CREATE |
+                                 MEDSHIM__OS_EXCL);
   if (out < 0)
     goto done;
   rc = msim_write_all(out, b.p, b.n);
-  if (close(out) != 0)
+  if (medshim__os_close(out) != 0)
     rc = -1;
   out = -1;
-  if (rc != 0 || rename(tmp, path) != 0) {
+  if (rc != 0 || medshim__os_rename(tmp, path) != 0) {
     rc = -1;
-    (void)unlink(tmp);
+    (void)medshim__os_unlink(tmp);
     goto done;
   }
   s->snap_off = s->off;
@@ -620,7 +620,7 @@ int msim_snapshot_write(medshim_sim *s, int fd) {
   rc = 0;
 done:
   if (out >= 0)
-    (void)close(out);
+    (void)medshim__os_close(out);
   free(b.p);
   free(tmp);
   free(path);

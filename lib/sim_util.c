@@ -1,7 +1,6 @@
 /* The simulator's edge conversions: yuan strings to integer fen and back
  * without floating point, platform datetimes in +08:00, msgid checks, and
  * a small string map for the ledger's indexes. */
-#include <unistd.h>
 #include <errno.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "os.h"
 #include "sim_internal.h"
 
 #define CST (8 * 3600)
@@ -162,12 +162,7 @@ void msim_time_compact(char out[15], int64_t t) {
   render(out, f, "");
 }
 
-int64_t msim_now_ms(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-    return 0;
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t msim_now_ms(void) { return medshim__os_wall_ms(); }
 
 uint64_t msim_hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -265,7 +260,7 @@ void msim_map_free(msim_map *m) {
 int msim_write_all(int fd, const void *buf, size_t n) {
   const char *p = buf;
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    long long w = medshim__os_write(fd, p, n);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0)

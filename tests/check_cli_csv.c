@@ -2,13 +2,19 @@
  * Excel needs, Chinese column names and materials, GBK for ANSI hosts
  * (a Chinese name round trip), and a row GBK cannot hold named. */
 #include <check.h>
-#include <iconv.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <iconv.h>
+#endif
 
+#include "errors_internal.h"
+#include "testproc.h"
 #include "testutil.h"
 
 static char *dir;
@@ -19,19 +25,27 @@ static char *dir;
   "\"2022-02-11T09:30:00+08:00\",\"total_fen\":23850,\"self_paid_fen\":23850," \
   "\"patient\":{\"name\":\"" name "\",\"id_no\":\"330102198001014321\"}}\n"
 
-/* Run a shell command line in the fixture's directory; stdout's bytes
- * and length, stderr as text. */
+/* Run the CLI with arguments split at spaces (none has one), "j" and "k"
+ * being the fixture's journal and key; stdout's bytes and length, stderr
+ * as text. No shell: the same on every system. */
+MEDSHIM__PRINTF(4, 5)
 static int sh(char **out, size_t *len, char **err, const char *fmt, ...) {
-  char cmd[8192], line[4096];
+  char line[4096], *save = NULL;
   char *op = tu_path(dir, "out"), *ep = tu_path(dir, "err");
+  char *j = tu_path(dir, "j"), *k = tu_path(dir, "k");
+  const char *argv[64];
   size_t n;
+  int a = 0, status;
   va_list ap;
-  int status;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  snprintf(cmd, sizeof cmd, "cd '%s' && %s >'%s' 2>'%s'", dir, line, op, ep);
-  status = system(cmd);
+  argv[a++] = getenv("MEDSHIM_CLI");
+  for (char *w = strtok_r(line, " ", &save); w != NULL && a < 63;
+       w = strtok_r(NULL, " ", &save))
+    argv[a++] = strcmp(w, "j") == 0 ? j : strcmp(w, "k") == 0 ? k : w;
+  argv[a] = NULL;
+  status = tu_run_argv(argv, NULL, op, ep);
   *out = (char *)tu_read_file(op, len);
   *out = realloc(*out, *len + 1);
   (*out)[*len] = '\0';
@@ -42,7 +56,9 @@ static int sh(char **out, size_t *len, char **err, const char *fmt, ...) {
   }
   free(op);
   free(ep);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  free(j);
+  free(k);
+  return status;
 }
 
 /* A journal with three claims for the agency (expired): two names GBK
@@ -59,10 +75,18 @@ static void setup(void) {
   fputs(CLAIM("MZ1", "outpatient", "王小明") CLAIM("ZY2", "inpatient", "李四")
             CLAIM("MZ3", "outpatient", "王\xf0\xa0\x80\x80"), f);
   fclose(f);
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s keygen k && %s defer --journal j "
-                      "--key k --create < claims.jsonl && %s expire --journal "
-                      "j --key k MZ1 ZY2 MZ3 --yes", getenv("MEDSHIM_CLI"),
-                      getenv("MEDSHIM_CLI"), getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "keygen k"), 0);
+  free(out);
+  {
+    char *j = tu_path(dir, "j"), *k = tu_path(dir, "k");
+    const char *argv[] = {getenv("MEDSHIM_CLI"), "defer", "--journal", j,
+                          "--key", k, "--create", NULL};
+    ck_assert_int_eq(tu_run_argv(argv, claims, NULL, NULL), 0);
+    free(j);
+    free(k);
+  }
+  ck_assert_int_eq(sh(&out, &len, NULL, "expire --journal j --key k MZ1 ZY2 "
+                      "MZ3 --yes"), 0);
   free(out);
   free(claims);
 }
@@ -79,7 +103,30 @@ static int contains(const char *hay, size_t n, const char *needle, size_t m) {
   return 0;
 }
 
-/* UTF-8 text to GBK, or back, with glibc's iconv. */
+/* UTF-8 text to GBK, or back: glibc's iconv; on Windows code page 936
+ * (through UTF-16). */
+#ifdef _WIN32
+static char *convert(const char *to, const char *from, const char *in, size_t n,
+                     size_t *outlen) {
+  UINT cf = strcmp(from, "GBK") == 0 ? 936 : CP_UTF8;
+  UINT ct = strcmp(to, "GBK") == 0 ? 936 : CP_UTF8;
+  int nw = MultiByteToWideChar(cf, MB_ERR_INVALID_CHARS, in, (int)n, NULL, 0);
+  wchar_t *w = malloc(((size_t)nw + 1) * sizeof *w);
+  int no;
+  char *out;
+  ck_assert(n == 0 || nw > 0);
+  ck_assert_ptr_nonnull(w);
+  MultiByteToWideChar(cf, MB_ERR_INVALID_CHARS, in, (int)n, w, nw);
+  no = WideCharToMultiByte(ct, 0, w, nw, NULL, 0, NULL, NULL);
+  out = malloc((size_t)no + 1);
+  ck_assert_ptr_nonnull(out);
+  WideCharToMultiByte(ct, 0, w, nw, out, no, NULL, NULL);
+  free(w);
+  *outlen = (size_t)no;
+  out[no] = '\0';
+  return out;
+}
+#else
 static char *convert(const char *to, const char *from, const char *in, size_t n,
                      size_t *outlen) {
   iconv_t cd = iconv_open(to, from);
@@ -92,23 +139,23 @@ static char *convert(const char *to, const char *from, const char *in, size_t n,
   out[*outlen] = '\0';
   return out;
 }
+#endif
 
 START_TEST(test_cli_csv_bom) {
   char *out;
   size_t len;
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s export --manual --journal j --key k "
-                      "--csv --bom", getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "export --manual --journal j --key k "
+                      "--csv --bom"), 0);
   ck_assert_uint_gt(len, 3);
   ck_assert_int_eq(memcmp(out, "\xef\xbb\xbfvisit_id,state,", 18), 0);
   ck_assert_ptr_null(strstr(out + 3, "\xef\xbb\xbf")); /* once, at the start */
   free(out);
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s report --journal j --key k --csv "
-                      "--bom", getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "report --journal j --key k --csv "
+                      "--bom"), 0);
   ck_assert_int_eq(memcmp(out, "\xef\xbb\xbf" "day,service,", 15), 0);
   free(out);
   /* without --bom, none */
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s report --journal j --key k --csv",
-                      getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "report --journal j --key k --csv"), 0);
   ck_assert_int_eq(memcmp(out, "day,service,", 12), 0);
   free(out);
 }
@@ -117,8 +164,8 @@ END_TEST
 START_TEST(test_cli_csv_chinese_columns_and_materials) {
   char *out;
   size_t len;
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s export --manual --journal j --key k "
-                      "--csv --lang zh", getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "export --manual --journal j --key k "
+                      "--csv --lang zh"), 0);
   ck_assert_msg(strncmp(out, "就诊流水号,状态,医疗类别,就诊时间,", strlen("就诊流水号,状态,医疗类别,就诊时间,")) == 0,
                 "%s", out);
   ck_assert_msg(strstr(out, ",姓名,证件号码,所需材料,截止日期(含当日)\n") != NULL, "%s", out);
@@ -131,18 +178,18 @@ START_TEST(test_cli_csv_chinese_columns_and_materials) {
   ck_assert_ptr_null(strstr(out, "invoice"));
   free(out);
   /* English stays the default */
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s export --manual --journal j --key k "
-                      "--csv", getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "export --manual --journal j --key k "
+                      "--csv"), 0);
   ck_assert_ptr_nonnull(strstr(out, "discharge summary"));
   ck_assert_ptr_null(strstr(out, "出院小结"));
   free(out);
   /* JSON materials follow --lang too */
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s export --manual --journal j --key k "
-                      "--lang zh", getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "export --manual --journal j --key k "
+                      "--lang zh"), 0);
   ck_assert_ptr_nonnull(strstr(out, "出院小结"));
   free(out);
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s report --journal j --key k --csv "
-                      "--lang zh", getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "report --journal j --key k --csv "
+                      "--lang zh"), 0);
   ck_assert_msg(strncmp(out, "就诊日期,医疗类别,状态,笔数,", strlen("就诊日期,医疗类别,状态,笔数,")) == 0,
                 "%s", out);
   free(out);
@@ -152,9 +199,8 @@ END_TEST
 START_TEST(test_cli_csv_gbk) {
   char *out, *err, *gbk_name, *back;
   size_t len, glen, blen;
-  ck_assert_int_eq(sh(&out, &len, &err, "%s export --manual --journal j --key k "
-                      "--csv --encoding gbk --reveal --lang zh",
-                      getenv("MEDSHIM_CLI")), 1);
+  ck_assert_int_eq(sh(&out, &len, &err, "export --manual --journal j --key k "
+                      "--csv --encoding gbk --reveal --lang zh"), 1);
   /* the name as GBK bytes, and not as UTF-8 */
   gbk_name = convert("GBK", "UTF-8", "\"王小明\"", strlen("\"王小明\""), &glen);
   ck_assert_uint_eq(glen, 8); /* two bytes a character */
@@ -176,8 +222,8 @@ START_TEST(test_cli_csv_gbk) {
   free(gbk_name);
   free(back);
   /* the report is all GBK can hold: exit 0 */
-  ck_assert_int_eq(sh(&out, &len, NULL, "%s report --journal j --key k --csv "
-                      "--encoding gbk --lang zh", getenv("MEDSHIM_CLI")), 0);
+  ck_assert_int_eq(sh(&out, &len, NULL, "report --journal j --key k --csv "
+                      "--encoding gbk --lang zh"), 0);
   back = convert("UTF-8", "GBK", out, len, &blen);
   ck_assert_msg(strncmp(back, "就诊日期,", strlen("就诊日期,")) == 0, "%s", back);
   free(out);
@@ -188,24 +234,23 @@ END_TEST
 START_TEST(test_cli_csv_bad_options) {
   char *out, *err;
   size_t len;
-  ck_assert_int_eq(sh(&out, &len, &err, "%s report --journal j --key k --bom",
-                      getenv("MEDSHIM_CLI")), 64);
+  ck_assert_int_eq(sh(&out, &len, &err, "report --journal j --key k --bom"), 64);
   ck_assert_msg(strstr(err, "--bom needs --csv") != NULL, "%s", err);
   free(out);
   free(err);
-  ck_assert_int_eq(sh(&out, &len, &err, "%s export --manual --journal j --key k "
-                      "--csv --bom --encoding gbk", getenv("MEDSHIM_CLI")), 64);
+  ck_assert_int_eq(sh(&out, &len, &err, "export --manual --journal j --key k "
+                      "--csv --bom --encoding gbk"), 64);
   ck_assert_msg(strstr(err, "GBK output has none") != NULL, "%s", err);
   free(out);
   free(err);
-  ck_assert_int_eq(sh(&out, &len, &err, "%s export --manual --journal j --key k "
-                      "--csv --encoding gbx", getenv("MEDSHIM_CLI")), 64);
+  ck_assert_int_eq(sh(&out, &len, &err, "export --manual --journal j --key k "
+                      "--csv --encoding gbx"), 64);
   ck_assert_msg(strstr(err, "unknown encoding 'gbx'; did you mean 'gbk'?") != NULL,
                 "%s", err);
   free(out);
   free(err);
-  ck_assert_int_eq(sh(&out, &len, &err, "%s report --journal j --key k --csv "
-                      "--lang de", getenv("MEDSHIM_CLI")), 64);
+  ck_assert_int_eq(sh(&out, &len, &err, "report --journal j --key k --csv "
+                      "--lang de"), 64);
   ck_assert_msg(strstr(err, "unknown language 'de'") != NULL, "%s", err);
   free(out);
   free(err);

@@ -4,11 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
 
 #include <jansson.h>
 
 #include "errors_internal.h"
+#include "os.h"
+#include "testproc.h"
 #include "testutil.h"
 
 static char *dir;
@@ -19,20 +23,28 @@ static void teardown(void) {
   free(dir);
 }
 
-/* Run a shell command line; stdout captured (stderr to a file). */
+/* Run a command line split at spaces (no argument has one), without a
+ * shell, the same on every system; a relative examples/ path is the
+ * source tree's. stdout captured (stderr to a file). */
 MEDSHIM__PRINTF(3, 4)
 static int sh(char **out, char **err, const char *fmt, ...) {
-  char cmd[16384], line[8192];
+  char line[8192], *save = NULL, *own[64];
   va_list ap;
   char *op = tu_path(dir, "out"), *ep = tu_path(dir, "err");
+  const char *argv[64];
   size_t len;
-  int status;
+  int a = 0, nown = 0, status;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  snprintf(cmd, sizeof cmd, "cd '%s' && %s >'%s' 2>'%s'",
-           getenv("MEDSHIM_SOURCE_DIR"), line, op, ep);
-  status = system(cmd);
+  for (char *w = strtok_r(line, " ", &save); w != NULL && a < 63;
+       w = strtok_r(NULL, " ", &save)) {
+    if (strncmp(w, "examples/", 9) == 0)
+      w = own[nown++] = tu_path(getenv("MEDSHIM_SOURCE_DIR"), w);
+    argv[a++] = w;
+  }
+  argv[a] = NULL;
+  status = tu_run_argv(argv, NULL, op, ep);
   *out = (char *)tu_read_file(op, &len);
   *out = realloc(*out, len + 1);
   (*out)[len] = '\0';
@@ -41,9 +53,40 @@ static int sh(char **out, char **err, const char *fmt, ...) {
     *err = realloc(*err, len + 1);
     (*err)[len] = '\0';
   }
+  while (nown > 0)
+    free(own[--nown]);
   free(op);
   free(ep);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return status;
+}
+
+/* The .json files of examples/schedules, as a shell glob would expand. */
+static int add_json(const char *name, void *payload) {
+  char *list = payload;
+  size_t n = strlen(name);
+  if (n > 5 && strcmp(name + n - 5, ".json") == 0) {
+    strcat(list, " examples/schedules/");
+    strcat(list, name);
+  }
+  return 0;
+}
+
+/* from's bytes into to, with the first @p old replaced by @p new. */
+static void copy_replacing(const char *from, const char *to, const char *old,
+                           const char *new) {
+  size_t n = 0;
+  char *text = (char *)tu_read_file(from, &n), *at;
+  ck_assert_ptr_nonnull(text);
+  text = realloc(text, n + 1);
+  text[n] = '\0';
+  if (old != NULL) {
+    at = strstr(text, old);
+    ck_assert_ptr_nonnull(at);
+    ck_assert_uint_eq(strlen(old), strlen(new));
+    memcpy(at, new, strlen(new));
+  }
+  tu_write_file(to, (const unsigned char *)text, n);
+  free(text);
 }
 
 START_TEST(test_cli_check_output_shape) {
@@ -209,8 +252,14 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
                 "\"services\":[\"outpatient\"],\"from\":\"2022-02-15\","
                 "\"until\":\"2022-02-10\",\"effect\":\"stopped\"}]}";
   tu_write_file(bad, (const unsigned char *)bad_json, strlen(bad_json));
-  ck_assert_int_eq(sh(&out, &err, "%s schedule lint examples/schedules/*.json",
-                      cli), 0);
+  {
+    char list[4096] = "", *sdir = tu_path(getenv("MEDSHIM_SOURCE_DIR"),
+                                          "examples/schedules");
+    ck_assert_int_eq(medshim__os_list_dir(sdir, add_json, list), 0);
+    ck_assert_ptr_nonnull(strstr(list, "hangzhou-2022.json"));
+    ck_assert_int_eq(sh(&out, &err, "%s schedule lint%s", cli, list), 0);
+    free(sdir);
+  }
   ck_assert_ptr_nonnull(strstr(out, "hangzhou-2022.json: ok"));
   free(out);
   free(err);
@@ -265,21 +314,45 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   ck_assert_ptr_nonnull(strstr(err, "medshim schedule lint: "));
   free(out);
   free(err);
-  ck_assert_int_eq(sh(&out, &err, "cp examples/schedules/beijing-2022.json %s/b.json"
-                      " && %s schedule keygen %s/k.pem %s/k.pub && %s schedule "
-                      "sign --key %s/k.pem %s/b.json && %s schedule verify "
-                      "--pubkey %s/k.pub %s/b.json", dir, cli, dir, dir, cli, dir,
-                      dir, cli, dir, dir), 0);
+  {
+    char *from = tu_path(getenv("MEDSHIM_SOURCE_DIR"),
+                         "examples/schedules/beijing-2022.json");
+    char *to = tu_path(dir, "b.json");
+    copy_replacing(from, to, NULL, NULL);
+    free(from);
+    free(to);
+  }
+  ck_assert_int_eq(sh(&out, &err, "%s schedule keygen %s/k.pem %s/k.pub", cli,
+                      dir, dir), 0);
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule sign --key %s/k.pem %s/b.json",
+                      cli, dir, dir), 0);
+  free(out);
+  free(err);
+  ck_assert_int_eq(sh(&out, &err, "%s schedule verify --pubkey %s/k.pub "
+                      "%s/b.json", cli, dir, dir), 0);
   ck_assert_ptr_nonnull(strstr(out, "signature valid"));
   free(out);
   free(err);
-  /* the private key is the owner's only, whatever the umask */
-  ck_assert_int_eq(sh(&out, &err, "umask 022 && %s schedule keygen %s/k2.pem %s/k2.pub"
-                      " && stat -c '%%a' %s/k2.pem %s/k2.pub", cli, dir, dir, dir,
-                      dir), 0);
-  ck_assert_str_eq(out, "600\n644\n");
-  free(out);
-  free(err);
+#ifndef _WIN32
+  {
+    /* the private key is the owner's only, whatever the umask */
+    struct stat st;
+    char *k2 = tu_path(dir, "k2.pem"), *p2 = tu_path(dir, "k2.pub");
+    mode_t old = umask(022);
+    ck_assert_int_eq(sh(&out, &err, "%s schedule keygen %s %s", cli, k2, p2), 0);
+    umask(old);
+    ck_assert_int_eq(stat(k2, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(stat(p2, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    free(out);
+    free(err);
+    free(k2);
+    free(p2);
+  }
+#endif
   /* signed file accepted with --require-signed; tampered one refused */
   ck_assert_int_eq(sh(&out, &err, "%s check --schedule %s/b.json --pubkey "
                       "%s/k.pub --require-signed --at 2022-08-13 --service "
@@ -287,10 +360,14 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   ck_assert_ptr_nonnull(strstr(out, "try_online"));
   free(out);
   free(err);
-  ck_assert_int_eq(sh(&out, &err, "sed -i 's/2022-08-15T06:00/2022-08-25T06:00/' "
-                      "%s/b.json && %s check --schedule %s/b.json --pubkey "
+  {
+    char *b = tu_path(dir, "b.json");
+    copy_replacing(b, b, "2022-08-15T06:00", "2022-08-25T06:00");
+    free(b);
+  }
+  ck_assert_int_eq(sh(&out, &err, "%s check --schedule %s/b.json --pubkey "
                       "%s/k.pub --at 2022-08-13 --service outpatient --insured "
-                      "110105", dir, cli, dir, dir), 1);
+                      "110105", cli, dir, dir), 1);
   ck_assert_ptr_nonnull(strstr(err, "signature does not verify"));
   free(out);
   free(err);
@@ -303,15 +380,38 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   free(err);
   /* SM2: keygen --alg sm2, then sign, verify and check as with Ed25519;
    * the Ed25519 key does not verify it */
-  ck_assert_int_eq(sh(&out, &err, "cp examples/schedules/beijing-2022.json %s/s.json"
-                      " && %s schedule keygen --alg sm2 %s/s.pem %s/s.pub && "
-                      "grep -q 'PUBLIC KEY' %s/s.pub && %s schedule sign --key "
-                      "%s/s.pem %s/s.json && %s schedule verify --pubkey %s/s.pub "
-                      "%s/s.json", dir, cli, dir, dir, dir, cli, dir, dir, cli,
-                      dir, dir), 0);
-  ck_assert_ptr_nonnull(strstr(out, "signature valid"));
-  free(out);
-  free(err);
+  {
+    size_t n;
+    char *src = tu_path(getenv("MEDSHIM_SOURCE_DIR"), "examples/schedules/beijing-2022.json");
+    char *copy = tu_path(dir, "s.json"), *pub = tu_path(dir, "s.pub");
+    unsigned char *data = tu_read_file(src, &n);
+    ck_assert_ptr_nonnull(data);
+    tu_write_file(copy, data, n);
+    free(data);
+    ck_assert_int_eq(sh(&out, &err, "%s schedule keygen --alg sm2 %s/s.pem %s",
+                        cli, dir, pub), 0);
+    free(out);
+    free(err);
+    data = tu_read_file(pub, &n);
+    ck_assert_ptr_nonnull(data);
+    data = realloc(data, n + 1);
+    ck_assert_ptr_nonnull(data);
+    data[n] = '\0';
+    ck_assert_ptr_nonnull(strstr((char *)data, "PUBLIC KEY"));
+    free(data);
+    ck_assert_int_eq(sh(&out, &err, "%s schedule sign --key %s/s.pem %s", cli,
+                        dir, copy), 0);
+    free(out);
+    free(err);
+    ck_assert_int_eq(sh(&out, &err, "%s schedule verify --pubkey %s %s", cli,
+                        pub, copy), 0);
+    ck_assert_ptr_nonnull(strstr(out, "signature valid"));
+    free(out);
+    free(err);
+    free(src);
+    free(copy);
+    free(pub);
+  }
   ck_assert_int_eq(sh(&out, &err, "%s check --schedule %s/s.json --pubkey "
                       "%s/s.pub --require-signed --at 2022-08-13 --service "
                       "outpatient --insured 110105", cli, dir, dir), 0);

@@ -126,7 +126,7 @@ static char *seg_path(unsigned n) {
  * different key, a different direction or a failed tag must each still
  * give the right answer. */
 START_TEST(test_journal_crypto_context_reuse) {
-  medshim__jcrypto *c = medshim__jcrypto_new();
+  medshim__jcrypto *c = medshim__jcrypto_new(medshim__jsuite_get(MEDSHIM_JOURNAL_SUITE_DEFAULT));
   unsigned char ka[32], kb[32], nonce[JF_NONCE_BYTES] = {1}, aad[8] = {7};
   unsigned char pt[64], ct_a[64], ct_b[64], out[64], tag_a[JF_TAG_BYTES],
       tag_b[JF_TAG_BYTES], bad[JF_TAG_BYTES];
@@ -437,6 +437,9 @@ START_TEST(test_journal_key_text_forms) {
   ck_assert_uint_eq(o.version, 1);
   free(textkey);
   free(k);
+}
+END_TEST
+
 /* The suite is chosen at creation, recorded in the keyring (format 1 for
  * the default suite, unchanged; version 2 for SM), and followed by every
  * later open, verify and rekey without the caller naming it. */

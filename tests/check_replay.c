@@ -5,25 +5,30 @@
  * per-patient ordering. The platform here is a small test double whose
  * ledger is a directory (one file per settled visit, created O_EXCL), so
  * it is shared by forked processes and a second settlement of a visit is
- * caught by the file system itself. */
+ * caught by the file system itself. Files, clocks and the pid go through
+ * lib/os.h; the two cases that fork are Unix-only (docs/windows.md). */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h> /* CreateHardLinkW, for tp_settle */
+#else
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include "claim_internal.h"
 #include "medshim/medshim.h"
 #include "msgid_internal.h"
+#include "os.h"
 #include "replay_internal.h"
 #include "testutil.h"
 #include "timeutil_internal.h"
@@ -38,21 +43,62 @@ static int64_t T(const char *s) {
   return t;
 }
 
-static double mono(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+static double mono(void) { return (double)medshim__os_mono_ns() / 1e9; }
+
+static double wall_ms(void) { return (double)medshim__os_wall_ms(); }
+
+static void sleep_ms(unsigned ms) { medshim__os_sleep_ns((int64_t)ms * 1000000); }
+
+/* A hard link: to appears whole or not at all, and never over an existing
+ * file (EEXIST). */
+static void copy_tree(const char *from, const char *to);
+
+typedef struct copy_walk {
+  const char *from, *to;
+} copy_walk;
+
+static int copy_entry(const char *name, void *payload) {
+  copy_walk *w = payload;
+  char *a = tu_path(w->from, name), *b = tu_path(w->to, name);
+  copy_tree(a, b);
+  free(a);
+  free(b);
+  return 0;
 }
 
-static double wall_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+/* cp -a for a journal: directories 0700, files 0600, bytes as they are. */
+static void copy_tree(const char *from, const char *to) {
+  medshim__os_finfo st;
+  ck_assert_int_eq(medshim__os_lstat(from, &st), 0);
+  if (st.is_dir) {
+    copy_walk w = {from, to};
+    ck_assert_int_eq(medshim__os_mkdir(to), 0);
+    ck_assert_int_eq(medshim__os_list_dir(from, copy_entry, &w), 0);
+  } else {
+    size_t n = 0;
+    unsigned char *b = tu_read_file(from, &n);
+    int fd = medshim__os_open(to, MEDSHIM__OS_WRITE | MEDSHIM__OS_CREATE |
+                                      MEDSHIM__OS_EXCL);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(medshim__os_write(fd, b, n), (long long)n);
+    ck_assert_int_eq(medshim__os_close(fd), 0);
+    free(b);
+  }
 }
 
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
+static int link_new(const char *from, const char *to) {
+#ifdef _WIN32
+  wchar_t wf[4096], wt[4096];
+  ck_assert_int_gt(MultiByteToWideChar(CP_UTF8, 0, from, -1, wf, 4096), 0);
+  ck_assert_int_gt(MultiByteToWideChar(CP_UTF8, 0, to, -1, wt, 4096), 0);
+  if (CreateHardLinkW(wt, wf, NULL))
+    return 0;
+  errno = GetLastError() == ERROR_ALREADY_EXISTS ? EEXIST : EIO;
+  return -1;
+#else
+  return link(from, to);
+#endif
 }
 
 static void setup(void) {
@@ -60,7 +106,7 @@ static void setup(void) {
   jdir = tu_path(dir, "journal");
   key = tu_path(dir, "key");
   ledger = tu_path(dir, "ledger");
-  ck_assert_int_eq(mkdir(ledger, 0700), 0);
+  ck_assert_int_eq(medshim__os_mkdir(ledger), 0);
   tu_write_key(key, 3);
   medshim__replay_hook = NULL;
 }
@@ -154,7 +200,7 @@ static void tp_init(platform *p, uint32_t lost, uint32_t retry) {
   p->ledger = ledger;
   p->lost_permille = lost;
   p->retry_permille = retry;
-  p->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+  p->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)medshim__os_pid();
   pthread_mutex_init(&p->mu, NULL);
 }
 
@@ -184,18 +230,20 @@ static int tp_settle(platform *p, const char *visit, char setl_id[32]) {
   static atomic_int uniq;
   int fd, rc;
   snprintf(path, sizeof path, "%s/%s.setl", p->ledger, visit);
-  snprintf(tmp, sizeof tmp, "%s.%d.%d.tmp", path, (int)getpid(),
+  snprintf(tmp, sizeof tmp, "%s.%d.%d.tmp", path, (int)medshim__os_pid(),
            atomic_fetch_add(&uniq, 1));
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  fd = medshim__os_open(tmp, MEDSHIM__OS_WRITE | MEDSHIM__OS_CREATE |
+                                 MEDSHIM__OS_EXCL);
   ck_assert_int_ge(fd, 0);
   snprintf(setl_id, 32, "S%08x", (unsigned)(roll(p) * 7919u + 1));
   snprintf(text, sizeof text, "%.0f %s\n", wall_ms(), setl_id);
-  ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-  ck_assert_int_eq(fsync(fd), 0);
-  close(fd);
-  rc = link(tmp, path);
+  ck_assert_int_eq(medshim__os_write(fd, text, strlen(text)),
+                   (long long)strlen(text));
+  ck_assert_int_eq(medshim__os_fsync(fd), 0);
+  medshim__os_close(fd);
+  rc = link_new(tmp, path);
   ck_assert(rc == 0 || errno == EEXIST);
-  unlink(tmp);
+  medshim__os_unlink(tmp);
   if (rc != 0) {
     atomic_fetch_add(&p->doubles, 1);
     return 0;
@@ -221,9 +269,9 @@ static int tp_visible(platform *p, const char *visit, char setl_id[32]) {
 
 static int tp_settled(const char *visit) {
   char path[4096];
-  struct stat st;
+  medshim__os_finfo st;
   snprintf(path, sizeof path, "%s/%s.setl", ledger, visit);
-  return stat(path, &st) == 0;
+  return medshim__os_stat(path, &st) == 0;
 }
 
 static void enter(platform *p) {
@@ -558,7 +606,7 @@ START_TEST(test_replay_visibility_delay_covers_platform_lag) {
   /* the control: no delay against the same lag settles twice */
   tu_rmtree(jdir);
   tu_rmtree(ledger);
-  ck_assert_int_eq(mkdir(ledger, 0700), 0);
+  ck_assert_int_eq(medshim__os_mkdir(ledger), 0);
   j = jopen();
   add_n(j, 4);
   p.lost_permille = 1000;
@@ -813,7 +861,7 @@ static int cmp_line(const void *a, const void *b) { return strcmp(a, b); }
 START_TEST(test_replay_dry_run_equals_real_run) {
   srand(1234);
   for (int round = 0; round < 20; round++) {
-    char *copy = tu_path(dir, "copy"), cmd[8192];
+    char *copy = tu_path(dir, "copy");
     medshim_journal *j;
     platform p;
     medshim_adapter a;
@@ -844,8 +892,7 @@ START_TEST(test_replay_dry_run_equals_real_run) {
         ck_assert_int_eq(medshim_replay_void(j, id, o.at), MEDSHIM_OK);
     }
     medshim_journal_close(j);
-    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", jdir, copy);
-    ck_assert_int_eq(system(cmd), 0);
+    copy_tree(jdir, copy);
     if (round % 2)
       o.at = T("2023-02-01T00:00"); /* some past the grace */
     tp_init(&p, 0, 0);
@@ -1099,6 +1146,7 @@ END_TEST
 
 /* ---- msgids --------------------------------------------------------------- */
 
+#ifndef _WIN32 /* fork */
 #define MSGID_THREADS 4
 #define MSGID_EACH 300
 
@@ -1125,7 +1173,7 @@ START_TEST(test_replay_msgids_unique_across_threads_processes_restarts) {
   char (*all)[MEDSHIM_MSGID_LEN + 1];
   size_t total = (size_t)(procs + 1) * (size_t)per_proc, n = 0;
   FILE *f;
-  ck_assert_int_eq(mkdir(jdir, 0700), 0);
+  ck_assert_int_eq(medshim__os_mkdir(jdir), 0);
   for (int p = 0; p < procs + 1; p++) {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -1253,6 +1301,7 @@ START_TEST(test_replay_exactly_once_across_crashes) {
   ck_assert_int_eq(rounds, 12);
 }
 END_TEST
+#endif /* fork */
 
 START_TEST(test_replay_dry_run_changes_nothing) {
   medshim_journal *j = jopen();
@@ -1296,8 +1345,10 @@ int main(void) {
   tcase_add_test(tc, test_replay_void_and_retry);
   tcase_add_test(tc, test_replay_negative_refund_is_flagged);
   tcase_add_test(tc, test_replay_patient_order_poison_and_blocked);
+#ifndef _WIN32 /* they fork */
   tcase_add_test(tc, test_replay_msgids_unique_across_threads_processes_restarts);
   tcase_add_test(tc, test_replay_exactly_once_across_crashes);
+#endif
   tcase_add_test(tc, test_replay_dry_run_changes_nothing);
   suite_add_tcase(s, tc);
   return tu_run(s);

@@ -4,21 +4,22 @@
  * scripted faults (through a recorder of its own, and through the replay
  * engine). */
 #include <check.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
+#ifndef _WIN32
+#include <sys/wait.h> /* test_shared_ledger forks */
 #include <unistd.h>
+#endif
 
 #include <jansson.h>
 
 #include "medshim/medshim.h"
 #include "medshim/sim.h"
+#include "os.h"
 #include "sim_internal.h"
+#include "testproc.h"
 #include "testutil.h"
 
 #define VISIT_TIME 1644543000 /* 2022-02-11 09:30:00 +08:00 */
@@ -485,6 +486,7 @@ START_TEST(test_detectors) {
 }
 END_TEST
 
+#ifndef _WIN32 /* fork; on Windows cli_exec's adapters share a ledger */
 /* Two processes on one ledger: each sees the other's work, ids never
  * collide, a msgid used by one is a repeat for the other. */
 START_TEST(test_shared_ledger) {
@@ -540,6 +542,7 @@ START_TEST(test_shared_ledger) {
   free(dir);
 }
 END_TEST
+#endif
 
 /* ---- the adapter logic, recording into a step log of the test's own ---- */
 
@@ -976,8 +979,8 @@ END_TEST
 /* ---- the catch-up without the flock ---- */
 
 static int64_t file_size(const char *path) {
-  struct stat sb;
-  return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+  medshim__os_finfo sb;
+  return medshim__os_stat(path, &sb) == 0 ? sb.size : -1;
 }
 
 static void copy_file(const char *from, const char *to) {
@@ -1004,7 +1007,7 @@ static char *reload_text(const char *ledger) {
 }
 
 static void append_raw(int fd, const char *p, size_t n) {
-  ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
+  ck_assert_int_eq(medshim__os_write(fd, p, n), (long long)n);
 }
 
 /* Without the flock, only lines ending in '\n' are applied: never half a
@@ -1025,9 +1028,9 @@ START_TEST(test_unlocked_catch_up_whole_lines) {
   events = a->st.events;
   off = a->off;
   /* another writer holds the flock and is in the middle of its line */
-  fd = open(ledger, O_WRONLY | O_APPEND | O_CLOEXEC);
+  fd = medshim__os_open(ledger, MEDSHIM__OS_WRITE | MEDSHIM__OS_APPEND);
   ck_assert_int_ge(fd, 0);
-  ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+  ck_assert_int_eq(medshim__os_lock(fd, 1), 0);
   append_raw(fd, line, n / 2);
   ck_assert_int_eq(msim_ledger_peek(a), 0); /* does not wait for the flock */
   ck_assert_uint_eq(a->st.events, events);
@@ -1058,7 +1061,10 @@ START_TEST(test_unlocked_catch_up_whole_lines) {
   ck_assert_uint_eq(a->st.events, events + 2);
   ck_assert_uint_eq(a->st.damaged, 1);
   ck_assert_int_eq(a->off, file_size(ledger));
-  ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+  /* the lock is given up (with its descriptor), the writing goes on */
+  ck_assert_int_eq(medshim__os_close(fd), 0);
+  fd = medshim__os_open(ledger, MEDSHIM__OS_WRITE | MEDSHIM__OS_APPEND);
+  ck_assert_int_ge(fd, 0);
   /* the locked pass, as before: a torn tail waits for its terminator */
   append_raw(fd, line, n / 2);
   ck_assert_uint_eq(stats(a).damaged_lines, 1);
@@ -1067,7 +1073,7 @@ START_TEST(test_unlocked_catch_up_whole_lines) {
   expect_ok(call(a, "1101", json_pack("{s:{s:s}}", "data", "psn_no", "P2")));
   ck_assert_uint_eq(stats(a).damaged_lines, 2);
   ck_assert_int_eq(a->off, file_size(ledger));
-  close(fd);
+  medshim__os_close(fd);
   ta = stats_text(a);
   tb = reload_text(ledger);
   ck_assert_str_eq(ta, tb);
@@ -1316,7 +1322,7 @@ START_TEST(test_snapshot_damaged_ignored) {
       tu_write_file(snap, good, n);
       good[flips[i]] ^= 0x10;
       t = fresh_text(ledger, &loaded);
-      ck_assert_msg(!loaded, "loaded with byte %zu flipped", flips[i]);
+      ck_assert_msg(!loaded, "loaded with byte %lu flipped", (unsigned long)flips[i]);
       ck_assert_str_eq(t, ref);
       free(t);
     }
@@ -1326,7 +1332,7 @@ START_TEST(test_snapshot_damaged_ignored) {
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
       tu_write_file(snap, good, cuts[i]);
       t = fresh_text(ledger, &loaded);
-      ck_assert_msg(!loaded, "loaded cut to %zu bytes", cuts[i]);
+      ck_assert_msg(!loaded, "loaded cut to %lu bytes", (unsigned long)cuts[i]);
       ck_assert_str_eq(t, ref);
       free(t);
     }
@@ -1606,53 +1612,42 @@ END_TEST
 /* ---- the medshim-sim exec program, driven as medshim replay would ---- */
 
 typedef struct child {
-  pid_t pid;
-  FILE *in, *out; /* its stdin, its stdout */
+  tu_proc *p; /* its stdin and stdout are pipes */
 } child;
 
 static child spawn(const char *ledger, const char *extra) {
   const char *tool = getenv("MEDSHIM_SIM_TOOL");
-  int to[2], from[2];
+  const char *argv[16];
+  char extras[256], *save = NULL;
+  int a = 0;
   child c;
-  char cmd[4096];
   ck_assert_ptr_nonnull(tool);
-  ck_assert_int_eq(pipe(to), 0);
-  ck_assert_int_eq(pipe(from), 0);
-  snprintf(cmd, sizeof cmd, "exec '%s' --ledger '%s' --institution %s %s", tool,
-           ledger, INSTITUTION, extra);
-  c.pid = fork();
-  ck_assert_int_ge(c.pid, 0);
-  if (c.pid == 0) {
-    dup2(to[0], 0);
-    dup2(from[1], 1);
-    close(to[1]);
-    close(from[0]);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  close(to[0]);
-  close(from[1]);
-  c.in = fdopen(to[1], "w");
-  c.out = fdopen(from[0], "r");
-  ck_assert_ptr_nonnull(c.in);
-  ck_assert_ptr_nonnull(c.out);
+  argv[a++] = tool;
+  argv[a++] = "--ledger";
+  argv[a++] = ledger;
+  argv[a++] = "--institution";
+  argv[a++] = INSTITUTION;
+  snprintf(extras, sizeof extras, "%s", extra);
+  for (char *w = strtok_r(extras, " ", &save); w != NULL && a < 15;
+       w = strtok_r(NULL, " ", &save))
+    argv[a++] = w;
+  argv[a] = NULL;
+  c.p = tu_start(argv, NULL, NULL, NULL);
   return c;
 }
 
-static int reap(child *c) {
-  int status;
-  if (c->in)
-    fclose(c->in);
-  fclose(c->out);
-  ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static int reap(child *c) { return tu_wait(c->p); }
 
 static void put_line(child *c, json_t *o) {
   char *t = json_dumps(o, JSON_COMPACT);
+  size_t n;
   ck_assert_ptr_nonnull(t);
-  ck_assert_int_ge(fprintf(c->in, "%s\n", t), 0);
-  ck_assert_int_eq(fflush(c->in), 0);
+  n = strlen(t);
+  t = realloc(t, n + 2);
+  ck_assert_ptr_nonnull(t);
+  t[n] = '\n';
+  t[n + 1] = '\0';
+  ck_assert_int_eq(tu_proc_write(c->p, t, n + 1), 0);
   free(t);
   json_decref(o);
 }
@@ -1679,10 +1674,9 @@ static json_t *request_line(const char *type, int id, const char *visit,
 /* Answer step_begin / step_end until the results of @p n requests came;
  * the statuses by id into status[]. */
 static void converse(child *c, side *sd, int n, char status[][16]) {
-  char *line = NULL;
-  size_t cap = 0;
+  static char line[65536];
   json_error_t e;
-  while (n > 0 && getline(&line, &cap, c->out) > 0) {
+  while (n > 0 && tu_proc_read_line(c->p, line, sizeof line) > 0) {
     json_t *m = json_loads(line, 0, &e);
     const char *t = json_string_value(json_object_get(m, "type"));
     int id = (int)json_integer_value(json_object_get(m, "id"));
@@ -1716,7 +1710,6 @@ static void converse(child *c, side *sd, int n, char status[][16]) {
     }
     json_decref(m);
   }
-  free(line);
   ck_assert_int_eq(n, 0);
 }
 
@@ -1755,9 +1748,7 @@ START_TEST(test_exec_protocol) {
   put_line(&c, request_line("probe", 5, "MZ-2", sd.steps[3]));
   converse(&c, &sd, 1, status);
   ck_assert_str_eq(status[5], "settled");
-  fclose(c.in);
-  c.in = NULL;
-  ck_assert_int_eq(reap(&c), 0);
+  ck_assert_int_eq(reap(&c), 0); /* stdin closed: it exits */
   view = open_sim(ledger, 0);
   st = stats(view);
   ck_assert_uint_eq(st.settlements, 3);
@@ -1774,49 +1765,73 @@ START_TEST(test_exec_protocol) {
 }
 END_TEST
 
+/* The first line of a file the tool wrote. */
+static void first_line(const char *path, char *buf, size_t cap) {
+  size_t n = 0;
+  char *text = (char *)tu_read_file(path, &n), *nl;
+  ck_assert_ptr_nonnull(text);
+  ck_assert_uint_gt(n, 0);
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(buf, text, n);
+  buf[n] = '\0';
+  if ((nl = strchr(buf, '\n')) != NULL)
+    *nl = '\0';
+  free(text);
+}
+
 START_TEST(test_exec_stats_and_options) {
   const char *tool = getenv("MEDSHIM_SIM_TOOL");
-  char cmd[4096], buf[1024] = "";
-  FILE *p;
+  char *dir = tu_tempdir(), *out = tu_path(dir, "out"), *err = tu_path(dir, "err");
+  char *missing = tu_path(dir, "nonexistent/x"), buf[1024] = "";
+  size_t n;
+  char *text;
   ck_assert_ptr_nonnull(tool);
-  snprintf(cmd, sizeof cmd, "'%s' --ledger /nonexistent/x --lag-ms 5x 2>&1", tool);
-  p = popen(cmd, "r");
-  ck_assert_ptr_nonnull(p);
-  ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
-  ck_assert_ptr_nonnull(strstr(buf, "--lag-ms"));
-  ck_assert_int_eq(WEXITSTATUS(pclose(p)), 64);
-  snprintf(cmd, sizeof cmd, "'%s' --help", tool);
-  p = popen(cmd, "r");
-  ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
-  ck_assert_ptr_nonnull(strstr(buf, "usage"));
-  ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
-  /* --help wins wherever it is, even where a value was expected */
-  snprintf(cmd, sizeof cmd, "'%s' --ledger --help", tool);
-  p = popen(cmd, "r");
-  ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
-  ck_assert_ptr_nonnull(strstr(buf, "usage"));
-  while (fgets(buf, sizeof buf, p) != NULL && strstr(buf, "Exit status") == NULL)
-    ;
-  ck_assert_ptr_nonnull(strstr(buf, "Exit status"));
-  ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
   {
-    char *dir = tu_tempdir(), *ledger = tu_path(dir, "ledger");
+    const char *argv[] = {tool, "--ledger", missing, "--lag-ms", "5x", NULL};
+    ck_assert_int_eq(tu_run_argv(argv, NULL, out, err), 64);
+    first_line(err, buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "--lag-ms"));
+  }
+  {
+    const char *argv[] = {tool, "--help", NULL};
+    ck_assert_int_eq(tu_run_argv(argv, NULL, out, err), 0);
+    first_line(out, buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "usage"));
+  }
+  {
+    /* --help wins wherever it is, even where a value was expected */
+    const char *argv[] = {tool, "--ledger", "--help", NULL};
+    ck_assert_int_eq(tu_run_argv(argv, NULL, out, err), 0);
+    first_line(out, buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "usage"));
+    text = (char *)tu_read_file(out, &n);
+    ck_assert_ptr_nonnull(text);
+    text = realloc(text, n + 1);
+    text[n] = '\0';
+    ck_assert_ptr_nonnull(strstr(text, "Exit status"));
+    free(text);
+  }
+  {
+    char *ledger = tu_path(dir, "ledger");
     char md[MSIM_ID], setl[MSIM_ID], m[MEDSHIM_MSGID_LEN + 1];
+    const char *argv[] = {tool, "--stats", "--ledger", ledger, NULL};
     medshim_sim *s = open_sim(ledger, 0);
     settle_visit(s, "P1", "MZ-1", md, setl, m);
     settle_visit(s, "P1", "MZ-1", md, setl, m);
     medshim_sim_close(s);
-    snprintf(cmd, sizeof cmd, "'%s' --stats --ledger '%s'", tool, ledger);
-    p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
-    ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
+    ck_assert_int_eq(tu_run_argv(argv, NULL, out, err), 0);
+    first_line(out, buf, sizeof buf);
     ck_assert_ptr_nonnull(strstr(buf, "\"double_settlements\":1"));
     ck_assert_ptr_nonnull(strstr(buf, "\"active_settlements\":2"));
     ck_assert_ptr_null(strstr(buf, "P1")); /* no personal data */
-    tu_rmtree(dir);
     free(ledger);
-    free(dir);
   }
+  tu_rmtree(dir);
+  free(missing);
+  free(out);
+  free(err);
+  free(dir);
 }
 END_TEST
 
@@ -1837,7 +1852,9 @@ int main(void) {
   add(su, "msgid", test_msgid);
   add(su, "faults", test_faults);
   add(su, "detectors", test_detectors);
+#ifndef _WIN32
   add(su, "shared_ledger", test_shared_ledger);
+#endif
   add(su, "torn_line", test_torn_ledger_line);
   add(su, "torn_whole_event", test_torn_line_whole_event);
   add(su, "unlocked_whole_lines", test_unlocked_catch_up_whole_lines);

@@ -15,27 +15,24 @@
  * when no complete line is buffered, so nothing already read waits for
  * more input before it is acknowledged. A regular file on
  * stdin is mapped rather than read. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "cli_input.h"
 #include "cli_opt.h"
+#include "cli_sys.h"
 #include "cli_util.h"
 #include "hash_internal.h"
 #include "json_arena.h"
+#include "os.h"
 
 #define RUN_LINES 64           /* lines per run at most */
 #define RUN_BYTES (1u << 20)   /* bytes per run, unless one line is longer */
@@ -90,7 +87,6 @@ typedef struct shared {
   char *buf; /* read buffer, or the input file mapped read-only */
   size_t cap, len, start;
   int mapped;
-  off_t map_at; /* the file offset of buf[0] when mapped */
   long line; /* lines taken so far */
   int eof, skipping;
   unsigned long taken; /* runs taken so far: a run's position */
@@ -117,7 +113,7 @@ typedef struct shared {
   int workers; /* started */
   int refused; /* lines, counted by the acknowledger */
   atomic_int fatal; /* journal or input failure: stop everything */
-  int wake[2]; /* a pipe: readable once fatal, to wake a reader in poll */
+  cli_input *in; /* stdin; woken once fatal, for a reader waiting on it */
 } shared;
 
 static void usage(FILE *f) {
@@ -153,32 +149,17 @@ static void usage(FILE *f) {
  * input (in poll) see it at once. */
 static void set_fatal(shared *s) {
   pthread_mutex_lock(&s->mu);
-  if (!atomic_exchange(&s->fatal, 1) && s->wake[1] >= 0) {
-    ssize_t w;
-    do
-      w = write(s->wake[1], "x", 1);
-    while (w < 0 && errno == EINTR);
-  }
+  if (!atomic_exchange(&s->fatal, 1) && s->in != NULL)
+    cli_input_wake(s->in);
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
 }
 
 /* Wait until stdin has input (or its end) or fatal is set. 0: read now. */
 static int wait_input(shared *s) {
-  struct pollfd p[2];
-  p[0].fd = STDIN_FILENO;
-  p[0].events = POLLIN;
-  p[1].fd = s->wake[0];
-  p[1].events = POLLIN;
-  for (;;) {
-    int n = poll(p, 2, -1);
-    if (atomic_load(&s->fatal))
-      return -1;
-    if (n > 0)
-      return 0;
-    if (n < 0 && errno != EINTR)
-      return 0; /* let read() report it */
-  }
+  if (cli_input_wait(s->in) != 0 || atomic_load(&s->fatal))
+    return -1;
+  return 0;
 }
 
 /* Copy one line into the run. -1 when out of memory. */
@@ -235,7 +216,7 @@ static size_t take_run(shared *s, run *r) {
   while (!atomic_load(&s->fatal)) {
     char *text = s->buf + s->start;
     char *nl = memchr(text, '\n', s->len - s->start);
-    ssize_t got;
+    long long got;
     if (nl != NULL || (s->eof && s->start < s->len)) {
       size_t ll = nl ? (size_t)(nl - text) : s->len - s->start;
       s->line++;
@@ -289,9 +270,7 @@ static size_t take_run(shared *s, run *r) {
     }
     if (wait_input(s) != 0)
       break;
-    got = read(STDIN_FILENO, s->buf + s->len, s->cap - s->len);
-    if (got < 0 && errno == EINTR)
-      continue;
+    got = cli_input_read(s->in, s->buf + s->len, s->cap - s->len);
     if (got < 0) {
       fprintf(stderr, "medshim defer: reading stdin: %s\n", strerror(errno));
       set_fatal(s);
@@ -715,47 +694,24 @@ static void free_runs(shared *s) {
 
 /* Standard input that is a regular file (an import: `< claims.jsonl`) is
  * mapped instead of read: no copies of its lines, no read buffer to wipe.
- * The lines are then taken from the current offset to the end, and only
- * that part is mapped (from its page): a 32-bit process has 4 GiB of
- * addresses in all. When it cannot be mapped, it is read. */
+ * The lines are then taken from the current offset to the end. When it
+ * cannot be mapped, it is read. */
 static int map_input(shared *s) {
-  struct stat st;
-  off_t at, base;
-  long page = sysconf(_SC_PAGESIZE);
-  void *m;
-  if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+  char *buf;
+  size_t len, start;
+  if (!cli_input_map(s->in, &buf, &len, &start))
     return 0;
-  at = lseek(STDIN_FILENO, 0, SEEK_CUR);
-  if (at < 0 || at >= st.st_size)
-    return 0;
-  base = page > 0 ? at - at % page : 0;
-  if ((uintmax_t)(st.st_size - base) > SIZE_MAX)
-    return 0;
-  m = mmap(NULL, (size_t)(st.st_size - base), PROT_READ, MAP_PRIVATE, STDIN_FILENO,
-           base);
-  if (m == MAP_FAILED)
-    return 0;
-  (void)madvise(m, (size_t)(st.st_size - base), MADV_SEQUENTIAL);
-  s->buf = m;
-  s->cap = s->len = (size_t)(st.st_size - base);
-  s->start = (size_t)(at - base);
-  s->map_at = base;
+  s->buf = buf;
+  s->cap = s->len = len;
+  s->start = start;
   s->eof = 1;
   s->mapped = 1;
   return 1;
 }
 
-static void unmap_input(shared *s) {
-  /* consumed, as if read */
-  (void)lseek(STDIN_FILENO, s->map_at + (off_t)s->len, SEEK_SET);
-  munmap(s->buf, s->cap);
-}
-
 static int worker_count(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 1)
-    return 1;
-  return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+  int n = cli_sys_cpus();
+  return n > WORKERS_MAX ? WORKERS_MAX : n;
 }
 
 static medshim_schedule_set *loaded_schedules;
@@ -766,16 +722,17 @@ static unsigned journal_suite; /* --suite */
  * files, or something the library will refuse with its own error). An
  * empty or missing directory is a new journal, made only with --create.
  * One that cannot be read is left to the library to report. */
+static int any_entry(const char *name, void *payload) {
+  (void)name;
+  (void)payload;
+  return 1; /* one is enough */
+}
+
 static int journal_exists(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  int found = 0;
-  if (d == NULL)
+  int rc = medshim__os_list_dir(dir, any_entry, NULL);
+  if (rc < 0)
     return errno != ENOENT;
-  while (!found && (e = readdir(d)) != NULL)
-    found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-  closedir(d);
-  return found;
+  return rc != 0;
 }
 
 /* --journal, --key, and the schedules whose windows are journaled. */
@@ -835,14 +792,15 @@ static int defer_args(int argc, char **argv, const char **dir,
   }
   if (receipts_path != NULL) {
     /* appended to, never followed through a planted link */
-    int fd = open(receipts_path,
-                  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = medshim__os_open(receipts_path, MEDSHIM__OS_WRITE |
+                                                 MEDSHIM__OS_CREATE |
+                                                 MEDSHIM__OS_APPEND);
     receipts_out = fd >= 0 ? fdopen(fd, "a") : NULL;
     if (receipts_out == NULL) {
       fprintf(stderr, "medshim defer: --receipts %s: %s\n", receipts_path,
               strerror(errno));
       if (fd >= 0)
-        close(fd);
+        medshim__os_close(fd);
       return CLI_EXIT_FAIL;
     }
   }
@@ -885,15 +843,13 @@ int cli_cmd_defer(int argc, char **argv) {
   s->ids_mask = IDS_SLOTS - 1;
   s->nruns = (size_t)workers * RUNS_PER_WORKER;
   s->cap = 1u << 20;
-  {
+  if ((s->in = cli_input_new()) == NULL) {
+    fprintf(stderr, "medshim defer: standard input: %s\n", strerror(errno));
+    atomic_store(&s->fatal, 1);
+  } else {
     char *readbuf = s->buf;
     if (map_input(s))
       free(readbuf);
-  }
-  if (pipe(s->wake) != 0) {
-    fprintf(stderr, "medshim defer: pipe: %s\n", strerror(errno));
-    s->wake[0] = s->wake[1] = -1;
-    atomic_store(&s->fatal, 1);
   }
   cli_json_arena_install();
   pthread_mutex_init(&s->in_mu, NULL);
@@ -935,7 +891,7 @@ int cli_cmd_defer(int argc, char **argv) {
   if (cli_close_journal("defer", dir, j, fatal) != MEDSHIM_OK)
     fatal = 1;
   if (receipts_out != NULL) {
-    if (fflush(receipts_out) != 0 || fsync(fileno(receipts_out)) != 0) {
+    if (fflush(receipts_out) != 0 || medshim__os_fsync(fileno(receipts_out)) != 0) {
       fprintf(stderr, "medshim defer: --receipts %s: %s (the claims are "
               "stored; `medshim receipt` can issue them again)\n",
               receipts_path, strerror(errno));
@@ -945,16 +901,11 @@ int cli_cmd_defer(int argc, char **argv) {
     receipts_out = NULL;
   }
   free_runs(s);
-  if (s->mapped) {
-    unmap_input(s);
-  } else {
+  if (!s->mapped) {
     memset(s->buf, 0, s->cap);
     free(s->buf);
   }
-  if (s->wake[0] >= 0) {
-    close(s->wake[0]);
-    close(s->wake[1]);
-  }
+  cli_input_free(s->in); /* and the mapping */
   pthread_mutex_destroy(&s->in_mu);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);

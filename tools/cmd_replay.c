@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli.h"
 #include "cli_num.h"
 #include "cli_opt.h"
+#include "cli_sys.h"
 #include "cli_util.h"
 #include "exec_adapter.h"
 #include "timeutil_internal.h"
@@ -313,7 +313,7 @@ int cli_cmd_replay(int argc, char **argv) {
     exec_adapter_bind(&adapter, ex);
   }
   o.action = on_action;
-  if (isatty(STDERR_FILENO)) {
+  if (cli_sys_stderr_is_tty()) {
     (void)medshim_journal_foreach(j, count_claims, &total);
     o.progress = bar;
     o.progress_payload = &total;

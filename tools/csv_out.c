@@ -1,6 +1,5 @@
 /* CSV rows: built in UTF-8, converted field by field when GBK is asked
  * for, written a row at a time. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,28 +24,19 @@ static void put(csv_out *c, const char *s, size_t n) {
   c->len += n;
 }
 
+static void put_converted(void *payload, const char *s, size_t n) {
+  put(payload, s, n);
+}
+
 /* Append UTF-8 text, converted when the output is GBK. */
 static void put_text(csv_out *c, const char *s, size_t n) {
-  char out[256];
-  char *in = (char *)s; /* iconv's prototype takes char **; it only reads */
-  size_t left = n;
-  if (c->cd == (iconv_t)-1) {
+  if (c->gbk == NULL) {
     put(c, s, n);
     return;
   }
-  iconv(c->cd, NULL, NULL, NULL, NULL);
-  while (left > 0) {
-    char *o = out;
-    size_t room = sizeof out;
-    size_t r = iconv(c->cd, &in, &left, &o, &room);
-    put(c, out, (size_t)(o - out));
-    if (r == (size_t)-1 && errno != E2BIG) {
-      /* EILSEQ: a character GBK lacks; EINVAL: a cut one */
-      if (c->bad_column < 0) /* separate() has counted this field */
-        c->bad_column = (int)c->column - 1;
-      return;
-    }
-  }
+  if (csv_gbk_convert(c->gbk, s, n, put_converted, c) != 0 &&
+      c->bad_column < 0) /* separate() has counted this field */
+    c->bad_column = (int)c->column - 1;
 }
 
 int csv_begin(csv_out *c, FILE *f, const char *cmd, int bom, int encoding,
@@ -56,12 +46,11 @@ int csv_begin(csv_out *c, FILE *f, const char *cmd, int bom, int encoding,
   c->cmd = cmd;
   c->columns = columns;
   c->ncolumns = ncolumns;
-  c->cd = (iconv_t)-1;
+  c->gbk = NULL;
   c->bad_column = -1;
-  if (encoding == CSV_GBK &&
-      (c->cd = iconv_open("GBK", "UTF-8")) == (iconv_t)-1) {
-    fprintf(stderr, "medshim %s: --encoding gbk: this system's iconv has no "
-                    "GBK converter\n", cmd);
+  if (encoding == CSV_GBK && (c->gbk = csv_gbk_open()) == NULL) {
+    fprintf(stderr, "medshim %s: --encoding gbk: this system has no GBK "
+                    "converter\n", cmd);
     return -1;
   }
   if (bom && fwrite(BOM, 1, sizeof BOM, f) != sizeof BOM)
@@ -135,8 +124,7 @@ int csv_end_row(csv_out *c) {
 
 int csv_end(csv_out *c) {
   int rc = c->refused > 0 || fflush(c->f) != 0 ? -1 : 0;
-  if (c->cd != (iconv_t)-1)
-    iconv_close(c->cd);
+  csv_gbk_close(c->gbk);
   free(c->row);
   memset(c, 0, sizeof *c);
   return rc;

@@ -1,7 +1,7 @@
 /* CSV for people (report, export): quoted fields, and on request a UTF-8
  * byte order mark (Excel on Chinese Windows reads UTF-8 without one as
- * GBK and garbles the names) or the whole text converted to GBK with
- * glibc iconv for hosts that only read ANSI files. Rows are built whole
+ * GBK and garbles the names) or the whole text converted to GBK
+ * (csv_gbk.h) for hosts that only read ANSI files. Rows are built whole
  * and written whole: a row that cannot be converted is not written in
  * part, and its number and column are named. */
 #ifndef MEDSHIM_CSV_OUT_H
@@ -10,14 +10,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include <iconv.h>
+#include "csv_gbk.h"
 
 typedef struct csv_out {
   FILE *f;
   const char *cmd;           /* for messages: "export" */
   const char *const *columns; /* header names, for messages */
   size_t ncolumns;
-  iconv_t cd;                /* (iconv_t)-1: UTF-8 out */
+  csv_gbk *gbk;              /* NULL: UTF-8 out */
   char *row;                 /* the row being built, converted */
   size_t len, cap;
   size_t rownum;             /* rows written or refused, the header is 1 */
@@ -32,7 +32,7 @@ typedef struct csv_out {
 #define CSV_GBK 1
 
 /* Start: the BOM when asked (UTF-8 only), the header row. 0, or -1 after
- * printing why (iconv has no GBK). */
+ * printing why (the system has no GBK). */
 int csv_begin(csv_out *c, FILE *f, const char *cmd, int bom, int encoding,
               const char *const *columns, size_t ncolumns);
 /* A quoted field (NULL: empty). */

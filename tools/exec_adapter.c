@@ -10,12 +10,8 @@
  *
  * Messages name the visit_id and the field, never a personal field, and
  * never echo what the adapter wrote. */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -23,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli_util.h"
 #include "errors_internal.h"
@@ -32,6 +27,16 @@
 #include "timeutil_internal.h"
 
 #define LINE_MAX_BYTES (1024 * 1024)
+
+/* The clock of condition-variable deadlines: the monotonic one, but
+ * winpthreads measures them on the wall clock. A wait is at most a second
+ * and the deadline itself is checked on exec_now(), so a wall-clock step
+ * on Windows lengthens one wait at most. */
+#ifdef _WIN32
+#define COND_CLOCK CLOCK_REALTIME
+#else
+#define COND_CLOCK CLOCK_MONOTONIC
+#endif
 
 struct persist;
 
@@ -580,16 +585,14 @@ static char *conv_line(conv *cv, const char *line, size_t len) {
 
 /* Write what is pending to the adapter's stdin without blocking; -1 on a
  * broken pipe. */
-static int flush_some(int fd, linebuf *w) {
+static int flush_some(exec_proc *p, linebuf *w) {
   while (w->len > 0) {
-    ssize_t n = write(fd, w->buf, w->len);
+    long long n = exec_proc_write(p, w->buf, w->len);
     if (n > 0) {
       memset(w->buf, 0, (size_t)n);
       memmove(w->buf, w->buf + n, w->len - (size_t)n);
       w->len -= (size_t)n;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {
+    } else if (n == 0) {
       return 0;
     } else {
       return -1;
@@ -602,9 +605,9 @@ static void run_once(conv *cv, const char *request) {
   exec_adapter *ex = cv->ex;
   double deadline = exec_now() + ex->cfg.timeout_seconds;
   linebuf rd = {NULL, 0, 0}, wr = {NULL, 0, 0};
-  exec_proc pr;
+  exec_proc *pr = exec_proc_start(ex->command);
   int eof = 0, status = 0, broken = 0;
-  if (exec_proc_start(&pr, ex->command) != 0) {
+  if (pr == NULL) {
     conv_fail(cv, "cannot start the adapter: %s", strerror(errno));
     return;
   }
@@ -613,10 +616,9 @@ static void run_once(conv *cv, const char *request) {
     goto end;
   }
   while (!cv->done) {
-    struct pollfd pf[2];
     const char *line;
     size_t len;
-    nfds_t np = 1;
+    int ready, want_write;
     double left;
     while (!cv->done && lb_line(&rd, &line, &len)) {
       char *reply = conv_line(cv, line, len);
@@ -641,28 +643,17 @@ static void run_once(conv *cv, const char *request) {
                     "group was killed", ex->cfg.timeout_seconds);
       break;
     }
-    pf[0].fd = pr.out;
-    pf[0].events = POLLIN;
-    pf[0].revents = 0;
-    if (wr.len > 0 && !broken) {
-      pf[1].fd = pr.in;
-      pf[1].events = POLLOUT;
-      pf[1].revents = 0;
-      np = 2;
-    }
-    if (poll(pf, np, (int)(left * 1000) + 1) < 0) {
-      if (errno == EINTR)
-        continue;
+    want_write = wr.len > 0 && !broken;
+    ready = exec_proc_poll(pr, want_write, NULL, (int)(left * 1000) + 1);
+    if (ready < 0) {
       conv_fail(cv, "poll: %s", strerror(errno));
       break;
     }
-    if (np == 2 && pf[1].revents != 0 && flush_some(pr.in, &wr) != 0)
+    if (want_write && (ready & EXEC_WRITABLE) && flush_some(pr, &wr) != 0)
       broken = 1; /* it stopped reading; its stdout still tells */
-    if (pf[0].revents != 0) {
+    if (ready & EXEC_READABLE) {
       char buf[65536];
-      ssize_t n = read(pr.out, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
+      long long n = exec_proc_read(pr, buf, sizeof buf);
       if (n <= 0) {
         eof = 1;
         continue;
@@ -677,10 +668,9 @@ static void run_once(conv *cv, const char *request) {
    * exit. Whatever it left in the background is killed with its group,
    * and nobody waits for a grandchild that holds stdout open. */
   if (cv->done && cv->out->outcome != MEDSHIM_OUTCOME_UNKNOWN) {
-    (void)flush_some(pr.in, &wr);
-    close(pr.in);
-    pr.in = -1;
-    if (!exec_proc_wait(&pr, deadline, &status))
+    (void)flush_some(pr, &wr);
+    exec_proc_close_in(pr);
+    if (!exec_proc_wait(pr, deadline, &status))
       conv_fail(cv, "the adapter did not exit within --timeout %d s after "
                     "its result", ex->cfg.timeout_seconds);
     else if (status != 0)
@@ -688,7 +678,7 @@ static void run_once(conv *cv, const char *request) {
                 status);
   }
 end:
-  (void)exec_proc_finish(&pr);
+  (void)exec_proc_finish(pr);
   lb_free(&rd);
   lb_free(&wr);
 }
@@ -710,7 +700,7 @@ typedef struct persist {
   pthread_mutex_t mu;
   pthread_cond_t state;   /* process started / failed / demanded */
   pthread_mutex_t wmu;    /* one writer on the adapter's stdin */
-  exec_proc pr;
+  exec_proc *pr;          /* while running */
   int running;
   unsigned gen;           /* of the running (or last) process */
   unsigned spawn_failures;
@@ -718,17 +708,13 @@ typedef struct persist {
   int stopping;
   int kill_requested;
   char kill_why[200];
-  int wake[2];            /* to interrupt the reader's poll */
+  exec_wake *wake;        /* to interrupt the reader's poll */
   preq *inflight;
   pthread_t reader;
   int reader_started;
 } persist;
 
-static void p_wake(persist *p) {
-  char c = 1;
-  ssize_t n = write(p->wake[1], &c, 1);
-  (void)n; /* a full pipe is already a pending wake-up */
-}
+static void p_wake(persist *p) { exec_wake_signal(p->wake); }
 
 /* Under p->mu: end every request of generation gen. */
 static void p_fail_all(persist *p, unsigned gen, const char *why) {
@@ -806,7 +792,7 @@ static void *p_reader(void *arg) {
       break;
     /* Started from this thread, which lives as long as the adapter: the
      * kernel's parent-death signal follows the thread that forked. */
-    if (exec_proc_start(&p->pr, ex->command) != 0) {
+    if ((p->pr = exec_proc_start(ex->command)) == NULL) {
       fprintf(stderr, "%s: adapter: cannot start %s\n", ex->prefix,
               strerror(errno));
       p->spawn_failures++;
@@ -822,10 +808,9 @@ static void *p_reader(void *arg) {
     pthread_cond_broadcast(&p->state);
     snprintf(why, sizeof why, "stdout closed");
     for (;;) {
-      struct pollfd pf[2];
-      int timeout_ms = -1;
+      int timeout_ms = -1, ready;
       char buf[65536];
-      ssize_t n;
+      long long n;
       const char *line;
       size_t len;
       if (p->kill_requested) {
@@ -836,8 +821,7 @@ static void *p_reader(void *arg) {
         /* end of input: it may finish and exit by itself, for a while */
         pthread_mutex_unlock(&p->mu);
         pthread_mutex_lock(&p->wmu);
-        close(p->pr.in);
-        p->pr.in = -1;
+        exec_proc_close_in(p->pr);
         pthread_mutex_unlock(&p->wmu);
         pthread_mutex_lock(&p->mu);
         stdin_closed = 1;
@@ -854,26 +838,16 @@ static void *p_reader(void *arg) {
         timeout_ms = (int)(left * 1000) + 1;
       }
       pthread_mutex_unlock(&p->mu);
-      pf[0].fd = p->pr.out;
-      pf[0].events = POLLIN;
-      pf[0].revents = 0;
-      pf[1].fd = p->wake[0];
-      pf[1].events = POLLIN;
-      pf[1].revents = 0;
       n = 0;
-      if (poll(pf, 2, timeout_ms) < 0 && errno != EINTR) {
+      ready = exec_proc_poll(p->pr, 0, p->wake, timeout_ms);
+      if (ready < 0) {
         pthread_mutex_lock(&p->mu);
         snprintf(why, sizeof why, "poll failed");
         break;
       }
-      if (pf[1].revents & POLLIN) {
-        char drain[64];
-        while (read(p->wake[0], drain, sizeof drain) > 0) {
-        }
-      }
-      if (pf[0].revents != 0) {
-        n = read(p->pr.out, buf, sizeof buf);
-        if (n == 0 || (n < 0 && errno != EINTR)) {
+      if (ready & EXEC_READABLE) {
+        n = exec_proc_read(p->pr, buf, sizeof buf);
+        if (n <= 0) {
           pthread_mutex_lock(&p->mu);
           snprintf(why, sizeof why, "the adapter closed its stdout");
           break;
@@ -905,7 +879,8 @@ static void *p_reader(void *arg) {
     p_fail_all(p, gen, why);
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_lock(&p->wmu);
-    status = exec_proc_finish(&p->pr);
+    status = exec_proc_finish(p->pr);
+    p->pr = NULL;
     pthread_mutex_unlock(&p->wmu);
     lb_free(&rd);
     pthread_mutex_lock(&p->mu);
@@ -927,7 +902,8 @@ static void run_persistent(conv *cv, const char *request) {
   double deadline = exec_now() + ex->cfg.timeout_seconds;
   struct timespec ts;
   preq r;
-  int fd, wrc;
+  exec_proc *pr;
+  int wrc;
   pthread_condattr_t ca;
   int crc;
   memset(&r, 0, sizeof r);
@@ -937,7 +913,8 @@ static void run_persistent(conv *cv, const char *request) {
     return;
   }
   /* deadlines are on the monotonic clock */
-  crc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+  crc = (COND_CLOCK != CLOCK_REALTIME &&
+         pthread_condattr_setclock(&ca, COND_CLOCK) != 0) ||
         pthread_cond_init(&r.cv, &ca) != 0;
   pthread_condattr_destroy(&ca);
   if (crc) {
@@ -972,9 +949,10 @@ static void run_persistent(conv *cv, const char *request) {
   for (const char *out = request; out != NULL && !cv->done;) {
     pthread_mutex_lock(&p->wmu);
     pthread_mutex_lock(&p->mu);
-    fd = (p->running && p->gen == r.gen) ? p->pr.in : -1;
+    pr = (p->running && p->gen == r.gen) ? p->pr : NULL;
     pthread_mutex_unlock(&p->mu);
-    wrc = fd < 0 ? -1 : exec_write_all(fd, out, strlen(out), deadline);
+    wrc = pr == NULL ? -1
+                     : exec_proc_write_all(pr, out, strlen(out), deadline);
     pthread_mutex_unlock(&p->wmu);
     if (out != request)
       wipe_free((char *)out);
@@ -1023,7 +1001,7 @@ static void run_persistent(conv *cv, const char *request) {
                   ex->cfg.timeout_seconds);
         break;
       }
-      clock_gettime(CLOCK_MONOTONIC, &ts);
+      clock_gettime(COND_CLOCK, &ts);
       {
         double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 +
                    (left < 1.0 ? left : 1.0);
@@ -1104,19 +1082,16 @@ int exec_adapter_new(exec_adapter **out, const exec_adapter_config *cfg) {
   atomic_init(&ex->restarts, 0);
   if (ex->command == NULL || ex->prefix == NULL)
     goto fail;
-  /* a dead adapter must be an EPIPE here, not the end of medshim */
-  signal(SIGPIPE, SIG_IGN);
+  exec_proc_setup();
   if (cfg->persistent) {
     persist *p = calloc(1, sizeof *p);
     if (p == NULL)
       goto fail;
     ex->p = p;
-    p->pr.pid = -1;
-    p->pr.in = p->pr.out = -1;
     if (pthread_mutex_init(&p->mu, NULL) != 0 ||
         pthread_mutex_init(&p->wmu, NULL) != 0 ||
         pthread_cond_init(&p->state, NULL) != 0 ||
-        pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+        (p->wake = exec_wake_new()) == NULL)
       goto fail;
     p->want = 1; /* start it now, not with the first claim */
     if (pthread_create(&p->reader, NULL, p_reader, ex) != 0)
@@ -1158,10 +1133,7 @@ void exec_adapter_free(exec_adapter *ex) {
       pthread_mutex_unlock(&p->mu);
       pthread_join(p->reader, NULL);
     }
-    if (p->wake[0] > 0) {
-      close(p->wake[0]);
-      close(p->wake[1]);
-    }
+    exec_wake_free(p->wake);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->wmu);
     pthread_cond_destroy(&p->state);

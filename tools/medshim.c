@@ -1,14 +1,10 @@
 /* medshim: the command-line face of libmedshim. Dispatches to commands. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "cli.h"
 #include "cli_opt.h"
+#include "cli_sys.h"
 #include "medshim/medshim.h"
 
 struct command {
@@ -44,39 +40,15 @@ static void usage(FILE *f) {
   fprintf(f, "\nlibmedshim %s\n", medshim_version());
 }
 
-/* Claims (names, ID numbers) and keys pass through this process: no core
- * dump may hold them. Undumpable also keeps other processes of the same
- * user from reading its memory through /proc or ptrace. */
-static void no_core_dumps(void) {
-  struct rlimit none = {0, 0};
-  if (setrlimit(RLIMIT_CORE, &none) != 0)
-    fprintf(stderr, "medshim: warning: cannot turn core dumps off: %s\n",
-            strerror(errno));
-#ifdef __linux__
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-    fprintf(stderr, "medshim: warning: cannot make the process undumpable: "
-            "%s\n", strerror(errno));
-#endif
-}
-
-/* Hidden, for the test suite: what no_core_dumps() achieved. */
-static int self_check(void) {
-  struct rlimit rl;
-  int dumpable = -1;
-#ifdef __linux__
-  dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-#endif
-  if (getrlimit(RLIMIT_CORE, &rl) != 0)
-    return CLI_EXIT_FAIL;
-  printf("dumpable %d\ncore_limit %llu\n", dumpable,
-         (unsigned long long)rl.rlim_cur);
-  return CLI_EXIT_OK;
-}
-
 int main(int argc, char **argv) {
-  no_core_dumps();
+  /* Claims (names, ID numbers) and keys pass through this process: no
+   * core dump may hold them. */
+  cli_sys_no_core_dumps();
+  cli_sys_binary_stdio();
+  cli_sys_utf8_args(&argc, &argv);
+  /* hidden, for the test suite: what that achieved */
   if (argc == 2 && strcmp(argv[1], "__self-check-dumps") == 0)
-    return self_check();
+    return cli_sys_self_check_dumps();
   if (argc < 2) {
     usage(stderr);
     return CLI_EXIT_USAGE;

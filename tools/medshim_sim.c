@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "medshim/medshim.h"
 #include "medshim/sim.h"
+#include "cli_sys.h"
 #include "sim_internal.h"
 #include "timeutil_internal.h"
 
@@ -456,11 +456,36 @@ static void finish(void) {
   }
 }
 
+/* One line of @p f, '\n' included, into *line (grown as needed): its
+ * length, or -1 at the end of input or when out of memory. getline(3) in
+ * ISO C, which Windows lacks. */
+static long long read_line(char **line, size_t *cap, FILE *f) {
+  size_t n = 0;
+  int c;
+  while ((c = getc(f)) != EOF) {
+    if (n + 2 > *cap) {
+      size_t ncap = *cap ? *cap * 2 : 256;
+      char *p = realloc(*line, ncap);
+      if (p == NULL)
+        return -1;
+      *line = p;
+      *cap = ncap;
+    }
+    (*line)[n++] = (char)c;
+    if (c == '\n')
+      break;
+  }
+  if (n == 0)
+    return -1;
+  (*line)[n] = '\0';
+  return (long long)n;
+}
+
 static int serve_stdin(medshim_sim *sim) {
   char *line = NULL;
   size_t cap = 0;
-  ssize_t n;
-  while ((n = getline(&line, &cap, stdin)) >= 0) {
+  long long n;
+  while ((n = read_line(&line, &cap, stdin)) >= 0) {
     if (n > 0 && line[n - 1] == '\n')
       line[n - 1] = '\0';
     if (line[0] != '\0')
@@ -486,12 +511,14 @@ int main(int argc, char **argv) {
   cli c;
   medshim_sim *sim = NULL;
   int rc;
+  cli_sys_binary_stdio(); /* JSON lines, byte for byte */
+  cli_sys_utf8_args(&argc, &argv);
   memset(&c, 0, sizeof c);
   c.o.version = MEDSHIM_SIM_OPTIONS_VERSION;
   if ((rc = parse_args(&c, argc, argv)) != 0)
     return rc > 0 ? 0 : 64;
   if (c.o.seed == 0) /* a fresh roll in every process */
-    c.o.seed = (uint32_t)getpid() * 2654435761u;
+    c.o.seed = (uint32_t)cli_sys_pid() * 2654435761u;
   if ((rc = medshim_sim_open(&sim, &c.o)) != MEDSHIM_OK) {
     fprintf(stderr, "medshim-sim: cannot open the simulator: %s\n",
             medshim_strerror(rc));

@@ -1,9 +1,9 @@
-/* Process hygiene for exec adapters. medshim is multi-threaded: one worker
- * may fork while another holds a fresh pipe, so every pipe is created
- * close-on-exec (pipe2) and an adapter inherits only its own stdin and
- * stdout; otherwise one adapter would hold another's stdin open and that
- * one would never see end of input. Between fork and exec the child calls
- * only async-signal-safe functions.
+/* exec_proc.h on Unix. Process hygiene for exec adapters: medshim is
+ * multi-threaded, and one worker may fork while another holds a fresh
+ * pipe, so every pipe is created close-on-exec (pipe2) and an adapter
+ * inherits only its own stdin and stdout; otherwise one adapter would hold
+ * another's stdin open and that one would never see end of input.
+ * Between fork and exec the child calls only async-signal-safe functions.
  *
  * The forked child is a supervisor, not the adapter: it leads a new process
  * group, runs `/bin/sh -c CMD` as its own child and waits for it. When the
@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -27,6 +28,21 @@
 #include "exec_proc.h"
 
 extern char **environ;
+
+struct exec_proc {
+  pid_t pid; /* the supervisor, leader of the adapter's process group */
+  int in;    /* write end of the adapter's stdin (O_NONBLOCK) */
+  int out;   /* read end of the adapter's stdout */
+};
+
+struct exec_wake {
+  int fd[2]; /* a pipe, non-blocking: readable while a wake-up is pending */
+};
+
+void exec_proc_setup(void) {
+  /* a dead adapter must be an EPIPE here, not the end of medshim */
+  signal(SIGPIPE, SIG_IGN);
+}
 
 double exec_now(void) {
   struct timespec t;
@@ -109,13 +125,16 @@ static void supervise(const char *command, pid_t parent) {
   _exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
 }
 
-int exec_proc_start(exec_proc *p, const char *command) {
+exec_proc *exec_proc_start(const char *command) {
   int in[2] = {-1, -1}, out[2] = {-1, -1}, saved;
   pid_t parent = getpid(), pid;
+  exec_proc *p = malloc(sizeof *p);
+  if (p == NULL)
+    return NULL;
   p->pid = -1;
   p->in = p->out = -1;
   if (pipe2(in, O_CLOEXEC) != 0)
-    return -1;
+    goto fail;
   if (pipe2(out, O_CLOEXEC) != 0)
     goto fail;
   pid = fork();
@@ -143,13 +162,14 @@ int exec_proc_start(exec_proc *p, const char *command) {
     close(out[0]);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
+    free(p);
     errno = saved;
-    return -1;
+    return NULL;
   }
   p->pid = pid;
   p->in = in[1];
   p->out = out[0];
-  return 0;
+  return p;
 fail:
   saved = errno;
   for (int i = 0; i < 2; i++) {
@@ -158,8 +178,9 @@ fail:
     if (out[i] >= 0)
       close(out[i]);
   }
+  free(p);
   errno = saved;
-  return -1;
+  return NULL;
 }
 
 static int decode(const siginfo_t *si) {
@@ -168,7 +189,7 @@ static int decode(const siginfo_t *si) {
   return 128 + si->si_status;
 }
 
-int exec_proc_wait(const exec_proc *p, double deadline, int *status) {
+int exec_proc_wait(exec_proc *p, double deadline, int *status) {
   long delay_ns = 20000;
   for (;;) {
     siginfo_t si;
@@ -191,30 +212,120 @@ int exec_proc_wait(const exec_proc *p, double deadline, int *status) {
 
 int exec_proc_finish(exec_proc *p) {
   int status = 0, rc = -1;
+  if (p == NULL)
+    return -1;
   if (p->in >= 0)
     close(p->in);
   if (p->out >= 0)
     close(p->out);
   p->in = p->out = -1;
-  if (p->pid <= 0)
-    return -1;
   /* the supervisor is not reaped yet, so its pid still names the group */
   kill(-p->pid, SIGKILL);
   for (;;) {
     if (waitpid(p->pid, &status, 0) == p->pid)
       break;
     if (errno != EINTR) {
-      p->pid = -1;
+      free(p);
       return -1;
     }
   }
   if (WIFEXITED(status))
     rc = WEXITSTATUS(status);
-  p->pid = -1;
+  free(p);
   return rc;
 }
 
-int exec_write_all(int fd, const char *data, size_t len, double deadline) {
+int exec_proc_poll(exec_proc *p, int want_write, exec_wake *wake,
+                   int timeout_ms) {
+  struct pollfd pf[3];
+  nfds_t np = 0;
+  int in_at = -1, wake_at = -1, ready = 0;
+  pf[np].fd = p->out;
+  pf[np].events = POLLIN;
+  pf[np++].revents = 0;
+  if (want_write && p->in >= 0) {
+    in_at = (int)np;
+    pf[np].fd = p->in;
+    pf[np].events = POLLOUT;
+    pf[np++].revents = 0;
+  }
+  if (wake != NULL) {
+    wake_at = (int)np;
+    pf[np].fd = wake->fd[0];
+    pf[np].events = POLLIN;
+    pf[np++].revents = 0;
+  }
+  if (poll(pf, np, timeout_ms) < 0)
+    return errno == EINTR ? 0 : -1;
+  if (pf[0].revents != 0)
+    ready |= EXEC_READABLE;
+  if (in_at >= 0 && pf[in_at].revents != 0)
+    ready |= EXEC_WRITABLE;
+  if (wake_at >= 0 && (pf[wake_at].revents & POLLIN)) {
+    char drain[64];
+    while (read(wake->fd[0], drain, sizeof drain) > 0) {
+    }
+    ready |= EXEC_WOKEN;
+  }
+  return ready;
+}
+
+long long exec_proc_read(exec_proc *p, char *buf, size_t cap) {
+  for (;;) {
+    ssize_t n = read(p->out, buf, cap);
+    if (n < 0 && errno == EINTR)
+      continue;
+    return (long long)n;
+  }
+}
+
+long long exec_proc_write(exec_proc *p, const char *data, size_t len) {
+  for (;;) {
+    ssize_t n = write(p->in, data, len);
+    if (n >= 0)
+      return (long long)n;
+    if (errno == EINTR)
+      continue;
+    return errno == EAGAIN ? 0 : -1;
+  }
+}
+
+void exec_proc_close_in(exec_proc *p) {
+  if (p->in >= 0)
+    close(p->in);
+  p->in = -1;
+}
+
+exec_wake *exec_wake_new(void) {
+  exec_wake *w = malloc(sizeof *w);
+  if (w == NULL)
+    return NULL;
+  if (pipe2(w->fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+    int saved = errno;
+    free(w);
+    errno = saved;
+    return NULL;
+  }
+  return w;
+}
+
+void exec_wake_signal(exec_wake *w) {
+  char c = 1;
+  ssize_t n = write(w->fd[1], &c, 1);
+  (void)n; /* a full pipe is already a pending wake-up */
+}
+
+void exec_wake_free(exec_wake *w) {
+  if (w == NULL)
+    return;
+  close(w->fd[0]);
+  close(w->fd[1]);
+  free(w);
+}
+
+int exec_proc_write_all(exec_proc *p, const char *data, size_t len,
+                        double deadline) {
+  int fd = p->in;
   size_t done = 0;
   while (done < len) {
     ssize_t n = write(fd, data + done, len - done);
