@@ -64,6 +64,10 @@ int medshim__last_set(int code, const char *where, const char *text) {
   return code;
 }
 
+int medshim_last_error_set(int code, const char *where, const char *text) {
+  return medshim__last_set(code, where, text);
+}
+
 int medshim__fail(int code, const char *where) {
   return medshim__last_set(code, where, NULL);
 }

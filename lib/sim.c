@@ -43,14 +43,23 @@ static int open_ledger(medshim_sim *s) {
 int medshim_sim_open(medshim_sim **out, const medshim_sim_options *o) {
   medshim_sim *s;
   if (out == NULL)
-    return MEDSHIM_EINVAL;
+    return medshim_last_error_set(MEDSHIM_EINVAL, "out", "must not be NULL");
   *out = NULL;
   s = calloc(1, sizeof *s);
   if (s == NULL)
-    return MEDSHIM_ENOMEM;
-  if (copy_options(&s->o, o) != 0 || !options_valid(&s->o)) {
+    return medshim_last_error_set(MEDSHIM_ENOMEM, "", "out of memory");
+  if (copy_options(&s->o, o) != 0) {
     free(s);
-    return MEDSHIM_EINVAL;
+    return medshim_last_error_set(MEDSHIM_EINVAL, "version",
+                                  "unknown medshim_sim_options version");
+  }
+  if (!options_valid(&s->o)) {
+    free(s);
+    return medshim_last_error_set(MEDSHIM_EINVAL, "opts",
+                                  "a per mille over 1000, fund and account "
+                                  "shares over 1000 together, or an "
+                                  "institution code that is not 12 "
+                                  "characters");
   }
   s->o.version = MEDSHIM_SIM_OPTIONS_VERSION;
   s->o.fund_permille = s->o.fund_permille ? s->o.fund_permille : 700;
@@ -61,7 +70,7 @@ int medshim_sim_open(medshim_sim **out, const medshim_sim_options *o) {
   if (pthread_mutex_init(&s->mu, NULL) != 0 ||
       pthread_mutex_init(&s->rmu, NULL) != 0) {
     free(s);
-    return MEDSHIM_ENOMEM;
+    return medshim_last_error_set(MEDSHIM_ENOMEM, "", "out of memory");
   }
   s->path = s->o.ledger_path ? strdup(s->o.ledger_path) : NULL;
   s->inst = s->o.institution ? strdup(s->o.institution) : NULL;
@@ -69,11 +78,13 @@ int medshim_sim_open(medshim_sim **out, const medshim_sim_options *o) {
   s->o.institution = s->inst;
   if ((s->o.ledger_path && !s->path) || (s->o.institution && !s->inst)) {
     medshim_sim_close(s);
-    return MEDSHIM_ENOMEM;
+    return medshim_last_error_set(MEDSHIM_ENOMEM, "", "out of memory");
   }
   if (s->path != NULL && open_ledger(s) != MEDSHIM_OK) {
     medshim_sim_close(s);
-    return MEDSHIM_EIO;
+    return medshim_last_error_set(MEDSHIM_EIO, "ledger_path",
+                                  "the ledger cannot be opened, locked or "
+                                  "read, or is damaged");
   }
   *out = s;
   return MEDSHIM_OK;

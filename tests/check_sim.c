@@ -393,7 +393,20 @@ START_TEST(test_msgid) {
                    MEDSHIM_EINVAL);
   medshim_sim_close(s);
   o.institution = "SHORT";
+  medshim_last_error_clear();
   ck_assert_int_eq(medshim_sim_open(&s, &o), MEDSHIM_EINVAL);
+  /* the refusal says why, where every libmedshim call does */
+  ck_assert_int_eq(medshim_last_error()->code, MEDSHIM_EINVAL);
+  ck_assert_str_eq(medshim_last_error()->where, "opts");
+  ck_assert_ptr_nonnull(strstr(medshim_last_error()->text, "institution code"));
+  o.version = 99;
+  ck_assert_int_eq(medshim_sim_open(&s, &o), MEDSHIM_EINVAL);
+  ck_assert_str_eq(medshim_last_error()->where, "version");
+  o.version = MEDSHIM_SIM_OPTIONS_VERSION;
+  o.institution = NULL;
+  o.ledger_path = "/nonexistent-dir/ledger";
+  ck_assert_int_eq(medshim_sim_open(&s, &o), MEDSHIM_EIO);
+  ck_assert_str_eq(medshim_last_error()->where, "ledger_path");
 }
 END_TEST
 

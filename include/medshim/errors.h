@@ -105,6 +105,19 @@ MEDSHIM_API const medshim_error *medshim_last_error(void);
 /** Reset the calling thread's last error to MEDSHIM_OK. */
 MEDSHIM_API void medshim_last_error_clear(void);
 
+/**
+ * Record a failure as the calling thread's last error, the way
+ * libmedshim's own calls do: for the libraries built on it (medshim-sim)
+ * and for a host's own wrappers, so that medshim_last_error() stays the
+ * one place to ask why. Never pass personal data.
+ * @param[in] code a ::medshim_code
+ * @param[in] where the argument, field or file concerned (NULL: "")
+ * @param[in] text why (NULL or "": medshim_strerror(code))
+ * @return code, so that `return medshim_last_error_set(...)` reads well.
+ */
+MEDSHIM_API int medshim_last_error_set(int code, const char *where,
+                                       const char *text);
+
 #ifdef __cplusplus
 }
 #endif

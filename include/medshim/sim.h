@@ -70,7 +70,8 @@ typedef struct medshim_sim medshim_sim;
  * Open a simulator (loading its ledger file if any).
  * @return MEDSHIM_OK; MEDSHIM_EINVAL (bad options: unknown version, shares
  *         over 1000, permille over 1000, bad institution code);
- *         MEDSHIM_EIO (ledger unreadable); MEDSHIM_ENOMEM.
+ *         MEDSHIM_EIO (ledger unreadable); MEDSHIM_ENOMEM. Why, as for
+ *         every libmedshim call: medshim_last_error().
  */
 MEDSHIM_API int medshim_sim_open(medshim_sim **out,
                                  const medshim_sim_options *opts);
