@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "os.h"
+#include "os_win_internal.h"
 
 #ifndef EWOULDBLOCK
 #define EWOULDBLOCK EAGAIN
@@ -87,8 +88,7 @@ static int fail_win(void) {
 
 /* ---- paths ---- */
 
-/* UTF-8 to a malloc'ed wide string; NULL with errno. */
-static wchar_t *widen(const char *s) {
+wchar_t *medshim__os_widen(const char *s) {
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
   wchar_t *w;
   if (n <= 0) {
@@ -120,7 +120,7 @@ static char *narrow(const wchar_t *w) {
 
 /* A UTF-8 path as an absolute \\?\ wide path (\\?\UNC\ for a share). */
 static wchar_t *win_path(const char *path) {
-  wchar_t *w = widen(path), *full, *out;
+  wchar_t *w = medshim__os_widen(path), *full, *out;
   DWORD n;
   size_t len;
   if (w == NULL)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <tlhelp32.h>
 
+#include "os_win_internal.h"
 #include "testproc.h"
 
 struct tu_proc {
@@ -19,11 +20,8 @@ struct tu_proc {
 };
 
 static wchar_t *widen(const char *s) {
-  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-  wchar_t *w = malloc((size_t)(n > 0 ? n : 1) * sizeof *w);
+  wchar_t *w = medshim__os_widen(s);
   ck_assert_ptr_nonnull(w);
-  ck_assert_int_gt(n, 0);
-  MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
   return w;
 }
 

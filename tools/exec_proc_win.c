@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "exec_proc.h"
+#include "os_win_internal.h"
 
 #define PIPE_BYTES 65536
 
@@ -92,27 +93,11 @@ static int set_errno(DWORD e) {
   return -1;
 }
 
-/* UTF-8 to a malloc'ed UTF-16 string; NULL with errno. */
-static wchar_t *widen(const char *s) {
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-  wchar_t *w;
-  if (n <= 0) {
-    errno = EINVAL;
-    return NULL;
-  }
-  if ((w = malloc((size_t)n * sizeof *w)) == NULL) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
-  return w;
-}
-
 /* `"...\cmd.exe" /d /s /c "COMMAND"` and cmd.exe's path; -1 with errno. */
 static int command_line(const char *command, wchar_t **app, wchar_t **line) {
   wchar_t sys[MAX_PATH];
   UINT n = GetSystemDirectoryW(sys, MAX_PATH);
-  wchar_t *cmd = widen(command);
+  wchar_t *cmd = medshim__os_widen(command);
   size_t len;
   *app = *line = NULL;
   if (cmd == NULL)
