@@ -337,7 +337,7 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
   free(err);
 #ifndef _WIN32
   {
-    /* the private key is the owner's only, whatever the umask */
+    /* both keys are the owner's only, whatever the umask */
     struct stat st;
     char *k2 = tu_path(dir, "k2.pem"), *p2 = tu_path(dir, "k2.pub");
     mode_t old = umask(022);
@@ -346,7 +346,7 @@ START_TEST(test_cli_schedule_lint_sign_verify) {
     ck_assert_int_eq(stat(k2, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     ck_assert_int_eq(stat(p2, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
     free(out);
     free(err);
     free(k2);

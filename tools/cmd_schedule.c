@@ -1,10 +1,7 @@
 /* medshim schedule lint|timeline|sign|verify|keygen. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -12,6 +9,8 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "cli_util.h"
+#include "io_internal.h"
+#include "os.h"
 #include "timeutil_internal.h"
 
 static void usage(FILE *f) {
@@ -254,20 +253,21 @@ static int sign_or_verify(int argc, char **argv, int sign) {
   return rc == MEDSHIM_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
-/* A new file, never over an existing one: mode 0600 for the private key
- * (the umask may narrow 0644 for the public one, never widen it). */
-static FILE *create_new(const char *path, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-  FILE *f;
+/* A new file holding text, never over an existing file nor through a
+ * link, owner-only (mode 0600; on Windows an owner-only ACL), synced.
+ * 0, or -1 with errno. */
+static int write_new(const char *path, const char *text) {
+  int fd = medshim__os_open(path, MEDSHIM__OS_WRITE | MEDSHIM__OS_CREATE |
+                                      MEDSHIM__OS_EXCL);
+  int rc = -1;
   if (fd < 0)
-    return NULL;
-  if ((mode & 0077) == 0 && fchmod(fd, mode) != 0) {
-    close(fd);
-    return NULL;
-  }
-  if ((f = fdopen(fd, "w")) == NULL)
-    close(fd);
-  return f;
+    return -1;
+  if (medshim__io_write_all(fd, text, strlen(text)) == 0 &&
+      medshim__os_fsync(fd) == 0)
+    rc = 0;
+  if (medshim__os_close(fd) != 0)
+    rc = -1;
+  return rc;
 }
 
 /* A key pair for signing schedules (medshim_schedule_keygen()): Ed25519
@@ -275,7 +275,6 @@ static FILE *create_new(const char *path, mode_t mode) {
  * SM2 (`openssl genpkey -algorithm sm2`). */
 static int keygen(int argc, char **argv) {
   char *priv_pem = NULL, *pub_pem = NULL;
-  FILE *priv = NULL, *pub = NULL;
   unsigned int alg = MEDSHIM_SCHEDULE_KEY_ED25519;
   int ok = 0;
   if (argc >= 3 && strcmp(argv[1], "--alg") == 0) {
@@ -293,15 +292,10 @@ static int keygen(int argc, char **argv) {
     return cli_missing("schedule keygen", "PRIVATE.pem PUBLIC.pem");
   if (argc > 3)
     return cli_extra("schedule keygen", argv[3]);
+  /* Both owner-only: copy the public key to where it verifies. */
   if (medshim_schedule_keygen(&priv_pem, &pub_pem, alg) == MEDSHIM_OK &&
-      (priv = create_new(argv[1], 0600)) != NULL &&
-      (pub = create_new(argv[2], 0644)) != NULL &&
-      fputs(priv_pem, priv) >= 0 && fputs(pub_pem, pub) >= 0)
+      write_new(argv[1], priv_pem) == 0 && write_new(argv[2], pub_pem) == 0)
     ok = 1;
-  if (priv != NULL && fclose(priv) != 0)
-    ok = 0;
-  if (pub != NULL && fclose(pub) != 0)
-    ok = 0;
   if (priv_pem != NULL)
     OPENSSL_cleanse(priv_pem, strlen(priv_pem));
   medshim_free(priv_pem);
