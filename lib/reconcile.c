@@ -268,12 +268,12 @@ static int read_rows(medshim_reconcile *r, const char *utf8, size_t len,
       memset(&ye, 0, sizeof ye);
       yrc = medshim_yuan_to_fen(&p->fen[a], f[k], &ye);
       if (yrc != MEDSHIM_OK) {
+        int empty = f[k][0] == '\0'; /* f points into c: read it first */
         medshim__csv_free(&c);
         return medshim__error_set(err, MEDSHIM_EPARSE, name,
                                   "line %zu, column %zu (%s): not an amount "
                                   "in yuan: %s", line, idx[k] + 1,
-                                  col_names[k],
-                                  f[k][0] == '\0' ? "empty" : ye.text);
+                                  col_names[k], empty ? "empty" : ye.text);
       }
     }
     if (medshim__time_parse(&p->setl_time, f[COL_SETL_TIME],
